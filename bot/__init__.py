@@ -1,0 +1,1 @@
+"""The eSIM balance & renewal bot: core, platforms and composition root."""

@@ -1,0 +1,56 @@
+"""BotError: the errors handlers raise; the router turns each into a localized sentence.
+
+Each error carries a message id from ``locales/`` and its placeholders, so the text is
+rendered in the reader's language at the boundary, never here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BotError(Exception):
+    """A failure the user should read about: ``msgid`` + ``params`` for the catalog."""
+
+    msgid = "error.generic"
+
+    def __init__(self, msgid: str | None = None, /, **params: Any) -> None:
+        self.msgid = msgid or type(self).msgid
+        self.params = params
+        super().__init__(self.msgid)
+
+
+class UsageError(BotError):
+    """The command's arguments are wrong; the message says how to write it."""
+
+    msgid = "error.usage"
+
+
+class NotAllowed(BotError):
+    """The actor lacks the role this action needs."""
+
+    msgid = "error.not_allowed"
+
+
+class NotLinked(BotError):
+    """No line with that label in this household (the message lists the labels)."""
+
+    msgid = "error.unknown_label"
+
+
+class RateLimitedUser(BotError):
+    """Too many failed attempts; the message says when to try again."""
+
+    msgid = "link.too_many_attempts"
+
+
+class ConfigError(Exception):
+    """Bad configuration: ``problems`` lists every bad or missing variable at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class StoreError(Exception):
+    """The data file cannot be used (locked by another process, unreadable, corrupt)."""

@@ -1,0 +1,98 @@
+"""The shapes that cross between platforms and handlers, and command parsing.
+
+A platform turns what a person typed into an ``Incoming`` and sends the ``Reply``s a
+handler returns. Pressing a ``Choice`` is exactly the same as sending its ``command``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+MAX_TEXT = 2000  # longer input is refused before parsing; no command needs more
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a message comes from or goes to: one user in one chat of one platform."""
+
+    platform: str
+    chat: str
+    user: str = ""
+
+    @property
+    def household_id(self) -> str:
+        return f"{self.platform}:{self.chat}"
+
+    @property
+    def user_id(self) -> str:
+        return f"{self.platform}:{self.user}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send. ``to`` None means the chat the command came from;
+    ``private`` sends it to the acting user's private chat instead; ``mention`` is a
+    platform user id the platform should mention; ``silent`` sends without a ping."""
+
+    text: str
+    to: Address | None = None
+    choices: tuple[Choice, ...] = ()
+    mention: str | None = None
+    silent: bool = False
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    address: Address
+    text: str
+    at: datetime
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    language: str | None = None
+    is_group: bool = False
+    is_admin: bool = False
+    display_name: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (keeping line breaks and tabs as spaces)."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\n\t\r":
+            out.append(" " if ch != "\n" else "\n")
+        elif cat in ("Cc", "Cf", "Cs", "Co"):
+            continue
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
+_PREFIXES = ("/", "!")
+_FULLWIDTH = {"／": "/", "！": "!", "　": " "}
+
+
+def parse_command(text: str, *, bot_username: str | None = None) -> tuple[str, tuple[str, ...]] | None:
+    """``/cmd@bot a b`` -> ``("cmd", ("a", "b"))``; None when the text is not a command
+    or is addressed to another bot. Accepts ``/``, ``!`` and their full-width forms."""
+    text = "".join(_FULLWIDTH.get(c, c) for c in text).strip()
+    if len(text) < 2 or text[0] not in _PREFIXES:
+        return None
+    head, *args = text[1:].split()
+    name, _, target = head.partition("@")
+    if target and bot_username and target.lower() != bot_username.lower().lstrip("@"):
+        return None
+    name = unicodedata.normalize("NFKC", name).lower()
+    if not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
+        return None
+    return name, tuple(args)

@@ -1,0 +1,1 @@
+"""Chat platforms: each translates between its protocol and Incoming/Reply."""

@@ -1,0 +1,148 @@
+"""What the store keeps: frozen records and one codec to and from JSON documents.
+
+Records are plain frozen dataclasses; ``to_doc``/``from_doc`` turn any of them (and the
+provider value objects) into JSON-safe dicts: datetimes as UTC ISO strings, Decimals as
+strings, enums by value, tuples as lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar, Union
+
+from providers.base import Money
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReminderSettings:
+    """When to warn about a line. Thresholds are remaining data (percent or bytes) and
+    hours before expiry; ``target`` is ``group``, ``owner`` or ``both``."""
+
+    enabled: bool = True
+    data_percent: tuple[int, ...] = (20, 5)
+    data_bytes: tuple[int, ...] = ()
+    expiry_hours: tuple[int, ...] = (72, 24)
+    target: str = "group"
+
+
+@dataclasses.dataclass(frozen=True)
+class Household:
+    """A chat: a private chat is a household of one, a group chat a family."""
+
+    id: str
+    is_group: bool
+    created_at: datetime
+    language: str | None = None
+    timezone: str = "Europe/Oslo"
+    quiet_start: str | None = "22:00"
+    quiet_end: str | None = "08:00"
+    cap: Money | None = None
+    reminders: ReminderSettings = ReminderSettings()
+    active: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """An eSIM (or a manual SIM) linked into a household. ``ref`` is the ICCID, or the
+    manual provider's reference for a line tracked by hand."""
+
+    id: str
+    household_id: str
+    label: str
+    owner: str
+    owner_name: str
+    provider: str
+    ref: str
+    created_at: datetime
+    reminders: ReminderSettings | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pending:
+    """An action waiting for ``/confirm <token>``: a top-up or an unlink."""
+
+    token: str
+    kind: str
+    household_id: str
+    line_id: str
+    actor: str
+    created_at: datetime
+    plan_id: str | None = None
+    plan_title: str | None = None
+    price: Money | None = None
+    state: str = "open"  # open | placing | done | cancelled
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderRecord:
+    """A placed top-up with the household and line it belongs to."""
+
+    client_ref: str
+    household_id: str
+    line_id: str
+    provider: str
+    iccid: str
+    plan_id: str
+    status: str
+    created_at: datetime
+    price: Money | None = None
+    provider_order_id: str | None = None
+
+
+def to_doc(value: Any) -> Any:
+    """Any record, value object or primitive -> JSON-safe data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_doc(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "raw"}
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        return [to_doc(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_doc(v) for k, v in value.items()}
+    return value
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_doc(cls: type[T], doc: Any) -> T:
+    """The inverse of ``to_doc`` for dataclass ``cls``; unknown keys are ignored."""
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: _decode(hints[k], v) for k, v in doc.items() if k in names}
+    return cls(**kwargs)
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(inner[0], value)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_decode(item, v) for v in value)
+    if tp is datetime:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    if tp is Decimal:
+        return Decimal(value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_doc(tp, value)
+    return value

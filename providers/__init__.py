@@ -1,0 +1,1 @@
+"""eSIM provider adapters. Nothing here imports the bot, handlers or chat platforms."""
