@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers import errors as perr
+
 
 class BotError(Exception):
     """A failure the user should read about: ``msgid`` + ``params`` for the catalog."""
@@ -54,3 +56,26 @@ class ConfigError(Exception):
 
 class StoreError(Exception):
     """The data file cannot be used (locked by another process, unreadable, corrupt)."""
+
+
+PROVIDER_MESSAGES: tuple[tuple[type[perr.ProviderError], str], ...] = (
+    (perr.ClaimRejected, "link.wrong_code"),
+    (perr.AuthError, "provider.auth"),
+    (perr.RateLimited, "provider.rate_limited"),
+    (perr.NotFound, "provider.not_found"),
+    (perr.EsimTerminal, "provider.terminal"),
+    (perr.TopUpNotAllowed, "provider.topup_not_allowed"),
+    (perr.PlanUnavailable, "provider.plan_unavailable"),
+    (perr.ProviderCreditExhausted, "provider.credit_exhausted"),
+    (perr.NotReady, "provider.not_ready"),
+    (perr.Validation, "provider.validation"),
+    (perr.OrderPending, "provider.order_pending"),
+    (perr.Unavailable, "provider.unavailable"),
+)
+
+
+def provider_message(exc: perr.ProviderError) -> str:
+    for cls, msgid in PROVIDER_MESSAGES:
+        if isinstance(exc, cls):
+            return msgid
+    return "provider.unavailable"

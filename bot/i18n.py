@@ -66,16 +66,23 @@ class Catalogs:
 
     def translator(self, lang: str, tz: str = "Europe/Oslo") -> Translator:
         lang = normalize_language(lang) or "en"
-        return Translator(lang, self._translations[lang], tz)
+        return Translator(lang, self._translations[lang], tz, self)
 
 
 class Translator:
     """Renders messages and values for one reader (language + time zone)."""
 
-    def __init__(self, lang: str, translations: Translations, tz: str) -> None:
+    def __init__(self, lang: str, translations: Translations, tz: str, catalogs: Catalogs | None = None) -> None:
         self.lang = lang
         self.tz = ZoneInfo(tz)
         self._tr = translations
+        self._catalogs = catalogs
+
+    def with_language(self, lang: str) -> Translator:
+        """The same reader in another language (after /lang)."""
+        if self._catalogs is None:
+            return self
+        return self._catalogs.translator(lang, str(self.tz))
 
     def __call__(self, msgid: str, /, **params: Any) -> str:
         return self._tr.gettext(msgid).format(**params)
@@ -96,7 +103,8 @@ class Translator:
         """A data size, rounded down so the bot never over-promises (GB = 1024 MB)."""
         if n_bytes >= _GB:
             gb = (Decimal(n_bytes) / _GB).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-            return format_unit(gb.normalize() if gb == gb.to_integral() else gb, "digital-gigabyte", length="short", locale=self.lang)
+            value = gb.normalize() if gb == gb.to_integral() else gb
+            return format_unit(value, "digital-gigabyte", length="short", locale=self.lang)
         return format_unit(math.floor(n_bytes / _MB), "digital-megabyte", length="short", locale=self.lang)
 
     def local(self, when: datetime) -> datetime:
@@ -108,7 +116,7 @@ class Translator:
     def time(self, when: datetime) -> str:
         return format_time(self.local(when), format="short", locale=self.lang)
 
-    def datetime(self, when: datetime) -> str:
+    def date_time(self, when: datetime) -> str:
         return f"{self.date(when)} {self.time(when)}"
 
     def relative(self, when: datetime, now: datetime) -> str:

@@ -115,16 +115,15 @@ def to_doc(value: Any) -> Any:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _field_types(cls: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def from_doc(cls: type[T], doc: Any) -> T:
     """The inverse of ``to_doc`` for dataclass ``cls``; unknown keys are ignored."""
-    hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: _decode(hints[k], v) for k, v in doc.items() if k in names}
-    return cls(**kwargs)
+    types_ = _field_types(typing.cast(Any, cls))
+    return cls(**{k: _decode(types_[k], v) for k, v in doc.items() if k in types_})
 
 
 def _decode(tp: Any, value: Any) -> Any:

@@ -37,7 +37,7 @@ class Store(Protocol):
     def line(self, line_id: str) -> Line | None: ...
     def lines(self, household_id: str) -> list[Line]: ...
     def all_lines(self) -> Iterator[Line]: ...
-    def line_by_ref(self, provider: str, ref: str) -> Line | None: ...
+    def line_by_ref(self, ref: str) -> Line | None: ...
     def save_line(self, line: Line) -> None: ...
     def delete_line(self, line_id: str) -> None: ...
     def record_link_failure(self, user_id: str, at: datetime) -> None: ...
@@ -124,9 +124,9 @@ class DocStore:
     def all_lines(self) -> Iterator[Line]:
         return (from_doc(Line, d) for d in self._t["lines"].values())
 
-    def line_by_ref(self, provider: str, ref: str) -> Line | None:
+    def line_by_ref(self, ref: str) -> Line | None:
         for doc in self._t["lines"].values():
-            if doc["ref"] == ref and doc["provider"] == provider:
+            if doc["ref"] == ref:
                 return from_doc(Line, doc)
         return None
 
@@ -179,7 +179,7 @@ class DocStore:
     def commit(self) -> None:
         storage = self._db.storage
         if isinstance(storage, CachingMiddleware):
-            storage.flush()
+            storage.flush()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self._db.close()
@@ -199,7 +199,7 @@ class TinyDBStore(DocStore):
         self._lock = FileLock(path)
         self._lock.acquire()
         try:
-            storage = CachingMiddleware(AtomicJSONStorage)
+            storage = CachingMiddleware(AtomicJSONStorage)  # type: ignore[no-untyped-call]
             storage.WRITE_CACHE_SIZE = 10**9  # only commit() writes
             db = TinyDB(path, storage=storage)
             super().__init__(db)

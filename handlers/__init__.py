@@ -1,0 +1,1 @@
+"""Command handlers: each takes (Incoming, Context) and returns the Reply to send."""

@@ -1,0 +1,46 @@
+"""/balance: data left, expiry and status of every line, in the reader's language."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.context import Context
+from bot.errors import provider_message
+from bot.messages import Incoming, Reply
+from bot.records import Line
+from handlers.render import render_balance
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+FETCH_TIMEOUT = 15.0
+
+
+async def fetch_and_render(ctx: Context, line: Line) -> str:
+    """Ask the provider; when it fails, show the last known value with its age."""
+    provider = ctx.providers.get(line.provider)
+    try:
+        if provider is None:
+            raise ProviderError(line.provider, "provider not configured")
+        bal = await asyncio.wait_for(provider.balance(line.ref), FETCH_TIMEOUT)
+    except (ProviderError, TimeoutError) as exc:
+        reason = ctx.t(provider_message(exc) if isinstance(exc, ProviderError) else "provider.unavailable",
+                       provider=ctx.t(f"provider.{line.provider}"))
+        samples = ctx.store.samples(line.id)
+        if not samples:
+            return ctx.t("balance.unavailable", label=line.label, reason=reason)
+        return render_balance(ctx, line, samples[-1], stale_reason=reason)
+    ctx.store.add_sample(line.id, bal)
+    ctx.watcher.line_seen(line, bal)
+    return render_balance(ctx, line, bal)
+
+
+async def balance(incoming: Incoming, ctx: Context) -> Reply:
+    """Show the balance of one line (by label) or of all lines in this chat."""
+    arg = " ".join(incoming.args)
+    lines = ctx.lines() if not arg or arg.casefold() in ("all", "alle", "全部") else [ctx.find_line(arg)]
+    if not lines:
+        return Reply(ctx.t("lines.none", prefix=ctx.prefix))
+    texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
+    header = [ctx.t("balance.family_header", n=len(lines))] if ctx.household.is_group and len(lines) > 1 else []
+    return Reply("\n\n".join([*header, *texts]))

@@ -1,0 +1,27 @@
+"""/howto: how to check and renew with an operator, verified facts only (providers.md 5)."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.messages import Choice, Incoming, Reply
+from handlers import parsing
+
+# Operators with verified channels have their own message; the rest get generic guidance.
+VERIFIED = ("talkmore", "telenor", "nicemobil", "chilimobil")
+GENERIC = ("telia", "ice", "onecall", "mycall", "happybytes")
+ALIASES = {"ice": "ice", "nice": "nicemobil", "nicemobil": "nicemobil", "nice mobil": "nicemobil"}
+
+
+async def howto(incoming: Incoming, ctx: Context) -> Reply:
+    """Explain an operator's own channels (app, web, SMS keywords)."""
+    known = (*VERIFIED, *GENERIC)
+    if not incoming.args:
+        return Reply(ctx.t("howto.list", operators=", ".join(known)),
+                     choices=tuple(Choice(op.title(), f"{ctx.prefix}howto {op}") for op in VERIFIED))
+    name = parsing.normalize(" ".join(incoming.args)).casefold()
+    name = ALIASES.get(name, name)
+    if name in VERIFIED:
+        return Reply(ctx.t(f"howto.{name}"))
+    if name in GENERIC:
+        return Reply(ctx.t("howto.generic", operator=name.title()))
+    return Reply(ctx.t("howto.unknown", operator=name[:30], operators=", ".join(known)))

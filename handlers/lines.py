@@ -1,0 +1,156 @@
+"""/link, /unlink, /lines and /left: which lines a household watches."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.context import Context, mask_iccid
+from bot.errors import BotError, RateLimitedUser, UsageError
+from bot.messages import Choice, Incoming, Reply
+from bot.records import Line, Pending
+from handlers import parsing
+from handlers.render import line_summary, render_balance
+from providers.base import EsimBalance, Provider
+from providers.errors import ClaimRejected, NotFound, ProviderError
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(hours=1)
+MAX_LINES = 50
+OPERATORS = ("telenor", "telia", "ice", "talkmore", "onecall", "chilimobil", "mycall", "nicemobil", "happybytes", "other")
+
+
+async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
+    """Link an eSIM by ICCID and activation code, or a manual line."""
+    args = incoming.args
+    if args and args[0].casefold() == "manual":
+        return await link_manual(args[1:], ctx)
+    if len(args) < 2:
+        raise UsageError("link.usage", prefix=ctx.prefix)
+    iccid, rest = parsing.take_iccid(args)
+    named = [a.split("=", 1)[1].lower() for a in rest if a.lower().startswith("provider=")]
+    rest = tuple(a for a in rest if not a.lower().startswith("provider="))
+    if not rest:
+        raise UsageError("link.usage", prefix=ctx.prefix)
+    code, label_words = rest[0], rest[1:]
+    label = parsing.parse_label(" ".join(label_words)) if label_words else f"esim-{iccid[-4:]}"
+    _check_attempts(ctx)
+    existing = ctx.store.line_by_ref(iccid)
+    if existing is not None:
+        if existing.household_id == ctx.household.id:
+            raise BotError("link.already_here", label=existing.label)
+        raise BotError("link.already_elsewhere")
+    _check_room(ctx, label)
+    provider = await _claim(ctx, iccid, code, named[0] if named else None)
+    line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
+                owner_name=incoming.display_name[:40], provider=provider.name, ref=iccid, created_at=ctx.now)
+    return _linked(ctx, line, await _first_balance(ctx, provider, line))
+
+
+def _check_attempts(ctx: Context) -> None:
+    failures = ctx.store.link_failures_since(ctx.actor, ctx.now - FAILURE_WINDOW)
+    if failures >= MAX_FAILURES:
+        raise RateLimitedUser(minutes=int(FAILURE_WINDOW.total_seconds() // 60))
+
+
+def _check_room(ctx: Context, label: str) -> None:
+    lines = ctx.lines()
+    if len(lines) >= MAX_LINES:
+        raise BotError("link.too_many", max=MAX_LINES)
+    if any(line.label.casefold() == label.casefold() for line in lines):
+        raise BotError("link.label_taken", label=label)
+
+
+async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Provider:
+    candidates = [p for name, p in ctx.providers.items() if name != "manual" and named in (None, name)]
+    if named is not None and not candidates:
+        names = ", ".join(n for n in ctx.providers if n != "manual")
+        raise UsageError("link.unknown_provider", provider=named[:20], providers=names)
+    for provider in candidates:
+        try:
+            await provider.verify_claim(iccid, code)
+            return provider
+        except NotFound:
+            continue
+        except ClaimRejected:
+            ctx.store.record_link_failure(ctx.actor, ctx.now)
+            raise
+    ctx.store.record_link_failure(ctx.actor, ctx.now)
+    raise BotError("link.unknown_iccid", iccid=mask_iccid(iccid))
+
+
+async def _first_balance(ctx: Context, provider: Provider, line: Line) -> EsimBalance | None:
+    try:
+        return await provider.balance(line.ref)
+    except ProviderError:
+        return None
+
+
+def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
+    ctx.store.save_line(line)
+    if bal is not None:
+        ctx.store.add_sample(line.id, bal)
+    warnings = ctx.watcher.line_seen(line, bal, fresh_cycle=True)
+    ctx.store.commit()
+    parts = [ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref) if line.provider != "manual" else "")]
+    parts += [ctx.t(w.msgid, **w.params) for w in warnings]
+    if bal is not None:
+        parts.append(render_balance(ctx, line, bal))
+    parts.append(ctx.t("link.next", balance=ctx.cmd("balance"), renew=ctx.cmd("renew"), remind=ctx.cmd("remind")))
+    return Reply("\n\n".join(parts))
+
+
+async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
+    """/link manual <operator> <label> <GB> <expiry date>"""
+    if len(args) < 4:
+        raise UsageError("link.manual_usage", prefix=ctx.prefix)
+    operator = parsing.normalize(args[0]).casefold()
+    if operator not in OPERATORS:
+        raise UsageError("link.unknown_operator", operator=args[0][:20], operators=", ".join(OPERATORS))
+    label = parsing.parse_label(" ".join(args[1:-2]))
+    total = parsing.parse_size(args[-2])
+    expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())
+    _check_room(ctx, label)
+    ref = ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
+    line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
+                owner_name=ctx.incoming.display_name[:40], provider="manual", ref=ref, created_at=ctx.now)
+    return _linked(ctx, line, await ctx.providers["manual"].balance(ref))
+
+
+async def left(incoming: Incoming, ctx: Context) -> Reply:
+    """/left <label> <amount>: record what a manual line has left."""
+    if len(incoming.args) < 2:
+        raise UsageError("left.usage", prefix=ctx.prefix)
+    line = ctx.find_line(" ".join(incoming.args[:-1]))
+    ctx.require_manager(line)
+    if line.provider != "manual":
+        raise BotError("left.not_manual", label=line.label)
+    remaining = parsing.parse_size(incoming.args[-1])
+    ctx.manual.set_remaining(line.ref, remaining, ctx.now)
+    bal = await ctx.providers["manual"].balance(line.ref)
+    ctx.store.add_sample(line.id, bal)
+    ctx.watcher.line_seen(line, bal)
+    return Reply(render_balance(ctx, line, bal))
+
+
+async def lines(incoming: Incoming, ctx: Context) -> Reply:
+    """List the household's lines with masked ICCIDs."""
+    found = ctx.lines()
+    if not found:
+        return Reply(ctx.t("lines.none", prefix=ctx.prefix))
+    return Reply("\n".join([ctx.t("lines.header", n=len(found)), *(line_summary(ctx, line) for line in found)]))
+
+
+async def unlink(incoming: Incoming, ctx: Context) -> Reply:
+    """Ask to remove a line; /confirm does it."""
+    if not incoming.args:
+        raise UsageError("unlink.usage", prefix=ctx.prefix)
+    line = ctx.find_line(" ".join(incoming.args))
+    ctx.require_manager(line)
+    token = secrets.token_urlsafe(6)
+    ctx.store.save_pending(Pending(token=token, kind="unlink", household_id=ctx.household.id,
+                                   line_id=line.id, actor=ctx.actor, created_at=ctx.now))
+    return Reply(ctx.t("unlink.ask", label=line.label), choices=(
+        Choice(ctx.t("button.unlink"), f"{ctx.prefix}confirm {token}"),
+        Choice(ctx.t("button.cancel"), f"{ctx.prefix}cancel {token}"),
+    ))

@@ -1,0 +1,31 @@
+"""Every command the bot understands, in the order /help lists them."""
+
+from __future__ import annotations
+
+from bot.context import Command
+from handlers import balance, howto, lines, remind, renew, start
+
+
+def build_commands(*extra: Command) -> dict[str, Command]:
+    """The command table; platforms may add their own (the console's /tick)."""
+    commands: dict[str, Command] = {}
+    table = [
+        Command("start", start.make_start(commands), "help.start"),
+        Command("help", start.make_help(commands), "help.help"),
+        Command("balance", balance.balance, "help.balance", "usage.balance"),
+        Command("lines", lines.lines, "help.lines"),
+        Command("link", lines.link, "help.link", "link.usage"),
+        Command("unlink", lines.unlink, "help.unlink", "unlink.usage"),
+        Command("renew", renew.renew, "help.renew", "renew.usage"),
+        Command("remind", remind.remind, "help.remind", "remind.usage"),
+        Command("cap", renew.cap, "help.cap", "cap.usage"),
+        Command("left", lines.left, "help.left", "left.usage"),
+        Command("howto", howto.howto, "help.howto"),
+        Command("lang", start.lang, "help.lang"),
+        Command("buy", renew.buy, "help.renew", hidden=True),
+        Command("confirm", renew.confirm, "help.confirm", hidden=True),
+        Command("cancel", renew.cancel, "help.cancel", hidden=True),
+        *extra,
+    ]
+    commands.update((c.name, c) for c in table)
+    return commands

@@ -1,0 +1,98 @@
+"""/remind: show or change when and where reminders come, per line or for the household."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.context import Context
+from bot.errors import NotLinked, UsageError
+from bot.messages import Incoming, Reply
+from bot.records import Line, ReminderSettings
+from handlers import parsing
+
+TARGETS = {"me": "owner", "owner": "owner", "group": "group", "both": "both", "meg": "owner", "gruppe": "group",
+           "begge": "both", "我": "owner", "群": "group", "群组": "group", "都": "both"}
+ON = ("on", "på", "开")
+OFF = ("off", "av", "关")
+
+
+def _split_line(ctx: Context, args: tuple[str, ...]) -> tuple[Line | None, tuple[str, ...]]:
+    """The longest leading run of arguments that names a line, and the rest."""
+    for n in range(len(args), 0, -1):
+        try:
+            return ctx.find_line(" ".join(args[:n])), args[n:]
+        except NotLinked:
+            continue
+    return None, args
+
+
+async def remind(incoming: Incoming, ctx: Context) -> Reply:
+    """Show or change reminder settings (line owners for their line, admins for all)."""
+    line, args = _split_line(ctx, incoming.args)
+    settings = (line.reminders if line else None) or ctx.household.reminders
+    if not args:
+        return Reply(_describe(ctx, line, settings))
+    if line is not None:
+        ctx.require_manager(line)
+    else:
+        ctx.require_admin()
+    household = ctx.household
+    key, values = args[0].casefold(), args[1:]
+    if key in ON or key in OFF:
+        settings = replace(settings, enabled=key in ON)
+    elif key in ("data", "数据") and values:
+        settings = _data(settings, values)
+    elif key in ("expiry", "utløp", "到期") and values:
+        hours = sorted({parsing.parse_hours(v) for v in _items(values)}, reverse=True)
+        settings = replace(settings, expiry_hours=tuple(hours[:5]))
+    elif key in ("to", "til", "发给") and values and values[0].casefold() in TARGETS:
+        settings = replace(settings, target=TARGETS[values[0].casefold()])
+    elif key in ("quiet", "stille", "免打扰") and values and line is None:
+        quiet = parsing.parse_quiet(values[0])
+        household = replace(household, quiet_start=quiet[0] if quiet else None, quiet_end=quiet[1] if quiet else None)
+    elif key in ("tz", "tidssone", "时区") and values and line is None:
+        household = replace(household, timezone=parsing.parse_timezone(values[0]))
+    else:
+        raise UsageError("remind.usage")
+    if line is not None:
+        line = replace(line, reminders=settings)
+        ctx.store.save_line(line)
+        ctx.watcher.line_seen(line, None)
+    else:
+        household = replace(household, reminders=settings)
+        ctx.store.save_household(household)
+        ctx.household = household
+        ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
+    return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))
+
+
+def _items(values: tuple[str, ...]) -> list[str]:
+    return [v for chunk in values for v in chunk.replace("，", ",").split(",") if v.strip()]
+
+
+def _data(settings: ReminderSettings, values: tuple[str, ...]) -> ReminderSettings:
+    percents: set[int] = set()
+    sizes: set[int] = set()
+    for item in _items(values):
+        if item.strip().endswith(("%", "％")):
+            percents.add(parsing.parse_percent(item))
+        else:
+            sizes.add(parsing.parse_size(item))
+    return replace(settings, data_percent=tuple(sorted(percents, reverse=True))[:5],
+                   data_bytes=tuple(sorted(sizes, reverse=True))[:5])
+
+
+def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
+    t = ctx.t
+    data = [t.percent(p / 100) for p in s.data_percent] + [t.data(b) for b in s.data_bytes]
+    expiry = [t.relative(ctx.now + timedelta(hours=h), ctx.now) for h in s.expiry_hours]
+    quiet = (t("remind.quiet_range", start=ctx.household.quiet_start, end=ctx.household.quiet_end)
+             if ctx.household.quiet_start else t("remind.quiet_off"))
+    scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
+    return t(
+        "remind.show", scope=scope, state=t("remind.on") if s.enabled else t("remind.off"),
+        data=", ".join(data) or "–", expiry=", ".join(expiry) or "–", quiet=quiet,
+        tz=ctx.household.timezone, target=t(f"remind.target_{s.target}"),
+    )

@@ -1,0 +1,97 @@
+"""Turn balances, plans and lines into localized text for one reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import Context, mask_iccid
+from bot.records import Line
+from providers.base import EsimBalance, Plan, Status
+
+BAR_CELLS = 10
+
+
+def provider_title(ctx: Context, line: Line) -> str:
+    if line.provider == "manual":
+        return ctx.t("provider.manual", operator=(ctx.manual.operator(line.ref) or "?").title())
+    return ctx.t(f"provider.{line.provider}")
+
+
+def line_title(ctx: Context, line: Line) -> str:
+    if ctx.household.is_group:
+        return ctx.t("line.title_group", label=line.label, owner=line.owner_name or "?")
+    return ctx.t("line.title", label=line.label)
+
+
+def line_summary(ctx: Context, line: Line) -> str:
+    ref = ctx.t("line.manual_ref") if line.provider == "manual" else mask_iccid(line.ref)
+    return ctx.t("lines.item", label=line.label, owner=line.owner_name or "?",
+                 provider=provider_title(ctx, line), iccid=ref)
+
+
+def percent_left(balance: EsimBalance) -> int | None:
+    """Whole percent of data left, rounded down (what the reader sees)."""
+    total, left = balance.data_total_bytes, balance.data_remaining_bytes
+    if balance.data_unlimited or not total or left is None:
+        return None
+    return max(0, min(100, left * 100 // total))
+
+
+def bar(percent: int) -> str:
+    full = round(percent * BAR_CELLS / 100)
+    return "▰" * full + "▱" * (BAR_CELLS - full)
+
+
+def data_lines(ctx: Context, bal: EsimBalance) -> list[str]:
+    t = ctx.t
+    out = []
+    pct = percent_left(bal)
+    if bal.data_unlimited:
+        out.append(t("balance.unlimited"))
+    elif pct is not None and bal.data_remaining_bytes is not None and bal.data_total_bytes:
+        out.append(f"{bar(pct)} {t.percent(pct / 100)}")
+        out.append(t("balance.data", left=t.data(bal.data_remaining_bytes), total=t.data(bal.data_total_bytes)))
+    elif bal.data_remaining_bytes is not None:
+        out.append(t("balance.data_left", left=t.data(bal.data_remaining_bytes)))
+    if bal.voice_remaining_min is not None:
+        out.append(t.plural("balance.voice", bal.voice_remaining_min))
+    if bal.sms_remaining is not None:
+        out.append(t.plural("balance.sms", bal.sms_remaining))
+    return out
+
+
+def expiry_line(ctx: Context, expires_at: datetime | None) -> str | None:
+    if expires_at is None:
+        return None
+    t = ctx.t
+    if expires_at <= ctx.now:
+        return t("balance.expired_on", date=t.date(expires_at))
+    return t("balance.expires", date=t.date(expires_at), relative=t.relative(expires_at, ctx.now))
+
+
+def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: str | None = None) -> str:
+    t = ctx.t
+    parts = [line_title(ctx, line) + " · " + provider_title(ctx, line)]
+    parts += data_lines(ctx, bal)
+    if (exp := expiry_line(ctx, bal.expires_at)) is not None:
+        parts.append(exp)
+    parts.append(t("balance.status", status=t(f"status.{bal.status.value.lower()}")))
+    if stale_reason is not None:
+        parts.append(t("balance.stale", age=t.relative(bal.as_of, ctx.now), reason=stale_reason))
+    else:
+        parts.append(t("balance.as_of", when=t.date_time(bal.as_of)))
+    forecast = ctx.watcher.forecast(line, bal) if bal.status == Status.ACTIVE else None
+    if forecast is not None:
+        before = bal.expires_at is None or forecast < bal.expires_at
+        key = "forecast.before_expiry" if before else "forecast.after_expiry"
+        parts.append(t(key, relative=t.relative(forecast, ctx.now)))
+    if line.provider == "manual":
+        parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=ctx.cmd("howto")))
+    return "\n".join(parts)
+
+
+def plan_label(ctx: Context, plan: Plan) -> str:
+    t = ctx.t
+    data = t("plan.unlimited") if plan.data_unlimited else t.data(plan.data_bytes or 0)
+    return t("plan.label", data=data, days=t.plural("plan.days", plan.validity_days),
+             price=t.money(plan.price.amount, plan.price.currency))
