@@ -62,8 +62,21 @@ class Validation(ProviderError):
 
 
 class Unavailable(ProviderError):
-    """The provider is down, timed out or answered with something we cannot read."""
+    """The provider is down, timed out or answered with something we cannot read.
+
+    ``retry_after`` (seconds) is set when the provider said when to come back (503 +
+    Retry-After); it is keyword-only so older ``Unavailable(provider, detail)`` calls work.
+    """
+
+    def __init__(self, provider: str, detail: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(provider, detail)
+        self.retry_after = retry_after
 
 
 class OrderPending(ProviderError):
     """An order's outcome is not known yet (timeout after sending); it was not retried."""
+
+
+class WebhookRejected(ProviderError):
+    """A webhook delivery we must not trust or cannot read: bad/missing signature, malformed
+    or oversized body. The web server answers it with 4xx and evaluates nothing."""

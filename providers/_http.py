@@ -1,0 +1,292 @@
+"""The one HTTP layer every real adapter uses: httpx client, limits, retries, error mapping.
+
+Where a failure enters it becomes a ``providers.errors`` class (``raise X from exc``):
+
+- transport failures: before the request can have reached the provider (connect errors,
+  pool timeouts) -> ``Unavailable``; after it may have (read/write timeouts, a dropped
+  connection) -> ``Unavailable`` for reads but ``OrderPending`` for writes, because a write
+  whose outcome is unknown must be reconciled, never blindly repeated;
+- HTTP 429 -> ``RateLimited(retry_after)``; 5xx -> ``Unavailable`` (``OrderPending`` for
+  writes); everything else is left to the adapter's ``decode`` (provider-specific bodies),
+  which may fall back to ``status_error``.
+
+Reads are retried with exponential backoff (honouring Retry-After up to a cap); writes never.
+Every request first takes a token from the provider's bucket (and any extra per-key bucket,
+e.g. Airalo's per-ICCID limit), then a slot of a small semaphore: design.md section 7 measured
+httpx's pool getting expensive past ~10 concurrent requests.
+
+Logs carry method, a redacted path (ICCIDs masked), status and duration: never headers
+(tokens, API keys), bodies (activation codes) or query values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from providers.errors import (
+    AuthError,
+    NotFound,
+    OrderPending,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+    Validation,
+)
+
+log = logging.getLogger("providers.http")
+T = TypeVar("T")
+
+_DIGITS = re.compile(r"\d{15,22}")
+MAX_RETRY_AFTER = 3600.0
+
+
+def mask_iccid(iccid: str) -> str:
+    """``8947000000000000012`` -> ``89…0012``: enough to tell lines apart, not to claim one."""
+    return f"{iccid[:2]}…{iccid[-4:]}" if len(iccid) > 6 else "…"
+
+
+def redact(text: str) -> str:
+    """Mask every ICCID-like digit run in a path or message."""
+    return _DIGITS.sub(lambda m: mask_iccid(m.group(0)), text)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Where time comes from for limiters and backoff; tests pass a fake that never sleeps."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+    paused_until: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class TokenBucket:
+    """An async token bucket: ``rate`` tokens a second, at most ``burst`` saved up.
+
+    ``acquire(key)`` waits for a token of that key's bucket (``None`` is the shared one), so
+    one limiter can hold a bucket per ICCID. ``pause(seconds, key)`` makes that bucket wait,
+    e.g. after a 429 with Retry-After. Waiters of one key queue on a lock (FIFO); different
+    keys never block each other. Idle full buckets are forgotten to bound memory.
+    """
+
+    def __init__(self, rate: float, burst: int, *, pacing: Pacing | None = None, max_keys: int = 4096) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate, self.burst = rate, float(burst)
+        self._pacing = pacing or Pacing()
+        self._buckets: dict[Hashable, _Bucket] = {}
+        self._max_keys = max_keys
+
+    def _bucket(self, key: Hashable) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_keys:
+                self._forget_idle()
+            bucket = self._buckets[key] = _Bucket(self.burst, self._pacing.monotonic())
+        return bucket
+
+    def _forget_idle(self) -> None:
+        now = self._pacing.monotonic()
+        for key, b in list(self._buckets.items()):
+            full = b.tokens + (now - b.stamp) * self.rate >= self.burst
+            if full and not b.lock.locked() and b.paused_until <= now:
+                del self._buckets[key]
+
+    def pause(self, seconds: float, key: Hashable = None) -> None:
+        bucket = self._bucket(key)
+        bucket.paused_until = max(bucket.paused_until, self._pacing.monotonic() + seconds)
+
+    async def acquire(self, key: Hashable = None) -> None:
+        bucket = self._bucket(key)
+        async with bucket.lock:
+            while True:
+                now = self._pacing.monotonic()
+                if bucket.paused_until > now:
+                    await self._pacing.sleep(bucket.paused_until - now)
+                    continue
+                bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+                bucket.stamp = now
+                if bucket.tokens >= 1:
+                    bucket.tokens -= 1
+                    return
+                await self._pacing.sleep((1 - bucket.tokens) / self.rate)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds (delta-seconds or HTTP-date), capped; ``None`` if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body, or ``None`` when there is none or it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def status_error(provider: str, response: httpx.Response, detail: str = "") -> ProviderError:
+    """The generic mapping of an HTTP status onto the error tree (adapters refine it first)."""
+    code = response.status_code
+    detail = detail or f"HTTP {code}"
+    if code in (401, 403):
+        return AuthError(provider, detail)
+    if code == 404:
+        return NotFound(provider, detail)
+    if code in (400, 409, 422):
+        return Validation(provider, detail)
+    if code == 429:
+        return RateLimited(provider, detail)
+    if code >= 500:
+        return Unavailable(provider, detail)
+    return ProviderError(provider, detail)
+
+
+class ProviderHttp:
+    """One provider's httpx client with its limits; build one per adapter, ``aclose`` it."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 20.0,
+        max_concurrency: int = 5,
+        limiter: TokenBucket,
+        now: Callable[[], datetime],
+        pacing: Pacing | None = None,
+        read_attempts: int = 3,
+        backoff: float = 0.5,
+        max_retry_wait: float = 30.0,
+    ) -> None:
+        if not 1 <= max_concurrency <= 10:
+            raise ValueError("max_concurrency must be 1..10 (httpx pool cost grows past that)")
+        self.provider = provider
+        self.limiter = limiter
+        self._now = now
+        self._pacing = pacing or Pacing()
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._read_attempts = max(1, read_attempts)
+        self._backoff = backoff
+        self._max_retry_wait = max_retry_wait
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers={"Accept": "application/json", **(headers or {})},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        decode: Callable[[httpx.Response], T],
+        read: bool,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
+        buckets: Sequence[tuple[TokenBucket, Hashable]] = (),
+    ) -> T:
+        """Send one request and decode it; reads retry on Unavailable/RateLimited, writes never.
+
+        ``headers`` may be a callable so per-attempt values (a refreshed token, a request
+        signature with a fresh timestamp) are rebuilt for each attempt.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._once(method, path, decode=decode, read=read, params=params, json=json,
+                                        content=content, data=data, headers=headers, buckets=buckets)
+            except (Unavailable, RateLimited) as exc:
+                wait = self._backoff * 2 ** (attempt - 1)
+                if exc.retry_after is not None:
+                    wait = max(wait, exc.retry_after)
+                    self.limiter.pause(exc.retry_after)
+                if not read or attempt >= self._read_attempts or wait > self._max_retry_wait:
+                    raise
+                log.warning("%s %s %s: %s; retry %d in %.1fs", self.provider, method, redact(path),
+                            type(exc).__name__, attempt, wait)
+                await self._pacing.sleep(wait)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        decode: Callable[[httpx.Response], T],
+        read: bool,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        content: bytes | None,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None,
+        buckets: Sequence[tuple[TokenBucket, Hashable]],
+    ) -> T:
+        await self.limiter.acquire()
+        for bucket, key in buckets:
+            await bucket.acquire(key)
+        hdrs = headers() if callable(headers) else headers
+        started = self._pacing.monotonic()
+        async with self._sem:
+            try:
+                response = await self._client.request(method, path, params=params, json=json, content=content,
+                                                      data=data, headers=hdrs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never reached the provider: safe to report as down, even for writes.
+                raise Unavailable(self.provider, f"cannot connect ({type(exc).__name__})") from exc
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                log.warning("%s %s %s: %s after sending", self.provider, method, redact(path), type(exc).__name__)
+                if read:
+                    raise Unavailable(self.provider, f"no answer ({type(exc).__name__})") from exc
+                raise OrderPending(self.provider, f"no answer to a write ({type(exc).__name__})") from exc
+        log.debug("%s %s %s -> %d (%.0f ms)", self.provider, method, redact(path), response.status_code,
+                  (self._pacing.monotonic() - started) * 1000)
+        code = response.status_code
+        if code == 429 or code >= 500:
+            retry_after = retry_after_seconds(response.headers.get("retry-after"), self._now())
+            if code == 429:
+                raise RateLimited(self.provider, "rate limited (HTTP 429)", retry_after=retry_after)
+            if not read:
+                raise OrderPending(self.provider, f"HTTP {code} answering a write")
+            raise Unavailable(self.provider, f"HTTP {code}", retry_after=retry_after)
+        return decode(response)

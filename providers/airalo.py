@@ -1,0 +1,191 @@
+"""Airalo Partner API v2 adapter (providers.md section 1).
+
+OAuth2 client credentials: the token is cached (``expires_in``, at most 24 h) and fetched
+again on any 401. Limits: 5 req/s per company, 10/min per ICCID on the per-eSIM endpoints,
+3/min on the token endpoint. Top-ups carry our ``client_ref`` as ``description``; Airalo has
+no idempotency key, so before ordering and after any ambiguous failure we look the reference
+up with ``GET /orders?filter[description]=`` (a substring filter: matched exactly here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from providers import _airalo_parse as parse
+from providers._common import OrderBook, code_matches, lpa_candidates, pending_order, to_int
+from providers._http import Pacing, ProviderHttp, TokenBucket
+from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
+from providers.errors import AuthError, ClaimRejected, NotFound, OrderPending, ProviderError, TopUpNotAllowed, Unavailable
+
+NAME = parse.NAME
+TOKEN_MAX_AGE = timedelta(hours=24)
+
+
+class AiraloProvider:
+    """Airalo eSIMs: balance, per-eSIM top-ups, exactly-once top-up orders, signed webhooks."""
+
+    name = NAME
+    supports_topup = True
+    min_poll_seconds = 1800  # usage is cached 20 min and limited per ICCID (providers.md 7.8)
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        base_url: str = "https://partners-api.airalo.com/v2",
+        now: Callable[[], datetime],
+        transport: httpx.AsyncBaseTransport | None = None,
+        state: StateStore | None = None,
+        pacing: Pacing | None = None,
+        timeout: float = 20.0,
+        rate_per_second: float = 5.0,
+    ) -> None:
+        self._client_id = client_id
+        self._secret = client_secret
+        self._now = now
+        self._pacing = pacing or Pacing()
+        self._http = ProviderHttp(
+            NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=5, now=now,
+            limiter=TokenBucket(rate_per_second, max(1, int(rate_per_second)), pacing=self._pacing),
+            pacing=self._pacing,
+        )
+        self._per_iccid = TokenBucket(10 / 60, 5, pacing=self._pacing)
+        self._token_bucket = TokenBucket(3 / 60, 3, pacing=self._pacing)
+        self._token: str | None = None
+        self._token_expires = datetime.min
+        self._token_lock = asyncio.Lock()
+        self._book = OrderBook(NAME, state)
+
+    # --- auth ------------------------------------------------------------------------------
+
+    async def _bearer(self, *, renew: bool = False, stale: str | None = None) -> str:
+        async with self._token_lock:
+            if renew and self._token is not None and self._token != stale:
+                return self._token  # another caller already renewed it
+            if not renew and self._token is not None and self._now() < self._token_expires:
+                return self._token
+            body = await self._http.call(
+                "POST", "token", read=True, decode=parse.decode, buckets=((self._token_bucket, None),),
+                data={"client_id": self._client_id, "client_secret": self._secret, "grant_type": "client_credentials"},
+            )
+            data = parse.data_of(body)
+            token = data.get("access_token") if isinstance(data, Mapping) else None
+            if not token:
+                raise AuthError(NAME, "token answer without access_token")
+            seconds = to_int(data.get("expires_in")) or 3600
+            self._token = str(token)
+            self._token_expires = self._now() + min(timedelta(seconds=max(60, seconds) - 60), TOKEN_MAX_AGE)
+            return self._token
+
+    async def _call(self, method: str, path: str, *, read: bool, iccid: str | None = None, **kw: Any) -> Any:
+        """One authorised call; a 401 renews the token once (a rejected request bought nothing)."""
+        buckets = ((self._per_iccid, iccid),) if iccid else ()
+        token = await self._bearer()
+        try:
+            return await self._http.call(method, path, read=read, decode=parse.decode, buckets=buckets,
+                                         headers={"Authorization": f"Bearer {token}"}, **kw)
+        except parse.TokenRejected:
+            pass
+        token = await self._bearer(renew=True, stale=token)
+        return await self._http.call(method, path, read=read, decode=parse.decode, buckets=buckets,
+                                     headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    # --- Provider protocol -----------------------------------------------------------------
+
+    async def verify_claim(self, iccid: str, code: str) -> None:
+        body = await self._call("GET", f"sims/{iccid}", read=True, iccid=iccid)
+        data = parse.data_of(body)
+        if not isinstance(data, Mapping):
+            raise NotFound(NAME, "unknown eSIM")
+        candidates = lpa_candidates(str(data.get("qrcode") or "") or None, smdp=data.get("lpa"),
+                                    matching_id=data.get("matching_id"))
+        if not code_matches(code, candidates):
+            raise ClaimRejected(NAME, "activation code does not match")
+
+    async def balance(self, iccid: str) -> EsimBalance:
+        body = await self._call("GET", f"sims/{iccid}/usage", read=True, iccid=iccid)
+        return parse.balance(iccid, body, self._now())
+
+    async def plans(self, iccid: str) -> list[Plan]:
+        body = await self._call("GET", f"sims/{iccid}/topups", read=True, iccid=iccid)
+        items = body.get("data") if isinstance(body, Mapping) else None
+        pricing = body.get("pricing") if isinstance(body, Mapping) else None
+        plans = [p for item in items or [] if isinstance(item, Mapping)
+                 if (p := parse.plan(item, pricing if isinstance(pricing, Mapping) else None)) is not None]
+        if not plans:
+            raise TopUpNotAllowed(NAME, "no top-up packages for this eSIM")
+        return plans
+
+    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
+        entry = self._book.get(client_ref)
+        if entry is not None and entry.get("status") != "FAILED":  # FAILED: rejected, nothing bought
+            return await self._reconcile(iccid, client_ref, entry)
+        found = await self._lookup(iccid, client_ref)
+        if found is not None:
+            self._book.settle(client_ref, found)
+            return found
+        entry = self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
+        try:
+            body = await self._call("POST", "orders/topups", read=False,
+                                    json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
+        except (OrderPending, Unavailable):
+            # Sent (or maybe sent) without an answer: look before anything else; never resend.
+            return await self._reconcile(iccid, client_ref, entry)
+        except ProviderError:
+            self._book.settle(client_ref, _failed(client_ref, iccid, plan_id, self._now()))
+            raise
+        order = parse.order(client_ref, iccid, parse.data_of(body), status=OrderStatus.COMPLETED)
+        self._book.settle(client_ref, order)
+        return order
+
+    async def order_status(self, iccid: str, client_ref: str) -> Order:
+        entry = self._book.get(client_ref)
+        found = await self._lookup(iccid, client_ref)
+        if found is not None:
+            self._book.settle(client_ref, found)
+            return found
+        if entry is None:
+            raise NotFound(NAME, "no order with this reference")
+        return pending_order(NAME, client_ref, entry, raw={"reconciled": "not listed yet"})
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[BalanceEvent]:
+        """Verify and parse one Airalo notification (see ``_airalo_parse.parse_webhook``)."""
+        return parse.parse_webhook(headers, body, now, secret=self._secret)
+
+    # --- reconciliation --------------------------------------------------------------------
+
+    async def _reconcile(self, iccid: str, client_ref: str, entry: Mapping[str, Any]) -> Order:
+        if entry.get("status") in ("COMPLETED", "FAILED") and entry.get("order_id"):
+            found = await self._lookup(iccid, client_ref)
+            return found if found is not None else pending_order(NAME, client_ref, entry, raw=dict(entry))
+        try:
+            found = await self._lookup(iccid, client_ref)
+        except ProviderError:
+            found = None
+        if found is None:
+            return pending_order(NAME, client_ref, entry, raw={"reconciled": "not listed yet"})
+        self._book.settle(client_ref, found)
+        return found
+
+    async def _lookup(self, iccid: str, client_ref: str) -> Order | None:
+        """Our order by its description (the filter matches substrings: compare exactly)."""
+        body = await self._call("GET", "orders", read=True, params={
+            "filter[description]": client_ref, "include": "status", "limit": 50})
+        for item in body.get("data") or [] if isinstance(body, Mapping) else []:
+            if isinstance(item, Mapping) and item.get("description") == client_ref:
+                return parse.order(client_ref, iccid, item)
+        return None
+
+
+def _failed(client_ref: str, iccid: str, plan_id: str, now: datetime) -> Order:
+    return Order(client_ref=client_ref, provider=NAME, iccid=iccid, plan_id=plan_id,
+                 status=OrderStatus.FAILED, created_at=now)
