@@ -36,3 +36,21 @@ class FakeClock:
     def advance(self, delta: timedelta) -> datetime:
         self.set(self._now + delta)
         return self._now
+
+
+class OffsetClock:
+    """Real time plus an offset that only grows: the interactive console's ``/tick``."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def set(self, when: datetime) -> None:
+        self._offset += max(when - self.now(), timedelta(0))
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._offset += max(delta, timedelta(0))
+        return self.now()

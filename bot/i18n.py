@@ -122,11 +122,12 @@ class Translator:
     def relative(self, when: datetime, now: datetime) -> str:
         """``in 3 days`` / ``2 hours ago`` in the reader's language, in the largest whole unit."""
         delta = when - now
-        seconds = abs(delta.total_seconds())
-        unit = 86400 if seconds >= 86400 else 3600 if seconds >= 3600 else 60
+        seconds = delta.days * 86400 + delta.seconds  # whole seconds, as Babel counts them
+        size = abs(seconds)
+        unit = 86400 if size >= 86400 else 3600 if size >= 3600 else 60
         return format_timedelta(
-            timedelta(seconds=delta.total_seconds()),
-            threshold=max(seconds / unit - 1e-9, 0.0) if seconds >= 60 else 1,
+            timedelta(seconds=seconds),
+            threshold=size / unit - 1e-6 if size >= 60 else 1,
             add_direction=True,
             locale=self.lang,
         )

@@ -42,5 +42,5 @@ async def balance(incoming: Incoming, ctx: Context) -> Reply:
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
-    header = [ctx.t("balance.family_header", n=len(lines))] if ctx.household.is_group and len(lines) > 1 else []
+    header = [ctx.t.plural("balance.family_header", len(lines))] if ctx.household.is_group and len(lines) > 1 else []
     return Reply("\n\n".join([*header, *texts]))

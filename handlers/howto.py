@@ -16,7 +16,7 @@ async def howto(incoming: Incoming, ctx: Context) -> Reply:
     """Explain an operator's own channels (app, web, SMS keywords)."""
     known = (*VERIFIED, *GENERIC)
     if not incoming.args:
-        return Reply(ctx.t("howto.list", operators=", ".join(known)),
+        return Reply(ctx.t("howto.list", operators=", ".join(known), prefix=ctx.prefix),
                      choices=tuple(Choice(op.title(), f"{ctx.prefix}howto {op}") for op in VERIFIED))
     name = parsing.normalize(" ".join(incoming.args)).casefold()
     name = ALIASES.get(name, name)

@@ -138,7 +138,7 @@ async def lines(incoming: Incoming, ctx: Context) -> Reply:
     found = ctx.lines()
     if not found:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
-    return Reply("\n".join([ctx.t("lines.header", n=len(found)), *(line_summary(ctx, line) for line in found)]))
+    return Reply("\n".join([ctx.t.plural("lines.header", len(found)), *(line_summary(ctx, line) for line in found)]))
 
 
 async def unlink(incoming: Incoming, ctx: Context) -> Reply:

@@ -1,0 +1,75 @@
+"""``python -m bot [console] [--jsonl] [--db PATH] [--start ISO]``"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bot import app, logs
+from bot.clock import Clock, FakeClock, OffsetClock, SystemClock
+from bot.config import Settings
+from bot.errors import ConfigError, StoreError
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="eSIM balance & renewal bot")
+    parser.add_argument("mode", nargs="?", choices=["console"], help="chat in the console instead of the platforms")
+    parser.add_argument("--jsonl", action="store_true", help="console speaks JSON lines (for programs)")
+    parser.add_argument("--db", help="data file (console default: a temporary file; else DB_PATH)")
+    parser.add_argument("--start", help="fake clock start for --jsonl, e.g. 2026-01-01T08:00:00Z")
+    return parser.parse_args(argv)
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    if args.start:
+        start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+        return FakeClock(start if start.tzinfo else start.replace(tzinfo=UTC))
+    if args.jsonl:
+        return FakeClock(datetime.now(UTC))
+    return OffsetClock() if args.mode == "console" or args.db else SystemClock()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 2
+    quiet = args.mode == "console" or not (settings.telegram_enabled or settings.matrix_enabled)
+    logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, _secrets(settings))
+    if args.db:
+        settings = replace(settings, db_path=args.db)
+    elif args.mode == "console":
+        settings = replace(settings, db_path=os.path.join(tempfile.mkdtemp(prefix="esim-bot-"), "bot.json"))
+    try:
+        clock = _clock(args)
+    except ValueError:
+        print("Cannot start: --start must be an ISO date-time like 2026-01-01T08:00:00Z", file=sys.stderr)
+        return 2
+    console = app.stdio(args.jsonl) if quiet else None
+    if quiet and not args.jsonl and not isinstance(clock, FakeClock):
+        clock = OffsetClock()
+    try:
+        bot = app.build(settings, clock=clock, console=console)
+    except StoreError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 1
+    asyncio.run(app.serve(bot))
+    return 0
+
+
+def _secrets(settings: Settings) -> list[str]:
+    names = ("telegram_token", "telegram_webhook_secret", "matrix_password", "matrix_access_token",
+             "airalo_client_id", "airalo_client_secret", "esimaccess_access_code", "esimaccess_secret_key",
+             "esimaccess_webhook_path", "esimgo_api_key")
+    return [value for name in names if isinstance(value := getattr(settings, name), str)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

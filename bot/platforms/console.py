@@ -1,0 +1,170 @@
+"""The console: an interactive chat for a person, and JSON lines for programs.
+
+Interactive: one user in one private chat; replies are printed readably and a choice is
+picked by typing its number. ``--jsonl`` implements design.md section 10: one JSON object
+per input line, one per output message, ``{"idle": true}`` after each input is handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.messages import MAX_TEXT, Address, Incoming, Reply
+from bot.platforms.base import Handler
+
+NAME = "console"
+_DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?$")
+MAX_ADVANCE = timedelta(days=400)
+
+
+class Steppable(Protocol):
+    """What ``advance`` drives: move the clock to ``when``, running due jobs on the way."""
+
+    async def run_until(self, when: datetime) -> None: ...
+
+
+def parse_duration(text: str) -> timedelta:
+    """ISO-8601 ``PT6H``/``P3D``/``P1DT12H`` (also lower case, and ``6h``/``3d`` shorthand)."""
+    raw = text.strip().upper()
+    if raw and raw[0] != "P":
+        raw = "PT" + raw if raw[-1] in "HMS" else "P" + raw
+    m = _DURATION.match(raw)
+    if not m or raw in ("P", "PT") or raw.endswith("T"):
+        raise ValueError(f"not an ISO-8601 duration: {text[:40]!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if delta <= timedelta(0) or delta > MAX_ADVANCE:
+        raise ValueError("duration must be positive and at most 400 days")
+    return delta
+
+
+@dataclass(frozen=True)
+class Line:
+    """One parsed input line: a message or a clock step."""
+
+    incoming: Incoming | None = None
+    advance: timedelta | None = None
+
+
+class ConsolePlatform:
+    name = NAME
+
+    def __init__(
+        self,
+        *,
+        read: Callable[[], Awaitable[str]],
+        write: Callable[[str], None],
+        now: Callable[[], datetime],
+        jsonl: bool,
+        steps: Steppable,
+        user: str = "you",
+    ) -> None:
+        self._read, self._write, self._now = read, write, now
+        self.jsonl = jsonl
+        self._steps = steps
+        self._user = user
+        self._choices: list[str] = []
+        self.done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def private_address(self, user: str) -> Address:
+        return Address(NAME, user, user)
+
+    async def start(self, handler: Handler) -> None:
+        self._task = asyncio.create_task(self._loop(handler), name="console")
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+        if self.jsonl:
+            self._emit({
+                "chat": to.chat, "text": reply.text,
+                "choices": [{"label": c.label, "command": c.command} for c in reply.choices],
+                "mention": reply.mention, "private": reply.private,
+                "kind": kind,
+            })
+            return
+        head = "🔔 " if kind == "alert" else ""
+        self._write(f"\n{head}{reply.text}\n")
+        self._choices = [c.command for c in reply.choices]
+        for i, choice in enumerate(reply.choices, 1):
+            self._write(f"  [{i}] {choice.label}\n")
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        self._write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+    async def _loop(self, handler: Handler) -> None:
+        try:
+            if not self.jsonl:
+                self._write("Type /help (or /start). Ctrl-D quits.\n> ")
+            while True:
+                raw = await self._read()
+                if raw == "":
+                    break
+                await self._one(raw, handler)
+        finally:
+            self.done.set()
+
+    async def _one(self, raw: str, handler: Handler) -> None:
+        try:
+            item = self._parse_json(raw) if self.jsonl else self._parse_text(raw)
+        except ValueError as exc:
+            if self.jsonl:
+                self._emit({"error": str(exc)})
+                self._emit({"idle": True})
+            return
+        if item.advance is not None:
+            await self._steps.run_until(self._now() + item.advance)
+        elif item.incoming is not None:
+            for reply in await handler(item.incoming):
+                target = self.private_address(item.incoming.address.user) if reply.private else (
+                    reply.to or item.incoming.address)
+                await self.send(target, reply)
+        if self.jsonl:
+            self._emit({"idle": True})
+        else:
+            self._write("> ")
+
+    def _parse_text(self, raw: str) -> Line:
+        text = raw.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self._choices):
+            text = self._choices[int(text) - 1]
+        address = Address(NAME, "console", self._user)
+        return Line(Incoming(address=address, text=text, at=self._now(), is_admin=True, display_name=self._user))
+
+    def _parse_json(self, raw: str) -> Line:
+        if len(raw) > 4 * MAX_TEXT + 1000:
+            raise ValueError("line too long")
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise ValueError("each line must be a JSON object")
+        if "advance" in obj:
+            if not isinstance(obj["advance"], str):
+                raise ValueError("advance must be an ISO-8601 duration string like PT6H")
+            return Line(advance=parse_duration(obj["advance"]))
+        chat, user, text = obj.get("chat"), obj.get("user"), obj.get("text")
+        for key, value in (("chat", chat), ("user", user)):
+            if not isinstance(value, str) or not value or len(value) > 200:
+                raise ValueError(f"{key} must be a non-empty string")
+        if not isinstance(text, str):
+            raise ValueError("text must be a string")
+        lang, name = obj.get("lang"), obj.get("name", "")
+        group, admin = obj.get("group", False), obj.get("admin", False)
+        if not isinstance(lang, (str, type(None))) or not isinstance(name, str):
+            raise ValueError("lang and name must be strings")
+        if not isinstance(group, bool) or not isinstance(admin, bool):
+            raise ValueError("group and admin must be true or false")
+        address = Address(NAME, str(chat), str(user))
+        return Line(Incoming(address=address, text=text, at=self._now(), language=lang, is_group=group,
+                             is_admin=admin, display_name=name[:64]))
