@@ -5,10 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint unit e2e-deps bench clean
-
-$(VENV-uv)/bin/uv:
-	python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv
+.PHONY: run console test lint e2e-deps e2e-telegram-deps e2e-matrix-deps bench clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -26,7 +23,11 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-e2e-deps:  ## servers for end-to-end tests (filled in by the Telegram and Matrix work)
+e2e-deps: e2e-telegram-deps e2e-matrix-deps  ## servers for end-to-end tests
+
+e2e-telegram-deps:  ## the Telegram Bot API emulator (npm, pinned)
+
+e2e-matrix-deps:  ## Synapse in its own venv (pinned)
 
 test: $(VENV)/.synced lint e2e-deps
 	$(VENV)/bin/pytest -q

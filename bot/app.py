@@ -113,12 +113,21 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now,
                                            jsonl=console.jsonl, steps=steps)
         platforms.append(console_platform)
+    platforms += _chat_platforms(settings, clock=clock, store=store)
     router = Router(
         commands=build_commands(*extra), store=store, providers=providers, manual=manual,
         catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
         default_timezone=settings.default_timezone, prefixes={"matrix": "!"},
     )
     return App(store=store, router=router, providers=providers, platforms=platforms, console=console_platform)
+
+
+def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore) -> list[Platform]:
+    """Telegram and Matrix, each only when its credentials are set."""
+    found: list[Platform] = []
+    # --- Telegram wiring (owned by the Telegram work) ---
+    # --- Matrix wiring (owned by the Matrix work) ---
+    return found
 
 
 async def serve(app: App) -> None:

@@ -8,6 +8,7 @@ for alerts and reacts to the errors below; nothing else leaves ``send``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Address, Incoming, Reply
@@ -46,9 +47,11 @@ class Undeliverable(DeliveryError):
 class Platform(Protocol):
     """One chat platform. ``start`` returns once receiving runs in the background;
     ``send`` delivers one reply (``kind`` is ``reply`` or ``alert``) or raises a
-    ``DeliveryError``; ``private_address`` is where a private reply to ``user`` goes."""
+    ``DeliveryError``; ``private_address`` is where a private reply to ``user`` goes;
+    ``limits`` tells the outbox how fast it may send."""
 
     name: str
+    limits: SendLimits
 
     async def start(self, handler: Handler) -> None: ...
 
@@ -57,3 +60,25 @@ class Platform(Protocol):
     def private_address(self, user: str) -> Address: ...
 
     async def stop(self) -> None: ...
+
+
+class ChatEvents(Protocol):
+    """What a platform reports about chats besides messages (the app updates the store)."""
+
+    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+        """A group got a new id (Telegram supergroup migration): move its household."""
+
+    def chat_left(self, platform: str, chat: str) -> None:
+        """The bot was removed from a chat or left it: stop its alerts."""
+
+    def user_unreachable(self, platform: str, user: str) -> None:
+        """A user blocked the bot: stop private alerts to them."""
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How fast the outbox may send on a platform (Telegram: 30/s, 1/s per chat, 20/min per group)."""
+
+    overall_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_group_per_minute: float = 20.0

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.messages import MAX_TEXT, Address, Incoming, Reply
-from bot.platforms.base import Handler
+from bot.platforms.base import Handler, SendLimits
 
 NAME = "console"
 _DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?$")
@@ -54,6 +54,7 @@ class Line:
 
 class ConsolePlatform:
     name = NAME
+    limits = SendLimits(overall_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
 
     def __init__(
         self,
