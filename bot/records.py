@@ -97,6 +97,60 @@ class OrderRecord:
     provider_order_id: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One observation of a line's data, kept compact for the forecast."""
+
+    as_of: datetime
+    remaining: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertState:
+    """What reminders already said about a line in its current bundle cycle."""
+
+    cycle_started: datetime
+    announced: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    total: int | None = None
+    remaining: int | None = None
+    last_as_of: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """A reminder's content, rendered in the reader's language only when it is sent."""
+
+    kind: str  # data | data_bytes | expiry | depleted | expired
+    label: str
+    provider: str
+    threshold: int | None = None
+    remaining: int | None = None
+    total: int | None = None
+    unlimited: bool = False
+    expires_at: datetime | None = None
+    runs_out_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OutboxItem:
+    """One alert on its way to one chat; ``state`` is pending, sent or dropped."""
+
+    id: str
+    line_id: str
+    household_id: str
+    platform: str
+    chat: str
+    alert: Alert
+    created_at: datetime
+    not_before: datetime
+    private_user: str | None = None  # set: the owner's private chat
+    mention: str | None = None
+    attempts: int = 0
+    state: str = "pending"
+    note: str | None = None
+
+
 def to_doc(value: Any) -> Any:
     """Any record, value object or primitive -> JSON-safe data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -6,7 +6,9 @@ Contract (``tests/test_store_contract.py`` runs it on both):
   after ``open``;
 - ``commit()`` makes every change so far durable (a crash after it loses nothing);
   changes not yet committed may be lost by a crash, never half-written;
-- ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first.
+- ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first; sent outbox
+  items are forgotten after ``KEEP_SENT`` newer ones; ``delete_line`` removes everything
+  kept about the line.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from tinydb.storages import MemoryStorage
 from tinydb.table import Document, Table
 
 from bot.errors import StoreError
-from bot.records import Household, Line, OrderRecord, Pending, from_doc, to_doc
+from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
 from bot.storage import AtomicJSONStorage, FileLock
 from providers.base import EsimBalance
 
 SCHEMA_VERSION = 1
-MAX_SAMPLES = 48
+MAX_SAMPLES = 24
+KEEP_SENT = 200
 
 
 class Store(Protocol):
@@ -48,7 +51,14 @@ class Store(Protocol):
     def save_order(self, order: OrderRecord) -> None: ...
     def orders(self, household_id: str) -> list[OrderRecord]: ...
     def add_sample(self, line_id: str, balance: EsimBalance) -> None: ...
-    def samples(self, line_id: str) -> list[EsimBalance]: ...
+    def samples(self, line_id: str) -> list[Sample]: ...
+    def last_balance(self, line_id: str) -> EsimBalance | None: ...
+    def alert_state(self, line_id: str) -> AlertState | None: ...
+    def save_alert_state(self, line_id: str, state: AlertState) -> None: ...
+    def schedule(self) -> dict[str, datetime]: ...
+    def set_due(self, line_id: str, at: datetime | None) -> None: ...
+    def outbox(self) -> list[OutboxItem]: ...
+    def save_outbox(self, item: OutboxItem) -> None: ...
     def get_state(self, namespace: str, key: str) -> Any: ...
     def put_state(self, namespace: str, key: str, value: Any) -> None: ...
     def commit(self) -> None: ...
@@ -94,7 +104,8 @@ class DocStore:
             meta.put("schema", {"version": SCHEMA_VERSION})
         elif schema.get("version") != SCHEMA_VERSION:
             raise StoreError(f"the data file has schema {schema.get('version')}, this bot reads {SCHEMA_VERSION}")
-        names = ("households", "users", "lines", "failures", "pending", "orders", "samples", "state")
+        names = ("households", "users", "lines", "failures", "pending", "orders", "samples", "state",
+                 "alerts", "schedule", "outbox")
         self._t = {name: _Keyed(db.table(name)) for name in names}
 
     def _get(self, table: str, key: str, cls: type[Any]) -> Any:
@@ -134,8 +145,11 @@ class DocStore:
         self._t["lines"].put(line.id, to_doc(line))
 
     def delete_line(self, line_id: str) -> None:
-        self._t["lines"].delete(line_id)
-        self._t["samples"].delete(line_id)
+        for table in ("lines", "samples", "alerts", "schedule"):
+            self._t[table].delete(line_id)
+        for doc in list(self._t["outbox"].values()):
+            if doc["line_id"] == line_id:
+                self._t["outbox"].delete(doc["_key"])
 
     def record_link_failure(self, user_id: str, at: datetime) -> None:
         doc = self._t["failures"].get(user_id) or {"at": []}
@@ -163,11 +177,43 @@ class DocStore:
 
     def add_sample(self, line_id: str, balance: EsimBalance) -> None:
         doc = self._t["samples"].get(line_id) or {"items": []}
-        self._t["samples"].put(line_id, {"items": [*doc["items"][-(MAX_SAMPLES - 1):], to_doc(balance)]})
+        point = [to_doc(balance.as_of), balance.data_remaining_bytes]
+        items = [item for item in doc["items"] if item[0] < point[0]][-(MAX_SAMPLES - 1):]
+        self._t["samples"].put(line_id, {"items": [*items, point], "last": to_doc(balance)})
 
-    def samples(self, line_id: str) -> list[EsimBalance]:
+    def samples(self, line_id: str) -> list[Sample]:
         doc = self._t["samples"].get(line_id) or {"items": []}
-        return [from_doc(EsimBalance, item) for item in doc["items"]]
+        return [Sample(datetime.fromisoformat(at), remaining) for at, remaining in doc["items"]]
+
+    def last_balance(self, line_id: str) -> EsimBalance | None:
+        doc = self._t["samples"].get(line_id)
+        return None if doc is None else from_doc(EsimBalance, doc["last"])
+
+    def alert_state(self, line_id: str) -> AlertState | None:
+        return self._get("alerts", line_id, AlertState)  # type: ignore[no-any-return]
+
+    def save_alert_state(self, line_id: str, state: AlertState) -> None:
+        self._t["alerts"].put(line_id, to_doc(state))
+
+    def schedule(self) -> dict[str, datetime]:
+        return {d["_key"]: datetime.fromisoformat(d["at"]) for d in self._t["schedule"].values()}
+
+    def set_due(self, line_id: str, at: datetime | None) -> None:
+        if at is None:
+            self._t["schedule"].delete(line_id)
+        else:
+            self._t["schedule"].put(line_id, {"at": to_doc(at)})
+
+    def outbox(self) -> list[OutboxItem]:
+        items = [from_doc(OutboxItem, d) for d in self._t["outbox"].values()]
+        return sorted(items, key=lambda item: (item.created_at, item.id))
+
+    def save_outbox(self, item: OutboxItem) -> None:
+        self._t["outbox"].put(item.id, to_doc(item))
+        if item.state != "pending":
+            done = [d for d in self._t["outbox"].values() if d["state"] != "pending"]
+            for old in sorted(done, key=lambda d: d["created_at"])[:-KEEP_SENT]:
+                self._t["outbox"].delete(old["_key"])
 
     def get_state(self, namespace: str, key: str) -> Any:
         doc = self._t["state"].get(f"{namespace}/{key}")

@@ -26,10 +26,10 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
     except (ProviderError, TimeoutError) as exc:
         reason = ctx.t(provider_message(exc) if isinstance(exc, ProviderError) else "provider.unavailable",
                        provider=ctx.t(f"provider.{line.provider}"))
-        samples = ctx.store.samples(line.id)
-        if not samples:
+        last = ctx.store.last_balance(line.id)
+        if last is None:
             return ctx.t("balance.unavailable", label=line.label, reason=reason)
-        return render_balance(ctx, line, samples[-1], stale_reason=reason)
+        return render_balance(ctx, line, last, stale_reason=reason)
     ctx.store.add_sample(line.id, bal)
     ctx.watcher.line_seen(line, bal)
     return render_balance(ctx, line, bal)
