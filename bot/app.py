@@ -1,8 +1,8 @@
 """The one composition root: builds store, providers, router, platforms and job queue.
 
 Nothing else in the code names a concrete platform, provider or store class. ``build``
-takes every outside system as an argument (clock, console streams) so tests run the same
-wiring as production.
+takes every outside system as an argument (clock, console streams, store) so tests run
+the same wiring as production.
 """
 
 from __future__ import annotations
@@ -14,17 +14,22 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from bot import alerts
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import Command
 from bot.i18n import Catalogs
-from bot.platforms.base import Platform
-from bot.platforms.console import ConsolePlatform
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.platforms.base import ChatEvents, Platform
+from bot.platforms.console import ConsolePlatform, tick_command
+from bot.records import OutboxItem
 from bot.router import Router
+from bot.scheduler import JobQueue
 from bot.store import DocStore, TinyDBStore
+from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.base import Provider
 from providers.demo import DemoProvider
@@ -54,16 +59,22 @@ def stdio(jsonl: bool) -> ConsoleIO:
     return ConsoleIO(read, write, jsonl)
 
 
-class _ClockOnly:
-    """Until the job queue runs: stepping only moves the clock."""
+class _Relay:
+    """Chat events reach the job queue, which exists only after the platforms do."""
 
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
+    target: ChatEvents | None = None
 
-    async def run_until(self, when: datetime) -> None:
-        set_ = getattr(self._clock, "set", None)
-        if set_ is not None:
-            set_(when)
+    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+        if self.target is not None:
+            self.target.chat_moved(platform, old_chat, new_chat)
+
+    def chat_left(self, platform: str, chat: str) -> None:
+        if self.target is not None:
+            self.target.chat_left(platform, chat)
+
+    def user_unreachable(self, platform: str, user: str) -> None:
+        if self.target is not None:
+            self.target.user_unreachable(platform, user)
 
 
 @dataclass
@@ -71,14 +82,26 @@ class App:
     store: DocStore
     router: Router
     providers: dict[str, Provider]
+    jobs: JobQueue
+    metrics: Metrics
     platforms: list[Platform] = field(default_factory=list)
     console: ConsolePlatform | None = None
+    web: WebServer | None = None
+    background_jobs: bool = True
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health()}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly."""
         try:
+            if self.web is not None:
+                await self.web.start()
             for platform in self.platforms:
                 await platform.start(self.router.handle)
+            await self.jobs.run_due()  # catch up on what fell due while the bot was down
+            if self.background_jobs:
+                await self.jobs.start()
             waiters = [asyncio.create_task(stop.wait())]
             if self.console is not None:
                 waiters.append(asyncio.create_task(self.console.done.wait()))
@@ -86,9 +109,12 @@ class App:
             for task in pending:
                 task.cancel()
         finally:
+            await self.jobs.stop()
             for platform in reversed(self.platforms):
                 with contextlib.suppress(Exception):
                     await platform.stop()
+            if self.web is not None:
+                await self.web.stop()
             for provider in self.providers.values():
                 with contextlib.suppress(Exception):
                     await provider.aclose()
@@ -99,30 +125,55 @@ class App:
 def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: DocStore | None = None) -> App:
     """Wire the bot from settings. ``console`` None means no console platform."""
     store = store if store is not None else TinyDBStore(settings.db_path)
+    metrics = Metrics()
     manual = ManualProvider(store, clock.now)
     providers: dict[str, Provider] = {}
     if "demo" in settings.providers:
         providers["demo"] = DemoProvider(store, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
     providers["manual"] = manual
     store.commit()
-    steps = _ClockOnly(clock)
-    extra: list[Command] = []
-    platforms: list[Platform] = []
-    console_platform = None
-    if console is not None:
-        console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now,
-                                           jsonl=console.jsonl, steps=steps)
-        platforms.append(console_platform)
-    platforms += _chat_platforms(settings, clock=clock, store=store)
+    relay = _Relay()
+    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics, health=lambda: {"ok": True}) \
+        if settings.web_port is not None else None
+    platforms = _chat_platforms(settings, clock=clock, store=store, events=relay, web=web)
     router = Router(
-        commands=build_commands(*extra), store=store, providers=providers, manual=manual,
+        commands={}, store=store, providers=providers, manual=manual,
         catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
         default_timezone=settings.default_timezone, prefixes={"matrix": "!"},
     )
-    return App(store=store, router=router, providers=providers, platforms=platforms, console=console_platform)
+
+    def render(item: OutboxItem) -> str:
+        household = store.household(item.household_id)
+        line = store.line(item.line_id)
+        if item.private_user:
+            user: str | None = f"{item.platform}:{item.private_user}"
+        else:
+            user = line.owner if line is not None and household is not None and not household.is_group else None
+        t = router.translator_for(user, household)
+        return alerts.render(item.alert, t, clock.now(), router.prefixes.get(item.platform, "/"))
+
+    console_platform = None
+    if console is not None:
+        console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl)
+        platforms.insert(0, console_platform)
+    outbox = Outbox(store=store, platforms={p.name: p for p in platforms}, render=render, metrics=metrics)
+    jobs = JobQueue(store=store, providers=providers, outbox=outbox, clock=clock, metrics=metrics)
+    relay.target = jobs
+    router.watcher = jobs
+    extra = []
+    if console_platform is not None:
+        console_platform.steps = jobs
+        extra.append(tick_command(jobs, clock))
+    router.commands = build_commands(*extra)
+    app = App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
+              console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl))
+    if web is not None:
+        web.set_health(app.health)
+    return app
 
 
-def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore) -> list[Platform]:
+def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore, events: ChatEvents,
+                    web: WebServer | None) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---

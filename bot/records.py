@@ -47,6 +47,7 @@ class Household:
     cap: Money | None = None
     reminders: ReminderSettings = ReminderSettings()
     active: bool = True
+    language_hint: str | None = None  # private chats: the platform's language for the user
 
 
 @dataclasses.dataclass(frozen=True)

@@ -63,12 +63,17 @@ class Router:
         elif not household.active:
             household = replace(household, active=True)
             self.store.save_household(household)
+        if not household.is_group and incoming.language and incoming.language != household.language_hint:
+            household = replace(household, language_hint=incoming.language[:16])  # alerts speak it too
+            self.store.save_household(household)
         return household
 
     def translator_for(self, user_id: str | None, household: Household | None, hint: str | None = None) -> Translator:
         """The reader's language: user's choice -> household's -> platform hint -> default."""
         user_lang = self.store.user_language(user_id) if user_id else None
-        lang = negotiate(user_lang, household.language if household else None, hint, default=self.default_language)
+        household_lang = household.language if household else None
+        hint = hint or (household.language_hint if household else None)
+        lang = negotiate(user_lang, household_lang, hint, default=self.default_language)
         tz = household.timezone if household else self.default_timezone
         return self.catalogs.translator(lang, tz)
 

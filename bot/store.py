@@ -59,6 +59,7 @@ class Store(Protocol):
     def set_due(self, line_id: str, at: datetime | None) -> None: ...
     def outbox(self) -> list[OutboxItem]: ...
     def save_outbox(self, item: OutboxItem) -> None: ...
+    def move_household(self, old_id: str, new_id: str) -> None: ...
     def get_state(self, namespace: str, key: str) -> Any: ...
     def put_state(self, namespace: str, key: str, value: Any) -> None: ...
     def commit(self) -> None: ...
@@ -214,6 +215,18 @@ class DocStore:
             done = [d for d in self._t["outbox"].values() if d["state"] != "pending"]
             for old in sorted(done, key=lambda d: d["created_at"])[:-KEEP_SENT]:
                 self._t["outbox"].delete(old["_key"])
+
+    def move_household(self, old_id: str, new_id: str) -> None:
+        """A chat got a new id: the household, its lines and orders follow it."""
+        doc = self._t["households"].get(old_id)
+        if doc is None or self._t["households"].get(new_id) is not None:
+            return
+        self._t["households"].put(new_id, {**doc, "id": new_id})
+        self._t["households"].delete(old_id)
+        for table in ("lines", "orders", "pending"):
+            for item in list(self._t[table].values()):
+                if item["household_id"] == old_id:
+                    self._t[table].put(item["_key"], {**item, "household_id": new_id})
 
     def get_state(self, namespace: str, key: str) -> Any:
         doc = self._t["state"].get(f"{namespace}/{key}")

@@ -30,6 +30,9 @@ class WebServer:
         self._app.router.add_get("/metrics", self._render_metrics)
         self._runner: web.AppRunner | None = None
 
+    def set_health(self, health: Callable[[], dict[str, Any]]) -> None:
+        self._health = health
+
     def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
         self._app.router.add_route(method, path, handler)
 

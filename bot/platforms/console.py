@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.context import Command, Context
+from bot.errors import UsageError
 from bot.messages import MAX_TEXT, Address, Incoming, Reply
 from bot.platforms.base import Handler, SendLimits
 
@@ -63,12 +65,12 @@ class ConsolePlatform:
         write: Callable[[str], None],
         now: Callable[[], datetime],
         jsonl: bool,
-        steps: Steppable,
+        steps: Steppable | None = None,
         user: str = "you",
     ) -> None:
         self._read, self._write, self._now = read, write, now
         self.jsonl = jsonl
-        self._steps = steps
+        self.steps = steps
         self._user = user
         self._choices: list[str] = []
         self.done = asyncio.Event()
@@ -122,8 +124,8 @@ class ConsolePlatform:
                 self._emit({"error": str(exc)})
                 self._emit({"idle": True})
             return
-        if item.advance is not None:
-            await self._steps.run_until(self._now() + item.advance)
+        if item.advance is not None and self.steps is not None:
+            await self.steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
                 target = self.private_address(item.incoming.address.user) if reply.private else (
@@ -169,3 +171,17 @@ class ConsolePlatform:
         address = Address(NAME, str(chat), str(user))
         return Line(Incoming(address=address, text=text, at=self._now(), language=lang, is_group=group,
                              is_admin=admin, display_name=name[:64]))
+
+
+def tick_command(steps: Steppable, clock: Any) -> Command:
+    """``/tick 12h`` (console only): let simulated time pass so reminders can fall due."""
+
+    async def tick(incoming: Incoming, ctx: Context) -> Reply:
+        try:
+            delta = parse_duration(incoming.args[0] if incoming.args else "")
+        except ValueError:
+            raise UsageError("tick.usage") from None
+        await steps.run_until(clock.now() + delta)
+        return Reply(ctx.t("tick.done", now=ctx.t.date_time(clock.now())))
+
+    return Command("tick", tick, "help.tick", "tick.usage")

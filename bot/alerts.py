@@ -1,0 +1,88 @@
+"""Where an alert goes, when it may go (quiet hours), and its text in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Translator
+from bot.records import Alert, Household, Line, ReminderSettings
+
+_ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
+
+
+def quiet_until(household: Household, now: datetime) -> datetime | None:
+    """The end of the household's quiet hours if ``now`` falls inside them, else None.
+    Computed on local wall-clock time, so daylight-saving changes keep 08:00 at 08:00."""
+    if not household.quiet_start or not household.quiet_end:
+        return None
+    tz = ZoneInfo(household.timezone)
+    local = now.astimezone(tz)
+    start = time.fromisoformat(household.quiet_start)
+    end = time.fromisoformat(household.quiet_end)
+    t = local.time().replace(tzinfo=None)
+    inside = start <= t or t < end if start > end else start <= t < end
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+
+
+def targets(line: Line, household: Household, settings: ReminderSettings,
+            reachable: set[str] | None = None) -> list[tuple[str | None, str | None]]:
+    """(private_user, mention) pairs: a private chat gets the alert as is; in a group the
+    alert mentions the owner, goes to the owner privately, or both."""
+    if not household.is_group:
+        return [(None, None)]
+    owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
+    private_ok = reachable is None or line.owner in reachable
+    group = (None, owner)
+    if settings.target == "owner":
+        return [(owner, None)] if private_ok else [group]
+    if settings.target == "both" and private_ok:
+        return [group, (owner, None)]
+    return [group]
+
+
+def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
+    """The alert as the reader will see it, from the facts kept in the outbox."""
+    parts = [_ICON.get(alert.kind, "⚠️") + " " + _headline(alert, t, now)]
+    if alert.kind not in ("data", "data_bytes") and alert.remaining is not None and alert.total and not alert.unlimited:
+        parts.append(t("balance.data", left=t.data(alert.remaining), total=t.data(alert.total)))
+    if alert.kind in ("data", "data_bytes", "depleted") and alert.expires_at is not None and alert.expires_at > now:
+        parts.append(t("balance.expires", date=t.date(alert.expires_at), relative=t.relative(alert.expires_at, now)))
+    if alert.runs_out_at is not None and alert.kind in ("data", "data_bytes") and alert.runs_out_at > now:
+        before = alert.expires_at is None or alert.runs_out_at < alert.expires_at
+        key = "forecast.before_expiry" if before else "forecast.after_expiry"
+        parts.append(t(key, relative=t.relative(alert.runs_out_at, now)))
+    if alert.provider == "manual":
+        parts.append(t("alert.howto", command=f"{prefix}howto"))
+    else:
+        parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
+    return "\n".join(parts)
+
+
+def _headline(alert: Alert, t: Translator, now: datetime) -> str:
+    if alert.kind == "expired":
+        when = alert.expires_at or now
+        return t("alert.expired", label=alert.label, date=t.date(when))
+    if alert.kind == "depleted":
+        return t("alert.depleted", label=alert.label)
+    if alert.kind == "expiry" and alert.expires_at is not None:
+        return t("alert.expiry", label=alert.label, relative=t.relative(alert.expires_at, now),
+                 date=t.date_time(alert.expires_at))
+    left = t.data(alert.remaining or 0)
+    if alert.kind == "data" and alert.total:
+        pct = (alert.remaining or 0) * 100 // alert.total
+        return t("alert.data_percent", label=alert.label, percent=t.percent(pct / 100), left=left,
+                 total=t.data(alert.total))
+    return t("alert.data_left", label=alert.label, left=left)
+
+
+def warning(keys: list[str]) -> str | None:
+    """The message id the link reply uses instead of a stale alert for crossed thresholds."""
+    for prefix, msgid in (("expired", "link.warn_expired"), ("depleted", "link.warn_depleted"),
+                          ("data", "link.warn_data"), ("expiry", "link.warn_expiry")):
+        if any(k.startswith(prefix) for k in keys):
+            return msgid
+    return None

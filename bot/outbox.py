@@ -1,0 +1,160 @@
+"""The outbox: every alert is stored before it is sent and marked after, paced per platform.
+
+A crash between sending and marking re-sends that one alert once at most. Delivery errors
+from the platform decide what happens next: wait (RetryLater), move (ChatMoved), fall back
+to the other target (TargetGone), or drop (Undeliverable).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.messages import Address, Reply
+from bot.metrics import Metrics
+from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, SendLimits, TargetGone
+from bot.records import OutboxItem
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+Render = Callable[[OutboxItem], str]
+
+
+class Pacer:
+    """Sliding-window send limits on the given clock: overall, per chat, per group a minute."""
+
+    def __init__(self, limits: SendLimits) -> None:
+        self.limits = limits
+        self._all: deque[datetime] = deque()
+        self._chat: dict[str, datetime] = {}
+        self._group: dict[str, deque[datetime]] = {}
+
+    def next_slot(self, chat: str, is_group: bool, now: datetime) -> datetime:
+        slot = now
+        if self._all and len(self._all) >= self.limits.overall_per_second:
+            slot = max(slot, self._all[0] + timedelta(seconds=1))
+        if chat in self._chat:
+            slot = max(slot, self._chat[chat] + timedelta(seconds=1 / self.limits.per_chat_per_second))
+        window = self._group.get(chat)
+        if is_group and window and len(window) >= self.limits.per_group_per_minute:
+            slot = max(slot, window[0] + timedelta(minutes=1))
+        return slot
+
+    def record(self, chat: str, is_group: bool, now: datetime) -> None:
+        self._all.append(now)
+        while self._all and self._all[0] <= now - timedelta(seconds=1):
+            self._all.popleft()
+        while len(self._all) > self.limits.overall_per_second:
+            self._all.popleft()
+        self._chat[chat] = now
+        if is_group:
+            window = self._group.setdefault(chat, deque())
+            window.append(now)
+            while window and window[0] <= now - timedelta(minutes=1):
+                window.popleft()
+
+
+class Outbox:
+    def __init__(self, *, store: Store, platforms: Mapping[str, Platform], render: Render, metrics: Metrics) -> None:
+        self._store = store
+        self._platforms = platforms
+        self._render = render
+        self._metrics = metrics
+        self._pacers = {name: Pacer(p.limits) for name, p in platforms.items()}
+        self._pending = {item.id: item for item in store.outbox() if item.state == "pending"}
+        metrics.gauge("esimbot_outbox_backlog", lambda: len(self._pending))
+
+    @property
+    def backlog(self) -> int:
+        return len(self._pending)
+
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        """Store the alert; a still-unsent alert for the same line and chat is replaced, so
+        several stale alerts collapse into one message about the current situation."""
+        for old in self._pending.values():
+            if (old.line_id, old.platform, old.chat, old.private_user) == (item.line_id, item.platform, item.chat,
+                                                                          item.private_user):
+                item = replace(item, id=old.id, created_at=old.created_at, not_before=max(old.not_before, item.not_before))
+                break
+        self._save(item)
+        return item
+
+    def drop(self, predicate: Callable[[OutboxItem], bool], note: str) -> None:
+        for item in [i for i in self._pending.values() if predicate(i)]:
+            self._save(replace(item, state="dropped", note=note))
+
+    def move_chat(self, platform: str, old_chat: str, new_chat: str) -> None:
+        for item in [i for i in self._pending.values() if i.platform == platform and i.chat == old_chat]:
+            self._save(replace(item, chat=new_chat, household_id=f"{platform}:{new_chat}"))
+
+    def next_wake(self) -> datetime | None:
+        times = [i.not_before for i in self._pending.values() if i.platform in self._platforms]
+        return min(times) if times else None
+
+    async def deliver(self, now: datetime, on_gone: Callable[[OutboxItem], OutboxItem | None]) -> int:
+        """Send what is due at ``now`` within the pace; returns how many were sent.
+
+        The batch is marked as attempted and committed before the first send (one write
+        for the batch): a crash mid-batch re-sends those alerts once, never more."""
+        batch: list[OutboxItem] = []
+        due = sorted((i for i in self._pending.values() if i.not_before <= now and i.platform in self._platforms),
+                     key=lambda i: (i.not_before, i.created_at))
+        for item in due:
+            pacer, is_group = self._pacers[item.platform], item.private_user is None
+            slot = pacer.next_slot(item.chat, is_group, now)
+            if slot > now:
+                self._save(replace(item, not_before=slot))
+                continue
+            pacer.record(item.chat, is_group, now)
+            batch.append(replace(item, attempts=item.attempts + 1))
+            self._save(batch[-1])
+        if not batch:
+            return 0
+        self._store.commit()
+        sent = 0
+        for item in batch:
+            try:
+                await self._send(self._platforms[item.platform], item)
+            except RetryLater as exc:
+                self._retry(item, now, exc.retry_after)
+            except ChatMoved as exc:
+                self._save(replace(item, chat=exc.new_chat, not_before=now))
+            except TargetGone:
+                self._save(replace(item, state="dropped", note="target gone"))
+                fallback = on_gone(item)
+                if fallback is not None:
+                    self.enqueue(fallback)
+            except DeliveryError as exc:
+                log.warning("alert dropped: %s", type(exc).__name__)
+                self._save(replace(item, state="dropped", note=type(exc).__name__))
+            else:
+                self._save(replace(item, state="sent"))
+                self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
+                sent += 1
+        return sent
+
+    async def _send(self, platform: Platform, item: OutboxItem) -> None:
+        if item.private_user is not None:
+            address = platform.private_address(item.private_user)
+        else:
+            address = Address(item.platform, item.chat)
+        reply = Reply(self._render(item), mention=item.mention, private=item.private_user is not None)
+        await platform.send(address, reply, kind="alert")
+
+    def _retry(self, item: OutboxItem, now: datetime, after: float) -> None:
+        if item.attempts >= MAX_ATTEMPTS:
+            self._save(replace(item, state="dropped", note="too many attempts"))
+            return
+        wait = max(after, min(2 ** item.attempts, 3600))
+        self._save(replace(item, not_before=now + timedelta(seconds=wait)))
+
+    def _save(self, item: OutboxItem) -> None:
+        self._store.save_outbox(item)
+        if item.state == "pending":
+            self._pending[item.id] = item
+        else:
+            self._pending.pop(item.id, None)

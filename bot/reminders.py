@@ -1,0 +1,150 @@
+"""Pure reminder rules: which alerts are due for a balance, given settings and history.
+
+No I/O and no clock: everything comes in as arguments. A threshold fires once per bundle
+cycle; a new cycle (data added, expiry moved later) re-arms them, and thresholds already
+crossed when a cycle starts (or a line is linked) count as announced. Data thresholds
+compare what the reader sees: whole percent left, rounded down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.records import Alert, AlertState, ReminderSettings, Sample
+from providers.base import EsimBalance, Status
+
+SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    state: AlertState
+    due: tuple[str, ...]  # keys newly crossed: alert now
+    crossed: tuple[str, ...]  # every key crossed now (announced or not)
+    new_cycle: bool
+
+
+def crossed_keys(balance: EsimBalance, settings: ReminderSettings, now: datetime) -> list[str]:
+    """Every threshold this balance is past, as keys like ``data:20``, ``expiry:24``."""
+    keys: list[str] = []
+    expired = balance.status == Status.EXPIRED or (balance.expires_at is not None and now >= balance.expires_at)
+    if expired:
+        return ["expired"]
+    left, total = balance.data_remaining_bytes, balance.data_total_bytes
+    if not balance.data_unlimited and left is not None:
+        if left <= 0 or balance.status == Status.DEPLETED:
+            keys.append("depleted")
+        if total:
+            pct = left * 100 // total
+            keys += [f"data:{p}" for p in settings.data_percent if pct <= p]
+        keys += [f"data_bytes:{b}" for b in settings.data_bytes if left <= b]
+    if balance.expires_at is not None:
+        hours_left = (balance.expires_at - now).total_seconds() / 3600
+        keys += [f"expiry:{h}" for h in settings.expiry_hours if hours_left <= h]
+    return keys
+
+
+def is_new_cycle(state: AlertState | None, balance: EsimBalance) -> bool:
+    if state is None:
+        return True
+    if balance.expires_at and state.expires_at and balance.expires_at > state.expires_at + timedelta(minutes=1):
+        return True
+    if balance.data_total_bytes and state.total and balance.data_total_bytes > state.total:
+        return True
+    grew = balance.data_remaining_bytes is not None and state.remaining is not None
+    return grew and balance.data_remaining_bytes > state.remaining + 1024 * 1024  # type: ignore[operator]
+
+
+def evaluate(
+    state: AlertState | None, balance: EsimBalance, settings: ReminderSettings, now: datetime,
+    *, fresh_cycle: bool = False,
+) -> Evaluation | None:
+    """Decide the due alerts; None when the balance is older than what we already saw."""
+    if state is not None and state.last_as_of is not None and balance.as_of < state.last_as_of:
+        return None  # clock skew or a late answer: never go backwards
+    crossed = crossed_keys(balance, settings, now)
+    new_cycle = fresh_cycle or is_new_cycle(state, balance)
+    if new_cycle or state is None:
+        announced: tuple[str, ...] = tuple(crossed)
+        due: tuple[str, ...] = ()
+        started = now
+    else:
+        due = tuple(k for k in crossed if k not in state.announced)
+        announced = tuple(dict.fromkeys((*state.announced, *due)))
+        started = state.cycle_started
+    new_state = AlertState(
+        cycle_started=started, announced=announced, expires_at=balance.expires_at,
+        total=balance.data_total_bytes, remaining=balance.data_remaining_bytes, last_as_of=balance.as_of,
+    )
+    if not settings.enabled:
+        due = ()
+    return Evaluation(new_state, due, tuple(crossed), new_cycle)
+
+
+def headline(keys: Sequence[str]) -> tuple[str, int | None]:
+    """The most severe of several due keys: one message says the current situation."""
+    def rank(key: str) -> tuple[int, int]:
+        kind, _, value = key.partition(":")
+        return SEVERITY.index(kind), int(value) if value else 0
+
+    kind, _, value = min(keys, key=rank).partition(":")
+    return kind, int(value) if value else None
+
+
+def make_alert(keys: Sequence[str], label: str, provider: str, balance: EsimBalance,
+               runs_out_at: datetime | None) -> Alert:
+    kind, threshold = headline(keys)
+    return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
+                 remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
+                 unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at)
+
+
+def forecast(samples: Sequence[Sample]) -> datetime | None:
+    """When data runs out at the recent pace: from the current cycle's samples (remaining
+    never rising), None with fewer than two samples or no usage."""
+    cycle: list[Sample] = []
+    for sample in reversed(samples):
+        if sample.remaining is None:
+            break
+        if cycle and sample.remaining < cycle[-1].remaining:  # type: ignore[operator]
+            break  # data was added after this sample: an older cycle
+        cycle.append(sample)
+    if len(cycle) < 2:
+        return None
+    last, first = cycle[0], cycle[-1]
+    left, start = last.remaining or 0, first.remaining or 0
+    used = start - left
+    seconds = (last.as_of - first.as_of).total_seconds()
+    if used <= 0 or seconds <= 0:
+        return None
+    runs_out: datetime = last.as_of + timedelta(seconds=left * seconds / used)
+    return runs_out
+
+
+def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: AlertState,
+                  runs_out_at: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The earliest moments an unannounced threshold may be crossed, to look just then:
+    (expiry moment: known from the expiry date; data moment: predicted from the pace)."""
+    expiry: list[datetime] = []
+    if balance.expires_at is not None:
+        expiry += [balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours
+                   if f"expiry:{h}" not in state.announced]
+        if "expired" not in state.announced:
+            expiry.append(balance.expires_at)
+    data: list[datetime] = []
+    left, total = balance.data_remaining_bytes, balance.data_total_bytes
+    if runs_out_at is not None and left and not balance.data_unlimited:
+        span = runs_out_at - balance.as_of
+        marks = [b for b in settings.data_bytes if f"data_bytes:{b}" not in state.announced]
+        if total:
+            # whole percent p is shown once less than (p + 1) % is left
+            marks += [(p + 1) * total // 100 - 1 for p in settings.data_percent if f"data:{p}" not in state.announced]
+        data += [balance.as_of + span * ((left - mark) / left) for mark in marks if 0 <= mark < left]
+        data.append(runs_out_at)
+    return min(expiry, default=None), min(data, default=None)
+
+
+def with_announced(state: AlertState, keys: Sequence[str]) -> AlertState:
+    return replace(state, announced=tuple(dict.fromkeys((*state.announced, *keys))))

@@ -1,0 +1,258 @@
+"""The job queue: persisted poll times, one loop that sleeps until the next due item.
+
+Lines are polled at their provider's cadence and sooner when a threshold or the expiry is
+near; each balance goes through the pure rules in ``bot.reminders``; due alerts go to the
+outbox. Everything lives in the store, so after a restart nothing is lost: overdue lines
+are polled once at start and their alerts collapse into one message each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import alerts
+from bot.clock import Clock
+from bot.context import Notice
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.records import Household, Line, OutboxItem
+from bot.reminders import evaluate, forecast, make_alert, next_crossing
+from bot.store import Store
+from providers.base import BalanceEvent, EsimBalance, Provider
+from providers.errors import ProviderError, RateLimited
+
+log = logging.getLogger(__name__)
+MIN_GAP = timedelta(minutes=1)
+STEP = timedelta(seconds=30)  # look just past a predicted moment, so the threshold shows
+CADENCE = timedelta(hours=1)
+ERROR_RETRY = timedelta(minutes=15)
+MAX_SLEEP = 300.0
+CONCURRENCY = 4
+
+
+class JobQueue:
+    def __init__(self, *, store: Store, providers: Mapping[str, Provider], outbox: Outbox, clock: Clock,
+                 metrics: Metrics, sleep: Callable[[float], Any] = asyncio.sleep) -> None:
+        self._store, self._providers, self._outbox = store, providers, outbox
+        self._clock, self._metrics, self._sleep = clock, metrics, sleep
+        self._due = store.schedule()
+        self._polled: dict[str, datetime] = {}
+        self.last_poll_ok: dict[str, datetime] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._limits = {name: asyncio.Semaphore(CONCURRENCY) for name in providers}
+        for line in store.all_lines():
+            self._due.setdefault(line.id, clock.now())  # never polled: catch up at start
+
+    # -- the loop -----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="job-queue")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("job queue sweep failed; trying again shortly")
+            nxt = self.next_wake()
+            delay = MAX_SLEEP if nxt is None else (nxt - self._clock.now()).total_seconds()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def next_wake(self) -> datetime | None:
+        times = [t for t in (min(self._due.values(), default=None), self._outbox.next_wake()) if t is not None]
+        return min(times) if times else None
+
+    async def run_until(self, when: datetime) -> None:
+        """Fake time only: step the clock through every due moment up to ``when``."""
+        set_clock: Callable[[datetime], None] | None = getattr(self._clock, "set", None)
+        if set_clock is None:
+            raise TypeError("run_until needs a clock that can be set (FakeClock or OffsetClock)")
+        for _ in range(100_000):
+            nxt = self.next_wake()
+            if nxt is None or nxt > when:
+                break
+            set_clock(max(nxt, self._clock.now()))
+            await self.run_due()
+        set_clock(when)
+        await self.run_due()
+
+    async def run_due(self) -> None:
+        now = self._clock.now()
+        due = [line_id for line_id, at in self._due.items() if at <= now]
+        await asyncio.gather(*(self._poll(line_id, now) for line_id in due))
+        await self._outbox.deliver(self._clock.now(), self._fallback)
+        self._store.commit()
+
+    # -- polling ------------------------------------------------------------------------
+    def _intervals(self, line: Line) -> tuple[timedelta, timedelta]:
+        """(shortest gap between two polls of one eSIM, normal cadence) for its provider."""
+        provider = self._providers.get(line.provider)
+        shortest = timedelta(seconds=provider.min_poll_seconds if provider else 6 * 3600)
+        return shortest, max(shortest, CADENCE)
+
+    async def _poll(self, line_id: str, now: datetime) -> None:
+        line = self._store.line(line_id)
+        household = self._store.household(line.household_id) if line else None
+        if line is None or household is None:
+            self._set_due(line_id, None)
+            return
+        provider = self._providers.get(line.provider)
+        shortest, cadence = self._intervals(line)
+        if provider is None or not household.active:
+            self._set_due(line_id, now + cadence)
+            return
+        balance = self._store.last_balance(line.id)
+        polled = self._polled.get(line.id)
+        if balance is None or polled is None or now - polled >= shortest:
+            try:
+                async with self._limits.setdefault(line.provider, asyncio.Semaphore(CONCURRENCY)):
+                    balance = await provider.balance(line.ref)
+            except ProviderError as exc:
+                self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome=type(exc).__name__)
+                wait = timedelta(seconds=exc.retry_after or 60) if isinstance(exc, RateLimited) else ERROR_RETRY
+                self._set_due(line_id, now + max(wait, MIN_GAP))
+                return
+            self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome="ok")
+            self._polled[line.id] = polled = now
+            self.last_poll_ok[line.provider] = now
+            self._store.add_sample(line.id, balance)
+        self._observe(line, household, balance, now)
+        self._set_due(line_id, self._next_poll(line, household, balance, now))
+
+    def _next_poll(self, line: Line, household: Household, balance: EsimBalance, now: datetime) -> datetime:
+        """The normal cadence, or just after the next expiry moment, or just after the
+        predicted data crossing (but no sooner than the provider allows a fresh poll)."""
+        shortest, cadence = self._intervals(line)
+        polled = self._polled.get(line.id, now)
+        nxt = polled + cadence
+        state = self._store.alert_state(line.id)
+        if state is not None:
+            settings = line.reminders or household.reminders
+            expiry, data = next_crossing(balance, settings, state, self.forecast(line, balance))
+            if expiry is not None:
+                nxt = min(nxt, expiry + STEP)
+            if data is not None:
+                nxt = min(nxt, max(data + STEP, polled + shortest))
+        return max(nxt, now + MIN_GAP)
+
+    def _observe(self, line: Line, household: Household, balance: EsimBalance, now: datetime,
+                 *, fresh_cycle: bool = False) -> list[str]:
+        settings = line.reminders or household.reminders
+        result = evaluate(self._store.alert_state(line.id), balance, settings, now, fresh_cycle=fresh_cycle)
+        if result is None:
+            return []
+        self._store.save_alert_state(line.id, result.state)
+        if result.due and household.active:
+            self._enqueue(line, household, result.due, balance, now)
+        return list(result.crossed) if result.new_cycle else []
+
+    def _enqueue(self, line: Line, household: Household, keys: tuple[str, ...], balance: EsimBalance,
+                 now: datetime) -> None:
+        alert = make_alert(keys, line.label, line.provider, balance, self.forecast(line, balance))
+        platform, chat = household.id.split(":", 1)
+        not_before = alerts.quiet_until(household, now) or now
+        reachable: set[str] | None = set() if self._store.get_state("unreachable", line.owner) else None
+        for private_user, mention in alerts.targets(line, household, line.reminders or household.reminders, reachable):
+            self._outbox.enqueue(OutboxItem(
+                id=secrets.token_hex(6), line_id=line.id, household_id=household.id, platform=platform, chat=chat,
+                alert=alert, created_at=now, not_before=not_before, private_user=private_user, mention=mention))
+        self.poke()
+
+    def _fallback(self, item: OutboxItem) -> OutboxItem | None:
+        """A target is gone: a blocked owner gets the alert in the group, a lost group in private."""
+        line = self._store.line(item.line_id)
+        household = self._store.household(item.household_id)
+        if line is None or household is None or not household.is_group:
+            return None
+        if item.private_user is not None:
+            self._store.put_state("unreachable", line.owner, True)
+            return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
+                              platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
+                              not_before=self._clock.now(), mention=item.private_user, note="fallback from private")
+        self.chat_left(item.platform, item.chat)
+        owner = line.owner.split(":", 1)[1]
+        return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
+                          platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
+                          not_before=self._clock.now(), private_user=owner, note="fallback from group")
+
+    def _set_due(self, line_id: str, at: datetime | None) -> None:
+        if at is None:
+            self._due.pop(line_id, None)
+        else:
+            self._due[line_id] = at
+        self._store.set_due(line_id, at)
+
+    # -- what handlers and webhooks tell us (the Watcher protocol) ----------------------
+    def line_seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
+        household = self._store.household(line.household_id)
+        now = self._clock.now()
+        if balance is None or household is None:
+            self._set_due(line.id, now)
+            self.poke()
+            return []
+        self._polled[line.id] = now
+        crossed = self._observe(line, household, balance, now, fresh_cycle=fresh_cycle)
+        self._set_due(line.id, self._next_poll(line, household, balance, now))
+        self.poke()
+        msgid = alerts.warning(crossed) if fresh_cycle else None
+        return [Notice(msgid, {"label": line.label})] if msgid else []
+
+    def line_removed(self, line: Line) -> None:
+        self._set_due(line.id, None)
+        self._outbox.drop(lambda item: item.line_id == line.id, "line removed")
+
+    def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
+        if balance.data_unlimited:
+            return None
+        return forecast(self._store.samples(line.id))
+
+    async def submit_event(self, event: BalanceEvent) -> bool:
+        """A provider pushed news about an eSIM: evaluate that line at once."""
+        line = self._store.line_by_ref(event.iccid)
+        if line is None or line.provider != event.provider:
+            return False
+        self._polled.pop(line.id, None)
+        self._set_due(line.id, self._clock.now())
+        self.poke()
+        return True
+
+    # -- chat events from platforms (the ChatEvents protocol) ---------------------------
+    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+        self._store.move_household(f"{platform}:{old_chat}", f"{platform}:{new_chat}")
+        self._outbox.move_chat(platform, old_chat, new_chat)
+        self._store.commit()
+
+    def chat_left(self, platform: str, chat: str) -> None:
+        household = self._store.household(f"{platform}:{chat}")
+        if household is not None:
+            self._store.save_household(replace(household, active=False))
+        self._outbox.drop(lambda i: i.platform == platform and i.chat == chat and i.private_user is None, "chat left")
+        self._store.commit()
+
+    def user_unreachable(self, platform: str, user: str) -> None:
+        self._store.put_state("unreachable", f"{platform}:{user}", True)
+        self._store.commit()
+
+    def health(self) -> dict[str, Any]:
+        nxt = self.next_wake()
+        return {"next_due": nxt.isoformat() if nxt else None, "lines_scheduled": len(self._due),
+                "outbox_backlog": self._outbox.backlog,
+                "last_poll_ok": {p: t.isoformat() for p, t in self.last_poll_ok.items()}}
