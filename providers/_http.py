@@ -122,10 +122,10 @@ class TokenBucket:
                     continue
                 bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
                 bucket.stamp = now
-                if bucket.tokens >= 1:
-                    bucket.tokens -= 1
+                if bucket.tokens >= 1 - 1e-9:  # float dust must not become an endless tiny wait
+                    bucket.tokens = max(0.0, bucket.tokens - 1)
                     return
-                await self._pacing.sleep((1 - bucket.tokens) / self.rate)
+                await self._pacing.sleep(max((1 - bucket.tokens) / self.rate, 1e-3))
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
