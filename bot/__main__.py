@@ -26,6 +26,8 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 def _clock(args: argparse.Namespace) -> Clock:
+    if not args.start and os.environ.get("TEST_CLOCK_START"):
+        args.start = os.environ["TEST_CLOCK_START"]
     if args.start:
         start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
         return FakeClock(start if start.tzinfo else start.replace(tzinfo=UTC))
@@ -55,8 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     console = app.stdio(args.jsonl) if quiet else None
     if quiet and not args.jsonl and not isinstance(clock, FakeClock):
         clock = OffsetClock()
+    control = os.environ.get("TEST_CONTROL_PORT", "")
+    if control and (not control.isdigit() or not isinstance(clock, FakeClock)):
+        print("Cannot start: TEST_CONTROL_PORT needs a port number and TEST_CLOCK_START", file=sys.stderr)
+        return 2
     try:
-        bot = app.build(settings, clock=clock, console=console)
+        bot = app.build(settings, clock=clock, console=console, control_port=int(control) if control else None)
     except StoreError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1

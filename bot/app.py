@@ -29,6 +29,7 @@ from bot.records import OutboxItem
 from bot.router import Router
 from bot.scheduler import JobQueue
 from bot.store import DocStore, TinyDBStore
+from bot.testing import ControlServer
 from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.base import Provider
@@ -88,6 +89,7 @@ class App:
     console: ConsolePlatform | None = None
     web: WebServer | None = None
     background_jobs: bool = True
+    control: ControlServer | None = None
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health()}
@@ -97,6 +99,8 @@ class App:
         try:
             if self.web is not None:
                 await self.web.start()
+            if self.control is not None:
+                await self.control.start()
             for platform in self.platforms:
                 await platform.start(self.router.handle)
             await self.jobs.run_due()  # catch up on what fell due while the bot was down
@@ -115,6 +119,8 @@ class App:
                     await platform.stop()
             if self.web is not None:
                 await self.web.stop()
+            if self.control is not None:
+                await self.control.stop()
             for provider in self.providers.values():
                 with contextlib.suppress(Exception):
                     await provider.aclose()
@@ -122,8 +128,10 @@ class App:
             self.store.close()
 
 
-def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: DocStore | None = None) -> App:
-    """Wire the bot from settings. ``console`` None means no console platform."""
+def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: DocStore | None = None,
+          control_port: int | None = None) -> App:
+    """Wire the bot from settings. ``console`` None means no console platform;
+    ``control_port`` (tests only) exposes simulated time on 127.0.0.1."""
     store = store if store is not None else TinyDBStore(settings.db_path)
     metrics = Metrics()
     manual = ManualProvider(store, clock.now)
@@ -169,6 +177,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
               console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl))
     if web is not None:
         web.set_health(app.health)
+    if control_port is not None:
+        app.control = ControlServer(steps=jobs, now=clock.now, port=control_port)
     return app
 
 
