@@ -71,6 +71,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def replies(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The replies among a console's output (reminder alerts may arrive with any input)."""
+    return [o for o in out if o.get("kind") == "reply"]
+
+
 class ConsoleProcess:
     """``python -m bot console --jsonl`` as a subprocess, read line by line with timeouts."""
 
@@ -131,8 +136,8 @@ class ConsoleProcess:
         return self.send({"chat": chat, "user": user, "text": text, **fields})
 
     def text(self, text: str, **kw: Any) -> str:
-        """The text of the single reply to one message."""
-        out = self.say(text, **kw)
+        """The text of the single reply to one message (alerts that came along are skipped)."""
+        out = replies(self.say(text, **kw))
         assert len(out) == 1, out
         return str(out[0]["text"])
 

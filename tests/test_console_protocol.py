@@ -118,7 +118,11 @@ def test_advance_moves_the_clock_and_answers_idle(console: ConsoleProcess) -> No
 
 def test_advance_accepts_compound_durations(console: ConsoleProcess) -> None:
     console.say(f"/link {DEMO['DEMO38']} DEMO38 kid", lang="en")
-    assert console.advance("P1DT12H30M") == []
+    alerts = console.advance("P1DT12H30M")  # passes the 24-hours-before-expiry reminder
+    for obj in alerts:
+        assert_reply_shape(obj)
+        assert obj["kind"] == "alert" and obj["chat"] == "c1"
+    assert any("kid" in obj["text"] for obj in alerts)
     text = console.text("/balance", lang="en")
     # day 2 (Jan 3, 08:00Z) is 11.5 hours away; 36.5 h used 456 MB of 2 GB
     assert "Expires Jan 3, 2026 (in 12 hours)" in text

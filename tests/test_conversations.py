@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import DEMO, UNEXPECTED, Bot, ConsoleProcess, fixed_part
+from tests.conftest import DEMO, UNEXPECTED, Bot, ConsoleProcess, fixed_part, replies
 
 NBSP = "\u00a0"
 
@@ -92,7 +92,7 @@ def _block(text: str, label: str) -> str:
 @pytest.mark.parametrize("e", LANGS, ids=[e.lang for e in LANGS])
 def test_scripted_conversation(console: ConsoleProcess, e: Expect) -> None:
     def say(text: str) -> list[dict[str, object]]:
-        out = console.say(text, lang=e.hint) if e.hint else console.say(text)
+        out = replies(console.say(text, lang=e.hint) if e.hint else console.say(text))
         for obj in out:
             _assert_language(str(obj["text"]), e)
         return out

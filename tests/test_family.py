@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.conftest import DEMO, FULL_ICCID, UNEXPECTED, Bot, ConsoleProcess, fixed_part
+from tests.conftest import DEMO, FULL_ICCID, UNEXPECTED, Bot, ConsoleProcess, fixed_part, replies
 
 ADMIN = {"chat": "fam", "user": "anna", "group": True, "admin": True, "name": "Anna", "lang": "en"}
 MEMBER = {"chat": "fam", "user": "mo", "group": True, "admin": False, "name": "Mo", "lang": "en"}
@@ -28,18 +28,19 @@ def _no_full_iccid(out: list[dict[str, Any]]) -> None:
 
 def test_member_and_admin_in_a_family(console: ConsoleProcess) -> None:
     def admin(text: str) -> list[dict[str, Any]]:
-        out = console.send({**ADMIN, "text": text})
+        out = replies(console.send({**ADMIN, "text": text}))
         _no_full_iccid(out)
         assert all(UNEXPECTED not in o["text"] for o in out)
         return out
 
     def member(text: str) -> list[dict[str, Any]]:
-        out = console.send({**MEMBER, "text": text})
+        out = replies(console.send({**MEMBER, "text": text}))
         _no_full_iccid(out)
         assert all(UNEXPECTED not in o["text"] for o in out)
         return out
 
     def one(out: list[dict[str, Any]]) -> str:
+        out = replies(out)
         assert len(out) == 1, out
         return str(out[0]["text"])
 
