@@ -1,0 +1,177 @@
+"""eSIM Access adapter (providers.md section 2): every call a signed JSON POST.
+
+Header ``RT-AccessCode``; with a secret key also ``RT-Timestamp``/``RT-RequestID``/
+``RT-Signature`` (HMAC-SHA256). The whole account may make 8 requests a second. Top-ups
+carry our ``client_ref`` as ``transactionId`` (unique per account, so the provider itself
+refuses a second order under it); after an ambiguous failure we re-read the eSIM's package
+list for the top-up instead of sending again, and answer PENDING when it is not there yet.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from providers import _esimaccess_parse as parse
+from providers._common import RECONCILE_SKEW, OrderBook, code_matches, lpa_candidates, parse_time, pending_order
+from providers._http import Pacing, ProviderHttp, TokenBucket
+from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
+from providers.errors import (
+    ClaimRejected,
+    EsimTerminal,
+    NotFound,
+    NotReady,
+    OrderPending,
+    ProviderError,
+    RateLimited,
+    TopUpNotAllowed,
+    Unavailable,
+)
+
+NAME = parse.NAME
+
+
+class EsimAccessProvider:
+    """eSIM Access eSIMs: balance (bytes), per-eSIM top-ups, exactly-once top-ups."""
+
+    name = NAME
+    supports_topup = True
+    min_poll_seconds = 3600  # usage lags 2-3 h and the account shares 8 req/s (providers.md 7.8)
+
+    def __init__(
+        self,
+        *,
+        access_code: str,
+        secret_key: str | None = None,
+        base_url: str = "https://api.esimaccess.com/api/v1/open",
+        now: Callable[[], datetime],
+        transport: httpx.AsyncBaseTransport | None = None,
+        state: StateStore | None = None,
+        pacing: Pacing | None = None,
+        timeout: float = 20.0,
+        rate_per_second: float = 8.0,
+    ) -> None:
+        self._access_code = access_code
+        self._secret = secret_key
+        self._now = now
+        pacing = pacing or Pacing()
+        self._http = ProviderHttp(
+            NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=4, now=now,
+            limiter=TokenBucket(rate_per_second, max(1, int(rate_per_second)), pacing=pacing), pacing=pacing,
+        )
+        self._book = OrderBook(NAME, state)
+
+    async def _post(self, path: str, payload: Mapping[str, Any], *, read: bool = True) -> Any:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+        def headers() -> dict[str, str]:
+            out = {"RT-AccessCode": self._access_code, "Content-Type": "application/json"}
+            if self._secret:
+                stamp, request_id = str(int(self._now().timestamp() * 1000)), uuid.uuid4().hex
+                out |= {"RT-Timestamp": stamp, "RT-RequestID": request_id,
+                        "RT-Signature": parse.sign(self._secret, stamp, request_id, self._access_code, body)}
+            return out
+
+        return await self._http.call("POST", path, read=read, decode=parse.decode, content=body.encode(),
+                                     headers=headers)
+
+    async def _esim(self, iccid: str) -> Mapping[str, Any]:
+        obj = await self._post("esim/query", {"iccid": iccid, "pager": {"pageNum": 1, "pageSize": 20}})
+        return parse.find_esim(obj, iccid)
+
+    # --- Provider protocol -----------------------------------------------------------------
+
+    async def verify_claim(self, iccid: str, code: str) -> None:
+        esim = await self._esim(iccid)
+        if not code_matches(code, lpa_candidates(str(esim.get("ac") or "") or None)):
+            raise ClaimRejected(NAME, "activation code does not match")
+
+    async def balance(self, iccid: str) -> EsimBalance:
+        esim = await self._esim(iccid)
+        usage = None
+        tran_no = str(esim.get("esimTranNo") or "")
+        if tran_no:
+            try:
+                obj = await self._post("esim/usage/query", {"esimTranNoList": [tran_no]})
+                usage = parse.usage_entry(obj, tran_no)
+            except (Unavailable, RateLimited, NotReady):
+                usage = None  # the profile query already has totals; show those, dated now
+        return parse.balance(iccid, esim, usage, self._now())
+
+    async def plans(self, iccid: str) -> list[Plan]:
+        obj = await self._post("package/list", {"type": "TOPUP", "iccid": iccid})
+        items = obj.get("packageList") if isinstance(obj, Mapping) else None
+        plans = [p for item in items or [] if isinstance(item, Mapping) if (p := parse.plan(item)) is not None]
+        if not plans:
+            esim = await self._esim(iccid)  # tell "gone for good" apart from "nothing on offer"
+            if str(esim.get("esimStatus") or "").upper() in parse.TERMINAL:
+                raise EsimTerminal(NAME, "eSIM was cancelled or revoked")
+            raise TopUpNotAllowed(NAME, "no top-up packages for this eSIM")
+        return plans
+
+    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
+        entry = self._book.get(client_ref)
+        if entry is not None and entry.get("status") != "FAILED":
+            return await self._reconcile(iccid, client_ref, entry)
+        entry = self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
+        try:
+            obj = await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
+                                                  "transactionId": client_ref}, read=False)
+        except (OrderPending, Unavailable):
+            return await self._reconcile(iccid, client_ref, entry)
+        except ProviderError:
+            self._book.settle(client_ref, self._order(client_ref, entry, OrderStatus.FAILED, None))
+            raise
+        obj = obj if isinstance(obj, Mapping) else {}
+        ref = obj.get("orderNo") or obj.get("transactionId") or client_ref
+        order = self._order(client_ref, entry, OrderStatus.COMPLETED, str(ref), raw=obj)
+        self._book.settle(client_ref, order)
+        return order
+
+    async def order_status(self, iccid: str, client_ref: str) -> Order:
+        entry = self._book.get(client_ref)
+        if entry is None:
+            raise NotFound(NAME, "no order with this reference")
+        return await self._reconcile(iccid, client_ref, entry)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[BalanceEvent]:
+        """Parse one notification (unsigned: the web server checks the secret path first)."""
+        return parse.parse_webhook(headers, body, now)
+
+    # --- reconciliation --------------------------------------------------------------------
+
+    def _order(self, client_ref: str, entry: Mapping[str, Any], status: OrderStatus, order_id: str | None,
+               raw: Mapping[str, Any] | None = None) -> Order:
+        return Order(client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
+                     status=status, created_at=OrderBook.sent_at(entry), provider_order_id=order_id,
+                     raw=dict(raw or {}))
+
+    async def _reconcile(self, iccid: str, client_ref: str, entry: Mapping[str, Any]) -> Order:
+        """Known outcome from the book, else look for the top-up on the eSIM itself."""
+        if entry.get("status") in ("COMPLETED", "FAILED"):
+            return self._order(client_ref, entry, OrderStatus(entry["status"]), entry.get("order_id"))
+        try:
+            esim = await self._esim(iccid)
+        except ProviderError:
+            return pending_order(NAME, client_ref, entry, raw={"reconciled": "eSIM not readable"})
+        plan_id, since = str(entry["plan_id"]), OrderBook.sent_at(entry) - RECONCILE_SKEW
+        for package in esim.get("packageList") or []:
+            if not isinstance(package, Mapping):
+                continue
+            if package.get("transactionId") not in (None, client_ref):
+                continue
+            code = str(package.get("packageCode") or "")
+            created = parse_time(package.get("createTime"))
+            if code in (plan_id, plan_id.removeprefix("TOPUP_")) and created is not None and created >= since:
+                order = self._order(client_ref, entry, OrderStatus.COMPLETED, client_ref, raw=package)
+                self._book.settle(client_ref, order)
+                return order
+        return pending_order(NAME, client_ref, entry, raw={"reconciled": "top-up not on the eSIM yet"})
