@@ -32,16 +32,17 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     rest = tuple(a for a in rest if not a.lower().startswith("provider="))
     if not rest:
         raise UsageError("link.usage", prefix=ctx.prefix)
-    code, label_words = rest[0], rest[1:]
+    code, label_words = parsing.normalize(rest[0]), rest[1:]  # full-width letters from CJK keyboards
     label = parsing.parse_label(" ".join(label_words)) if label_words else f"esim-{iccid[-4:]}"
     _check_attempts(ctx)
     existing = ctx.store.line_by_ref(iccid)
-    if existing is not None:
-        if existing.household_id == ctx.household.id:
-            raise BotError("link.already_here", label=existing.label)
-        raise BotError("link.already_elsewhere")
+    if existing is not None and existing.household_id == ctx.household.id:
+        raise BotError("link.already_here", label=existing.label)
     _check_room(ctx, label)
     provider = await _claim(ctx, iccid, code, named[0] if named else None)
+    if existing is not None:
+        # Said only after the code proved possession, so nobody can probe which ICCIDs are in use.
+        raise BotError("link.already_elsewhere")
     line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
                 owner_name=incoming.display_name[:40], provider=provider.name, ref=iccid, created_at=ctx.now)
     return _linked(ctx, line, await _first_balance(ctx, provider, line))

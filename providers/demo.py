@@ -74,7 +74,9 @@ class DemoProvider:
     async def verify_claim(self, iccid: str, code: str) -> None:
         sim = self._sim(iccid)
         given = code.strip().upper()
-        if len(given) < 6 or not hmac.compare_digest(sim.code[-len(given):], given) or len(given) > len(sim.code):
+        # bytes: compare_digest refuses non-ASCII str, and a code typed with a CJK keyboard must be a "no"
+        if len(given) < 6 or len(given) > len(sim.code) or not hmac.compare_digest(
+                sim.code[-len(given):].encode(), given.encode()):
             raise ClaimRejected(NAME, "activation code does not match")
 
     def _simulate(self, iccid: str, until: datetime) -> tuple[int | None, int | None, datetime, bool]:
