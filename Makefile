@@ -26,6 +26,11 @@ lint: $(VENV)/.synced
 e2e-deps: e2e-telegram-deps e2e-matrix-deps  ## servers for end-to-end tests
 
 e2e-telegram-deps:  ## the Telegram Bot API emulator (npm, pinned)
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { echo "node and npm are required for the Telegram end-to-end tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@if node -e 'const v=require("./$(CACHE)/telegram-emulator/node_modules/telegram-test-api/package.json").version, e=require("./$(CACHE)/telegram-emulator/node_modules/express/package.json").version; process.exit(v==="4.2.1" && e==="4.18.3" ? 0 : 1)' 2>/dev/null; then :; else \
+	  mkdir -p $(CACHE)/telegram-emulator && cd $(CACHE)/telegram-emulator && \
+	  { [ -f package.json ] || echo '{"name":"telegram-emulator","private":true}' > package.json; } && \
+	  npm install --no-audit --no-fund --loglevel=error --save-exact telegram-test-api@4.2.1 express@4.18.3; fi
 
 e2e-matrix-deps:  ## Synapse in its own venv (pinned)
 

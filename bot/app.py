@@ -143,7 +143,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     relay = _Relay()
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics, health=lambda: {"ok": True}) \
         if settings.web_port is not None else None
-    platforms = _chat_platforms(settings, clock=clock, store=store, events=relay, web=web)
+    platforms = _chat_platforms(settings, clock=clock, store=store, events=relay, web=web, menu=lambda: router)
     router = Router(
         commands={}, store=store, providers=providers, manual=manual,
         catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
@@ -183,10 +183,21 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
 
 
 def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore, events: ChatEvents,
-                    web: WebServer | None) -> list[Platform]:
-    """Telegram and Matrix, each only when its credentials are set."""
+                    web: WebServer | None, menu: Callable[[], Router] | None = None) -> list[Platform]:
+    """Telegram and Matrix, each only when its credentials are set. ``menu`` gives the router
+    once it is built (Telegram's command menus list its commands in every language)."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---
+    if settings.telegram_token is not None:
+        from bot.errors import ConfigError
+        from bot.platforms.telegram import TelegramPlatform  # PTB is imported only when Telegram is on
+
+        if settings.telegram_webhook_url is not None and web is None:
+            raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
+        found.append(TelegramPlatform(
+            token=settings.telegram_token, now=clock.now, api_url=settings.telegram_api_url,
+            webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
+            events=events, menu=menu, default_language=settings.default_language))
     # --- Matrix wiring (owned by the Matrix work) ---
     return found
 

@@ -1,0 +1,276 @@
+"""Telegram through python-telegram-bot 22, inside the bot's one asyncio loop.
+
+``start`` initializes and starts the PTB Application and begins polling (or sets the
+webhook); the loop stays the app's, so Matrix, the job queue and the web server share it.
+Updates are handled in parallel across chats and in order within one chat. A pressed
+button runs its command exactly as if the presser had typed it; the router checks rights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from telegram import CallbackQuery, Chat, ChatMember, ChatMemberUpdated, Message, Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.i18n import SUPPORTED, Catalogs
+from bot.messages import Address, Incoming, Reply
+from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
+from bot.platforms.telegram_render import PLATFORM, MenuEntry, incoming_from_press, incoming_from_update, menu
+from bot.platforms.telegram_send import Sender
+from bot.platforms.telegram_state import AdminCache, Lru
+from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+CONFLICT_EXIT = 3
+
+
+class MenuSource(Protocol):
+    """Where the command menu comes from (the router fits): the commands and the catalogs."""
+
+    @property
+    def commands(self) -> Mapping[str, MenuEntry]: ...
+
+    @property
+    def catalogs(self) -> Catalogs: ...
+
+
+class TelegramPlatform:
+    name = PLATFORM
+    limits = SendLimits(overall_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+
+    def __init__(self, *, token: str, now: Callable[[], datetime], api_url: str | None = None,
+                 webhook_url: str | None = None, webhook_secret: str | None = None, web: Routes | None = None,
+                 events: ChatEvents | None = None, menu: Callable[[], MenuSource] | None = None,
+                 default_language: str = "en", poll_interval: float | None = None,
+                 request: BaseRequest | None = None, updates_request: BaseRequest | None = None) -> None:
+        if webhook_url is not None and (web is None or not webhook_secret):
+            raise ValueError("webhook mode needs the web server and a secret token")
+        self._token, self._now, self._api_url = token, now, api_url
+        self._webhook_url, self._webhook_secret = webhook_url, webhook_secret
+        self._events, self._menu, self._default_language = events, menu, default_language
+        # the emulator and some self-hosted servers answer getUpdates at once (no long polling)
+        self._poll_interval = poll_interval if poll_interval is not None else (0.2 if api_url else 0.0)
+        self._request, self._updates_request = request, updates_request
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._handler: Handler | None = None
+        self.username: str | None = None
+        self._sender = Sender(self._bot, events=events, chat_moved=self._chat_moved)
+        self._admins = AdminCache(self._fetch_admins)
+        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._moved: Lru[tuple[str, str], bool] = Lru(64)
+        self._conflict = False
+        if webhook_url is not None and web is not None and webhook_secret:
+            web.add_route("POST", webhook_path(webhook_url), webhook_handler(webhook_secret, self._webhook_update))
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        builder = Application.builder().token(self._token).job_queue(None).concurrent_updates(16)
+        if self._api_url:
+            root = self._api_url.rstrip("/").removesuffix("/bot")
+            builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        if self._request is not None:
+            builder = builder.request(self._request)
+        if self._updates_request is not None:
+            builder = builder.get_updates_request(self._updates_request)
+        if self._webhook_url is not None:
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def start(self, handler: Handler) -> None:
+        self._handler = handler
+        app = self._app = self._build()
+        try:
+            await app.initialize()
+        except InvalidToken:
+            log.error("Telegram refused TELEGRAM_TOKEN; create or copy the token with @BotFather")
+            raise SystemExit(2) from None
+        self.username = app.bot.username
+        await self._set_menus()
+        await app.start()
+        if self._webhook_url is not None:
+            await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram: @%s receives updates by webhook", self.username)
+        elif app.updater is not None:
+            await app.updater.start_polling(poll_interval=self._poll_interval, timeout=25,
+                                            allowed_updates=ALLOWED_UPDATES, error_callback=self._on_poll_error)
+            log.info("Telegram: @%s is polling for updates", self.username)
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            with contextlib.suppress(Exception):
+                await app.updater.stop()
+        if app.running:
+            with contextlib.suppress(Exception):
+                await app.stop()
+        with contextlib.suppress(Exception):
+            await app.shutdown()
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        if not isinstance(exc, Conflict):
+            log.warning("Telegram: getUpdates failed (%s); retrying", type(exc).__name__)
+            return
+        if not self._conflict:
+            self._conflict = True
+            log.error("Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
+                      "run one instance per token. Stopping.")
+            asyncio.get_running_loop().call_soon(self._exit_conflict)
+
+    @staticmethod
+    def _exit_conflict() -> None:
+        # Leaves the event loop; asyncio.run then cancels the app, whose shutdown runs as usual.
+        raise SystemExit(CONFLICT_EXIT)
+
+    async def _set_menus(self) -> None:
+        """The command menu in each supported language and a default, from the catalogs."""
+        if self._menu is None or self._app is None:
+            return
+        source = self._menu()
+        entries = list(source.commands.values())
+        for lang in (None, *SUPPORTED):
+            t = source.catalogs.translator(lang or self._default_language)
+            try:
+                await self._app.bot.set_my_commands(menu(entries, t), language_code=lang)
+            except TelegramError as exc:
+                log.warning("Telegram: setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
+
+    async def _webhook_update(self, data: dict[str, Any]) -> None:
+        if self._app is None:
+            return
+        try:
+            update = Update.de_json(data, self._app.bot)
+        except Exception:
+            log.warning("Telegram webhook: an update could not be read; dropped")
+            return
+        await self._app.update_queue.put(update)
+
+    # -- receiving ------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _in_order(self, chat_id: int | None) -> AsyncIterator[None]:
+        """One update at a time per chat (a double press is seen after the first finished)."""
+        if chat_id is None:
+            yield
+            return
+        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._locks.pop(chat_id, None)
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        async with self._in_order(chat.id if chat else None):
+            if update.callback_query is not None:
+                await self._on_press(update.callback_query)
+            elif update.my_chat_member is not None:
+                self._on_membership(update.my_chat_member)
+            elif update.message is not None:
+                await self._on_message(update, update.message)
+            # edited messages, channel posts and unknown kinds of update are not for us
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("Telegram: handling an update failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__) if error else None)
+
+    async def _on_message(self, update: Update, message: Message) -> None:
+        if message.migrate_to_chat_id is not None:
+            self._chat_moved(str(message.chat.id), str(message.migrate_to_chat_id))
+            return
+        if message.migrate_from_chat_id is not None:
+            self._chat_moved(str(message.migrate_from_chat_id), str(message.chat.id))
+            return
+        incoming = incoming_from_update(update, bot_username=self.username, at=self._now())
+        if incoming is None or message.from_user is None:
+            return
+        self._sender.names.put(str(message.from_user.id), message.from_user.first_name)
+        if incoming.is_group and not incoming.is_admin:
+            incoming = replace(incoming, is_admin=await self._admins.is_admin(message.chat.id, message.from_user.id))
+        await self._run(incoming, quote=message.message_id if incoming.is_group else None)
+
+    async def _on_press(self, query: CallbackQuery) -> None:
+        command = self._sender.buttons.decode(query.data or "")
+        incoming = None if command is None else incoming_from_press(
+            query, command, bot_username=self.username, at=self._now())
+        await self._answer_query(query, expired=command is None)
+        if incoming is None or not isinstance(query.message, Message):
+            return
+        message = query.message
+        self._sender.names.put(str(query.from_user.id), query.from_user.first_name)
+        if incoming.is_group:
+            incoming = replace(incoming, is_admin=await self._admins.is_admin(message.chat.id, query.from_user.id))
+        edit = self._sender.keyboards.should_edit(str(message.chat.id), message.message_id, str(query.from_user.id),
+                                           is_group=incoming.is_group)
+        await self._run(incoming, quote=message.message_id if incoming.is_group else None,
+                        edit=message.message_id if edit else None)
+
+    async def _answer_query(self, query: CallbackQuery, *, expired: bool) -> None:
+        """Every press is answered at once, so the client stops its spinner."""
+        text = None
+        if expired and self._menu is not None:
+            lang = query.from_user.language_code or self._default_language
+            text = self._menu().catalogs.translator(lang)("button.expired")
+        try:
+            await query.answer(text)
+        except TelegramError as exc:  # too old to answer: nothing to repair
+            log.info("Telegram: a button press could not be answered: %s", type(exc).__name__)
+
+    def _on_membership(self, change: ChatMemberUpdated) -> None:
+        self._admins.forget(change.chat.id)
+        if self._events is None or change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
+            return
+        if change.chat.type == Chat.PRIVATE:
+            self._events.user_unreachable(PLATFORM, str(change.chat.id))
+        else:
+            log.info("Telegram: the bot was removed from a group")
+            self._events.chat_left(PLATFORM, str(change.chat.id))
+
+    def _chat_moved(self, old: str, new: str) -> None:
+        if self._moved.get((old, new)):
+            return  # Telegram tells both the old group and the new supergroup
+        self._moved.put((old, new), True)
+        log.info("Telegram: a group became a supergroup")
+        if self._events is not None:
+            self._events.chat_moved(PLATFORM, old, new)
+
+    async def _fetch_admins(self, chat_id: int) -> list[int]:
+        assert self._app is not None
+        return [member.user.id for member in await self._app.bot.get_chat_administrators(chat_id)]
+
+    async def _run(self, incoming: Incoming, *, quote: int | None, edit: int | None = None) -> None:
+        """Hand the message to the core and answer in the chat it came from."""
+        assert self._handler is not None
+        await self._sender.answer(incoming, await self._handler(incoming), quote=quote, edit=edit)
+
+    # -- sending (telegram_send.py) ---------------------------------------------------------
+    def private_address(self, user: str) -> Address:
+        return self._sender.private_address(user)
+
+    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+        """Deliver one message for the outbox; failures come out as DeliveryErrors."""
+        await self._sender.deliver(to, reply, None, None)
+
+    def _bot(self) -> Any:
+        if self._app is None:
+            raise RetryLater(30, "Telegram is not started")
+        return self._app.bot

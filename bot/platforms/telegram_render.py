@@ -1,0 +1,215 @@
+"""Pure translation between Telegram and the core: Update -> Incoming, Reply -> API calls.
+
+Nothing here talks to the network, so every rule is unit-tested with objects built by
+``Update.de_json``. Replies go out as plain text (no ``parse_mode``): a label like
+``*mom_2*`` or ``<Li>`` can never break the markup, and a mention is a ``text_mention``
+entity rather than escaped HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
+
+from bot.messages import MAX_TEXT, Address, Incoming, Reply, clean_text, parse_command
+
+PLATFORM = "telegram"
+MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters
+GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class MenuEntry(Protocol):
+    """What the command menu needs of a command (``bot.context.Command`` fits)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def hidden(self) -> bool: ...
+
+
+def platform_user(user: str) -> str:
+    """``telegram:42`` or ``42`` -> ``42`` (the core sometimes keeps the platform prefix)."""
+    return user.split(":", 1)[1] if user.startswith(PLATFORM + ":") else user
+
+
+def is_private_chat(chat: str) -> bool:
+    """Telegram gives users positive ids and groups, supergroups and channels negative ones."""
+    return not chat.startswith("-")
+
+
+def anonymous_admin(message: Message) -> bool:
+    """A group admin posting as the group itself ("Remain anonymous") is an admin."""
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
+def _addressed(text: str, bot_username: str | None) -> tuple[str, tuple[str, ...]] | bool | None:
+    """The parsed command; None when not a command; False when it names another bot."""
+    parsed = parse_command(text, bot_username=bot_username)
+    if parsed is None and bot_username and parse_command(text) is not None:
+        return False
+    return parsed
+
+
+def incoming_from_update(update: Update, *, bot_username: str | None, at: datetime) -> Incoming | None:
+    """A new text message for the bot as an Incoming, else None: edited messages, channel
+    posts, service messages, photos without text, family chatter in groups and commands
+    for another bot (``/balance@OtherBot``) are not for us. ``is_admin`` is final for
+    private chats and anonymous admins; for other group senders the platform asks Telegram."""
+    message = update.message
+    if message is None or message.text is None or message.from_user is None:
+        return None
+    chat = message.chat
+    if chat.type not in (Chat.PRIVATE, *GROUP_TYPES):
+        return None
+    text = clean_text(message.text[: MAX_TEXT * 2])
+    is_group = chat.type in GROUP_TYPES
+    parsed = _addressed(text, bot_username)
+    if parsed is False or (is_group and parsed is None):
+        return None
+    anonymous = is_group and anonymous_admin(message)
+    name = (message.sender_chat.title or "") if anonymous and message.sender_chat else message.from_user.full_name
+    command, args = parsed if isinstance(parsed, tuple) else (None, ())
+    return Incoming(
+        address=Address(PLATFORM, str(chat.id), str(message.from_user.id)),
+        text=message.text, at=at, command=command, args=args,
+        language=message.from_user.language_code, is_group=is_group,
+        is_admin=not is_group or anonymous, display_name=name[:64],
+        extra={"message_id": str(message.message_id)},
+    )
+
+
+def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str | None, at: datetime) -> Incoming | None:
+    """A pressed button as the same Incoming as typing its command, from the presser."""
+    message = query.message
+    if message is None or not isinstance(message, Message):
+        return None  # a button on an inline-mode or too old message: no chat to answer in
+    chat = message.chat
+    if chat.type not in (Chat.PRIVATE, *GROUP_TYPES):
+        return None
+    parsed = _addressed(command, bot_username)
+    if not isinstance(parsed, tuple):
+        return None
+    is_group = chat.type in GROUP_TYPES
+    return Incoming(
+        address=Address(PLATFORM, str(chat.id), str(query.from_user.id)),
+        text=command, at=at, command=parsed[0], args=parsed[1],
+        language=query.from_user.language_code, is_group=is_group, is_admin=not is_group,
+        display_name=query.from_user.full_name[:64],
+        extra={"message_id": str(message.message_id), "pressed": "1"},
+    )
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Cut a long text into messages at line breaks (hard cuts only for one huge line)."""
+    text = text or "…"
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything ``Bot.send_message`` needs for one reply, split into ≤ 4096-character parts:
+    the mention and the quote go with the first part, the buttons with the last."""
+
+    chat_id: int | str
+    parts: tuple[str, ...]
+    entities: tuple[MessageEntity, ...] = ()
+    keyboard: InlineKeyboardMarkup | None = None
+    silent: bool = False
+    quote: int | None = None
+
+    def send_kwargs(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = []
+        for i, part in enumerate(self.parts):
+            kwargs: dict[str, Any] = {"chat_id": self.chat_id, "text": part, "disable_notification": self.silent,
+                                      "link_preview_options": NO_PREVIEW}
+            if i == 0 and self.entities:
+                kwargs["entities"] = list(self.entities)
+            if i == 0 and self.quote is not None:
+                kwargs["reply_parameters"] = ReplyParameters(self.quote, allow_sending_without_reply=True)
+            if i == len(self.parts) - 1 and self.keyboard is not None:
+                kwargs["reply_markup"] = self.keyboard
+            calls.append(kwargs)
+        return calls
+
+    def edit_kwargs(self, message_id: int) -> dict[str, Any]:
+        """Turn the pressed message into the first part (its old keyboard goes away)."""
+        kwargs: dict[str, Any] = {"chat_id": self.chat_id, "message_id": message_id, "text": self.parts[0],
+                                  "link_preview_options": NO_PREVIEW, "reply_markup": None}
+        if self.entities:
+            kwargs["entities"] = list(self.entities)
+        if len(self.parts) == 1 and self.keyboard is not None:
+            kwargs["reply_markup"] = self.keyboard
+        return kwargs
+
+
+def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str], quote: int | None = None,
+           mention_name: str | None = None) -> Outgoing:
+    """A Reply as Telegram parameters. ``button_data`` turns a choice's command into
+    callback data of at most 64 bytes; ``mention_name`` is the mentioned user's name if known."""
+    text = reply.text
+    entities: tuple[MessageEntity, ...] = ()
+    if reply.mention:
+        user_id = platform_user(reply.mention)
+        if user_id.isdigit():
+            shown = (mention_name or "👤")[:64]
+            text = f"{shown}\n{text}"
+            entities = (MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown),
+                                      user=User(int(user_id), shown, is_bot=False)),)
+    keyboard = None
+    if reply.choices:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command))] for c in reply.choices[:50]])
+    return Outgoing(chat_id=chat_id, parts=tuple(split_text(text)), entities=entities, keyboard=keyboard,
+                    silent=reply.silent, quote=quote)
+
+
+def menu(entries: Iterable[MenuEntry], t: Callable[[str], str]) -> list[BotCommand]:
+    """The visible commands for Telegram's command menu, described in one language."""
+    commands = []
+    for entry in entries:
+        if entry.hidden or not _COMMAND_NAME.match(entry.name):
+            continue
+        description = " ".join(t(entry.summary).split())[:256]
+        if description:
+            commands.append(BotCommand(entry.name, description))
+    return commands[:100]
+
+
+def chat_ids(update: Update) -> Sequence[int]:
+    """The chat an update belongs to (for ordering work per chat), if any."""
+    chat = update.effective_chat
+    return (chat.id,) if chat is not None else ()

@@ -1,0 +1,119 @@
+// Start telegram-test-api 4.2.1 with the fixes python-telegram-bot 22 needs (shared/harness.md
+// section 1), plus test-only client routes. Usage: node emulator.js <port>; binds 127.0.0.1 only.
+// Run with NODE_PATH=<install dir>/node_modules (make e2e-telegram-deps installs it there).
+'use strict';
+const express = require('express');
+const TelegramServer = require('telegram-test-api');
+
+const port = Number(process.argv[2] || process.env.PORT || 9000);
+const BOT = { id: 666, is_bot: true, first_name: 'eSIM Test', username: 'EsimTestBot', can_join_groups: true,
+  can_read_all_group_messages: false, supports_inline_queries: false };
+const server = new TelegramServer({ port, host: '127.0.0.1', storeTimeout: 600 });
+const core = server.webServer;
+const state = { commands: {}, answers: {}, admins: {}, conflict: new Set(), failures: {}, edits: {} };
+const ok = (res, result) => res.json({ ok: true, result });
+const fail = (res, code, description, parameters) =>
+  res.status(code).json({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) });
+const chatOf = (id) => (Number(id) > 0 ? { id: Number(id), type: 'private', first_name: 'User' }
+  : { id: Number(id), type: Number(id) <= -1000000000000 ? 'supergroup' : 'group', title: 'Family' });
+const parsed = (v) => (typeof v === 'string' ? JSON.parse(v) : v);
+// What Telegram returns for a bot message: Message fields only (the stock server echoes every
+// form parameter back, as strings, which PTB cannot read).
+const asMessage = (m, messageId, millis) => {
+  const markup = parsed(m.reply_markup);
+  return { message_id: messageId, date: Math.floor(millis / 1000), from: BOT, chat: chatOf(m.chat_id), text: m.text,
+    ...(m.entities ? { entities: parsed(m.entities) } : {}),
+    ...(markup && markup.inline_keyboard ? { reply_markup: markup } : {}) };
+};
+const toBotMessage = (u) => asMessage(u.message, u.messageId, u.time);
+
+// (2) bot messages: date in seconds, a sender, and a group chat for negative ids
+const addBotMessage = server.addBotMessage.bind(server);
+server.addBotMessage = (raw, token) => {
+  const msg = addBotMessage(raw, token);
+  return asMessage(raw, msg.message_id, msg.date);
+};
+// (3) callback queries need chat_instance; `raw` updates (edited messages, my_chat_member, ...) pass as they are
+const formatUpdate = TelegramServer.formatUpdate;
+TelegramServer.formatUpdate = (update) => {
+  if (update.raw) return { ...update.raw, update_id: update.updateId };
+  const out = formatUpdate(update);
+  if (out.callback_query) out.callback_query.chat_instance = String(out.callback_query.message.chat.id);
+  return out;
+};
+// webhooks carry the secret token header, as Telegram sends it
+server.addUserUpdate = async function addUserUpdate(update) {
+  const hook = this.webhooks[update.botToken];
+  if (!hook) { this.storage.userMessages.push(update); this.updateId++; return; }
+  const id = this.updateId++;
+  const headers = { 'content-type': 'application/json' };
+  if (hook.secret_token) headers['X-Telegram-Bot-Api-Secret-Token'] = hook.secret_token;
+  const resp = await fetch(hook.url, { method: 'POST', headers,
+    body: JSON.stringify(TelegramServer.formatUpdate({ ...update, updateId: id })) });
+  state.lastWebhookStatus = resp.status;
+};
+
+const app = express();
+app.use(express.json());
+app.use(express.urlencoded({ extended: true }));
+const bot = (method, fn) => app.all(`/bot:token/${method}`, (req, res) => fn(req, res, req.params.token, { ...req.query, ...req.body }));
+// (1) a complete bot user
+bot('getMe', (req, res) => ok(res, BOT));
+// (4) methods the emulator lacks, recorded for the tests
+bot('setMyCommands', (req, res, token, p) => {
+  (state.commands[token] ||= {})[p.language_code || ''] = typeof p.commands === 'string' ? JSON.parse(p.commands) : p.commands;
+  ok(res, true);
+});
+bot('getMyCommands', (req, res, token, p) => ok(res, (state.commands[token] || {})[p.language_code || ''] || []));
+for (const m of ['deleteMyCommands', 'setMyDescription', 'setMyShortDescription', 'setMyName', 'setChatMenuButton']) {
+  bot(m, (req, res) => ok(res, true));
+}
+bot('answerCallbackQuery', (req, res, token, p) => {
+  (state.answers[token] ||= []).push({ id: String(p.callback_query_id), text: p.text || null });
+  ok(res, true);
+});
+bot('setWebhook', (req, res, token, p) => { server.setWebhook({ url: p.url, secret_token: p.secret_token }, token); ok(res, true); });
+bot('getChatAdministrators', (req, res, token, p) => {
+  const admins = (state.admins[token] || {})[String(p.chat_id)] || [];
+  ok(res, admins.map((user, i) => (i === 0 ? { status: 'creator', user, is_anonymous: false }
+    : { status: 'administrator', user, can_be_edited: false, is_anonymous: false, can_manage_chat: true,
+      can_delete_messages: true, can_manage_video_chats: true, can_restrict_members: true, can_promote_members: false,
+      can_change_info: true, can_invite_users: true, can_post_stories: false, can_edit_stories: false,
+      can_delete_stories: false })));
+});
+bot('getUpdates', (req, res, token, p) => (state.conflict.has(token)
+  ? fail(res, 409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running')
+  : ok(res, server.getUpdates(token))));
+bot('sendMessage', (req, res, token, p, next) => {
+  const f = (state.failures[token] || {})[String(p.chat_id)];
+  if (f) return fail(res, f.error_code, f.description, f.parameters);
+  return ok(res, server.addBotMessage(p, token));
+});
+for (const m of ['editMessageText', 'editMessageReplyMarkup']) {
+  bot(m, (req, res, token, p) => {
+    if (m === 'editMessageText') server.editMessageText(p); else server.editMessageReplyMarkup(p);
+    (state.edits[token] ||= []).push({ method: m, ...p });
+    const u = server.storage.botMessages.find((x) => x.botToken === token && String(x.messageId) === String(p.message_id));
+    if (u && !p.reply_markup) delete u.message.reply_markup; // as Telegram: no markup in an edit removes the keyboard
+    return u ? ok(res, toBotMessage(u)) : fail(res, 400, 'Bad Request: message to edit not found');
+  });
+}
+// test-only client routes
+app.post('/sendUpdate', (req, res) => { server.addUserUpdate({ ...server.getCommonFields(req.body.botToken), raw: req.body.update }); ok(res, null); });
+app.post('/setChatAdministrators', (req, res) => { (state.admins[req.body.token] ||= {})[String(req.body.chatId)] = req.body.admins; ok(res, true); });
+app.post('/setConflict', (req, res) => { state.conflict.add(req.body.token); ok(res, true); });
+app.post('/failChat', (req, res) => { (state.failures[req.body.token] ||= {})[String(req.body.chatId)] = req.body.error; ok(res, true); });
+app.post('/getCommands', (req, res) => ok(res, state.commands[req.body.token] || {}));
+app.post('/getAnswers', (req, res) => ok(res, state.answers[req.body.token] || []));
+app.post('/getEdits', (req, res) => ok(res, state.edits[req.body.token] || []));
+app.post('/getBotMessages', (req, res) => ok(res, server.storage.botMessages.filter((u) => u.botToken === req.body.token).map(toBotMessage)));
+app.use(core);
+server.webServer = app;
+
+server.start().then(() => console.log(`telegram emulator on 127.0.0.1:${port}`), (err) => {
+  console.error(`telegram emulator could not start: ${err.message}`);
+  process.exit(1);
+});
+const stop = () => server.stop().then(() => process.exit(0), () => process.exit(1));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
