@@ -199,6 +199,16 @@ def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore, events
             webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
             events=events, menu=menu, default_language=settings.default_language))
     # --- Matrix wiring (owned by the Matrix work) ---
+    if settings.matrix_homeserver is not None and settings.matrix_user is not None:
+        from bot.platforms.matrix import MatrixPlatform  # nio is imported only when Matrix is on
+        from bot.platforms.matrix_rooms import ReaderText
+        from bot.platforms.matrix_session import store_dir
+
+        found.append(MatrixPlatform(
+            homeserver=settings.matrix_homeserver, user=settings.matrix_user, password=settings.matrix_password,
+            access_token=settings.matrix_access_token, store_path=store_dir(settings.db_path),
+            e2ee=settings.matrix_e2ee, allowed=settings.matrix_allowed, now=clock.now, events=events,
+            explain=ReaderText(menu) if menu is not None else None))
     return found
 
 

@@ -1,0 +1,113 @@
+"""Sending on Matrix: a room or a user's DM, homeserver answers mapped onto the delivery
+errors the outbox understands, and the choice lists offered per room.
+
+``M_LIMIT_EXCEEDED``/``retry_after_ms`` -> ``RetryLater`` (nio is told not to sleep on a
+429 itself, so the outbox decides); network faults -> ``RetryLater``; a room the bot is
+not in or may not post to -> ``TargetGone``; any other refusal -> ``Undeliverable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import ClientError
+from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError
+
+from bot.messages import Address, Reply
+from bot.platforms import matrix_render as render
+from bot.platforms.base import RetryLater, TargetGone, Undeliverable
+from bot.platforms.matrix_rooms import Rooms
+
+NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
+MAX_OFFERS = 5000
+DM_WAIT = 10.0
+
+
+class Sender:
+    def __init__(self, client: AsyncClient, rooms: Rooms, *, ready: Callable[[], bool],
+                 synced: Callable[[], asyncio.Event]) -> None:
+        self._client, self._rooms = client, rooms
+        self._ready, self._synced = ready, synced
+        self._offers: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+
+    # --- choices: the last list offered in a room is what !1 or a 1️⃣ reaction picks from ---
+
+    def chosen(self, room_id: str, number: int, *, reacted_to: str | None = None) -> str | None:
+        offer = self._offers.get(room_id)
+        if offer is None or not 1 <= number <= len(offer[1]):
+            return None
+        if reacted_to is not None and reacted_to != offer[0]:
+            return None
+        return offer[1][number - 1]
+
+    def forget(self, room_id: str) -> None:
+        self._offers.pop(room_id, None)
+
+    def _offer(self, room_id: str, event_id: str, reply: Reply) -> None:
+        self._offers[room_id] = (event_id, tuple(c.command for c in reply.choices[: render.MAX_CHOICES]))
+        self._offers.move_to_end(room_id)
+        if len(self._offers) > MAX_OFFERS:
+            self._offers.popitem(last=False)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def send(self, to: Address, reply: Reply, *, kind: str, in_reply_to: str | None = None,
+                   thread: str | None = None) -> None:
+        if not self._ready():
+            raise RetryLater(5.0, "matrix is not connected yet")
+        room_id = await self._room_for(to)
+        room = self._client.rooms.get(room_id)
+        name = room.user_name(reply.mention) if room is not None and reply.mention else None
+        content = render.reply_content(reply, kind=kind, in_reply_to=in_reply_to, thread=thread, mention_name=name)
+        # An alert retried after a lost response keeps its transaction id, so the homeserver drops the copy.
+        tx_id = None
+        if kind == "alert":
+            tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
+        event_id = await self._room_send(room_id, content, tx_id)
+        if reply.choices:
+            self._offer(room_id, event_id, reply)
+
+    async def _room_for(self, to: Address) -> str:
+        if not to.chat.startswith("@"):
+            if to.chat in self._rooms.gone:
+                raise TargetGone("the bot is no longer in that room")
+            return to.chat
+        room_id = self._rooms.find_dm(to.chat) or await self._rooms.open_dm(to.chat)
+        if room_id is None:
+            raise TargetGone("no direct room with that user")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DM_WAIT
+        while room_id not in self._client.rooms and loop.time() < deadline:  # a new room is known after a sync
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._synced().wait(), max(0.1, deadline - loop.time()))
+        return room_id
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str | None) -> str:
+        try:
+            resp = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id,
+                                                ignore_unverified_devices=True)
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
+        except SendRetryError as exc:
+            raise RetryLater(5.0, "room members or keys not synced yet") from exc
+        except LocalProtocolError as exc:
+            raise TargetGone("the bot is not in that room") from exc
+        if isinstance(resp, RoomSendResponse):
+            return str(resp.event_id)
+        return raise_for(resp.status_code, resp.retry_after_ms)
+
+
+def raise_for(code: str | None, retry_after_ms: int | None) -> str:
+    """Map a homeserver's refusal onto the outbox's delivery errors (always raises)."""
+    if code == "M_LIMIT_EXCEEDED" or retry_after_ms:
+        raise RetryLater((retry_after_ms or 5000) / 1000, "rate limited")
+    if code == "M_FORBIDDEN":
+        raise TargetGone("not allowed to post in that room")
+    if code in (None, "M_UNKNOWN", "M_UNKNOWN_TOKEN"):
+        raise RetryLater(10.0, f"homeserver error {code}")
+    raise Undeliverable(f"homeserver refused the message: {code}")
