@@ -34,6 +34,7 @@ STEP = timedelta(seconds=30)  # look just past a predicted moment, so the thresh
 CADENCE = timedelta(hours=1)
 ERROR_RETRY = timedelta(minutes=15)
 MAX_SLEEP = 300.0
+GROUP_COMMIT_WAIT = 1.0
 CONCURRENCY = 4
 
 
@@ -69,6 +70,8 @@ class JobQueue:
                 log.exception("job queue sweep failed; trying again shortly")
             nxt = self.next_wake()
             delay = MAX_SLEEP if nxt is None else (nxt - self._clock.now()).total_seconds()
+            if self._store.has_unsaved():
+                delay = min(delay, GROUP_COMMIT_WAIT)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))
@@ -99,7 +102,7 @@ class JobQueue:
         due = [line_id for line_id, at in self._due.items() if at <= now]
         await asyncio.gather(*(self._poll(line_id, now) for line_id in due))
         await self._outbox.deliver(self._clock.now(), self._fallback)
-        self._store.commit()
+        self._store.commit(lazy=True)  # poll results: group-committed; alerts were committed before sending
 
     # -- polling ------------------------------------------------------------------------
     def _intervals(self, line: Line) -> tuple[timedelta, timedelta]:

@@ -5,7 +5,8 @@ Contract (``tests/test_store_contract.py`` runs it on both):
 - every method is synchronous and cheap: data lives in memory, nothing reads the disk
   after ``open``;
 - ``commit()`` makes every change so far durable (a crash after it loses nothing);
-  changes not yet committed may be lost by a crash, never half-written;
+  ``commit(lazy=True)`` may wait up to a second for the next one; changes not yet
+  committed may be lost by a crash, never half-written;
 - ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first; sent outbox
   items are forgotten after ``KEEP_SENT`` newer ones; ``delete_line`` removes everything
   kept about the line.
@@ -13,21 +14,26 @@ Contract (``tests/test_store_contract.py`` runs it on both):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import MemoryStorage
-from tinydb.table import Document, Table
 
 from bot.errors import StoreError
 from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
 from bot.storage import AtomicJSONStorage, FileLock
+from bot.tables import Shards
 from providers.base import EsimBalance
 
 SCHEMA_VERSION = 1
+DEFAULT_SHARDS = 32
+GROUP_COMMIT_SECONDS = 1.0
 MAX_SAMPLES = 24
 KEEP_SENT = 200
 
@@ -62,52 +68,35 @@ class Store(Protocol):
     def move_household(self, old_id: str, new_id: str) -> None: ...
     def get_state(self, namespace: str, key: str) -> Any: ...
     def put_state(self, namespace: str, key: str, value: Any) -> None: ...
-    def commit(self) -> None: ...
+    def commit(self, *, lazy: bool = False) -> None: ...
+    def has_unsaved(self) -> bool: ...
     def close(self) -> None: ...
-
-
-class _Keyed:
-    """A TinyDB table addressed by a string key, with an in-memory key -> doc_id index."""
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-        self._ids = {doc["_key"]: doc.doc_id for doc in table.all()}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        doc_id = self._ids.get(key)
-        return None if doc_id is None else self.table.get(doc_id=doc_id)  # type: ignore[return-value]
-
-    def put(self, key: str, doc: dict[str, Any]) -> None:
-        doc = {**doc, "_key": key}
-        doc_id = self._ids.get(key)
-        if doc_id is None:
-            self._ids[key] = self.table.insert(doc)
-        else:
-            self.table.upsert(Document(doc, doc_id=doc_id))
-
-    def delete(self, key: str) -> None:
-        doc_id = self._ids.pop(key, None)
-        if doc_id is not None:
-            self.table.remove(doc_ids=[doc_id])
-
-    def values(self) -> Iterator[dict[str, Any]]:
-        yield from self.table.all()
 
 
 class DocStore:
     """Store over a TinyDB database; see the module docstring for the contract."""
 
-    def __init__(self, db: TinyDB) -> None:
-        self._db = db
-        meta = _Keyed(db.table("meta"))
-        schema = meta.get("schema")
-        if schema is None:
-            meta.put("schema", {"version": SCHEMA_VERSION})
-        elif schema.get("version") != SCHEMA_VERSION:
-            raise StoreError(f"the data file has schema {schema.get('version')}, this bot reads {SCHEMA_VERSION}")
+    def __init__(self, shards: Shards, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._shards = shards
+        self._clock = clock
+        self._last_flush = clock()
         names = ("households", "users", "lines", "failures", "pending", "orders", "samples", "state",
                  "alerts", "schedule", "outbox")
-        self._t = {name: _Keyed(db.table(name)) for name in names}
+        self._t = {name: shards.table(name) for name in names}
+        self._by_household: dict[str, set[str]] = {}
+        self._by_ref: dict[str, str] = {}
+        for doc in self._t["lines"].values():
+            self._index(doc)
+
+    def _index(self, doc: dict[str, Any], *, remove: bool = False) -> None:
+        ids = self._by_household.setdefault(doc["household_id"], set())
+        if remove:
+            ids.discard(doc["_key"])
+            if self._by_ref.get(doc["ref"]) == doc["_key"]:
+                del self._by_ref[doc["ref"]]
+        else:
+            ids.add(doc["_key"])
+            self._by_ref[doc["ref"]] = doc["_key"]
 
     def _get(self, table: str, key: str, cls: type[Any]) -> Any:
         doc = self._t[table].get(key)
@@ -130,22 +119,28 @@ class DocStore:
         return self._get("lines", line_id, Line)  # type: ignore[no-any-return]
 
     def lines(self, household_id: str) -> list[Line]:
-        found = [from_doc(Line, d) for d in self._t["lines"].values() if d["household_id"] == household_id]
+        found = [line for i in self._by_household.get(household_id, ()) if (line := self.line(i)) is not None]
         return sorted(found, key=lambda line: (line.created_at, line.label))
 
     def all_lines(self) -> Iterator[Line]:
         return (from_doc(Line, d) for d in self._t["lines"].values())
 
     def line_by_ref(self, ref: str) -> Line | None:
-        for doc in self._t["lines"].values():
-            if doc["ref"] == ref:
-                return from_doc(Line, doc)
-        return None
+        line_id = self._by_ref.get(ref)
+        return None if line_id is None else self.line(line_id)
 
     def save_line(self, line: Line) -> None:
-        self._t["lines"].put(line.id, to_doc(line))
+        old = self._t["lines"].get(line.id)
+        if old is not None:
+            self._index(old, remove=True)
+        doc = to_doc(line)
+        self._t["lines"].put(line.id, doc)
+        self._index({**doc, "_key": line.id})
 
     def delete_line(self, line_id: str) -> None:
+        old = self._t["lines"].get(line_id)
+        if old is not None:
+            self._index(old, remove=True)
         for table in ("lines", "samples", "alerts", "schedule"):
             self._t[table].delete(line_id)
         for doc in list(self._t["outbox"].values()):
@@ -223,7 +218,9 @@ class DocStore:
             return
         self._t["households"].put(new_id, {**doc, "id": new_id})
         self._t["households"].delete(old_id)
-        for table in ("lines", "orders", "pending"):
+        for line in self.lines(old_id):
+            self.save_line(replace(line, household_id=new_id))
+        for table in ("orders", "pending"):
             for item in list(self._t[table].values()):
                 if item["household_id"] == old_id:
                     self._t[table].put(item["_key"], {**item, "household_id": new_id})
@@ -235,33 +232,53 @@ class DocStore:
     def put_state(self, namespace: str, key: str, value: Any) -> None:
         self._t["state"].put(f"{namespace}/{key}", {"value": value})
 
-    def commit(self) -> None:
-        storage = self._db.storage
-        if isinstance(storage, CachingMiddleware):
-            storage.flush()  # type: ignore[no-untyped-call]
+    def commit(self, *, lazy: bool = False) -> None:
+        """Write every changed file now; ``lazy`` (poll results, samples) at most once a
+        second, so frequent small changes are group-committed."""
+        if lazy and self._clock() - self._last_flush < GROUP_COMMIT_SECONDS:
+            return
+        self._shards.flush()
+        self._last_flush = self._clock()
+
+    def has_unsaved(self) -> bool:
+        return self._shards.dirty() > 0
 
     def close(self) -> None:
-        self._db.close()
+        self._shards.close()
 
 
 class MemoryStore(DocStore):
     """Everything in memory; for tests and the console's throwaway sessions."""
 
     def __init__(self) -> None:
-        super().__init__(TinyDB(storage=MemoryStorage))
+        super().__init__(Shards([TinyDB(storage=MemoryStorage)]))
+
+
+def _open(path: Path) -> TinyDB:
+    storage = CachingMiddleware(AtomicJSONStorage)  # type: ignore[no-untyped-call]
+    storage.WRITE_CACHE_SIZE = 10**9  # only commit() writes
+    return TinyDB(path, storage=storage)
 
 
 class TinyDBStore(DocStore):
-    """One JSON file, written atomically on ``commit()``; one process per file."""
+    """The data file (``path``) plus shard files in ``<path>.d/``, each written atomically on
+    ``commit()``; one process per data file (a lock beside it)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, shards: int = DEFAULT_SHARDS) -> None:
         self._lock = FileLock(path)
         self._lock.acquire()
         try:
-            storage = CachingMiddleware(AtomicJSONStorage)  # type: ignore[no-untyped-call]
-            storage.WRITE_CACHE_SIZE = 10**9  # only commit() writes
-            db = TinyDB(path, storage=storage)
-            super().__init__(db)
+            main = _open(Path(path))
+            meta = main.table("meta")
+            info = meta.get(doc_id=1)
+            if info is None:
+                meta.insert({"schema": SCHEMA_VERSION, "shards": shards})
+            elif info.get("schema") != SCHEMA_VERSION:
+                raise StoreError(f"{path} has data schema {info.get('schema')}; this bot reads {SCHEMA_VERSION}")
+            count = int(info["shards"]) if info else shards
+            folder = Path(path + ".d")
+            dbs = [main, *(_open(folder / f"{n:02d}.json") for n in range(1, count))]
+            super().__init__(Shards(dbs))
             self.commit()
         except BaseException:
             self._lock.release()

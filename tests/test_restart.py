@@ -134,10 +134,8 @@ def test_a_file_with_the_wrong_shape_stops_the_start_clearly(tmp_path: Path, con
     _assert_refused(tmp_path / "bot.json", content)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/store.py DocStore schema check says 'the data file has schema 99' "
-                   "without naming the file")
 def test_a_newer_schema_stops_the_start_naming_the_file(tmp_path: Path) -> None:
-    _assert_refused(tmp_path / "bot.json", b'{"meta": {"1": {"version": 99, "_key": "schema"}}}')
+    _assert_refused(tmp_path / "bot.json", b'{"meta": {"1": {"schema": 99, "shards": 32}}}')
 
 
 def test_a_directory_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
@@ -153,5 +151,5 @@ def test_schema_version_is_in_the_file(tmp_path: Path, console_factory: Callable
     db = tmp_path / "bot.json"
     console_factory(db).close()
     data = json.loads(db.read_text(encoding="utf-8"))
-    versions = [doc.get("version") for doc in data["meta"].values() if doc.get("_key") == "schema"]
+    versions = [doc.get("schema") for doc in data["meta"].values()]
     assert versions == [1]
