@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
-from providers._http import json_body, redact, status_error
+from providers._http import Unreadable, json_body, redact, status_error
 from providers.base import MB, BalanceEvent, EsimBalance, Money, Order, OrderStatus, Plan, Status
 from providers.errors import (
     AuthError,
@@ -110,7 +110,7 @@ def decode(response: httpx.Response) -> Any:
     body = json_body(response)
     if response.is_success:
         if body is None and response.status_code != 204:
-            raise Unavailable(NAME, "answer is not JSON")
+            raise Unreadable(NAME, "answer is not JSON")
         return body
     raise error_for(response.status_code, body, response)
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from providers._common import parse_time, to_decimal, to_int, webhook_json
-from providers._http import json_body, redact, status_error
+from providers._http import Unreadable, json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, Plan, Status
 from providers.errors import (
     AuthError,
@@ -105,7 +105,7 @@ def decode(response: httpx.Response) -> Any:
         message = body.get("errorMsg") if isinstance(body, Mapping) else None
         raise status_error(NAME, response, str(message or ""))
     if not isinstance(body, Mapping):
-        raise Unavailable(NAME, "answer is not a JSON object")
+        raise Unreadable(NAME, "answer is not a JSON object")
     if not is_true(body.get("success")):
         raise error_for(body.get("errorCode"), body.get("errorMsg"))
     return body.get("obj")

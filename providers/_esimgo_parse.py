@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
-from providers._http import json_body, redact, status_error
+from providers._http import Unreadable, json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, OrderStatus, Plan, Status
 from providers.errors import (
     AuthError,
@@ -27,7 +27,6 @@ from providers.errors import (
     ProviderCreditExhausted,
     ProviderError,
     TopUpNotAllowed,
-    Unavailable,
     Validation,
     WebhookRejected,
 )
@@ -89,7 +88,7 @@ def decode(response: httpx.Response) -> Any:
         raise error_for(response)
     body = json_body(response)
     if body is None:
-        raise Unavailable(NAME, "answer is not JSON")
+        raise Unreadable(NAME, "answer is not JSON")
     return body
 
 

@@ -146,6 +146,11 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+class Unreadable(Unavailable):
+    """A 2xx answer we cannot read. For a write the order may have gone through, so the
+    layer turns it into ``OrderPending`` (reconcile, never resend)."""
+
+
 def json_body(response: httpx.Response) -> Any:
     """The decoded JSON body, or ``None`` when there is none or it is not JSON."""
     try:
@@ -289,4 +294,9 @@ class ProviderHttp:
             if not read:
                 raise OrderPending(self.provider, f"HTTP {code} answering a write")
             raise Unavailable(self.provider, f"HTTP {code}", retry_after=retry_after)
-        return decode(response)
+        try:
+            return decode(response)
+        except Unreadable as exc:
+            if not read and response.is_success:
+                raise OrderPending(self.provider, "unreadable answer to a write") from exc
+            raise

@@ -20,7 +20,7 @@ from providers import _airalo_parse as parse
 from providers._common import OrderBook, code_matches, lpa_candidates, pending_order, to_int
 from providers._http import Pacing, ProviderHttp, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import AuthError, ClaimRejected, NotFound, OrderPending, ProviderError, TopUpNotAllowed, Unavailable
+from providers.errors import AuthError, ClaimRejected, NotFound, OrderPending, ProviderError, TopUpNotAllowed
 
 NAME = parse.NAME
 TOKEN_MAX_AGE = timedelta(hours=24)
@@ -134,7 +134,7 @@ class AiraloProvider:
         try:
             body = await self._call("POST", "orders/topups", read=False,
                                     json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
-        except (OrderPending, Unavailable):
+        except OrderPending:
             # Sent (or maybe sent) without an answer: look before anything else; never resend.
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:

@@ -122,7 +122,7 @@ class EsimAccessProvider:
         try:
             obj = await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
                                                   "transactionId": client_ref}, read=False)
-        except (OrderPending, Unavailable):
+        except OrderPending:
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:
             self._book.settle(client_ref, self._order(client_ref, entry, OrderStatus.FAILED, None))

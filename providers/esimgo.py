@@ -29,7 +29,7 @@ from providers._common import (
 )
 from providers._http import Pacing, ProviderHttp, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import ClaimRejected, NotFound, OrderPending, PlanUnavailable, ProviderError, TopUpNotAllowed, Unavailable
+from providers.errors import ClaimRejected, NotFound, OrderPending, PlanUnavailable, ProviderError, TopUpNotAllowed
 
 NAME = parse.NAME
 MAX_COMPAT_CHECKS = 8
@@ -122,7 +122,7 @@ class EsimGoProvider:
         try:
             body = await self._http.call("POST", "orders", read=False, decode=parse.decode,
                                          json={"type": "transaction", **request})
-        except (OrderPending, Unavailable):
+        except OrderPending:
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:
             self._book.settle(client_ref, self._order(client_ref, entry, {}, OrderStatus.FAILED))
