@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from bot.context import Command, Context
+from bot.context import Command, Context, HandlerFn
 from bot.errors import UsageError
 from bot.i18n import SUPPORTED, normalize_language
 from bot.messages import Incoming, Reply
@@ -27,7 +27,7 @@ def _demo_hint(ctx: Context) -> str | None:
     return ctx.t("start.demo", sims=sims)
 
 
-def make_start(commands: Mapping[str, Command]):  # type: ignore[no-untyped-def]
+def make_start(commands: Mapping[str, Command]) -> HandlerFn:
     async def start(incoming: Incoming, ctx: Context) -> Reply:
         """Greet in the reader's language with the command list and a demo hint."""
         name = incoming.display_name[:40] or ctx.t("start.friend")
@@ -39,7 +39,7 @@ def make_start(commands: Mapping[str, Command]):  # type: ignore[no-untyped-def]
     return start
 
 
-def make_help(commands: Mapping[str, Command]):  # type: ignore[no-untyped-def]
+def make_help(commands: Mapping[str, Command]) -> HandlerFn:
     async def help_(incoming: Incoming, ctx: Context) -> Reply:
         """List commands, or explain one."""
         if incoming.args:
