@@ -36,8 +36,8 @@ class ManualProvider:
 
     def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None:
         entry = self._entry(ref)
-        self._state.put_state(NAME, ref, {**entry, "remaining": remaining_bytes, "as_of": now.isoformat(),
-                                          "total": max(entry["total"], remaining_bytes)})
+        total = max(int(str(entry["total"])), remaining_bytes)
+        self._state.put_state(NAME, ref, {**entry, "remaining": remaining_bytes, "as_of": now.isoformat(), "total": total})
 
     def operator(self, ref: str) -> str | None:
         entry = self._state.get_state(NAME, ref)
