@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -58,7 +58,7 @@ class AiraloProvider:
         self._per_iccid = TokenBucket(10 / 60, 5, pacing=self._pacing)
         self._token_bucket = TokenBucket(3 / 60, 3, pacing=self._pacing)
         self._token: str | None = None
-        self._token_expires = datetime.min
+        self._token_expires = datetime.min.replace(tzinfo=UTC)
         self._token_lock = asyncio.Lock()
         self._book = OrderBook(NAME, state)
 

@@ -242,6 +242,15 @@ async def test_read_retries_5xx_with_backoff(emu: AiraloEmulator, provider: Aira
     assert emu.count("usage") == 3 and clock.sleeps[-2:] == [0.5, 1.0]
 
 
+async def test_hung_read_times_out_and_is_retried(emu: AiraloEmulator, clock: FakeTime) -> None:
+    adapter = make(emu, clock, timeout=0.1)
+    await adapter.balance(AIRALO_ICCID)  # token first, so only the usage call hangs
+    emu.inject("usage", Fault.hang(0.3))
+    assert (await adapter.balance(AIRALO_ICCID)).status is Status.ACTIVE
+    assert emu.count("usage") == 3 and 0.5 in clock.sleeps
+    await adapter.aclose()
+
+
 async def test_429_retry_after_is_honoured(emu: AiraloEmulator, provider: AiraloProvider, clock: FakeTime) -> None:
     emu.inject("usage", Fault.fail(429, {"message": "Too Many Attempts."}, retry_after="7"))
     await provider.balance(AIRALO_ICCID)
