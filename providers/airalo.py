@@ -180,7 +180,8 @@ class AiraloProvider:
         """Our order by its description (the filter matches substrings: compare exactly)."""
         body = await self._call("GET", "orders", read=True, params={
             "filter[description]": client_ref, "include": "status", "limit": 50})
-        for item in body.get("data") or [] if isinstance(body, Mapping) else []:
+        items = body.get("data") if isinstance(body, Mapping) else None
+        for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping) and item.get("description") == client_ref:
                 return parse.order(client_ref, iccid, item)
         return None
