@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot import alerts
+from bot import alerts, webhooks
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Catalogs
@@ -33,7 +33,10 @@ from bot.testing import ControlServer
 from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.base import Provider
+from providers.airalo import AiraloProvider
 from providers.demo import DemoProvider
+from providers.esimaccess import EsimAccessProvider
+from providers.esimgo import EsimGoProvider
 from providers.manual import ManualProvider
 
 log = logging.getLogger(__name__)
@@ -92,7 +95,8 @@ class App:
     control: ControlServer | None = None
 
     def health(self) -> dict[str, Any]:
-        return {"ok": True, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health()}
+        ok = self.jobs.running or not self.background_jobs
+        return {"ok": ok, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health()}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly."""
@@ -135,9 +139,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     store = store if store is not None else TinyDBStore(settings.db_path)
     metrics = Metrics()
     manual = ManualProvider(store, clock.now)
-    providers: dict[str, Provider] = {}
-    if "demo" in settings.providers:
-        providers["demo"] = DemoProvider(store, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
+    providers = _providers(settings, store=store, clock=clock)
     providers["manual"] = manual
     store.commit()
     relay = _Relay()
@@ -177,9 +179,31 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
               console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl))
     if web is not None:
         web.set_health(app.health)
+        webhooks.register(web, providers=providers, submit=jobs.submit_event, now=clock.now, metrics=metrics,
+                          esimaccess_path=settings.esimaccess_webhook_path)
     if control_port is not None:
         app.control = ControlServer(steps=jobs, now=clock.now, port=control_port)
     return app
+
+
+def _providers(settings: Settings, *, store: DocStore, clock: Clock) -> dict[str, Provider]:
+    """The configured eSIM providers; Settings has already checked their credentials."""
+    found: dict[str, Provider] = {}
+    for name in settings.providers:
+        if name == "demo":
+            found[name] = DemoProvider(store, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
+        elif name == "airalo":
+            found[name] = AiraloProvider(client_id=settings.airalo_client_id or "", now=clock.now, state=store,
+                                         client_secret=settings.airalo_client_secret or "",
+                                         base_url=settings.airalo_base_url)
+        elif name == "esimaccess":
+            found[name] = EsimAccessProvider(access_code=settings.esimaccess_access_code or "", now=clock.now,
+                                             secret_key=settings.esimaccess_secret_key, state=store,
+                                             base_url=settings.esimaccess_base_url)
+        elif name == "esimgo":
+            found[name] = EsimGoProvider(api_key=settings.esimgo_api_key or "", now=clock.now, state=store,
+                                         base_url=settings.esimgo_base_url)
+    return found
 
 
 def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore, events: ChatEvents,

@@ -76,6 +76,10 @@ class JobQueue:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def poke(self) -> None:
         self._wake.set()
 
