@@ -44,6 +44,10 @@ class MenuSource(Protocol):
     def catalogs(self) -> Catalogs: ...
 
 
+def _leave_loop() -> None:
+    raise SystemExit(CONFLICT_EXIT)  # from a loop callback it ends asyncio.run (a task would keep it)
+
+
 class TelegramPlatform:
     name = PLATFORM
     limits = SendLimits(overall_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
@@ -68,7 +72,7 @@ class TelegramPlatform:
         self._admins = AdminCache(self._fetch_admins)
         self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._moved: Lru[tuple[str, str], bool] = Lru(64)
-        self._conflict = False
+        self._giving_up: asyncio.Task[None] | None = None
         if webhook_url is not None and web is not None and webhook_secret:
             web.add_route("POST", webhook_path(webhook_url), webhook_handler(webhook_secret, self._webhook_update))
 
@@ -126,16 +130,18 @@ class TelegramPlatform:
         if not isinstance(exc, Conflict):
             log.warning("Telegram: getUpdates failed (%s); retrying", type(exc).__name__)
             return
-        if not self._conflict:
-            self._conflict = True
+        if self._giving_up is None:
             log.error("Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
                       "run one instance per token. Stopping.")
-            asyncio.get_running_loop().call_soon(self._exit_conflict)
+            self._giving_up = asyncio.get_running_loop().create_task(self._give_up())
 
-    @staticmethod
-    def _exit_conflict() -> None:
-        # Leaves the event loop; asyncio.run then cancels the app, whose shutdown runs as usual.
-        raise SystemExit(CONFLICT_EXIT)
+    async def _give_up(self) -> None:
+        """Stop polling quietly, then leave the event loop with a non-zero exit status;
+        ``asyncio.run`` cancels the app, whose shutdown (store, web server) runs as usual."""
+        # the updater's last getUpdates (marking updates read) meets the same 409: not news
+        logging.getLogger("telegram.ext.Updater").setLevel(logging.CRITICAL)
+        await self.stop()
+        asyncio.get_running_loop().call_soon(_leave_loop)
 
     async def _set_menus(self) -> None:
         """The command menu in each supported language and a default, from the catalogs."""
