@@ -78,7 +78,7 @@ class Settings:
             value = get(name)
             if value is None:
                 return
-            if not re.match(r"^https?://[^\s/]+", value):
+            if not re.fullmatch(r"https?://[^\s/?#]+(?:[/?#]\S*)?", value):  # the whole value, no spaces
                 problems.append(f"{name}: must be an http:// or https:// URL")
             else:
                 values[key] = value.rstrip("/")
