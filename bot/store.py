@@ -7,7 +7,8 @@ Contract (``tests/test_store_contract.py`` runs it on both):
 - ``commit()`` makes every change so far durable (a crash after it loses nothing);
   ``commit(lazy=True)`` may wait up to a second for the next one; changes not yet
   committed may be lost by a crash, never half-written;
-- ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first; sent outbox
+- ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first, and ignore a
+  balance older than the newest kept; sent outbox
   items are forgotten after ``KEEP_SENT`` newer ones; ``delete_line`` removes everything
   kept about the line.
 """
@@ -174,6 +175,8 @@ class DocStore:
     def add_sample(self, line_id: str, balance: EsimBalance) -> None:
         doc = self._t["samples"].get(line_id) or {"items": []}
         point = [to_doc(balance.as_of), balance.data_remaining_bytes]
+        if doc["items"] and doc["items"][-1][0] > point[0]:
+            return  # an answer older than what we know (clock skew, a late reply): keep the newer
         items = [item for item in doc["items"] if item[0] < point[0]][-(MAX_SAMPLES - 1):]
         self._t["samples"].put(line_id, {"items": [*items, point], "last": to_doc(balance)})
 
