@@ -115,6 +115,8 @@ class Outbox:
         if not batch:
             return 0
         self._store.commit()
+        for item in batch:  # in flight: a new alert enqueued meanwhile must not collapse into it
+            self._pending.pop(item.id, None)
         sent = 0
         for item in batch:
             try:

@@ -184,17 +184,26 @@ class JobQueue:
         self.poke()
 
     def _fallback(self, item: OutboxItem) -> OutboxItem | None:
-        """A target is gone: a blocked owner gets the alert in the group, a lost group in private."""
+        """A target is gone: a blocked owner gets the alert in the group, a lost group in private.
+        Never when the other target had its own copy (target ``both``), is known gone too, or
+        this item already was the fallback: that would repeat it or bounce it back and forth."""
         line = self._store.line(item.line_id)
         household = self._store.household(item.household_id)
         if line is None or household is None or not household.is_group:
             return None
+        both = (line.reminders or household.reminders).target == "both"
+        fallback = item.note is not None and item.note.startswith("fallback")
         if item.private_user is not None:
             self._store.put_state("unreachable", line.owner, True)
+            if both or fallback or not household.active:
+                return None
             return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
                               platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
                               not_before=self._clock.now(), mention=item.private_user, note="fallback from private")
+        owner_gone = bool(self._store.get_state("unreachable", line.owner))
         self.chat_left(item.platform, item.chat)
+        if both or fallback or owner_gone:
+            return None
         owner = line.owner.split(":", 1)[1]
         return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
                           platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
