@@ -35,11 +35,13 @@ def luhn_ok(digits: str) -> bool:
 
 def take_iccid(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """Join the leading argument groups that spell an ICCID (``8947 0000 …``); return it
-    and the arguments after it. Groups are joined until 19 digits are reached."""
+    and the arguments after it. Groups are joined until 19 digits are reached; a first
+    argument that is a whole ICCID on its own (18+ digits) is never joined with a numeric code."""
     digits, used = "", 0
     for arg in args:
         piece = _SEPARATORS.sub("", normalize(arg))
-        if not piece.isdigit() or (used and len(digits) >= 19):
+        whole = used == 1 and len(digits) >= 18
+        if not piece.isdigit() or (used and len(digits) >= 19) or whole:
             break
         digits += piece
         used += 1
