@@ -304,3 +304,17 @@ def test_limits_and_private_address() -> None:
     assert platform.private_address("telegram:7001") == Address("telegram", "7001", "7001")
     with pytest.raises(ValueError):
         TelegramPlatform(token=TOKEN, now=lambda: datetime.now(UTC), webhook_url=HOOK)
+
+
+async def test_a_refused_token_stops_the_start_with_status_2() -> None:
+    api = FakeApi()
+    api.errors["getMe"] = (401, {"description": "Unauthorized"})
+    platform = TelegramPlatform(token=TOKEN, now=lambda: datetime.now(UTC), request=api)
+
+    async def handler(incoming: Incoming) -> list[Reply]:
+        return []
+
+    with pytest.raises(SystemExit) as stopped:
+        await platform.start(handler)
+    assert stopped.value.code == 2
+    await platform.stop()
