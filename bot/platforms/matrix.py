@@ -279,7 +279,11 @@ class MatrixPlatform:
                 await asyncio.sleep(exc.retry_after)
 
     async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
-        await self._sender.send(to, reply, kind=kind)
+        try:
+            await self._sender.send(to, reply, kind=kind)
+        except RetryLater as exc:
+            log.info("matrix: could not deliver now (%s); the outbox will retry", exc)
+            raise
 
     def notice(self, room: MatrixRoom, sender: str, msgid: str, event_id: str | None) -> None:
         """A platform notice (from the catalogs, in the reader's language) as a reply to an event."""
