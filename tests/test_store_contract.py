@@ -300,9 +300,6 @@ def test_reads_by_key_never_touch_the_disk(path: Path, monkeypatch: pytest.Monke
     s.close()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/storage.py AtomicJSONStorage.read returns None for a shard file "
-                   "that does not exist yet, and CachingMiddleware does not cache None, so every scan or insert "
-                   "re-reads each never-written shard from disk (124 reads for 4 scans of a new store)")
 def test_scans_and_writes_never_touch_the_disk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = TinyDBStore(str(path))
     s.commit()
