@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import string
 from datetime import UTC, datetime, timedelta
@@ -141,11 +142,15 @@ def _sources() -> list[Path]:
     return sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
 
 
+@functools.cache
+def _trees() -> tuple[tuple[Path, ast.Module], ...]:
+    return tuple((path, ast.parse(path.read_text(encoding="utf-8"))) for path in _sources())
+
+
 def _literal_ids() -> dict[str, list[str]]:
     """Every string literal shaped like a message id with a catalog prefix -> where it is."""
     found: dict[str, list[str]] = {}
-    for path in _sources():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in _trees():
         for node in ast.walk(tree):
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and MSGID.match(node.value)
                     and node.value.split(".")[0] in PREFIXES and not node.value.endswith("_")):  # "_": a family
@@ -156,8 +161,7 @@ def _literal_ids() -> dict[str, list[str]]:
 def _calls() -> list[tuple[str, str, set[str] | None, str]]:
     """(callee, literal id, keyword names or None when **kwargs, where) of every catalog call."""
     out = []
-    for path in _sources():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in _trees():
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

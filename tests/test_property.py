@@ -95,7 +95,7 @@ def _send(bot: Bot, text: str, who: dict[str, object]) -> list[Reply]:
                          group=group, admin=group and who["user"] == "admin"))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=command_text, who=sender)
 def test_random_arguments_to_every_command(shared_bot: Bot, text: str, who: dict[str, object]) -> None:
     replies = _send(shared_bot, text, who)
@@ -112,7 +112,7 @@ def test_random_text(shared_bot: Bot, text: str, who: dict[str, object]) -> None
     _check(_send(shared_bot, text, who))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(script=st.lists(st.tuples(command_text, sender, st.integers(0, 72 * 60)), min_size=1, max_size=8))
 def test_random_conversations_over_time(script: list[tuple[str, dict[str, object], int]]) -> None:
     """Sequences on a fresh bot, with the clock moving between messages."""

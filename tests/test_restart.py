@@ -4,11 +4,14 @@ file, and a corrupt file stops the start with a clear message and is never overw
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from tests.conftest import DEMO, ConsoleProcess, fixed_part, replies, run_bot
 
 GROUP = {"chat": "fam", "user": "anna", "group": True, "admin": True, "name": "Anna"}
@@ -110,40 +113,71 @@ WRONG_SHAPE = {
 }
 
 
-def _assert_refused(db: Path, content: bytes) -> None:
+def _start_in_process(db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``bot.__main__.main`` in this process (the same start path, without a second interpreter)."""
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "MATRIX_", "AIRALO_", "ESIM", "DB_", "PROVIDERS", "DEFAULT_", "WEB_", "LOG_")):
+            monkeypatch.delenv(name)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        rc = main(["console", "--jsonl", "--db", str(db)])
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return rc, captured.err
+
+
+def _assert_refused(db: Path, content: bytes, monkeypatch: pytest.MonkeyPatch | None = None,
+                    capsys: pytest.CaptureFixture[str] | None = None) -> None:
     db.write_bytes(content)
-    result = run_bot(["console", "--jsonl", "--db", str(db)],
-                     stdin=json.dumps({"chat": "c", "user": "u", "text": "/start"}) + "\n")
-    assert result.returncode != 0
-    assert result.stdout == ""
-    assert str(db) in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
+    if monkeypatch is None or capsys is None:
+        result = run_bot(["console", "--jsonl", "--db", str(db)],
+                         stdin=json.dumps({"chat": "c", "user": "u", "text": "/start"}) + "\n")
+        assert result.stdout == ""
+        rc, err = result.returncode, result.stderr
+    else:
+        rc, err = _start_in_process(db, monkeypatch, capsys)
+    assert rc != 0
+    assert str(db) in err, err
+    assert "Traceback" not in err, err
     assert db.read_bytes() == content  # byte for byte
     assert sorted(p.name for p in db.parent.iterdir()) == ["bot.json", "bot.json.lock"]  # no temp files
 
 
+def test_a_truncated_file_stops_a_real_start(tmp_path: Path) -> None:
+    _assert_refused(tmp_path / "bot.json", CORRUPT["truncated"])
+
+
 @pytest.mark.parametrize("content", list(CORRUPT.values()), ids=list(CORRUPT))
-def test_a_corrupt_file_stops_the_start_and_is_left_untouched(tmp_path: Path, content: bytes) -> None:
-    _assert_refused(tmp_path / "bot.json", content)
+def test_a_corrupt_file_stops_the_start_and_is_left_untouched(
+        tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
 @pytest.mark.xfail(strict=True, reason="bug: valid JSON with a wrong table shape crashes with a traceback "
                    "(bot/storage.py read() checks only the top level; bot/store.py _Keyed indexes doc['_key'])")
 @pytest.mark.parametrize("content", list(WRONG_SHAPE.values()), ids=list(WRONG_SHAPE))
-def test_a_file_with_the_wrong_shape_stops_the_start_clearly(tmp_path: Path, content: bytes) -> None:
-    _assert_refused(tmp_path / "bot.json", content)
+def test_a_file_with_the_wrong_shape_stops_the_start_clearly(
+        tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
-def test_a_newer_schema_stops_the_start_naming_the_file(tmp_path: Path) -> None:
-    _assert_refused(tmp_path / "bot.json", b'{"meta": {"1": {"schema": 99, "shards": 32}}}')
+def test_a_newer_schema_stops_the_start_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    content = b'{"meta": {"1": {"schema": 99, "shards": 32}}}'
+    _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
-def test_a_directory_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
+def test_a_directory_in_place_of_the_file_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "bot.json"
     db.mkdir()
-    result = run_bot(["console", "--jsonl", "--db", str(db)])
-    assert result.returncode != 0
-    assert str(db) in result.stderr and "Traceback" not in result.stderr
+    rc, err = _start_in_process(db, monkeypatch, capsys)
+    assert rc != 0
+    assert str(db) in err and "Traceback" not in err
     assert db.is_dir()
 
 
