@@ -113,6 +113,15 @@ class MatrixPlatform:
         c.add_response_callback(self._on_sync_error, SyncError)  # type: ignore[arg-type]
         self._main = asyncio.create_task(self._run(), name="matrix")
 
+    @property
+    def sender(self) -> Sender:
+        return self._sender
+
+    async def drain(self) -> None:
+        """Wait until every message received so far has been handled and answered."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         self.client.stop_sync_forever()
         tasks = [t for t in (self._main, *self._tasks) if t is not None and not t.done()]

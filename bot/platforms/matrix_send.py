@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import ClientError
 from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError
 
-from bot.messages import Address, Reply
+from bot.messages import Address, Choice, Reply
 from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.matrix_rooms import Rooms
@@ -48,8 +48,9 @@ class Sender:
     def forget(self, room_id: str) -> None:
         self._offers.pop(room_id, None)
 
-    def _offer(self, room_id: str, event_id: str, reply: Reply) -> None:
-        self._offers[room_id] = (event_id, tuple(c.command for c in reply.choices[: render.MAX_CHOICES]))
+    def offer(self, room_id: str, event_id: str, choices: Sequence[Choice]) -> None:
+        """Remember the choices just sent in a room (event ``event_id``) as the ones to answer."""
+        self._offers[room_id] = (event_id, tuple(c.command for c in choices[: render.MAX_CHOICES]))
         self._offers.move_to_end(room_id)
         if len(self._offers) > MAX_OFFERS:
             self._offers.popitem(last=False)
@@ -70,7 +71,7 @@ class Sender:
             tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
         event_id = await self._room_send(room_id, content, tx_id)
         if reply.choices:
-            self._offer(room_id, event_id, reply)
+            self.offer(room_id, event_id, reply.choices)
 
     async def _room_for(self, to: Address) -> str:
         if not to.chat.startswith("@"):
