@@ -126,7 +126,11 @@ def forecast(samples: Sequence[Sample]) -> datetime | None:
 def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: AlertState,
                   runs_out_at: datetime | None) -> tuple[datetime | None, datetime | None]:
     """The earliest moments an unannounced threshold may be crossed, to look just then:
-    (expiry moment: known from the expiry date; data moment: predicted from the pace)."""
+    (expiry moment: known from the expiry date; data moment: predicted from the pace).
+    Once "expired" is announced nothing is left to cross this cycle (the lead times it skipped
+    would be moments in the past: a poll every minute); the normal cadence notices a renewal."""
+    if "expired" in state.announced:
+        return None, None
     expiry: list[datetime] = []
     if balance.expires_at is not None:
         expiry += [balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours

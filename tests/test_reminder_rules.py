@@ -466,6 +466,22 @@ def test_next_crossing_byte_thresholds_and_past_marks() -> None:
     assert moment == T0 + DAY * (300 / 500)
 
 
+def test_next_crossing_after_expiry_is_nothing() -> None:
+    """A line linked (or caught up) already expired never announced its lead times: they
+    must not come back as moments in the past (the job queue would wake every minute)."""
+    exp = T0 - 3 * DAY  # DEMO46: expired on day -3
+    b = bal(GB, 3 * GB, expires=exp, status=Status.EXPIRED)
+    state = evaluate(None, b, DEFAULT, T0).state  # type: ignore[union-attr]
+    assert state.announced == ("expired",)
+    assert next_crossing(b, DEFAULT, state, T0 + 2 * DAY) == (None, None)
+    # caught up after downtime: "expired" is due, the skipped lead times stay unannounced
+    s = evaluate(None, bal(GB, 3 * GB, expires=T0 + 10 * DAY), DEFAULT, T0).state  # type: ignore[union-attr]
+    later = T0 + 11 * DAY
+    r = evaluate(s, bal(GB, 3 * GB, expires=T0 + 10 * DAY, at=later), DEFAULT, later)
+    assert r is not None and r.due == ("expired",)
+    assert next_crossing(bal(GB, 3 * GB, expires=T0 + 10 * DAY, at=later), DEFAULT, r.state, None) == (None, None)
+
+
 def test_next_crossing_without_a_forecast_or_for_unlimited_has_no_data_moment() -> None:
     state = AlertState(cycle_started=T0)
     assert next_crossing(bal(GB), DEFAULT, state, None)[1] is None

@@ -279,6 +279,24 @@ async def test_the_loop_polls_near_thresholds_not_constantly() -> None:
     assert h.platform.sent == []
 
 
+async def test_an_expired_line_is_polled_at_the_cadence_not_every_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    h = make()
+    await h.link("DEMO46", "gone")  # expired on day -3
+    sweeps = 0
+    run_due = h.jobs.run_due
+
+    async def counting() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await run_due()
+
+    monkeypatch.setattr(h.jobs, "run_due", counting)
+    await h.run(timedelta(days=1))
+    assert sweeps <= 24 + 2
+    assert h.store.schedule()["line-gone"] - h.clock.now() > timedelta(minutes=30)
+    assert h.platform.sent == []
+
+
 # --- provider errors ---------------------------------------------------------------------------
 
 
