@@ -69,3 +69,19 @@ async def test_alert_waits_out_a_homeserver_restart(start_bot: Callable[..., Mat
     bot.advance("PT1H")
     await alice.ask(room, BOT, "!lines")
     assert (await bob.reply_from(room, BOT)).msgtype == "m.notice", "the alert came once, not twice"
+
+
+async def test_private_reminder_opens_a_direct_room(start_bot: Callable[..., MatrixBot], alice: Human,
+                                                    bob: Human) -> None:
+    bot = start_bot(control=True)
+    room = await family_with_line(alice, bob)
+    await alice.ask(room, BOT, "!remind mom to me")
+    await bob.reply_from(room, BOT)
+
+    bot.advance("PT12H")
+    dm = await alice.until(lambda: next(iter(alice.client.invited_rooms), None), "the bot's invite to a direct room")
+    await alice.accept_invite(dm)
+    alert = await alice.reply_from(dm, BOT)
+    assert "mom" in alert.body and alert.msgtype == "m.text", alert.content
+    assert alert.content["m.mentions"] == {}, "a private alert needs no mention"
+    assert len(alice.client.rooms[dm].users) == 2
