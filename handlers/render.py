@@ -86,8 +86,14 @@ def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: 
         key = "forecast.before_expiry" if before else "forecast.after_expiry"
         parts.append(t(key, relative=t.relative(forecast, ctx.now)))
     if line.provider == "manual":
-        parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=ctx.cmd("howto")))
+        parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=howto_command(ctx, line)))
     return "\n".join(parts)
+
+
+def howto_command(ctx: Context, line: Line) -> str:
+    """``/howto telenor`` for a line tracked by hand, so the reader lands on their operator."""
+    operator = ctx.manual.operator(line.ref) if line.provider == "manual" else None
+    return ctx.cmd(f"howto {operator}") if operator and operator != "other" else ctx.cmd("howto")
 
 
 def plan_label(ctx: Context, plan: Plan) -> str:

@@ -13,7 +13,7 @@ from bot.messages import Choice, Incoming, Reply
 from bot.records import Household, Line, OrderRecord, Pending
 from handlers import parsing
 from handlers.balance import fetch_and_render
-from handlers.render import plan_label
+from handlers.render import howto_command, plan_label
 from providers.base import Money, OrderStatus, Plan
 from providers.errors import OrderPending, ProviderError, RateLimited, Unavailable
 
@@ -33,7 +33,8 @@ async def renew(incoming: Incoming, ctx: Context) -> Reply:
     ctx.require_manager(line)
     provider = ctx.providers.get(line.provider)
     if provider is None or not provider.supports_topup:
-        return Reply(ctx.t("renew.manual", label=line.label, howto=ctx.cmd("howto")))
+        howto = howto_command(ctx, line)
+        return Reply(ctx.t("renew.manual", label=line.label, howto=howto), choices=(Choice(howto, howto),))
     plans = await provider.plans(line.ref)
     if not plans:
         return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t(f"provider.{line.provider}")))

@@ -175,3 +175,49 @@ async def test_the_other_route_to_each_language(bot: Bot, lang: str, setup: tupl
     _assert_language(text, e)
     assert e.mb_409 in text and e.date_day12 in text and e.in_12_days in text
     assert fixed_part("status.active", lang) in text and fixed_part("balance.as_of", lang) in text
+
+
+# --- the other paths of the same commands (in-process) ---------------------------------
+
+
+async def test_unlimited_line_is_offered_the_unlimited_plan(bot: Bot) -> None:
+    await bot.text(f"/link {DEMO['DEMO53']} DEMO53 uni")
+    offer = (await bot.send("/renew uni"))[0]
+    assert [c.label for c in offer.choices] == ["Unlimited · 7 days · NOK199.00"]
+    ask = (await bot.send(offer.choices[0].command))[0]
+    done = await bot.text(ask.choices[0].command)
+    assert "Unlimited data" in done and "Jan 13, 2026 (in 12 days)" in done  # day 5 + 7
+
+
+async def test_manual_line_points_to_its_operator(bot: Bot) -> None:
+    linked = await bot.text("/link manual telenor tel 10 2026-03-01")
+    assert "10 GB left of 10 GB" in linked and "Mar 1, 2026" in linked and "/howto telenor" in linked
+    renew = (await bot.send("/renew tel"))[0]
+    assert "/howto telenor" in renew.text and not any(c.command.startswith("/buy") for c in renew.choices)
+    assert "2.5 GB left of 10 GB" in await bot.text("/left tel 2,5GB")
+    assert fixed_part("howto.talkmore").split(":")[0] in await bot.text("/howto talkmore")
+
+
+async def test_unlink_asks_first_and_cancel_keeps_the_line(bot: Bot) -> None:
+    await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
+    ask = (await bot.send("/unlink dad"))[0]
+    confirm, cancel = (c.command for c in ask.choices)
+    assert await bot.text(cancel) == fixed_part("confirm.cancelled")
+    assert "dad" in await bot.text("/lines")
+    assert await bot.text(confirm) == fixed_part("confirm.cancelled")  # a cancelled one stays cancelled
+    assert "dad" in await bot.text("/lines")
+    ask = (await bot.send("/unlink DAD"))[0]  # labels are case-insensitive
+    assert fixed_part("unlink.done") in await bot.text(ask.choices[0].command)
+    assert fixed_part("lines.none") in await bot.text("/lines")
+    # the eSIM is free to link again
+    assert fixed_part("link.done") in await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad", chat="other")
+
+
+async def test_a_cap_in_another_currency_blocks_the_purchase(bot: Bot) -> None:
+    await bot.text(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    await bot.text("/cap 100 EUR")
+    offer = (await bot.send("/renew mom"))[0]
+    assert fixed_part("cap.other_currency") in await bot.text(offer.choices[0].command)
+    await bot.text("/cap off")
+    ask = (await bot.send(offer.choices[0].command))[0]
+    assert ask.choices and ask.choices[0].command.startswith("/confirm ")
