@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from tests.conftest import DEMO, UNEXPECTED, ConsoleProcess, fixed_part, run_bot
 
@@ -181,3 +182,17 @@ def test_replies_are_plain_text_not_reprs(console: ConsoleProcess) -> None:
         for obj in console.say(text, lang="en"):
             assert not re.search(r"Reply\(|Choice\(|\{[a-z_]+\}", obj["text"]), (text, obj["text"])
     console.close()
+
+
+def test_interactive_console_for_a_person(tmp_path: Path) -> None:
+    """``python -m bot console``: readable text, choices picked by their number, exit 0 at EOF."""
+    stdin = f"/start\n/link {DEMO['DEMO20']} DEMO20 mom\n/renew\n2\n1\n/balance\n"
+    result = run_bot(["console", "--db", str(tmp_path / "bot.json"), "--start", "2026-01-01T08:00:00Z"], stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert not out.lstrip().startswith("{")  # not JSON
+    assert "[1] 1 GB · 7 days · NOK49.00" in out and "[2] 5 GB · 30 days · NOK149.00" in out
+    assert "[1] Buy for NOK149.00" in out
+    assert fixed_part("renew.done") in out
+    assert out.count("5.3 GB left of 10 GB") == 2  # after the top-up and in /balance
+    assert UNEXPECTED not in out and "Traceback" not in result.stderr
