@@ -209,3 +209,102 @@ def test_the_console_keeps_going_after_every_bad_input(console: ConsoleProcess) 
         assert UNEXPECTED not in out[0]["text"]
     assert "dad" in console.text("/lines", user="owner")
     console.close()
+
+
+# --- provider trouble: clear words, last known values, never a double charge -------------
+
+
+async def test_provider_down_shows_the_last_known_value_with_its_age(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.errors import Unavailable
+
+    await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
+    bot.advance(timedelta(hours=2))
+
+    async def down(iccid: str) -> None:
+        raise Unavailable("demo", "HTTP 503")
+
+    monkeypatch.setattr(bot.app.providers["demo"], "balance", down)
+    text = await bot.text("/balance")
+    assert "7.5 GB left of 10 GB" in text  # the value from the link, two hours ago
+    assert "2 hours ago" in text and fixed_part("balance.stale") in text
+    assert UNEXPECTED not in text
+
+
+async def test_provider_slow_counts_as_down(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from handlers import balance as balance_handler
+
+    await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
+    never = asyncio.Event()
+
+    async def hangs(iccid: str) -> None:
+        await never.wait()
+
+    monkeypatch.setattr(balance_handler, "FETCH_TIMEOUT", 0.05)
+    monkeypatch.setattr(bot.app.providers["demo"], "balance", hangs)
+    text = await bot.text("/balance dad")
+    assert fixed_part("balance.stale") in text and "7.5 GB" in text
+
+
+async def test_no_balance_yet_and_provider_down(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.errors import Unavailable
+
+    demo = bot.app.providers["demo"]
+    real = demo.balance
+    calls = {"n": 0}
+
+    async def flaky(iccid: str):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        raise Unavailable("demo", "down")
+
+    monkeypatch.setattr(demo, "balance", flaky)
+    linked = await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")  # linking still works
+    assert fixed_part("link.done") in linked
+    text = await bot.text("/balance")
+    assert fixed_part("balance.unavailable") in text and UNEXPECTED not in text
+    monkeypatch.setattr(demo, "balance", real)
+    assert "GB left of 10 GB" in await bot.text("/balance")
+
+
+async def test_plan_gone_at_confirmation_charges_nothing(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.errors import PlanUnavailable
+
+    await bot.text(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    offer = (await bot.send("/renew mom"))[0]
+    confirm = (await bot.send(offer.choices[0].command))[0].choices[0].command
+
+    async def gone(iccid: str, plan_id: str, *, client_ref: str) -> None:
+        raise PlanUnavailable("demo", "sold out")
+
+    monkeypatch.setattr(bot.app.providers["demo"], "topup", gone)
+    assert fixed_part("provider.plan_unavailable") in await bot.text(confirm)
+    assert fixed_part("confirm.already_done") in await bot.text(confirm)  # no second attempt
+    orders = bot.store.orders("console:c1")
+    assert [o.status for o in orders] == ["FAILED"]
+    assert "left of 5 GB" in await bot.text("/balance")
+
+
+async def test_ambiguous_failure_is_pending_and_never_ordered_twice(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.errors import Unavailable
+
+    await bot.text(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    offer = (await bot.send("/renew mom"))[0]
+    confirm = (await bot.send(offer.choices[0].command))[0].choices[0].command
+    demo = bot.app.providers["demo"]
+    real = demo.topup
+    placed: list[str] = []
+
+    async def lost_answer(iccid: str, plan_id: str, *, client_ref: str):  # type: ignore[no-untyped-def]
+        placed.append(client_ref)
+        await real(iccid, plan_id, client_ref=client_ref)  # the provider did it ...
+        raise Unavailable("demo", "connection reset")  # ... but the answer was lost
+
+    monkeypatch.setattr(demo, "topup", lost_answer)
+    assert fixed_part("renew.pending") in await bot.text(confirm)
+    # the same confirmation again reconciles instead of ordering again
+    again = await bot.text(confirm)
+    assert fixed_part("renew.done") in again and "1.3 GB left of 6 GB" in again
+    assert fixed_part("confirm.already_done") in await bot.text(confirm)
+    assert len(placed) == 1
+    assert "1.3 GB left of 6 GB" in await bot.text("/balance")
