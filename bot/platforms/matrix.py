@@ -38,27 +38,12 @@ from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.matrix_crypto import Undecryptable
 from bot.platforms.matrix_rooms import Rooms, invite_allowed
 from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
-from bot.platforms.matrix_session import LoginFailed, Session, log_in, prepare_store
+from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
 
 log = logging.getLogger(__name__)
 NAME = "matrix"
 SYNC_TIMEOUT_MS = 30_000
-MAX_BACKOFF = 60.0
 Explain = Callable[..., str]  # (address, msgid, **params) -> the notice in the reader's language
-
-
-class Backoff:
-    """1, 2, 4 … 60 s between attempts while the homeserver cannot be reached; reset on success."""
-
-    def __init__(self) -> None:
-        self.delay = 1.0
-
-    def next(self) -> float:
-        delay, self.delay = self.delay, min(self.delay * 2, MAX_BACKOFF)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = 1.0
 
 
 class MatrixPlatform:
@@ -93,7 +78,6 @@ class MatrixPlatform:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
 
-    # --- lifecycle -------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
@@ -123,12 +107,17 @@ class MatrixPlatform:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def stop(self) -> None:
+        """Stop syncing, let commands in progress finish (up to 10 s), then close."""
         self.client.stop_sync_forever()
-        tasks = [t for t in (self._main, *self._tasks) if t is not None and not t.done()]
-        for task in tasks:
-            task.cancel()
+        if self._main is not None:
+            self._main.cancel()
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=10)
+            for task in late:
+                task.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+            await asyncio.wait_for(asyncio.gather(*[t for t in (self._main, *self._tasks) if t], return_exceptions=True), 5)
         await self.client.close()
 
     async def _run(self) -> None:
@@ -139,19 +128,22 @@ class MatrixPlatform:
             except LoginFailed as exc:
                 log.error("matrix: %s. Matrix stays off until the bot is restarted with working credentials.", exc)
                 return
-            except NETWORK_ERRORS as exc:
-                delay = self._backoff.next()
-                log.warning("matrix: homeserver unreachable at login (%s); retrying in %.0f s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
+            except Exception as exc:  # network or homeserver trouble: try again, slower and slower
+                await self._pause("homeserver unreachable at login", exc)
         self._backoff.reset()
         while True:
             try:
                 await self.client.sync_forever(timeout=SYNC_TIMEOUT_MS, full_state=True)
                 return
-            except NETWORK_ERRORS as exc:
-                delay = self._backoff.next()
-                log.warning("matrix: lost the homeserver (%s); reconnecting in %.0f s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
+            except Exception as exc:
+                await self._pause("lost the homeserver", exc)
+
+    async def _pause(self, what: str, exc: Exception) -> None:
+        if not isinstance(exc, NETWORK_ERRORS):
+            log.exception("matrix: unexpected error")
+        delay = self._backoff.next()
+        log.warning("matrix: %s (%s); trying again in %.0f s", what, type(exc).__name__, delay)
+        await asyncio.sleep(delay)
 
     async def _on_sync(self, response: SyncResponse) -> None:
         self._backoff.reset()
@@ -178,7 +170,6 @@ class MatrixPlatform:
                                              access_token=None)
         await asyncio.sleep(delay)
 
-    # --- receiving -------------------------------------------------------------------------
 
     def fresh(self, event: Any) -> bool:
         """An event to act on: someone else's, sent after the start, not seen before."""
@@ -269,7 +260,6 @@ class MatrixPlatform:
         except Exception:
             log.exception("matrix: a message could not be handled")
 
-    # --- sending ---------------------------------------------------------------------------
 
     def private_address(self, user: str) -> Address:
         """A user's private chat is resolved when sent to: an existing DM room, else a new one."""

@@ -22,6 +22,21 @@ from nio import AsyncClient, LoginResponse, WhoamiResponse
 log = logging.getLogger(__name__)
 SESSION_FILE = "session.json"
 DEVICE_NAME = "esim-bot"
+MAX_BACKOFF = 60.0
+
+
+class Backoff:
+    """1, 2, 4 … 60 s between attempts while the homeserver cannot be reached; reset on success."""
+
+    def __init__(self) -> None:
+        self.delay = 1.0
+
+    def next(self) -> float:
+        delay, self.delay = self.delay, min(self.delay * 2, MAX_BACKOFF)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = 1.0
 
 
 class LoginFailed(Exception):
