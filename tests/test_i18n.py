@@ -352,3 +352,11 @@ async def test_every_reply_of_a_session_is_in_one_language(bot: Bot) -> None:
     c = await bot.text("/balance", chat="a", user="a", lang="zh")
     assert "天后" in a and "天后" in c and "om " in b
     assert "døgn" not in a + c and "天" not in b
+
+
+async def test_household_time_zone_changes_what_is_shown(bot: Bot) -> None:
+    await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
+    assert "9:00\u202fAM" in await bot.text("/balance")  # 08:00Z in Oslo
+    saved = await bot.text("/remind tz Asia/Shanghai")
+    assert "Asia/Shanghai" in saved
+    assert "4:00\u202fPM" in await bot.text("/balance")  # the same moment in Shanghai
