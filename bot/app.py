@@ -187,21 +187,35 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
 
 
 def _providers(settings: Settings, *, store: DocStore, clock: Clock) -> dict[str, Provider]:
-    """The configured eSIM providers; Settings has already checked their credentials."""
+    """The configured eSIM providers; Settings has already checked their credentials.
+
+    The real adapters keep their order book (``<provider>/orders/<client ref>``) in the
+    store, written through: the entry is on disk before the order request leaves, so after
+    a crash ``/confirm`` reconciles the order instead of never finding it."""
+
+    class WriteThrough:
+        def get_state(self, namespace: str, key: str) -> Any:
+            return store.get_state(namespace, key)
+
+        def put_state(self, namespace: str, key: str, value: Any) -> None:
+            store.put_state(namespace, key, value)
+            store.commit()
+
+    orders = WriteThrough()
     found: dict[str, Provider] = {}
     for name in settings.providers:
         if name == "demo":
             found[name] = DemoProvider(store, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
         elif name == "airalo":
-            found[name] = AiraloProvider(client_id=settings.airalo_client_id or "", now=clock.now, state=store,
+            found[name] = AiraloProvider(client_id=settings.airalo_client_id or "", now=clock.now, state=orders,
                                          client_secret=settings.airalo_client_secret or "",
                                          base_url=settings.airalo_base_url)
         elif name == "esimaccess":
             found[name] = EsimAccessProvider(access_code=settings.esimaccess_access_code or "", now=clock.now,
-                                             secret_key=settings.esimaccess_secret_key, state=store,
+                                             secret_key=settings.esimaccess_secret_key, state=orders,
                                              base_url=settings.esimaccess_base_url)
         elif name == "esimgo":
-            found[name] = EsimGoProvider(api_key=settings.esimgo_api_key or "", now=clock.now, state=store,
+            found[name] = EsimGoProvider(api_key=settings.esimgo_api_key or "", now=clock.now, state=orders,
                                          base_url=settings.esimgo_base_url)
     return found
 
