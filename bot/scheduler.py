@@ -166,9 +166,12 @@ class JobQueue:
         result = evaluate(self._store.alert_state(line.id), balance, settings, now, fresh_cycle=fresh_cycle)
         if result is None:
             return []
-        self._store.save_alert_state(line.id, result.state)
         if result.due and household.active:
             self._enqueue(line, household, result.due, balance, now)
+            # durable before the state says "announced": the two live in different files, and a
+            # crash between writing them must cost at most a repeat, never the alert
+            self._store.commit()
+        self._store.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []
 
     def _enqueue(self, line: Line, household: Household, keys: tuple[str, ...], balance: EsimBalance,

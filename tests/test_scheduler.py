@@ -11,10 +11,12 @@ import asyncio
 import itertools
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,7 @@ from bot.outbox import MAX_ATTEMPTS, Outbox
 from bot.platforms.base import ChatMoved, Handler, RetryLater, SendLimits, TargetGone, Undeliverable
 from bot.records import Alert, Household, Line, OutboxItem, ReminderSettings
 from bot.scheduler import ERROR_RETRY, JobQueue
+from bot.storage import AtomicJSONStorage
 from bot.store import DocStore, MemoryStore, TinyDBStore
 from providers.base import GB, MB, BalanceEvent, EsimBalance, Provider, Status
 from providers.demo import DemoProvider
@@ -843,3 +846,43 @@ async def test_crash_between_send_and_mark_resends_at_most_once(tmp_path: Path) 
     await h3.run(timedelta(hours=1))
     assert h3.platform.sent == []  # never a second resend
     store3.close()
+
+
+async def test_a_crash_between_two_files_of_one_commit_loses_no_alert(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data lives in several files (shards by key): a line's alert state and an outbox
+    item land in different files, written one after the other. A crash after the first
+    (the line's: "5 %" announced) and before the second (the alert itself) must not lose it."""
+    db = str(tmp_path / "bot.json")
+    store = TinyDBStore(db)
+    h = make(store)
+    await h.link("DEMO20", "mom")  # "5 %" is crossed at about 16:11
+    await h.run_to(T0 + timedelta(hours=8))
+    store.commit()
+    shards = 32
+    line_shard = zlib.crc32(b"line-mom") % shards
+    item_id = next(f"torn{n:08d}" for n in range(1000) if zlib.crc32(f"torn{n:08d}".encode()) % shards > line_shard)
+    monkeypatch.setattr("bot.scheduler.secrets", SimpleNamespace(token_hex=lambda _n: item_id))
+    written: list[str] = []
+    real_write = AtomicJSONStorage.write
+
+    def write_then_die(self: AtomicJSONStorage, data: dict[str, Any]) -> None:
+        if any(i.id == item_id for i in store.outbox()):  # the alert is enqueued (in memory)
+            if written:  # the second file written since: the process dies
+                raise Crash
+            written.append(self.path.name)
+        real_write(self, data)
+
+    monkeypatch.setattr(AtomicJSONStorage, "write", write_then_die)
+    with pytest.raises(Crash):
+        await h.run(timedelta(hours=1))
+    monkeypatch.setattr(AtomicJSONStorage, "write", real_write)
+    assert h.platform.sent == []
+    store._lock.release()  # the process is gone (close() would write what it still holds)
+
+    store2 = TinyDBStore(db)
+    h2 = make(store2, start=h.clock.now())
+    await h2.jobs.run_due()
+    await h2.run(timedelta(hours=2))
+    assert kinds(h2) == ["data"], "the alert was lost"
+    store2.close()
