@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Iterable
 
-_ICCID = re.compile(r"(?<!\d)(89)\d{14,18}(\d{4})(?!\d)")
+_ICCID = re.compile(r"(?<!\d)(89)\d{12,16}(\d{4})(?!\d)")  # 18-22 digits
 _BOT_TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
 
 

@@ -29,6 +29,19 @@ class _OneShotEncoder(json.JSONEncoder):
         return super().iterencode(o, _one_shot=True)
 
 
+def _is_tinydb_layout(data: Any) -> bool:
+    """``{table: {doc_id: {...}}}`` with keyed documents (the meta table has no keys)."""
+    if not isinstance(data, dict):
+        return False
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            return False
+        for doc in table.values():
+            if not isinstance(doc, dict) or (name != "meta" and not isinstance(doc.get("_key"), str)):
+                return False
+    return True
+
+
 class AtomicJSONStorage(Storage):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -49,7 +62,7 @@ class AtomicJSONStorage(Storage):
                 f"the data file {self.path} is corrupt ({exc}); it was left untouched. "
                 "Restore a backup or move it away to start empty."
             ) from exc
-        if not isinstance(data, dict):
+        if not _is_tinydb_layout(data):
             raise StoreError(f"the data file {self.path} is not a bot database; it was left untouched")
         return data
 
