@@ -97,10 +97,12 @@ class Rooms:
         return self._creators[room_id]
 
     def find_dm(self, user: str) -> str | None:
-        """A room the bot shares with ``user`` alone (joined or invited), if there is one."""
+        """A room the bot shares with ``user`` alone (joined or invited), if there is one;
+        without E2EE never an encrypted one (the bot could neither read nor encrypt there)."""
         me: str = self._client.user_id
-        for room_id in sorted(self._client.rooms):
-            if room_id not in self.gone and set(self._client.rooms[room_id].users) == {me, user}:
+        for room_id, room in sorted(self._client.rooms.items()):
+            usable = room_id not in self.gone and (self._encrypted_dms or not room.encrypted)
+            if usable and set(room.users) == {me, user}:
                 return str(room_id)
         return None
 

@@ -53,6 +53,7 @@ class Human:
         self.seen: list[Said] = []
         self.undecryptable: list[MegolmEvent] = []
         self._read: dict[str, int] = {}
+        self.joining: set[str] = set()
 
     async def __aenter__(self) -> Human:
         resp = await self.client.login(self._password, device_name="test-human")
@@ -73,8 +74,11 @@ class Human:
         self.undecryptable.append(event)
 
     async def sync(self, timeout_ms: int = 500) -> None:
-        await self.client.sync(timeout=timeout_ms)
         c = self.client
+        for room_id in list(self.joining):  # invites a test chose to accept
+            self.joining.discard(room_id)
+            await c.join(room_id)
+        await c.sync(timeout=timeout_ms)
         if self.encrypted:
             if c.should_upload_keys:
                 await c.keys_upload()
