@@ -69,9 +69,6 @@ def test_long_iccids_are_masked(capture: tuple[logging.Logger, io.StringIO], icc
     assert text.count(f"89…{iccid[-4:]}") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/logs.py _ICCID needs 20-24 digits (89 + 14-18 + 4), so the "
-                   "common 19-digit ICCIDs (every demo eSIM) and 18-digit ones are logged in full; "
-                   r"should be (89)\d{12,16}(\d{4})")
 @pytest.mark.parametrize("iccid", [DEMO["DEMO12"], "894700000000000001"])
 def test_19_and_18_digit_iccids_are_masked(capture: tuple[logging.Logger, io.StringIO], iccid: str) -> None:
     log, out = capture

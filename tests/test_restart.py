@@ -157,8 +157,6 @@ def test_a_corrupt_file_stops_the_start_and_is_left_untouched(
     _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: valid JSON with a wrong table shape crashes with a traceback "
-                   "(bot/storage.py read() checks only the top level; bot/store.py _Keyed indexes doc['_key'])")
 @pytest.mark.parametrize("content", list(WRONG_SHAPE.values()), ids=list(WRONG_SHAPE))
 def test_a_file_with_the_wrong_shape_stops_the_start_clearly(
         tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
