@@ -25,7 +25,7 @@ from bot.records import Alert, OutboxItem
 from bot.reminders import with_announced
 from bot.store import TinyDBStore
 from providers.base import GB, MB
-from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, fixed_part, replies
+from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, fixed_part, replies, run_bot
 
 OSLO = ZoneInfo("Europe/Oslo")
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)  # 09:00 in Oslo
@@ -158,6 +158,21 @@ def test_demo53_unlimited_never_gets_a_data_alert(console_factory: Factory) -> N
     assert keys(out) == ["expiry:72", "expiry:24", "expired"]
     assert not any(a["text"].startswith("⚠️") for a in alerts(out))
     c.close()
+
+
+def test_interactive_console_tick_lets_a_reminder_arrive(tmp_path: Path) -> None:
+    """``/tick`` (interactive console only): a new user watches the demo reminder arrive."""
+    stdin = f"/link {DEMO['DEMO20']} DEMO20 mom\n/tick\n/tick 12h\n/tick 12h\n"
+    result = run_bot(["console", "--start", iso(T0), "--db", str(tmp_path / "bot.json")], stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    usage = fixed_part("tick.usage")
+    assert usage in text  # /tick without a duration explains itself
+    first_tick = text.index(usage)
+    assert text.count("🔔") == 1, text  # one reminder over 24 hours: "5 %" (empty comes on day 2)
+    alert_at = text.index("🔔")
+    assert alert_at > first_tick and re.search(r"🔔 ⚠️ mom: only 5\s?% of the data is left", text), text
+    assert text.count(fixed_part("tick.done").split("{")[0].strip()) == 2
 
 
 # --- quiet hours -------------------------------------------------------------------------------
