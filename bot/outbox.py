@@ -16,12 +16,19 @@ from datetime import datetime, timedelta
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
 from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, SendLimits, TargetGone
-from bot.records import OutboxItem
+from bot.records import Alert, OutboxItem
+from bot.reminders import SEVERITY
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 Render = Callable[[OutboxItem], str]
+
+
+def _rank(alert: Alert) -> tuple[int, int]:
+    """Lower is more severe (bot.reminders.SEVERITY; a lower threshold is closer to the end)."""
+    kind = SEVERITY.index(alert.kind) if alert.kind in SEVERITY else len(SEVERITY)
+    return kind, alert.threshold or 0
 
 
 class Pacer:
@@ -78,7 +85,11 @@ class Outbox:
         for old in self._pending.values():
             if (old.line_id, old.platform, old.chat, old.private_user) == (item.line_id, item.platform, item.chat,
                                                                           item.private_user):
-                item = replace(item, id=old.id, created_at=old.created_at, not_before=max(old.not_before, item.not_before))
+                alert = item.alert
+                if _rank(old.alert) < _rank(alert):  # the worse news stays the headline, with today's numbers
+                    alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
+                item = replace(item, id=old.id, alert=alert, created_at=old.created_at,
+                               not_before=max(old.not_before, item.not_before))
                 break
         self._save(item)
         return item

@@ -163,9 +163,12 @@ class JobQueue:
     def _observe(self, line: Line, household: Household, balance: EsimBalance, now: datetime,
                  *, fresh_cycle: bool = False) -> list[str]:
         settings = line.reminders or household.reminders
-        result = evaluate(self._store.alert_state(line.id), balance, settings, now, fresh_cycle=fresh_cycle)
+        before = self._store.alert_state(line.id)
+        result = evaluate(before, balance, settings, now, fresh_cycle=fresh_cycle)
         if result is None:
             return []
+        if result.new_cycle and before is not None:  # topped up: an unsent alert of the old cycle is stale
+            self._outbox.drop(lambda item: item.line_id == line.id, "new cycle")
         if result.due and household.active:
             self._enqueue(line, household, result.due, balance, now)
             # durable before the state says "announced": the two live in different files, and a

@@ -445,6 +445,38 @@ async def test_stale_alerts_waiting_in_quiet_hours_collapse_into_one_message() -
     assert h.platform.sent[0].at == datetime(2026, 1, 10, 7, 0, tzinfo=UTC)
 
 
+async def test_collapsed_alerts_keep_the_most_severe_headline() -> None:
+    """Empty at 23:30 (held for the morning), then "1 day left" at 03:00: the one message at
+    08:00 leads with the worse news, with today's numbers."""
+    h = make(start=datetime(2026, 1, 9, 20, 0, tzinfo=UTC))  # 21:00 in Oslo
+    iccid = "6" * 19
+    expires = datetime(2026, 1, 11, 2, 0, tzinfo=UTC)  # "1 day left" from 03:00 Oslo on the 10th
+
+    def script(now: datetime) -> EsimBalance:
+        left = 3 * GB if now < datetime(2026, 1, 9, 22, 30, tzinfo=UTC) else 0
+        return scripted_balance(iccid, now, left, expires=expires)
+
+    h.scripted.script[iccid] = script
+    await h.link("", "mom", provider="scripted", iccid=iccid)  # 3 GB, expires in 30 h: "3 days" is past
+    await h.run_to(datetime(2026, 1, 10, 7, 5, tzinfo=UTC))
+    assert kinds(h) == ["depleted"], h.texts()
+    [text] = h.texts()
+    assert "(in 19 hours)" in text or "in 1 day" in text, text  # the expiry is told as well
+
+
+async def test_a_topup_drops_an_unsent_alert_of_the_old_cycle() -> None:
+    """ "5 %" at 23:11 waits for 08:00; at 07:00 the owner tops up: no stale "5 %" at 08:00."""
+    h = make(start=datetime(2026, 1, 1, 14, 0, tzinfo=UTC))
+    await h.link("DEMO20", "mom")
+    await h.run_to(datetime(2026, 1, 2, 5, 0, tzinfo=UTC))
+    assert h.outbox.backlog == 1
+    await h.demo.inner.topup(DEMO["DEMO20"], "demo-5gb-30d", client_ref="ref-1")
+    h.jobs.line_seen(h.lines["mom"], None, fresh_cycle=True)  # what /confirm does
+    await h.run_to(datetime(2026, 1, 2, 7, 30, tzinfo=UTC))
+    assert h.platform.sent == [], h.texts()
+    assert h.outbox.backlog == 0
+
+
 # --- targets and fallbacks ---------------------------------------------------------------------
 
 
