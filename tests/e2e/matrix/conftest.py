@@ -71,6 +71,9 @@ class MatrixBot:
             return None
         return wait_for(probe, f"{needle!r} in the bot's log", deadline=deadline)
 
+    def stop(self) -> None:
+        assert stop_process(self.proc) == 0, self.log_text()[-3000:]
+
     def advance(self, duration: str) -> str:
         assert self.control is not None, "start the bot with control=True"
         resp = httpx.post(f"http://127.0.0.1:{self.control}/advance", json={"advance": duration}, timeout=60)
@@ -82,10 +85,12 @@ class MatrixBot:
 def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., MatrixBot]]:
     started: list[MatrixBot] = []
 
-    def start(*, e2ee: bool = False, control: bool = False, **env: str) -> MatrixBot:
+    def start(*, e2ee: bool = False, control: bool = False, data: Path | None = None, **env: str) -> MatrixBot:
+        """Start a bot; ``data`` reuses an earlier bot's data directory (a restart)."""
         n = len(started)
-        data = tmp_path / f"bot{n}"
-        data.mkdir()
+        if data is None:
+            data = tmp_path / f"bot{n}"
+            data.mkdir()
         full = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
         port = free_port() if control else None
         full.update({"MATRIX_HOMESERVER": synapse.base, "MATRIX_USER": BOT, "MATRIX_PASSWORD": PASSWORDS[BOT],
@@ -94,13 +99,13 @@ def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., Matrix
         if port is not None:
             full["TEST_CONTROL_PORT"] = str(port)
         full.update(env)
-        log = data / "bot.log"
+        log = data / f"bot{n}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=full,
                                     cwd=ROOT, stdin=subprocess.DEVNULL)
         bot = MatrixBot(proc, log, data / "matrix-store", port)
         started.append(bot)
-        bot.wait_log("matrix: logged in as")
+        bot.wait_log(" on device ")  # "logged in as … on device …" or "resumed session of … on device …"
         return bot
 
     yield start

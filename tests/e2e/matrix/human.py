@@ -51,7 +51,7 @@ class Human:
         self.client = AsyncClient(base, user_id, store_path=str(store), config=config)
         self.user_id, self._password, self.encrypted = user_id, password, encrypted
         self.seen: list[Said] = []
-        self.undecryptable: list[MegolmEvent] = []
+        self.undecryptable: list[tuple[str, MegolmEvent]] = []
         self._read: dict[str, int] = {}
         self.joining: set[str] = set()
 
@@ -71,7 +71,10 @@ class Human:
                               dict(event.source.get("content", {})), bool(event.decrypted)))
 
     async def _on_megolm(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        self.undecryptable.append(event)
+        self.undecryptable.append((room.room_id, event))
+
+    def undecryptable_in(self, room_id: str) -> list[MegolmEvent]:
+        return [event for where, event in self.undecryptable if where == room_id]
 
     async def sync(self, timeout_ms: int = 500) -> None:
         c = self.client

@@ -3,6 +3,7 @@ decrypt gets a plain-language answer on how to fix it (from the catalogs)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 
@@ -32,7 +33,7 @@ async def test_encrypted_room_round_trip(start_bot: Callable[..., MatrixBot], al
     assert catalog_text("en", "renew.confirm", label="mom") in confirm.body, confirm.body
     done = await alice.ask(room, BOT, "!1")
     assert done.decrypted and catalog_text("en", "renew.done", label="mom") in done.body, done.body
-    assert alice.undecryptable == [], "every message of the bot could be decrypted"
+    assert alice.undecryptable_in(room) == [], "every message of the bot could be decrypted"
 
 
 async def test_undecryptable_message_gets_advice(start_bot: Callable[..., MatrixBot], alice: Human) -> None:
@@ -62,3 +63,18 @@ async def test_encrypted_room_with_encryption_off(start_bot: Callable[..., Matri
     await alice.wait_joined(room, BOT)
     answer = await alice.ask(room, BOT, "!start")
     assert answer.body == catalog_text("en", "matrix.encryption_off"), answer.body
+
+
+async def test_restart_keeps_the_device_and_its_keys(start_bot: Callable[..., MatrixBot], alice: Human) -> None:
+    first = start_bot(e2ee=True)
+    room = await alice.create_room([BOT], direct=True, encrypted=True)
+    await alice.wait_joined(room, BOT)
+    assert (await alice.ask(room, BOT, "!link 8947000000000000020 DEMO20 mom")).decrypted
+    device = json.loads((first.store / "session.json").read_text())["device_id"]
+    first.stop()
+
+    second = start_bot(e2ee=True, data=first.store.parent)
+    assert f"matrix: resumed session of {BOT} on device {device}" in second.log_text()
+    answer = await alice.ask(room, BOT, "!balance")
+    assert answer.decrypted and "mom" in answer.body, answer.body
+    assert alice.undecryptable_in(room) == []
