@@ -144,6 +144,9 @@ class Outbox:
             except DeliveryError as exc:
                 log.warning("alert dropped: %s", type(exc).__name__)
                 self._save(replace(item, state="dropped", note=type(exc).__name__))
+            except Exception:  # a platform bug: not the others' problem; back off, give up in the end
+                log.exception("sending an alert failed unexpectedly")
+                self._retry(item, now, 60.0)
             else:
                 self._save(replace(item, state="sent"))
                 self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)

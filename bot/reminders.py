@@ -76,7 +76,8 @@ def evaluate(
         started = state.cycle_started
     new_state = AlertState(
         cycle_started=started, announced=announced, expires_at=balance.expires_at,
-        total=balance.data_total_bytes, remaining=balance.data_remaining_bytes, last_as_of=balance.as_of,
+        total=balance.data_total_bytes, remaining=balance.data_remaining_bytes,
+        last_as_of=min(balance.as_of, now),  # an answer stamped in the future must not hide the next ones
     )
     if not settings.enabled:
         due = ()

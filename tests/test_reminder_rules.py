@@ -332,6 +332,17 @@ def test_clock_skew_an_older_balance_is_ignored() -> None:
     assert same is not None and same.due == ()
 
 
+def test_clock_skew_a_balance_from_the_future_does_not_block_later_ones() -> None:
+    """One answer stamped two hours ahead (a provider clock or time-zone slip) must not make
+    every correct answer of the next two hours look "older" and be ignored."""
+    s = evaluate(None, bal(3 * GB), DEFAULT, T0).state  # type: ignore[union-attr]
+    ahead = evaluate(s, bal(3 * GB, at=T0 + 2 * HOUR), DEFAULT, T0 + timedelta(minutes=5))
+    assert ahead is not None
+    later = T0 + timedelta(minutes=30)
+    r = evaluate(ahead.state, bal(200 * MB, at=later), DEFAULT, later)
+    assert r is not None and set(r.due) == {"data:20", "data:5"}
+
+
 def test_clock_skew_cannot_rearm_through_an_old_bigger_balance() -> None:
     s = evaluate(None, bal(3 * GB), DEFAULT, T0).state  # type: ignore[union-attr]
     r = evaluate(s, bal(200 * MB, at=T0 + 2 * DAY), DEFAULT, T0 + 2 * DAY)

@@ -666,6 +666,32 @@ async def test_undeliverable_is_dropped_and_the_rest_continue() -> None:
     assert states["line-2"][0] == states["line-3"][0] == "sent"
 
 
+async def test_an_unexpected_error_in_send_does_not_stop_the_others_or_spin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform bug (anything that is not a DeliveryError) hits one alert: the rest of the
+    batch is delivered, and that alert backs off and is given up, not retried in a tight loop."""
+    h = make()
+    h.household("a")
+    h.household("b")
+    h.outbox.enqueue(_item("1", "a"))
+    h.outbox.enqueue(_item("2", "b"))
+    h.platform.fail_always["a"] = RuntimeError("platform bug")
+    sweeps = 0
+    run_due = h.jobs.run_due
+
+    async def counting() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await run_due()
+
+    monkeypatch.setattr(h.jobs, "run_due", counting)
+    await h.run(timedelta(days=2))
+    assert [s.chat for s in h.platform.sent] == ["b"]
+    assert len([a for a in h.platform.attempts if a.chat == "a"]) <= MAX_ATTEMPTS
+    assert sweeps < 100
+    states = {i.line_id: i.state for i in h.items()}
+    assert states == {"line-1": "dropped", "line-2": "sent"}
+
+
 # --- pacing ------------------------------------------------------------------------------------
 
 
