@@ -13,7 +13,7 @@ from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.matrix_rooms import creators_are_admins, creators_of, invite_allowed
 from bot.platforms.matrix_send import raise_for
-from bot.platforms.matrix_session import Session, load_session, save_session
+from bot.platforms.matrix_session import Backoff, Session, load_session, save_session
 
 ALICE = "@alice:localhost"
 
@@ -131,3 +131,10 @@ def test_session_file_is_private_and_per_user(tmp_path: Path) -> None:
     assert "syt_secret_token" not in repr(session)
     (tmp_path / "session.json").write_text("{not json")
     assert load_session(tmp_path, "http://hs", ALICE) is None
+
+
+def test_backoff_doubles_up_to_a_minute_and_resets() -> None:
+    backoff = Backoff()
+    assert [backoff.next() for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    backoff.reset()
+    assert backoff.next() == 1
