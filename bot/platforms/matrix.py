@@ -34,7 +34,7 @@ from nio import (
 
 from bot.messages import Address, Incoming, Reply
 from bot.platforms import matrix_render as render
-from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
+from bot.platforms.base import ChatEvents, DeliveryError, Handler, RetryLater, SendLimits
 from bot.platforms.matrix_crypto import Undecryptable
 from bot.platforms.matrix_rooms import Rooms, invite_allowed
 from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
@@ -257,9 +257,10 @@ class MatrixPlatform:
                 target = self.private_address(sender) if private else (reply.to or incoming.address)
                 here = target.chat == room.room_id
                 await self.reply(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
+        except DeliveryError as exc:
+            log.warning("matrix: an answer could not be delivered: %s", type(exc).__name__)
         except Exception:
             log.exception("matrix: a message could not be handled")
-
 
     def private_address(self, user: str) -> Address:
         """A user's private chat is resolved when sent to: an existing DM room, else a new one."""
