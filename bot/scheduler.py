@@ -33,6 +33,7 @@ MIN_GAP = timedelta(minutes=1)
 STEP = timedelta(seconds=30)  # look just past a predicted moment, so the threshold shows
 CADENCE = timedelta(hours=1)
 ERROR_RETRY = timedelta(minutes=15)
+POLL_TIMEOUT = 60.0  # seconds for one balance call: a hung provider must not stall every reminder
 MAX_SLEEP = 300.0
 GROUP_COMMIT_WAIT = 1.0
 CONCURRENCY = 4
@@ -131,11 +132,16 @@ class JobQueue:
         if balance is None or polled is None or now - polled >= shortest:
             try:
                 async with self._limits.setdefault(line.provider, asyncio.Semaphore(CONCURRENCY)):
-                    balance = await provider.balance(line.ref)
+                    balance = await asyncio.wait_for(provider.balance(line.ref), POLL_TIMEOUT)
             except ProviderError as exc:
                 self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome=type(exc).__name__)
                 wait = timedelta(seconds=exc.retry_after or 60) if isinstance(exc, RateLimited) else ERROR_RETRY
                 self._set_due(line_id, now + max(wait, MIN_GAP))
+                return
+            except Exception as exc:  # no answer in time, or an adapter breaking its contract: same as an outage
+                log.warning("balance of a %s line failed: %s", line.provider, type(exc).__name__)
+                self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome=type(exc).__name__)
+                self._set_due(line_id, now + ERROR_RETRY)
                 return
             self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome="ok")
             self._polled[line.id] = polled = now

@@ -342,6 +342,41 @@ async def test_rate_limited_provider_is_asked_again_after_retry_after() -> None:
     assert due - h.clock.now() <= timedelta(seconds=1800)
 
 
+class Broken:
+    """An adapter that breaks its contract: a plain exception, or no answer at all."""
+
+    name = "broken"
+    supports_topup = False
+    min_poll_seconds = 3600
+
+    def __init__(self, *, hang: bool = False) -> None:
+        self.hang = hang
+        self.calls = 0
+
+    async def balance(self, iccid: str) -> EsimBalance:
+        self.calls += 1
+        if self.hang:
+            await asyncio.Event().wait()
+        raise KeyError("data")  # a payload the adapter did not expect
+
+
+@pytest.mark.parametrize("hang", [False, True], ids=["exception", "hang"])
+async def test_a_broken_provider_does_not_stop_the_others_or_spin(monkeypatch: pytest.MonkeyPatch, hang: bool) -> None:
+    monkeypatch.setattr("bot.scheduler.POLL_TIMEOUT", 0.01)
+    h = make()
+    broken = Broken(hang=hang)
+    h.jobs._providers = {**h.jobs._providers, "broken": broken}  # type: ignore[dict-item]
+    await h.link("DEMO20", "mom")
+    h.household("fam")
+    h.store.save_line(Line(id="line-x", household_id=f"{P}:fam", label="x", owner=f"{P}:anna", owner_name="Anna",
+                           provider="broken", ref="7" * 19, created_at=T0))
+    h.jobs.line_seen(h.store.line("line-x"), None)  # type: ignore[arg-type]
+    await asyncio.wait_for(h.run(timedelta(hours=12)), timeout=20)
+    assert kinds(h) == ["data"]  # mom's "5 %" still arrives
+    assert broken.calls <= 12 * 4 + 2  # asked again every 15 minutes, not in a tight loop
+    assert h.store.schedule()["line-x"] > h.clock.now()
+
+
 async def test_clock_skew_an_older_answer_changes_nothing() -> None:
     h = make()
     iccid = "1" * 19
