@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.db:
         settings = replace(settings, db_path=args.db)
     elif args.mode == "console":
-        settings = replace(settings, db_path=os.path.join(tempfile.mkdtemp(prefix="esim-bot-"), "bot.json"))
+        scratch = tempfile.TemporaryDirectory(prefix="esim-bot-")  # removed when the console ends
+        settings = replace(settings, db_path=os.path.join(scratch.name, "bot.json"))
     try:
         clock = _clock(args)
     except ValueError:

@@ -32,8 +32,8 @@ from bot.store import DocStore, TinyDBStore
 from bot.testing import ControlServer
 from bot.web import WebServer
 from handlers.registry import build_commands
-from providers.base import Provider
 from providers.airalo import AiraloProvider
+from providers.base import Provider
 from providers.demo import DemoProvider
 from providers.esimaccess import EsimAccessProvider
 from providers.esimgo import EsimGoProvider
@@ -149,7 +149,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     router = Router(
         commands={}, store=store, providers=providers, manual=manual,
         catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
-        default_timezone=settings.default_timezone, prefixes={"matrix": "!"},
+        default_timezone=settings.default_timezone, prefixes={"matrix": "!"}, metrics=metrics,
     )
 
     def render(item: OutboxItem) -> str:

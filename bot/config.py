@@ -159,6 +159,8 @@ class Settings:
                 problems.append("WEB_PORT: must be a port number from 1 to 65535")
             else:
                 values["web_port"] = int(v)
+        if "telegram_webhook_url" in values and "web_port" not in values:
+            problems.append("WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)")
         if (v := get("DEMO_POLL_MINUTES")) is not None:
             if not v.isdigit() or not 1 <= int(v) <= 1440:
                 problems.append("DEMO_POLL_MINUTES: must be a whole number of minutes from 1 to 1440")
@@ -171,7 +173,7 @@ class Settings:
 
 _CREDENTIALS = {
     "airalo": (("AIRALO_CLIENT_ID", "airalo_client_id"), ("AIRALO_CLIENT_SECRET", "airalo_client_secret")),
-    "esimaccess": (("ESIMACCESS_ACCESS_CODE", "esimaccess_access_code"), ("ESIMACCESS_SECRET_KEY", "esimaccess_secret_key")),
+    "esimaccess": (("ESIMACCESS_ACCESS_CODE", "esimaccess_access_code"),),
     "esimgo": (("ESIMGO_API_KEY", "esimgo_api_key"),),
 }
 
@@ -185,6 +187,8 @@ def _provider_credentials(get, url, providers, values, problems) -> None:  # typ
             elif provider in providers:
                 problems.append(f"{var}: required because PROVIDERS includes {provider}")
         url(f"{provider.upper()}_BASE_URL", f"{provider}_base_url")
+    if (v := get("ESIMACCESS_SECRET_KEY")) is not None:
+        values["esimaccess_secret_key"] = v  # optional: when set, requests are signed
     if (v := get("ESIMACCESS_WEBHOOK_PATH")) is not None:
         if not re.match(r"^[A-Za-z0-9_-]{16,128}$", v):
             problems.append("ESIMACCESS_WEBHOOK_PATH: 16-128 characters of A-Z, a-z, 0-9, _ and -")

@@ -100,7 +100,11 @@ class Translator:
         return format_currency(amount, currency, locale=self.lang)
 
     def data(self, n_bytes: int) -> str:
-        """A data size, rounded down so the bot never over-promises (GB = 1024 MB)."""
+        """A data size, rounded down so the bot never over-promises (GB = 1024 MB, as most
+        providers count). Exact decimal sizes (eSIM Go's 1 GB = 10^9 bytes) are shown as the
+        provider sold them, not as 953 MB."""
+        if n_bytes > 0 and n_bytes % 10**9 == 0:
+            return format_unit(n_bytes // 10**9, "digital-gigabyte", length="short", locale=self.lang)
         if n_bytes >= _GB:
             gb = (Decimal(n_bytes) / _GB).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
             value = gb.normalize() if gb == gb.to_integral() else gb

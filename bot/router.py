@@ -18,6 +18,7 @@ from bot.context import Command, Context, NoWatcher, Watcher
 from bot.errors import BotError, provider_message
 from bot.i18n import Catalogs, Translator, negotiate
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
+from bot.metrics import Metrics
 from bot.records import Household
 from bot.store import Store
 from providers import errors as perr
@@ -40,6 +41,7 @@ class Router:
         prefixes: Mapping[str, str] | None = None,
         watcher: Watcher | None = None,
         bot_username: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.commands = dict(commands)
         self.store = store
@@ -52,6 +54,7 @@ class Router:
         self.prefixes = dict(prefixes or {})
         self.watcher = watcher or NoWatcher()
         self.bot_username = bot_username
+        self.metrics = metrics or Metrics()
 
     def household_for(self, incoming: Incoming) -> Household:
         hid = incoming.address.household_id
@@ -90,6 +93,7 @@ class Router:
         household = self.household_for(incoming)
         t = self.translator_for(incoming.address.user_id, household, incoming.language)
         prefix = self.prefixes.get(incoming.address.platform, "/")
+        outcome = "ok"
         try:
             if len(text) > MAX_TEXT:
                 return [Reply(t("error.too_long", limit=MAX_TEXT))]
@@ -109,13 +113,18 @@ class Router:
             result = await command.handler(incoming, ctx)
             return [result] if isinstance(result, Reply) else list(result)
         except BotError as exc:
+            outcome = "refused"
             return [Reply(t(exc.msgid, **{"prefix": prefix, **exc.params}))]
         except perr.ProviderError as exc:
+            outcome = "provider_error"
             log.warning("provider %s failed: %s", exc.provider, type(exc).__name__)
             return [Reply(t(provider_message(exc), provider=t(f"provider.{exc.provider}"), prefix=prefix))]
         except Exception:
+            outcome = "unexpected"
             ref = secrets.token_hex(4)
             log.exception("unexpected error, reference %s", ref)
             return [Reply(t("error.unexpected", ref=ref))]
         finally:
+            if incoming.command in self.commands:
+                self.metrics.inc("esimbot_commands_total", command=incoming.command, outcome=outcome)
             self.store.commit()

@@ -30,16 +30,9 @@ class _OneShotEncoder(json.JSONEncoder):
 
 
 def _is_tinydb_layout(data: Any) -> bool:
-    """``{table: {doc_id: {...}}}`` with keyed documents (the meta table has no keys)."""
-    if not isinstance(data, dict):
-        return False
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            return False
-        for doc in table.values():
-            if not isinstance(doc, dict) or (name != "meta" and not isinstance(doc.get("_key"), str)):
-                return False
-    return True
+    """TinyDB's ``{table: {doc_id: {...}}}``."""
+    return isinstance(data, dict) and all(
+        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values()) for table in data.values())
 
 
 class AtomicJSONStorage(Storage):
@@ -64,7 +57,8 @@ class AtomicJSONStorage(Storage):
             ) from exc
         if not _is_tinydb_layout(data):
             raise StoreError(f"the data file {self.path} is not a bot database; it was left untouched")
-        return data
+        layout: dict[str, dict[str, Any]] = data
+        return layout
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -281,7 +281,11 @@ class TinyDBStore(DocStore):
             count = int(info["shards"]) if info else shards
             folder = Path(path + ".d")
             dbs = [main, *(_open(folder / f"{n:02d}.json") for n in range(1, count))]
-            super().__init__(Shards(dbs))
+            try:
+                super().__init__(Shards(dbs))
+            except (KeyError, TypeError, ValueError) as exc:  # a record without its key, or of the wrong kind
+                raise StoreError(f"the data file {path} (or a file in {folder}) is not a bot database; "
+                                 "it was left untouched") from exc
             self.commit()
         except BaseException:
             self._lock.release()

@@ -57,4 +57,6 @@ class WebServer:
         return web.Response(status=status, text=json.dumps(state, default=str), content_type="application/json")
 
     async def _render_metrics(self, request: web.Request) -> web.Response:
-        return web.Response(text=self._metrics.render(), content_type="text/plain", charset="utf-8")
+        response = web.Response(text=self._metrics.render())
+        response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+        return response

@@ -144,7 +144,7 @@ def _pending(ctx: Context, incoming: Incoming) -> tuple[Pending, Line]:
         raise BotError("confirm.unknown")
     line = ctx.store.line(pending.line_id)
     if line is None:
-        raise BotError("confirm.unknown")
+        raise BotError("confirm.already_done" if pending.state == "done" else "confirm.unknown")
     ctx.require_manager(line)
     return pending, line
 

@@ -45,6 +45,8 @@ def make_help(commands: Mapping[str, Command]) -> HandlerFn:
         if incoming.args:
             name = incoming.args[0].lstrip("/!／！").lower()
             command = commands.get(name)
+            if command is not None and command.hidden:
+                command = None
             if command is not None and command.usage is not None:
                 return Reply(ctx.t(command.usage, prefix=ctx.prefix))
             if command is not None:

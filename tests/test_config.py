@@ -77,7 +77,8 @@ BAD = [
     ("AIRALO_CLIENT_SECRET", {"PROVIDERS": "airalo", "AIRALO_CLIENT_ID": "x"}),
     ("AIRALO_BASE_URL", {"AIRALO_BASE_URL": "partners-api.airalo.com"}),
     ("ESIMACCESS_ACCESS_CODE", {"PROVIDERS": "esimaccess", "ESIMACCESS_SECRET_KEY": "x"}),
-    ("ESIMACCESS_SECRET_KEY", {"PROVIDERS": "esimaccess", "ESIMACCESS_ACCESS_CODE": "x"}),
+    ("WEB_PORT", {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
+                  "TELEGRAM_WEBHOOK_SECRET": "s3cret"}),
     ("ESIMACCESS_BASE_URL", {"ESIMACCESS_BASE_URL": "javascript:alert(1)"}),
     ("ESIMACCESS_WEBHOOK_PATH", {"ESIMACCESS_WEBHOOK_PATH": "short"}),
     ("ESIMGO_API_KEY", {"PROVIDERS": "esimgo"}),
@@ -122,7 +123,7 @@ SECRETS = {
 def test_secrets_are_not_in_repr() -> None:
     s = Settings.from_env({**SECRETS, "PROVIDERS": "demo,airalo,esimaccess,esimgo",
                            "MATRIX_HOMESERVER": "https://m.example.org", "MATRIX_USER": "@b:example.org",
-                           "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg"})
+                           "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg", "WEB_PORT": "8080"})
     shown = repr(s) + str(s)
     leaked = [name for name, value in SECRETS.items() if value in shown]
     assert leaked == []
