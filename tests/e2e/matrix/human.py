@@ -145,6 +145,11 @@ class Human:
         await self.send_raw(room_id, "m.reaction",
                             {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
 
+    def mark_read(self, room_id: str) -> None:
+        """Everything seen so far in the room counts as read (history shown on joining)."""
+        for sender in {s.sender for s in self.seen if s.room_id == room_id}:
+            self._read[room_id + sender] = sum(1 for s in self.seen if s.room_id == room_id and s.sender == sender)
+
     async def reply_from(self, room_id: str, sender: str, deadline: float = DEADLINE) -> Said:
         """The next message from ``sender`` in the room that this human has not read yet."""
         def next_one() -> Said | None:

@@ -89,6 +89,7 @@ async def test_direct_room_that_grows_becomes_a_family(start_bot: Callable[..., 
     await alice.client.room_invite(room, BOB)
     await bob.accept_invite(room)
     await alice.wait_joined(room, BOB)
+    bob.mark_read(room)
 
     await bob.say(room, "!renew mom")
     answer = await bob.reply_from(room, BOT)
