@@ -106,8 +106,10 @@ class Outbox:
         times = [i.not_before for i in self._pending.values() if i.platform in self._platforms]
         return min(times) if times else None
 
-    async def deliver(self, now: datetime, on_gone: Callable[[OutboxItem], OutboxItem | None]) -> int:
-        """Send what is due at ``now`` within the pace; returns how many were sent.
+    async def deliver(self, now: datetime, on_gone: Callable[[OutboxItem], OutboxItem | None],
+                      hold: Callable[[OutboxItem, datetime], datetime | None] | None = None) -> int:
+        """Send what is due at ``now`` within the pace; returns how many were sent. ``hold``
+        says until when an item must still wait (quiet hours that a retry or the pace ran into).
 
         The batch is marked as attempted and committed before the first send (one write
         for the batch): a crash mid-batch re-sends those alerts once, never more."""
@@ -115,6 +117,10 @@ class Outbox:
         due = sorted((i for i in self._pending.values() if i.not_before <= now and i.platform in self._platforms),
                      key=lambda i: (i.not_before, i.created_at))
         for item in due:
+            until = hold(item, now) if hold is not None else None
+            if until is not None and until > now:
+                self._save(replace(item, not_before=until))
+                continue
             pacer, is_group = self._pacers[item.platform], item.private_user is None
             slot = pacer.next_slot(item.chat, is_group, now)
             if slot > now:

@@ -106,7 +106,7 @@ class JobQueue:
         now = self._clock.now()
         due = [line_id for line_id, at in self._due.items() if at <= now]
         await asyncio.gather(*(self._poll(line_id, now) for line_id in due))
-        await self._outbox.deliver(self._clock.now(), self._fallback)
+        await self._outbox.deliver(self._clock.now(), self._fallback, self._quiet)
         self._store.commit(lazy=True)  # poll results: group-committed; alerts were committed before sending
 
     # -- polling ------------------------------------------------------------------------
@@ -194,6 +194,11 @@ class JobQueue:
                 id=secrets.token_hex(6), line_id=line.id, household_id=household.id, platform=platform, chat=chat,
                 alert=alert, created_at=now, not_before=not_before, private_user=private_user, mention=mention))
         self.poke()
+
+    def _quiet(self, item: OutboxItem, now: datetime) -> datetime | None:
+        """Quiet hours are checked again at send time: a retry or the pace may run into them."""
+        household = self._store.household(item.household_id)
+        return alerts.quiet_until(household, now) if household is not None else None
 
     def _fallback(self, item: OutboxItem) -> OutboxItem | None:
         """A target is gone: a blocked owner gets the alert in the group, a lost group in private.

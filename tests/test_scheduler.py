@@ -460,6 +460,18 @@ def test_quiet_until(now_local: datetime, until_local: datetime | None) -> None:
         datetime(2026, 3, 29, 13, 0, tzinfo=OSLO).astimezone(UTC)
 
 
+async def test_a_retry_that_lands_in_quiet_hours_waits_for_the_morning() -> None:
+    at = datetime(2026, 1, 9, 20, 59, tzinfo=UTC)  # 21:59 in Oslo
+    h = make(start=at)
+    h.household("fam")
+    h.outbox.enqueue(_item("1", "fam", at=at))
+    h.platform.fail_once["fam"] = [RetryLater(120)]  # flood control: again at 22:01
+    await h.run_to(datetime(2026, 1, 10, 6, 59, tzinfo=UTC))
+    assert h.platform.sent == []
+    await h.run_to(datetime(2026, 1, 10, 7, 5, tzinfo=UTC))
+    assert [s.at for s in h.platform.sent] == [datetime(2026, 1, 10, 7, 0, tzinfo=UTC)]
+
+
 async def test_stale_alerts_waiting_in_quiet_hours_collapse_into_one_message() -> None:
     h = make(start=datetime(2026, 1, 9, 20, 0, tzinfo=UTC))  # 21:00 in Oslo
     iccid = "2" * 19
