@@ -66,6 +66,11 @@ class Router:
         elif not household.active:
             household = replace(household, active=True)
             self.store.save_household(household)
+        if incoming.is_group and not household.is_group:
+            # a direct room that grew is a family now: roles apply (never the other way round,
+            # so a shrinking family does not make a member an admin)
+            household = replace(household, is_group=True)
+            self.store.save_household(household)
         if not household.is_group and incoming.language and incoming.language != household.language_hint:
             household = replace(household, language_hint=incoming.language[:16])  # alerts speak it too
             self.store.save_household(household)

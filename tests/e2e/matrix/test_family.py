@@ -77,8 +77,6 @@ async def test_admin_renews_any_line_member_only_their_own(start_bot: Callable[.
     assert catalog_text("en", "renew.done", label="kid") in done.body, done.body
 
 
-@pytest.mark.xfail(reason="bot/router.py household_for keeps is_group from a household's first message, so a "
-                          "direct room that grows stays a private household where everyone is admin")
 async def test_direct_room_that_grows_becomes_a_family(start_bot: Callable[..., MatrixBot], alice: Human,
                                                       bob: Human) -> None:
     start_bot()
