@@ -33,11 +33,11 @@ e2e-telegram-deps:  ## the Telegram Bot API emulator (npm, pinned)
 	  npm install --no-audit --no-fund --loglevel=error --save-exact telegram-test-api@4.2.1 express@4.18.3; fi
 
 e2e-matrix-deps:  ## Synapse in its own venv (pinned)
-	@if [ -f $(CACHE)/synapse-venv/.synapse-1.163.2 ] && $(CACHE)/synapse-venv/bin/python -c 'import synapse' 2>/dev/null; then :; else \
-	  echo "installing Synapse 1.163.2 into $(CACHE)/synapse-venv (about 30 s)"; \
+	@if cmp -s tests/e2e/matrix/synapse-requirements.txt $(CACHE)/synapse-venv/requirements.txt && $(CACHE)/synapse-venv/bin/python -c 'import synapse' 2>/dev/null; then :; else \
+	  echo "installing Synapse 1.163.2 into $(CACHE)/synapse-venv (about 30-80 s)"; \
 	  rm -rf $(CACHE)/synapse-venv && python3 -m venv $(CACHE)/synapse-venv && \
-	  $(CACHE)/synapse-venv/bin/pip install -q --disable-pip-version-check "matrix-synapse==1.163.2" && \
-	  touch $(CACHE)/synapse-venv/.synapse-1.163.2 || \
+	  $(CACHE)/synapse-venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/matrix/synapse-requirements.txt && \
+	  cp tests/e2e/matrix/synapse-requirements.txt $(CACHE)/synapse-venv/requirements.txt || \
 	  { echo "could not install Synapse 1.163.2 into $(CACHE)/synapse-venv: the Matrix end-to-end tests need it" >&2; exit 1; }; fi
 
 test: $(VENV)/.synced lint e2e-deps
