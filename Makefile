@@ -12,8 +12,8 @@ $(VENV)/.synced: uv.lock pyproject.toml
 	$(UV) sync --frozen --quiet
 	touch $@
 
-run: $(VENV)/.synced  ## start the bot (console + demo when no tokens are set)
-	$(PY) -m bot
+run: $(VENV)/.synced  ## start the bot (console + demo when no tokens are set); reads .env if present
+	@set -a; if [ -f .env ]; then . ./.env; fi; set +a; exec $(PY) -m bot
 
 console: $(VENV)/.synced
 	$(PY) -m bot console
