@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.context import Notice
 from bot.metrics import Metrics
 from bot.outbox import Outbox
-from bot.records import Household, Line, OutboxItem
+from bot.records import Alert, Household, Line, OutboxItem
 from bot.reminders import evaluate, forecast, make_alert, next_crossing
 from bot.store import Store
 from providers.base import BalanceEvent, EsimBalance, Provider
@@ -37,6 +37,11 @@ POLL_TIMEOUT = 60.0  # seconds for one balance call: a hung provider must not st
 MAX_SLEEP = 300.0
 GROUP_COMMIT_WAIT = 1.0
 CONCURRENCY = 4
+
+
+def _key(alert: Alert) -> str:
+    """The threshold key an alert headlines (``data:5``, ``expired``), as the rules name it."""
+    return alert.kind if alert.threshold is None else f"{alert.kind}:{alert.threshold}"
 
 
 class JobQueue:
@@ -173,8 +178,9 @@ class JobQueue:
         result = evaluate(before, balance, settings, now, fresh_cycle=fresh_cycle)
         if result is None:
             return []
-        if result.new_cycle and before is not None:  # topped up: an unsent alert of the old cycle is stale
-            self._outbox.drop(lambda item: item.line_id == line.id, "new cycle")
+        if result.new_cycle and before is not None:  # topped up: an unsent alert that is no longer true is stale
+            still = set(result.crossed)
+            self._outbox.drop(lambda item: item.line_id == line.id and _key(item.alert) not in still, "new cycle")
         if result.due and household.active:
             self._enqueue(line, household, result.due, balance, now)
             # durable before the state says "announced": the two live in different files, and a

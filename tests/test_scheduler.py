@@ -524,6 +524,25 @@ async def test_a_topup_drops_an_unsent_alert_of_the_old_cycle() -> None:
     assert h.outbox.backlog == 0
 
 
+async def test_a_new_cycle_keeps_an_unsent_alert_that_is_still_true() -> None:
+    """ "5 %" waits for the morning; at 03:00 the plan's validity is extended (no data added):
+    a new cycle, but the waiting alert is still true and is sent at 08:00."""
+    h = make(start=datetime(2026, 1, 9, 20, 0, tzinfo=UTC))
+    iccid = "8" * 19
+    drained, extended = datetime(2026, 1, 9, 22, 30, tzinfo=UTC), datetime(2026, 1, 10, 2, 0, tzinfo=UTC)
+
+    def script(now: datetime) -> EsimBalance:
+        expires = datetime(2026, 1, 25, tzinfo=UTC) + (timedelta(days=7) if now >= extended else timedelta(0))
+        return scripted_balance(iccid, now, 3 * GB if now < drained else 200 * MB, expires=expires)
+
+    h.scripted.script[iccid] = script
+    await h.link("", "mom", provider="scripted", iccid=iccid)
+    await h.run_to(datetime(2026, 1, 10, 7, 5, tzinfo=UTC))
+    assert kinds(h) == ["data"], h.texts()
+    assert h.platform.sent[0].at == datetime(2026, 1, 10, 7, 0, tzinfo=UTC)
+    assert h.store.alert_state("line-mom").cycle_started >= extended  # type: ignore[union-attr]
+
+
 # --- targets and fallbacks ---------------------------------------------------------------------
 
 
