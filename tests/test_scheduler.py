@@ -150,9 +150,11 @@ class Scripted:
         self.min_poll_seconds = min_poll_seconds
         self.script: dict[str, Callable[[datetime], EsimBalance]] = {}
         self.calls = 0
+        self.call_times: list[datetime] = []
 
     async def balance(self, iccid: str) -> EsimBalance:
         self.calls += 1
+        self.call_times.append(self._clock.now())
         return self.script[iccid](self._clock.now())
 
     async def aclose(self) -> None:
@@ -308,6 +310,26 @@ async def test_an_expired_line_is_polled_at_the_cadence_not_every_minute(monkeyp
     assert sweeps <= 24 + 2
     assert h.store.schedule()["line-gone"] - h.clock.now() > timedelta(minutes=30)
     assert h.platform.sent == []
+
+
+async def test_polls_sooner_near_a_threshold_but_never_faster_than_the_provider_allows() -> None:
+    h = make()
+    h.scripted.min_poll_seconds = 1800  # Airalo: at most every 30 minutes per eSIM
+    iccid = "9" * 19
+    # 1 GB a day from 2 GB of 5 GB: "20 %" at 22:35 UTC, "5 %" at 08:35 the next day
+    h.scripted.script[iccid] = lambda now: scripted_balance(
+        iccid, now, max(0, 2 * GB - int(GB * (now - T0).total_seconds() / 86400)), expires=T0 + timedelta(days=30))
+    h.household("fam", quiet_start=None, quiet_end=None)
+    await h.link("", "mom", provider="scripted", iccid=iccid)
+    await h.run(timedelta(days=2, hours=1))
+    gaps = [b - a for a, b in itertools.pairwise(h.scripted.call_times)]
+    assert min(gaps) >= timedelta(minutes=30)
+    assert kinds(h) == ["data", "data", "depleted"]
+    # each alert came within half an hour of its moment (a fixed hourly poll could be an hour late)
+    moments = [T0 + timedelta(days=(2 * GB - (21 * 5 * GB // 100 - 1)) / GB),
+               T0 + timedelta(days=(2 * GB - (6 * 5 * GB // 100 - 1)) / GB), T0 + timedelta(days=2)]
+    for sent, moment in zip(h.platform.sent, moments, strict=True):
+        assert moment <= sent.at <= moment + timedelta(minutes=31), (sent.at, moment)
 
 
 # --- provider errors ---------------------------------------------------------------------------
