@@ -159,7 +159,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
             user: str | None = f"{item.platform}:{item.private_user}"
         else:
             user = line.owner if line is not None and household is not None and not household.is_group else None
-        t = router.translator_for(user, household)
+        t = router.translator_for(user, household, private=item.private_user is not None)
         return alerts.render(item.alert, t, clock.now(), router.prefixes.get(item.platform, "/"))
 
     console_platform = None

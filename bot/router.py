@@ -76,12 +76,17 @@ class Router:
             self.store.save_household(household)
         return household
 
-    def translator_for(self, user_id: str | None, household: Household | None, hint: str | None = None) -> Translator:
-        """The reader's language: user's choice -> household's -> platform hint -> default."""
+    def translator_for(self, user_id: str | None, household: Household | None, hint: str | None = None,
+                       *, private: bool = False) -> Translator:
+        """The reader's language: user's choice -> household's -> platform hint -> default.
+        A ``private`` message to one user (an alert about a family line) puts the user's own
+        platform language before the family's."""
         user_lang = self.store.user_language(user_id) if user_id else None
         household_lang = household.language if household else None
-        hint = hint or (household.language_hint if household else None)
-        lang = negotiate(user_lang, household_lang, hint, default=self.default_language)
+        hint = hint or (self.store.user_hint(user_id) if user_id else None) \
+            or (household.language_hint if household else None)
+        order = (user_lang, hint, household_lang) if private else (user_lang, household_lang, hint)
+        lang = negotiate(*order, default=self.default_language)
         tz = household.timezone if household else self.default_timezone
         return self.catalogs.translator(lang, tz)
 
@@ -96,6 +101,8 @@ class Router:
             if parsed is not None:
                 incoming = replace(incoming, text=text, command=parsed[0], args=parsed[1])
         household = self.household_for(incoming)
+        if incoming.language:
+            self.store.set_user_hint(incoming.address.user_id, incoming.language[:16])
         t = self.translator_for(incoming.address.user_id, household, incoming.language)
         prefix = self.prefixes.get(incoming.address.platform, "/")
         outcome = "ok"

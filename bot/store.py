@@ -44,6 +44,8 @@ class Store(Protocol):
     def save_household(self, household: Household) -> None: ...
     def user_language(self, user_id: str) -> str | None: ...
     def set_user_language(self, user_id: str, language: str | None) -> None: ...
+    def user_hint(self, user_id: str) -> str | None: ...
+    def set_user_hint(self, user_id: str, hint: str) -> None: ...
     def line(self, line_id: str) -> Line | None: ...
     def lines(self, household_id: str) -> list[Line]: ...
     def all_lines(self) -> Iterator[Line]: ...
@@ -114,7 +116,17 @@ class DocStore:
         return None if doc is None else doc.get("language")
 
     def set_user_language(self, user_id: str, language: str | None) -> None:
-        self._t["users"].put(user_id, {"language": language})
+        self._t["users"].put(user_id, {**(self._t["users"].get(user_id) or {}), "language": language})
+
+    def user_hint(self, user_id: str) -> str | None:
+        """The language the user's platform last reported (Telegram's language_code...)."""
+        doc = self._t["users"].get(user_id)
+        return None if doc is None else doc.get("hint")
+
+    def set_user_hint(self, user_id: str, hint: str) -> None:
+        doc = self._t["users"].get(user_id) or {}
+        if doc.get("hint") != hint:
+            self._t["users"].put(user_id, {**doc, "hint": hint})
 
     def line(self, line_id: str) -> Line | None:
         return self._get("lines", line_id, Line)  # type: ignore[no-any-return]

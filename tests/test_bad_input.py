@@ -304,7 +304,7 @@ async def test_ambiguous_failure_is_pending_and_never_ordered_twice(bot: Bot, mo
     assert fixed_part("renew.pending") in await bot.text(confirm)
     # the same confirmation again reconciles instead of ordering again
     again = await bot.text(confirm)
-    assert fixed_part("renew.done") in again and "1.3 GB left of 6 GB" in again
+    assert fixed_part("renew.done") in again and "1.4 GB left of 6 GB" in again
     assert fixed_part("confirm.already_done") in await bot.text(confirm)
     assert len(placed) == 1
-    assert "1.3 GB left of 6 GB" in await bot.text("/balance")
+    assert "1.4 GB left of 6 GB" in await bot.text("/balance")

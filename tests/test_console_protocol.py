@@ -194,5 +194,5 @@ def test_interactive_console_for_a_person(tmp_path: Path) -> None:
     assert "[1] 1 GB · 7 days · NOK49.00" in out and "[2] 5 GB · 30 days · NOK149.00" in out
     assert "[1] Buy for NOK149.00" in out
     assert fixed_part("renew.done") in out
-    assert out.count("5.3 GB left of 10 GB") == 2  # after the top-up and in /balance
+    assert out.count("5.4 GB left of 10 GB") == 2  # after the top-up and in /balance
     assert UNEXPECTED not in out and "Traceback" not in result.stderr

@@ -49,14 +49,14 @@ class Expect:
 LANGS = [
     Expect(
         lang="zh", setup=(), hint="zh-CN",
-        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.3 GB",
+        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.4 GB",
         date_day20="2026年1月21日", in_20_days="20天后", date_day12="2026年1月13日", in_12_days="12天后",
         date_day42="2026年2月12日", in_42_days="42天后", as_of_time="09:00",
         prices=("NOK49.00", "NOK149.00", "NOK249.00"), days_7="7天", days_30="30天", not_english=True,
     ),
     Expect(
         lang="nb", setup=("/lang nb",), hint="en",
-        gb_7_5="7,5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5,3 GB",
+        gb_7_5="7,5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5,4 GB",
         date_day20="21. jan. 2026", in_20_days="om 20 døgn", date_day12="13. jan. 2026", in_12_days="om 12 døgn",
         date_day42="12. feb. 2026", in_42_days="om 42 døgn", as_of_time="09:00",
         prices=(f"49,00{NBSP}kr", f"149,00{NBSP}kr", f"249,00{NBSP}kr"), days_7="7 dager", days_30="30 dager",
@@ -64,7 +64,7 @@ LANGS = [
     ),
     Expect(
         lang="en", setup=("/lang en",), hint="zh",
-        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.3 GB",
+        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.4 GB",
         date_day20="Jan 21, 2026", in_20_days="in 20 days", date_day12="Jan 13, 2026", in_12_days="in 12 days",
         date_day42="Feb 12, 2026", in_42_days="in 42 days", as_of_time="9:00",
         prices=("NOK49.00", "NOK149.00", "NOK249.00"), days_7="7 days", days_30="30 days", not_english=False,

@@ -63,7 +63,7 @@ class TestManualContract(ProviderContract):
 
 DAY0 = {  # code: (total, remaining, expiry day, status); GB = 1024 MB
     "DEMO12": (10 * GB, int(7.5 * GB), 20, Status.ACTIVE),
-    "DEMO20": (5 * GB, int(0.4 * GB), 12, Status.ACTIVE),
+    "DEMO20": (5 * GB, round(0.4 * GB), 12, Status.ACTIVE),
     "DEMO38": (3 * GB, 2 * GB, 2, Status.ACTIVE),
     "DEMO46": (3 * GB, 0, -3, Status.EXPIRED),
     "DEMO53": (None, None, 5, Status.ACTIVE),

@@ -248,9 +248,6 @@ def keys_any(out: Out) -> list[str]:
     return [str(a["text"]).split("\n", 1)[0] for a in alerts(out)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (bot/app.py render): a private alert for a group's line is translated with the group's language and "
-    "hint only; the owner's own platform language (their private chat's language_hint) is never consulted"))
 def test_owner_private_alert_speaks_the_owners_platform_language(console_factory: Factory) -> None:
     c = console_factory(start=iso(T0))
     c.say("/start", chat="anna", user="anna", lang="zh")  # Anna's Telegram is in Chinese

@@ -275,9 +275,6 @@ async def test_link_warns_then_one_alert_per_threshold() -> None:
     assert kinds(h) == ["data", "depleted"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (providers/demo.py SIMS): DEMO20 is int(0.4 * GB) = 429496729 B, 7.99999 % of 5 GB, so the reader sees "
-    "7 % where design.md section 7 and issue 4 say 8 %; round the byte count (429496730) instead"))
 async def test_demo20_is_8_percent_at_day_0() -> None:
     h = make()
     bal = await h.demo.balance(DEMO["DEMO20"])
