@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
@@ -87,7 +86,7 @@ def _data(settings: ReminderSettings, values: tuple[str, ...]) -> ReminderSettin
 def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     t = ctx.t
     data = [t.percent(p / 100) for p in s.data_percent] + [t.data(b) for b in s.data_bytes]
-    expiry = [t.relative(ctx.now + timedelta(hours=h), ctx.now) for h in s.expiry_hours]
+    expiry = [t.plural("plan.days", h // 24) if h % 24 == 0 else t.plural("remind.hours", h) for h in s.expiry_hours]
     quiet = (t("remind.quiet_range", start=ctx.household.quiet_start, end=ctx.household.quiet_end)
              if ctx.household.quiet_start else t("remind.quiet_off"))
     scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
