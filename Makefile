@@ -19,7 +19,7 @@ console: $(VENV)/.synced
 	$(PY) -m bot console
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check bot handlers providers tests bench
+	$(VENV)/bin/ruff check bot handlers providers tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -103,6 +103,8 @@ class Router:
         household = self.household_for(incoming)
         if incoming.language:
             self.store.set_user_hint(incoming.address.user_id, incoming.language[:16])
+        if self.store.get_state("unreachable", incoming.address.user_id):
+            self.store.put_state("unreachable", incoming.address.user_id, None)  # they talk to us again
         t = self.translator_for(incoming.address.user_id, household, incoming.language)
         prefix = self.prefixes.get(incoming.address.platform, "/")
         outcome = "ok"
