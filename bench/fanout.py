@@ -1,0 +1,102 @@
+"""4. Alert fan-out: N alerts through the real Outbox and the real Telegram platform (PTB 22)
+to the loopback Bot API in bench/botapi.py (30 msg/s overall, 1 msg/s per chat, 429 beyond).
+
+Alerts are enqueued the way the job queue does it (``Outbox.enqueue``, four lines per family
+in a row), stored in the file store, then the real job queue loop delivers them on the
+system clock. Delivering 10 000 at 30 a second takes over five minutes, so the first
+``fanout_target`` delivered are measured (600: about 20 s), with every 429 until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.botapi import BotApi
+from bench.common import Config, Results, Row
+from bot import alerts
+from bot.app import LOCALES
+from bot.clock import SystemClock
+from bot.i18n import Catalogs
+from bot.messages import Incoming, Reply
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.platforms.telegram import TelegramPlatform
+from bot.records import Alert, OutboxItem
+from bot.scheduler import JobQueue
+from bot.store import TinyDBStore
+
+SECTION = "4. alert fan-out"
+TOKEN = "123456:BENCH"
+
+
+async def _nobody(incoming: Incoming) -> list[Reply]:
+    return []
+
+
+def _items(count: int, chats: int, now: datetime) -> list[OutboxItem]:
+    """Four lines per family in a row; every fourth chat a private one (a household of one)."""
+    out = []
+    for i in range(count):
+        c = i // max(1, count // chats) % chats
+        chat = str(c + 1) if c % 4 == 3 else str(-(c + 1))
+        alert = Alert(kind="data", label=f"line {i % 4}", provider="demo", threshold=20, remaining=1_500_000_000,
+                      total=10_000_000_000, expires_at=now + timedelta(days=9))
+        out.append(OutboxItem(id=f"{i:012x}", line_id=f"{i:08x}", household_id=f"telegram:{chat}", platform="telegram",
+                              chat=chat, alert=alert, created_at=now + timedelta(microseconds=i), not_before=now,
+                              mention=None if c % 4 == 3 else str(c + 1000)))
+    return out
+
+
+async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
+    store = TinyDBStore(str(folder / f"fanout-{run}" / "bot.json"))
+    catalogs, clock, metrics = Catalogs.load(LOCALES), SystemClock(), Metrics()
+    t = catalogs.translator("en")
+    api = BotApi(overall_per_second=config.fanout_rate, target=config.fanout_target)
+    async with api.running():
+        platform = TelegramPlatform(token=TOKEN, now=clock.now, api_url=api.url)
+        outbox = Outbox(store=store, platforms={"telegram": platform}, metrics=metrics,
+                        render=lambda item: alerts.render(item.alert, t, clock.now(), "/"))
+        items = _items(config.fanout_alerts, config.fanout_chats, datetime.now(UTC))
+        started = time.perf_counter()
+        for item in items:
+            outbox.enqueue(item)
+        store.commit()
+        enqueue = time.perf_counter() - started
+        started = time.perf_counter()
+        for item in items:
+            store.save_outbox(item)
+        store.commit()
+        save = time.perf_counter() - started
+        jobs = JobQueue(store=store, providers={}, outbox=outbox, clock=clock, metrics=metrics)
+        await platform.start(_nobody)
+        try:
+            await jobs.start()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(api.enough.wait(), config.fanout_timeout)
+        finally:
+            await jobs.stop()
+            await platform.stop()
+            store.close()
+    rate, span = api.served_rate(config.fanout_target)
+    return {"rate": rate, "span": span, "refused": api.refusals, "chat": api.refused["chat"],
+            "overall": api.refused["overall"], "sent": len(api.accepted), "enqueue": enqueue, "save": save}
+
+
+async def run(config: Config, folder: Path, results: Results) -> None:
+    runs = [await _once(config, folder, run) for run in range(config.repeats)]
+    allowed = config.fanout_rate
+    label = f"first {config.fanout_target:,} of {config.fanout_alerts:,} alerts, {config.fanout_chats:,} chats"
+    results.add(Row(SECTION, f"messages a second, {label}", "msg/s", [r["rate"] for r in runs], "allowed",
+                    [allowed] * len(runs), goal=">= 0.9 ratio", met=min(r["rate"] for r in runs) / allowed >= 0.9))
+    results.add(Row(SECTION, f"429 answers, {label}", "count", [r["refused"] for r in runs], "goal", [0] * len(runs),
+                    goal="0", met=max(r["refused"] for r in runs) == 0))
+    results.add(Row(SECTION, f"Outbox.enqueue of {config.fanout_alerts:,} alerts", "s", [r["enqueue"] for r in runs],
+                    "store.save_outbox of the same", [r["save"] for r in runs]))
+    worst = max(runs, key=lambda r: r["refused"])
+    results.facts.update(fanout_chat_429=worst["chat"], fanout_overall_429=worst["overall"],
+                         fanout_span=sorted(r["span"] for r in runs)[len(runs) // 2],
+                         fanout_incomplete=sum(1 for r in runs if r["sent"] < config.fanout_target))

@@ -1,0 +1,147 @@
+"""3. Reminder sweep: N eSIM Go lines due at once, polled by the real job queue through the
+real adapter against the emulator on 127.0.0.1 enforcing eSIM Go's documented limit.
+
+A full sweep of 10 000 lines at 10 requests a second takes 2 000 s (a balance is two
+requests), so a bounded window is measured: the rate served in ``sweep_window`` whole
+one-second windows of the emulator, starting after the first second, and every 429 from the
+sweep's start. The adapter is run as shipped and with its token bucket's burst set to 1
+(evenly spaced requests), which is what a fixed-window limit needs. A second run raises
+the emulator's limit and the adapter's configured rate by the same factor. The job queue's
+time inside the store during the window is the storage share under a real provider's pace
+(the first second, when every due line is read at once, is reported on its own).
+Then the CPU time of the pure rules (``bot.reminders.evaluate``) per 100 000 evaluations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import T0, Config, Results, Row, Timed, ms
+from bench.data import QUIET, fill, iccid
+from bench.emulator import API_KEY, LimitedEsimGo, sims
+from bot.clock import FakeClock
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.records import AlertState, ReminderSettings
+from bot.reminders import evaluate
+from bot.scheduler import JobQueue
+from bot.store import TinyDBStore
+from providers._http import TokenBucket
+from providers.base import GB, EsimBalance, Status
+from providers.esimgo import EsimGoProvider
+
+SECTION = "3. reminder sweep"
+
+
+async def _paced_sweep(store: TinyDBStore, n: int, rate: float, window: int, burst: int | None,
+                      warmup: float) -> dict[str, float]:
+    clock = FakeClock(T0 + timedelta(hours=2))  # every line is due
+    async with LimitedEsimGo.running(sims=sims([iccid(i) for i in range(n)], T0), limit=rate) as emu:
+        provider = EsimGoProvider(api_key=API_KEY, base_url=emu.base_url, now=clock.now, rate_per_second=rate)
+        if burst is not None:  # the adapter as it could be configured: its limiter swapped in place
+            provider._http.limiter = TokenBucket(rate, burst)
+        timed, metrics = Timed(store), Metrics()
+        outbox = Outbox(store=timed, platforms={}, render=lambda item: "", metrics=metrics)  # type: ignore[arg-type]
+        jobs = JobQueue(store=timed, providers={"esimgo": provider}, outbox=outbox, clock=clock,  # type: ignore[arg-type]
+                        metrics=metrics)
+        timed.reset()  # loading the schedule is start-up, not the sweep
+        try:
+            started = time.monotonic()
+            task = asyncio.create_task(jobs.run_due())
+            await asyncio.sleep(warmup)
+            emu.forget_calls()
+            begin = emu.next_window()  # whole windows of the emulator: a part of one could hold all of it
+            end = begin + window
+            await asyncio.sleep(begin - time.monotonic())
+            start_spent, start_took, start_longest = timed.spent, time.monotonic() - started, timed.longest
+            timed.reset()
+            await asyncio.sleep(end - time.monotonic())
+            spent, took = timed.spent, time.monotonic() - begin
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            await provider.aclose()
+        return {"rate": emu.served_between(begin, end) / (end - begin), "refused": emu.refused,
+                "share": 100 * spent / took, "longest": timed.longest, "start_ms": ms(start_spent),
+                "start_share": 100 * start_spent / start_took, "start_longest": ms(start_longest)}
+
+
+async def _paced(config: Config, folder: Path, results: Results) -> None:
+    n = config.sweep_lines
+    store = TinyDBStore(str(folder / "sweep" / "bot.json"))
+    fast = config.sweep_fast_factor
+    variants = (  # (label, rate, window, burst, runs)
+        ("as shipped", config.sweep_rate, config.sweep_window, None, config.repeats),
+        ("token bucket burst 1", config.sweep_rate, config.sweep_window, 1, config.repeats),
+        (f"as shipped, both limits x{fast}", config.sweep_rate * fast, max(config.sweep_window // 2, 1), None, 1),
+    )
+    try:
+        fill(store, n, provider="esimgo")
+        store.commit()
+        for name, rate, window, burst, repeats in variants:
+            runs = [await _paced_sweep(store, n, rate, window, burst, config.sweep_warmup) for _ in range(repeats)]
+            label = f"{n:,} eSIM Go lines, limit {rate:g} req/s, adapter {name}"
+            results.add(Row(SECTION, f"request rate served, {label}", "req/s", [r["rate"] for r in runs],
+                            "allowed", [rate] * len(runs), goal=">= 0.95 ratio",
+                            met=min(r["rate"] for r in runs) / rate >= 0.95,
+                            note=f"{window:g} whole 1-s windows after {config.sweep_warmup:g} s"))
+            results.add(Row(SECTION, f"429 answers, {label}", "count", [r["refused"] for r in runs], "goal",
+                            [0] * len(runs), goal="0", met=max(r["refused"] for r in runs) == 0, note="whole run"))
+            if burst is None and rate == config.sweep_rate:
+                results.add(Row(SECTION, f"job queue time inside the store, {label}", "%",
+                                [r["share"] for r in runs], "goal", [10.0] * len(runs), goal="<= 10 %",
+                                met=max(r["share"] for r in runs) <= 10))
+                worst = max(runs, key=lambda r: r["start_ms"])
+                results.facts.update(paced_longest_ms=ms(max(r["longest"] for r in runs)), paced_start_ms=worst["start_ms"],
+                                     paced_start_share=worst["start_share"], paced_start_longest_ms=worst["start_longest"])
+    finally:
+        store.close()
+
+
+def _cases() -> list[tuple[AlertState | None, EsimBalance, ReminderSettings, Any]]:
+    """A mix of balances (plenty, low, empty, unlimited, expired) and histories."""
+    settings = (ReminderSettings(), ReminderSettings(data_bytes=(500_000_000,), expiry_hours=(72, 24, 2)))
+    states: tuple[AlertState | None, ...] = (None, AlertState(cycle_started=T0), AlertState(
+        cycle_started=T0, announced=QUIET[2:], expires_at=T0 + timedelta(days=5), total=10 * GB, remaining=GB))
+    out = []
+    for k in range(240):
+        left = (k * 37 % 100) * GB // 10
+        bal = EsimBalance(provider="demo", iccid="8947000000000000012",
+                          status=Status.EXPIRED if k % 11 == 0 else Status.ACTIVE, as_of=T0 + timedelta(minutes=k),
+                          data_total_bytes=None if k % 13 == 0 else 10 * GB,
+                          data_remaining_bytes=None if k % 13 == 0 else left, data_unlimited=k % 13 == 0,
+                          expires_at=T0 + timedelta(hours=k % 120))
+        out.append((states[k % 3], bal, settings[k % 2], T0 + timedelta(minutes=k)))
+    return out
+
+
+def _noop(state: AlertState | None, balance: EsimBalance, settings: ReminderSettings, now: Any) -> None:
+    return None
+
+
+def _cpu(fn: Any, cases: list[Any], count: int) -> float:
+    """CPU seconds for ``count`` calls over the cases, scaled to 100 000 calls."""
+    calls = (cases * (count // len(cases) + 1))[:count]
+    started = time.process_time()
+    for state, bal, settings, now in calls:
+        fn(state, bal, settings, now)
+    return (time.process_time() - started) * 100_000 / count
+
+
+async def _rules(config: Config, results: Results) -> None:
+    cases = _cases()
+    ours = [_cpu(evaluate, cases, config.evaluations) for _ in range(config.repeats)]
+    base = [_cpu(_noop, cases, config.evaluations) for _ in range(config.repeats)]
+    results.add(Row(SECTION, "CPU time of bot.reminders.evaluate per 100 000 evaluations", "s", ours,
+                    "no-op with the same arguments", base))
+
+
+async def run(config: Config, folder: Path, results: Results) -> None:
+    await _paced(config, folder, results)
+    await _rules(config, results)
