@@ -23,7 +23,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from tests.e2e.matrix.human import Human
-from tests.e2e.matrix.synapse import ROOT, Synapse, free_port, stop_process, wait_for
+from tests.e2e.matrix.synapse import ROOT, STOP_TIMEOUT, Synapse
+from tests.e2e.processes import LoggedBot, free_port, stop_process
 
 CLOCK_START = "2026-03-02T07:00:00Z"  # a Monday, 08:00 in Oslo: outside the default quiet hours
 BOT = "@bot:localhost"
@@ -49,7 +50,7 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
 
 
 @dataclass
-class MatrixBot:
+class MatrixBot(LoggedBot):
     """The bot as ``python -m bot`` on Matrix; ``advance`` moves its fake clock (job queue included)."""
 
     proc: subprocess.Popen[bytes]
@@ -58,21 +59,8 @@ class MatrixBot:
     control: int | None
     expect_exit: bool = False
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_log(self, needle: str, deadline: float = 30) -> str:
-        def probe() -> str | None:
-            text = self.log_text()
-            if needle in text:
-                return text
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.proc.returncode}:\n{text[-3000:]}")
-            return None
-        return wait_for(probe, f"{needle!r} in the bot's log", deadline=deadline)
-
     def stop(self) -> None:
-        assert stop_process(self.proc) == 0, self.log_text()[-3000:]
+        assert stop_process(self.proc, STOP_TIMEOUT) == 0, self.log_text()[-3000:]
 
     def advance(self, duration: str) -> str:
         assert self.control is not None, "start the bot with control=True"
@@ -110,7 +98,7 @@ def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., Matrix
 
     yield start
     for bot in started:
-        code = stop_process(bot.proc)
+        code = stop_process(bot.proc, STOP_TIMEOUT)
         text = bot.log_text()
         session = json.loads((bot.store / "session.json").read_text())
         assert PASSWORDS[BOT] not in text, "the Matrix password leaked into the log"

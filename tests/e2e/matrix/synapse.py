@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import signal
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
+
+from tests.e2e.processes import refuse_if_answering, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 VENV = ROOT / ".cache" / "synapse-venv"
 SECRET = "test-shared-secret"
 SERVER = "localhost"
-T = TypeVar("T")
+STOP_TIMEOUT = 15  # seconds for SIGTERM, then again for SIGKILL
 
 _LIMIT = "{per_second: 10000, burst_count: 10000}"  # test-only: rate limits out of the way
 CONFIG = """\
@@ -62,46 +59,6 @@ rc_delayed_event_mgmt: @L@
 def homeserver_yaml(dir: Path, port: int) -> str:
     return (CONFIG.replace("@DIR@", str(dir)).replace("@PORT@", str(port)).replace("@SECRET@", SECRET)
             .replace("@L@", _LIMIT))
-
-
-def wait_for(probe: Callable[[], T | None], what: str, *, deadline: float = 20.0) -> T:
-    """Poll ``probe`` every 50 ms until it returns something, or fail naming ``what``."""
-    end = time.monotonic() + deadline
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A port nobody listens on now; one that answers (a stale server) is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    refuse_if_answering(port)
-    return port
-
-
-def refuse_if_answering(port: int) -> None:
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise AssertionError(f"port {port} on 127.0.0.1 already answers; a stale server is running")
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
-    """SIGTERM by PID, SIGKILL if it does not exit in time; returns the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-    return int(proc.returncode)
 
 
 @dataclass
@@ -148,7 +105,7 @@ class Synapse:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop_process(self.proc, STOP_TIMEOUT)
             self.proc = None
 
     def register(self, user: str, password: str, *, admin: bool = False) -> str:

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-POLL = 0.05
-DEADLINE = 15.0
-T = TypeVar("T")
+from tests.e2e.processes import wait_for
 
 
 @dataclass(frozen=True)
@@ -42,18 +39,6 @@ class ChatRef:
 
 def private(person: Person) -> ChatRef:
     return ChatRef(person.id)
-
-
-def wait_for(probe: Callable[[], T | None], what: str, deadline: float = DEADLINE) -> T:
-    """Call ``probe`` every 50 ms until it returns something, or fail naming ``what``."""
-    end = time.monotonic() + deadline
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline}s waiting for {what}")
-        time.sleep(POLL)
 
 
 class TelegramClient:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,36 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.telegram.client import TelegramClient, wait_for
+from tests.e2e.processes import LoggedBot, free_port, stop_process, wait_for
+from tests.e2e.telegram.client import TelegramClient
 
 ROOT = Path(__file__).resolve().parents[3]
 INSTALL = ROOT / ".cache" / "telegram-emulator" / "node_modules"
 SCRIPT = Path(__file__).with_name("emulator.js")
 CLOCK_START = "2026-03-02T07:00:00Z"  # a Monday, 08:00 in Oslo: outside the default quiet hours
-
-
-def free_port() -> int:
-    """A port nobody listens on now (refusing one that answers, like a stale server)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            pytest.fail(f"port {port} on 127.0.0.1 already answers; a stale server is running")
-    return port
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> int:
-    """SIGTERM by PID, then SIGKILL if it does not exit in time; returns the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-    return int(proc.returncode)
+STOP_TIMEOUT = 10  # seconds for SIGTERM, then again for SIGKILL
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +59,11 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_for(ready, "the Telegram emulator to answer", deadline=20)
         yield base
     finally:
-        stop_process(proc)
+        stop_process(proc, STOP_TIMEOUT)
 
 
 @dataclass
-class BotProcess:
+class BotProcess(LoggedBot):
     """The bot running as ``python -m bot`` against the emulator, and the test's client for it."""
 
     proc: subprocess.Popen[bytes]
@@ -95,19 +71,6 @@ class BotProcess:
     token: str
     log: Path
     expect_exit: bool = False
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_log(self, needle: str) -> str:
-        def probe() -> str | None:
-            text = self.log_text()
-            if needle in text:
-                return text
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.proc.returncode}:\n{text[-3000:]}")
-            return None
-        return wait_for(probe, f"{needle!r} in the bot's log", deadline=30)
 
 
 def new_token() -> str:
@@ -141,7 +104,7 @@ def start_bot(emulator: str, tmp_path: Path) -> Iterator[Callable[..., BotProces
 
     yield start
     for bot in started:
-        code = stop_process(bot.proc)
+        code = stop_process(bot.proc, STOP_TIMEOUT)
         bot.client.close()
         text = bot.log_text()
         assert bot.token not in text and bot.token.split(":")[1] not in text, "the bot token leaked into the log"

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.e2e.processes import free_port
 from tests.e2e.telegram.client import ChatRef, Person
-from tests.e2e.telegram.conftest import BotProcess, free_port
+from tests.e2e.telegram.conftest import BotProcess
 from tests.e2e.telegram.test_private import tr
 
 pytestmark = pytest.mark.e2e

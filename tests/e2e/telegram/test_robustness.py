@@ -9,8 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.e2e.telegram.client import ChatRef, Person, TelegramClient, private, wait_for
-from tests.e2e.telegram.conftest import BotProcess, free_port, new_token
+from tests.e2e.processes import free_port, wait_for
+from tests.e2e.telegram.client import ChatRef, Person, TelegramClient, private
+from tests.e2e.telegram.conftest import BotProcess, new_token
 from tests.e2e.telegram.test_private import tr
 
 pytestmark = pytest.mark.e2e
