@@ -33,12 +33,12 @@ class Config:
     sweep_rate: float  # requests a second the emulator allows (eSIM Go documents 10)
     sweep_window: int  # whole seconds measured, after ``sweep_warmup``
     sweep_warmup: float
-    sweep_fast_factor: int  # second sweep: emulator and adapter limits both times this
     evaluations: int
     fanout_alerts: int
     fanout_chats: int
     fanout_target: int  # alerts measured (the first ones delivered)
     fanout_timeout: float
+    fanout_runs: int
     fanout_rate: float  # overall messages a second the loopback Bot API allows
     memory_sizes: tuple[int, ...]
     startup_runs: int
@@ -47,14 +47,14 @@ class Config:
 FULL = Config(
     tiny=False, repeats=3, command_sizes=(100, 10_000, 100_000), command_calls=200,
     storage_sizes=(1_000, 10_000, 100_000), storage_ops=30, share_lines=10_000, sweep_lines=10_000,
-    sweep_rate=10.0, sweep_window=6, sweep_warmup=1.0, sweep_fast_factor=10, evaluations=100_000, fanout_alerts=10_000,
-    fanout_chats=2_500, fanout_target=600, fanout_timeout=40.0, fanout_rate=30.0, memory_sizes=(10_000, 100_000),
+    sweep_rate=10.0, sweep_window=5, sweep_warmup=1.0, evaluations=100_000, fanout_alerts=10_000,
+    fanout_chats=2_500, fanout_target=600, fanout_timeout=40.0, fanout_runs=2, fanout_rate=30.0, memory_sizes=(10_000, 100_000),
     startup_runs=5,
 )
 TINY = Config(
     tiny=True, repeats=1, command_sizes=(100,), command_calls=10, storage_sizes=(100, 300), storage_ops=3,
-    share_lines=100, sweep_lines=400, sweep_rate=100.0, sweep_window=1, sweep_warmup=0.2, sweep_fast_factor=2, evaluations=1_000,
-    fanout_alerts=40, fanout_chats=20, fanout_target=20, fanout_timeout=10.0, fanout_rate=300.0,
+    share_lines=100, sweep_lines=400, sweep_rate=100.0, sweep_window=1, sweep_warmup=0.2, evaluations=1_000,
+    fanout_alerts=40, fanout_chats=20, fanout_target=20, fanout_timeout=10.0, fanout_runs=1, fanout_rate=300.0,
     memory_sizes=(100,), startup_runs=1,
 )
 
@@ -150,7 +150,7 @@ def fmt(value: float) -> str:
     """A number for the table: three significant digits, no scientific notation for sizes."""
     if value == 0 or math.isinf(value) or math.isnan(value):
         return str(value if not math.isnan(value) else "n/a")
-    if abs(value) >= 1000:
+    if abs(value) >= 1000 or float(value).is_integer():
         return f"{value:,.0f}".replace(",", " ")
     digits = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:.{digits}f}"

@@ -14,9 +14,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import T0, Config, Results, Row
-from bench.data import copy_dataset, dataset, size_on_disk
+from bench.data import copy_dataset, dataset, line_id, size_on_disk
+from bot.store import TinyDBStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_MEMORY = "5. memory"
@@ -81,6 +83,29 @@ async def _python_pass() -> float:
     return time.perf_counter() - started
 
 
+def deep_size(obj: Any) -> int:
+    """Bytes of an object and everything it holds (dicts, lists, strings, numbers)."""
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k) + deep_size(v) for k, v in obj.items())
+    elif isinstance(obj, list | tuple):
+        size += sum(deep_size(v) for v in obj)
+    return size
+
+
+def line_footprint(path: Path) -> dict[str, int]:
+    """Bytes each table's document for the data set's first line takes as Python objects."""
+    store = TinyDBStore(str(path))
+    try:
+        first = line_id(0)
+        household = store.line(first).household_id  # type: ignore[union-attr]
+        docs = {name: store._t[name].get(first) for name in ("lines", "samples", "alerts", "schedule")}
+        docs["households"] = store._t["households"].get(household)
+        return {name: deep_size(doc) for name, doc in docs.items()}
+    finally:
+        store.close()
+
+
 async def run_memory(config: Config, folder: Path, results: Results) -> None:
     empty = [await first_reply(None) for _ in range(config.repeats)]
     base = [m["VmRSS"] for _, m in empty]
@@ -96,6 +121,7 @@ async def run_memory(config: Config, folder: Path, results: Results) -> None:
         results.add(Row(SECTION_MEMORY, f"bytes per line in memory at {size:,} lines", "B", [per_line],
                         "bytes per line on disk", [on_disk]))
         results.facts[f"startup_{size}"] = took
+        results.facts["footprint"] = line_footprint(db)
         results.facts[f"peak_{size}"] = memory["VmHWM"]
 
 

@@ -83,8 +83,8 @@ def markdown(results: Results, config: Config) -> str:
         if row.section != section:
             section = row.section
             out += ["", f"## {section}", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-        out.append("| " + " | ".join(c.replace("|", "/") for c in _cells(row)) + " |")
-        if row.note:
-            out[-1] = out[-1][:-2] + f" ({row.note}) |"
+        name, *rest = _cells(row)
+        name += f" ({row.note})" if row.note else ""
+        out.append("| " + " | ".join(c.replace("|", "/") for c in (name, *rest)) + " |")
     out += ["", *interpret.text(results, config), ""]
     return "\n".join(out)

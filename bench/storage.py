@@ -166,14 +166,10 @@ class SweepRig:
         took = time.perf_counter() - started
         return took, 100 * self.timed.spent / took, self.timed.longest
 
-    def rearm(self, count: int) -> None:
-        """Forget what ``count`` lines announced, so their next poll alerts again."""
+    def rearm(self, count: int, size: int) -> None:
+        """Forget what ``count`` of the ``size`` lines announced, so their next poll alerts again."""
         for i in range(count):
-            self.store.save_alert_state(line_id(i * 7 % self.size), AlertState(cycle_started=T0))
-
-    @property
-    def size(self) -> int:
-        return sum(1 for _ in self.store.all_lines())
+            self.store.save_alert_state(line_id(i * 7 % size), AlertState(cycle_started=T0))
 
 
 async def _steady(store: DocStore, repeats: int) -> tuple[SweepRig, list[float], list[float], float]:
@@ -192,8 +188,8 @@ async def _job_queue_share(config: Config, folder: Path, results: Results) -> No
     store = TinyDBStore(str(copy_dataset(dataset(folder, n), folder / "share" / "bot.json")))
     try:
         rig, seconds, shares, longest = await _steady(store, config.repeats)
-        rearmed = max(1, n // 10)
-        rig.rearm(rearmed)
+        rearmed = max(1, n // 20)
+        rig.rearm(rearmed, n)
         backlog = rig.outbox.backlog
         storm, storm_share, storm_longest = await rig.sweep()
         alerts = rig.outbox.backlog - backlog
