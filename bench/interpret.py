@@ -111,7 +111,10 @@ def text(results: Results, config: Config) -> list[str]:
         + ", ".join(f"{fmt(ms)} ms at {size:,}" for size, ms in f["write_times"].items()) + " lines"
         + (f"; a write passes 50 ms at about {fmt(f['write_50ms_lines'])} lines (fitted power law)."
            if "write_50ms_lines" in f else ".")
-        + " The files are about 0.7x sqlite3's size."))
+        + " The files are about 0.7x sqlite3's size."
+        + (f" Any durable write on this disk pays at least {fmt(f['fsync_floor_ms'])} ms (a 100-byte file written, "
+           "fsynced and renamed, its folder fsynced), and that cost moves with other disk work on the machine."
+           if "fsync_floor_ms" in f else "")))
     paced, cpu = _row(results, "job queue time inside the store, 10,000 eSIM Go"), _row(results, "job queue time inside")
     _say(out, [paced, cpu, f.get("paced_start_ms"), f.get("share_longest_ms")], lambda: (
         "- **Job queue and storage.** Against a provider at its real pace (section 3) the job queue spends "

@@ -25,6 +25,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.records import AlertState, Line, from_doc, to_doc
 from bot.scheduler import JobQueue
+from bot.storage import AtomicJSONStorage
 from bot.store import DocStore, MemoryStore, TinyDBStore
 from providers.base import EsimBalance
 from providers.demo import DemoProvider
@@ -87,7 +88,19 @@ def _read_time(store: Any, size: int) -> float:
     return (time.perf_counter() - started) / READS
 
 
+def fsync_floor(folder: Path, times: int = 20) -> float:
+    """Median ms of one atomic write of a tiny document: what any durable write pays on this disk."""
+    storage = AtomicJSONStorage(folder / "floor" / "tiny.json")
+    took = []
+    for i in range(times):
+        started = time.perf_counter()
+        storage.write({"t": {"1": {"n": i}}})
+        took.append(time.perf_counter() - started)
+    return ms(sorted(took)[times // 2])
+
+
 async def _reads_and_writes(config: Config, folder: Path, results: Results) -> None:
+    results.facts["fsync_floor_ms"] = fsync_floor(folder)
     medians: dict[str, list[float]] = {"write": [], "sql_write": [], "read": [], "sql_read": []}
     sizes = config.storage_sizes
     for size in sizes:
