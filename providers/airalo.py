@@ -52,7 +52,7 @@ class AiraloProvider:
         self._pacing = pacing or Pacing()
         self._http = ProviderHttp(
             NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=5, now=now,
-            limiter=TokenBucket(rate_per_second, max(1, int(rate_per_second)), pacing=self._pacing),
+            limiter=TokenBucket(rate_per_second, 1, pacing=self._pacing),  # evenly spaced: a burst draws 429s
             pacing=self._pacing,
         )
         self._per_iccid = TokenBucket(10 / 60, 5, pacing=self._pacing)

@@ -61,7 +61,7 @@ class EsimGoProvider:
         self._http = ProviderHttp(
             NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=2, now=now,
             headers={"X-API-Key": api_key},
-            limiter=TokenBucket(rate_per_second, max(1, int(rate_per_second)), pacing=pacing), pacing=pacing,
+            limiter=TokenBucket(rate_per_second, 1, pacing=pacing), pacing=pacing,  # evenly spaced: a burst draws 429s
         )
         self._book = OrderBook(NAME, state)
         self._currency: str | None = None
