@@ -70,7 +70,7 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
                 store.save_outbox(item)
             store.commit()
             save = time.perf_counter() - started
-        outbox = Outbox(store=store, platforms={"telegram": platform}, metrics=metrics,
+        outbox = Outbox(store=store, platforms={"telegram": platform}, metrics=metrics, now=clock.now,
                         render=lambda item: alerts.render(item.alert, t, clock.now(), "/"))
         if run == 0:
             started = time.perf_counter()

@@ -166,7 +166,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     if console is not None:
         console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl)
         platforms.insert(0, console_platform)
-    outbox = Outbox(store=store, platforms={p.name: p for p in platforms}, render=render, metrics=metrics)
+    outbox = Outbox(store=store, platforms={p.name: p for p in platforms}, render=render, metrics=metrics,
+                    now=clock.now)
     jobs = JobQueue(store=store, providers=providers, outbox=outbox, clock=clock, metrics=metrics)
     relay.target = jobs
     router.watcher = jobs

@@ -8,14 +8,14 @@ to the other target (TargetGone), or drop (Undeliverable).
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
-from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, SendLimits, TargetGone
+from bot.pacer import Pacer
+from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
 from bot.records import Alert, OutboxItem
 from bot.reminders import SEVERITY
 from bot.store import Store
@@ -31,48 +31,23 @@ def _rank(alert: Alert) -> tuple[int, int]:
     return kind, alert.threshold or 0
 
 
-class Pacer:
-    """Sliding-window send limits on the given clock: overall, per chat, per group a minute."""
-
-    def __init__(self, limits: SendLimits) -> None:
-        self.limits = limits
-        self._all: deque[datetime] = deque()
-        self._chat: dict[str, datetime] = {}
-        self._group: dict[str, deque[datetime]] = {}
-
-    def next_slot(self, chat: str, is_group: bool, now: datetime) -> datetime:
-        slot = now
-        if self._all and len(self._all) >= self.limits.overall_per_second:
-            slot = max(slot, self._all[0] + timedelta(seconds=1))
-        if chat in self._chat:
-            slot = max(slot, self._chat[chat] + timedelta(seconds=1 / self.limits.per_chat_per_second))
-        window = self._group.get(chat)
-        if is_group and window and len(window) >= self.limits.per_group_per_minute:
-            slot = max(slot, window[0] + timedelta(minutes=1))
-        return slot
-
-    def record(self, chat: str, is_group: bool, now: datetime) -> None:
-        self._all.append(now)
-        while self._all and self._all[0] <= now - timedelta(seconds=1):
-            self._all.popleft()
-        while len(self._all) > self.limits.overall_per_second:
-            self._all.popleft()
-        self._chat[chat] = now
-        if is_group:
-            window = self._group.setdefault(chat, deque())
-            window.append(now)
-            while window and window[0] <= now - timedelta(minutes=1):
-                window.popleft()
+def _key(item: OutboxItem) -> tuple[str, str, str, str | None]:
+    """Alerts with the same key collapse while unsent: one line, one chat, one recipient."""
+    return item.line_id, item.platform, item.chat, item.private_user
 
 
 class Outbox:
-    def __init__(self, *, store: Store, platforms: Mapping[str, Platform], render: Render, metrics: Metrics) -> None:
+    def __init__(self, *, store: Store, platforms: Mapping[str, Platform], render: Render, metrics: Metrics,
+                 now: Callable[[], datetime] | None = None) -> None:
         self._store = store
+        self._now = now  # the moment a message actually left, for the pace (None: deliver's ``now``)
         self._platforms = platforms
         self._render = render
         self._metrics = metrics
         self._pacers = {name: Pacer(p.limits) for name, p in platforms.items()}
         self._pending = {item.id: item for item in store.outbox() if item.state == "pending"}
+        self._unsaved: set[str] = set()  # saved since this outbox last committed
+        self._by_key = {_key(item): item.id for item in self._pending.values()}  # checked against _pending
         metrics.gauge("esimbot_outbox_backlog", lambda: len(self._pending))
 
     @property
@@ -82,15 +57,13 @@ class Outbox:
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         """Store the alert; a still-unsent alert for the same line and chat is replaced, so
         several stale alerts collapse into one message about the current situation."""
-        for old in self._pending.values():
-            if (old.line_id, old.platform, old.chat, old.private_user) == (item.line_id, item.platform, item.chat,
-                                                                          item.private_user):
-                alert = item.alert
-                if _rank(old.alert) < _rank(alert):  # the worse news stays the headline, with today's numbers
-                    alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
-                item = replace(item, id=old.id, alert=alert, created_at=old.created_at,
-                               not_before=max(old.not_before, item.not_before))
-                break
+        old = self._pending.get(self._by_key.get(_key(item), ""))
+        if old is not None and _key(old) == _key(item):
+            alert = item.alert
+            if _rank(old.alert) < _rank(alert):  # the worse news stays the headline, with today's numbers
+                alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
+            item = replace(item, id=old.id, alert=alert, created_at=old.created_at,
+                           not_before=max(old.not_before, item.not_before))
         self._save(item)
         return item
 
@@ -111,8 +84,9 @@ class Outbox:
         """Send what is due at ``now`` within the pace; returns how many were sent. ``hold``
         says until when an item must still wait (quiet hours that a retry or the pace ran into).
 
-        The batch is marked as attempted and committed before the first send (one write
-        for the batch): a crash mid-batch re-sends those alerts once, never more."""
+        Every alert of the batch is on disk before the first send (enqueued ones are
+        committed here, one write for the batch); "sent" marks are group-committed by the
+        job queue, so a crash re-sends at most the alerts of the last second, once."""
         batch: list[OutboxItem] = []
         due = sorted((i for i in self._pending.values() if i.not_before <= now and i.platform in self._platforms),
                      key=lambda i: (i.not_before, i.created_at))
@@ -124,14 +98,15 @@ class Outbox:
             pacer, is_group = self._pacers[item.platform], item.private_user is None
             slot = pacer.next_slot(item.chat, is_group, now)
             if slot > now:
-                self._save(replace(item, not_before=slot))
+                self._pending[item.id] = replace(item, not_before=slot)  # pacing: in memory, not a store write
                 continue
             pacer.record(item.chat, is_group, now)
-            batch.append(replace(item, attempts=item.attempts + 1))
-            self._save(batch[-1])
+            batch.append(item)
         if not batch:
             return 0
-        self._store.commit()
+        if any(item.id in self._unsaved for item in batch):
+            self._store.commit()  # every alert is on disk before it can leave
+            self._unsaved.clear()
         for item in batch:  # in flight: a new alert enqueued meanwhile must not collapse into it
             self._pending.pop(item.id, None)
         sent = 0
@@ -139,6 +114,7 @@ class Outbox:
             try:
                 await self._send(self._platforms[item.platform], item)
             except RetryLater as exc:
+                self._stamp(item, now)
                 self._retry(item, now, exc.retry_after)
             except ChatMoved as exc:
                 self._save(replace(item, chat=exc.new_chat, not_before=now))
@@ -154,10 +130,15 @@ class Outbox:
                 log.exception("sending an alert failed unexpectedly")
                 self._retry(item, now, 60.0)
             else:
+                self._stamp(item, now)
                 self._save(replace(item, state="sent"))
                 self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
                 sent += 1
         return sent
+
+    def _stamp(self, item: OutboxItem, reserved: datetime) -> None:
+        if self._now is not None:
+            self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
 
     async def _send(self, platform: Platform, item: OutboxItem) -> None:
         if item.private_user is not None:
@@ -168,6 +149,7 @@ class Outbox:
         await platform.send(address, reply, kind="alert")
 
     def _retry(self, item: OutboxItem, now: datetime, after: float) -> None:
+        item = replace(item, attempts=item.attempts + 1)
         if item.attempts >= MAX_ATTEMPTS:
             self._save(replace(item, state="dropped", note="too many attempts"))
             return
@@ -176,7 +158,11 @@ class Outbox:
 
     def _save(self, item: OutboxItem) -> None:
         self._store.save_outbox(item)
+        self._unsaved.add(item.id)
         if item.state == "pending":
             self._pending[item.id] = item
+            self._by_key[_key(item)] = item.id
         else:
             self._pending.pop(item.id, None)
+            if self._by_key.get(_key(item)) == item.id:
+                del self._by_key[_key(item)]

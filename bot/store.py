@@ -8,9 +8,9 @@ Contract (``tests/test_store_contract.py`` runs it on both):
   ``commit(lazy=True)`` may wait up to a second for the next one; changes not yet
   committed may be lost by a crash, never half-written;
 - ``samples`` keep at most ``MAX_SAMPLES`` per line, oldest dropped first, and ignore a
-  balance older than the newest kept; sent outbox
-  items are forgotten after ``KEEP_SENT`` newer ones; ``delete_line`` removes everything
-  kept about the line.
+  balance older than the newest kept; finished outbox items are forgotten once
+  ``KEEP_SENT`` to ``2 * KEEP_SENT`` newer ones are kept; ``delete_line`` removes
+  everything kept about the line.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class DocStore:
         names = ("households", "users", "lines", "failures", "pending", "orders", "samples", "state",
                  "alerts", "schedule", "outbox")
         self._t = {name: shards.table(name) for name in names}
+        self._finished = 2 * KEEP_SENT + 1  # unknown at start: the first finished item prunes
         self._by_household: dict[str, set[str]] = {}
         self._by_ref: dict[str, str] = {}
         for doc in self._t["lines"].values():
@@ -222,9 +223,12 @@ class DocStore:
     def save_outbox(self, item: OutboxItem) -> None:
         self._t["outbox"].put(item.id, to_doc(item))
         if item.state != "pending":
-            done = [d for d in self._t["outbox"].values() if d["state"] != "pending"]
-            for old in sorted(done, key=lambda d: d["created_at"])[:-KEEP_SENT]:
-                self._t["outbox"].delete(old["_key"])
+            self._finished += 1
+            if self._finished > 2 * KEEP_SENT:  # prune now and then, not on every send
+                done = [d for d in self._t["outbox"].values() if d["state"] != "pending"]
+                for old in sorted(done, key=lambda d: d["created_at"])[:-KEEP_SENT]:
+                    self._t["outbox"].delete(old["_key"])
+                self._finished = KEEP_SENT
 
     def move_household(self, old_id: str, new_id: str) -> None:
         """A chat got a new id: the household, its lines and orders follow it."""
