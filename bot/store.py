@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tinydb import TinyDB
-from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import MemoryStorage
 
 from bot.errors import StoreError
 from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
-from bot.storage import AtomicJSONStorage, FileLock
-from bot.tables import Shards
+from bot.storage import FileLock
+from bot.tables import Shards, open_files
 from providers.base import EsimBalance
 
 SCHEMA_VERSION = 1
@@ -273,12 +272,6 @@ class MemoryStore(DocStore):
         super().__init__(Shards([TinyDB(storage=MemoryStorage)]))
 
 
-def _open(path: Path) -> TinyDB:
-    storage = CachingMiddleware(AtomicJSONStorage)  # type: ignore[no-untyped-call]
-    storage.WRITE_CACHE_SIZE = 10**9  # only commit() writes
-    return TinyDB(path, storage=storage)
-
-
 class TinyDBStore(DocStore):
     """The data file (``path``) plus shard files in ``<path>.d/``, each written atomically on
     ``commit()``; one process per data file (a lock beside it)."""
@@ -287,16 +280,8 @@ class TinyDBStore(DocStore):
         self._lock = FileLock(path)
         self._lock.acquire()
         try:
-            main = _open(Path(path))
-            meta = main.table("meta")
-            info = meta.get(doc_id=1)
-            if info is None:
-                meta.insert({"schema": SCHEMA_VERSION, "shards": shards})
-            elif info.get("schema") != SCHEMA_VERSION:
-                raise StoreError(f"{path} has data schema {info.get('schema')}; this bot reads {SCHEMA_VERSION}")
-            count = int(info["shards"]) if info else shards
+            dbs = open_files(path, schema=SCHEMA_VERSION, shards=shards)
             folder = Path(path + ".d")
-            dbs = [main, *(_open(folder / f"{n:02d}.json") for n in range(1, count))]
             try:
                 super().__init__(Shards(dbs))
             except (KeyError, TypeError, ValueError) as exc:  # a record without its key, or of the wrong kind

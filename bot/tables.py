@@ -16,12 +16,38 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 
+from bot.errors import StoreError
+from bot.storage import AtomicJSONStorage
+
 Data = dict[str, dict[str, dict[str, Any]]]  # table -> doc id -> document
+
+
+def _open(path: Path) -> TinyDB:
+    storage = CachingMiddleware(AtomicJSONStorage)  # type: ignore[no-untyped-call]
+    storage.WRITE_CACHE_SIZE = 10**9  # only an explicit flush writes
+    return TinyDB(path, storage=storage)
+
+
+def open_files(path: str, *, schema: int, shards: int) -> list[TinyDB]:
+    """The data file and its shard files in ``<path>.d/``. The data file's meta record keeps
+    the schema version and the shard count, so an existing file keeps its layout; a file of
+    another schema raises ``StoreError`` and is not touched."""
+    main = _open(Path(path))
+    meta = main.table("meta")
+    info = meta.get(doc_id=1)
+    if info is None:
+        meta.insert({"schema": schema, "shards": shards})
+    elif info.get("schema") != schema:
+        raise StoreError(f"{path} has data schema {info.get('schema')}; this bot reads {schema}")
+    count = int(info["shards"]) if info else shards
+    folder = Path(path + ".d")
+    return [main, *(_open(folder / f"{n:02d}.json") for n in range(1, count))]
 
 
 class Shards:
