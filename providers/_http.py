@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 _DIGITS = re.compile(r"\d{15,22}")
 MAX_RETRY_AFTER = 3600.0
+CONNECT_TIMEOUT = 10.0
 
 
 def mask_iccid(iccid: str) -> str:
@@ -208,7 +209,9 @@ class ProviderHttp:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers={"Accept": "application/json", **(headers or {})},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            # ``timeout`` bounds the answer; connecting always gets its own 10 s (a short answer
+            # timeout must not fail a connect that is merely slow on a loaded machine)
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
             transport=transport,
             follow_redirects=False,
