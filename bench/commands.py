@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.common import T0, Config, Results, Row, ms, percentile
-from bench.data import MEASURED, dataset
+from bench.data import MEASURED, copy_dataset, dataset
 from bot.app import build
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -53,9 +53,11 @@ async def _latencies(handle: Callable[[Incoming], Awaitable[list[Reply]]], comma
 
 async def run(config: Config, folder: Path, results: Results) -> None:
     for size in config.command_sizes:
-        store = TinyDBStore(str(dataset(folder, size)))
+        store = TinyDBStore(copy_dataset(dataset(folder, size), folder / f"commands-{size}" / "bot.json"))
         app = build(Settings(db_path=str(folder / "unused.json")), clock=FakeClock(T0), console=None, store=store)
         try:
+            for step in app.startup:
+                await step()
             app.router.commands["noop"] = Command("noop", _noop, "help.help", hidden=True)
             handle = app.router.handle
             rounds: dict[str, list[list[float]]] = {"noop": [], "balance": [], "lines": []}
@@ -69,6 +71,14 @@ async def run(config: Config, folder: Path, results: Results) -> None:
                     samples = min(len(r) for r in rounds[command])
                     results.add(Row(SECTION, f"/{command} p{q} at {size:,} lines", "ms", values,
                                     f"no-op command p{q}", base, note=f"{samples} calls a run" if samples < 100 else ""))
+                    results.facts[f"{command}_p{q}_{size}"] = sorted(values)[len(values) // 2]
             results.facts[f"noop_p50_{size}"] = ms(percentile(rounds["noop"][0], 50))
         finally:
-            store.close()
+            await store.close()
+    sizes = config.command_sizes
+    small, large = sizes[0], sizes[-1]
+    if large != small:
+        p99 = [results.facts[f"balance_p99_{large}"]]
+        ok = p99[0] <= 1.3 * results.facts[f"balance_p99_{small}"] and p99[0] < 5
+        results.add(Row(SECTION, f"/balance p99 at {large:,} lines", "ms", p99, f"/balance p99 at {small:,} lines",
+                        [results.facts[f"balance_p99_{small}"]], goal="<= 1.3 ratio and < 5 ms", met=ok))

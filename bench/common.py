@@ -42,6 +42,9 @@ class Config:
     fanout_rate: float  # overall messages a second the loopback Bot API allows
     memory_sizes: tuple[int, ...]
     startup_runs: int
+    link_count: int  # /link manual calls in a row
+    burst: int  # write commands per burst (compaction row)
+    crossings: int  # lines that cross a threshold in the storm sweep
 
 
 FULL = Config(
@@ -49,13 +52,13 @@ FULL = Config(
     storage_sizes=(1_000, 10_000, 100_000), storage_ops=30, share_lines=10_000, sweep_lines=10_000,
     sweep_rate=10.0, sweep_window=5, sweep_warmup=1.0, evaluations=100_000, fanout_alerts=10_000,
     fanout_chats=2_500, fanout_target=600, fanout_timeout=40.0, fanout_runs=2, fanout_rate=30.0, memory_sizes=(10_000, 100_000),
-    startup_runs=5,
+    startup_runs=5, link_count=10_000, burst=200, crossings=500,
 )
 TINY = Config(
     tiny=True, repeats=1, command_sizes=(100,), command_calls=10, storage_sizes=(100, 300), storage_ops=3,
     share_lines=100, sweep_lines=400, sweep_rate=100.0, sweep_window=1, sweep_warmup=0.2, evaluations=1_000,
     fanout_alerts=40, fanout_chats=20, fanout_target=20, fanout_timeout=10.0, fanout_runs=1, fanout_rate=300.0,
-    memory_sizes=(100,), startup_runs=1,
+    memory_sizes=(100,), startup_runs=1, link_count=50, burst=20, crossings=10,
 )
 
 

@@ -1,10 +1,10 @@
-"""2. Storage: one write (save_line + commit) and one read (line by id) at N lines, file size,
-against stdlib sqlite3 in WAL mode holding the same documents; the growth exponents; and the
-job queue's share of time inside the store during a reminder sweep.
+"""2. Storage: one unit of work that changes one line, against stdlib sqlite3 doing the same
+durable write; a read; the file size; the growth exponents; ``/link`` as lines are added;
+commands while a compaction runs; and a reminder sweep, quiet and with threshold crossings.
 
-sqlite3 runs with ``synchronous=FULL`` so that, like ``commit()``, a committed write survives
-a power cut; it stores each document as JSON text under its key and its read decodes the same
-record, so both sides do the same work apart from the storage itself.
+sqlite3 runs in WAL mode with ``synchronous=FULL`` so that, like the end of a unit of work,
+a committed write survives a power cut; it stores each document as JSON text under its key
+and its read decodes the same record, so both sides do the same work apart from storage.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import T0, Config, Results, Row, Timed, ms, slope
-from bench.data import DEMO_ICCIDS, copy_dataset, dataset, fill, line_id, size_on_disk
+from bench.common import T0, Config, Results, Row, ms, percentile, slope
+from bench.data import DEMO_ICCIDS, copy_dataset, dataset, line_id, size_on_disk
+from bot.app import ProviderState, build
 from bot.clock import FakeClock
+from bot.config import Settings
+from bot.messages import Address, Incoming
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.records import AlertState, Line, from_doc, to_doc
 from bot.scheduler import JobQueue
-from bot.storage import AtomicJSONStorage
-from bot.store import DocStore, MemoryStore, TinyDBStore
+from bot.store import TinyDBStore
 from providers.base import EsimBalance
 from providers.demo import DemoProvider
 
@@ -36,16 +38,17 @@ READS = 2000  # reads timed together: one read is too short for the clock
 
 
 class SqliteStore:
-    """The same documents in sqlite3 (WAL), one table per store table, JSON text by key."""
+    """The same documents in sqlite3 (WAL, synchronous=FULL), one table per store table."""
 
-    def __init__(self, path: Path, source: DocStore) -> None:
+    def __init__(self, path: Path, source: TinyDBStore) -> None:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         for name in TABLES:
             self.db.execute(f"CREATE TABLE {name} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
-            rows = ((d["_key"], json.dumps(d, ensure_ascii=False, separators=(",", ":"))) for d in source._t[name].values())
+            rows = ((k, json.dumps(source.docs.get(name, k), ensure_ascii=False, separators=(",", ":")))
+                    for k in source.docs.keys(name))
             self.db.execute("BEGIN")
             self.db.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
             self.db.execute("COMMIT")
@@ -67,78 +70,141 @@ class SqliteStore:
         return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def _write_times(store: Any, size: int, ops: int, run: int) -> list[float]:
-    took = []
+async def _line(store: TinyDBStore, key: str) -> Line:
+    async with store.transaction() as tx:
+        found = await tx.line(key)
+    assert found is not None
+    return found
+
+
+async def _unit_write(store: TinyDBStore, line: Line) -> float:
+    started = time.perf_counter()
+    async with store.transaction() as tx:
+        await tx.save_line(line)
+    return time.perf_counter() - started
+
+
+async def _writes(store: TinyDBStore, sql: SqliteStore, size: int, ops: int, run: int) -> tuple[float, float]:
+    """Median seconds of one durable write: ours, sqlite3's (interleaved, so both see the same disk)."""
+    ours, theirs = [], []
     for k in range(ops):
-        key = line_id((k * 7919 + run * 104729) % size)  # spread over the set, so over the shard files
-        line = store.line(key)
+        key = line_id((k * 7919 + run * 104729) % size)
+        line = replace(await _line(store, key), label=f"renamed {run}.{k}")
+        ours.append(await _unit_write(store, line))
         started = time.perf_counter()
-        store.save_line(replace(line, label=f"renamed {run}.{k}"))
-        if hasattr(store, "commit"):
-            store.commit()
-        took.append(time.perf_counter() - started)
-    return took
+        sql.save_line(line)
+        theirs.append(time.perf_counter() - started)
+    return percentile(ours, 50), percentile(theirs, 50)
 
 
-def _read_time(store: Any, size: int) -> float:
+async def _reads(store: TinyDBStore, sql: SqliteStore, size: int) -> tuple[float, float]:
     keys = [line_id((k * 7919) % size) for k in range(READS)]
     started = time.perf_counter()
     for key in keys:
-        store.line(key)
-    return (time.perf_counter() - started) / READS
-
-
-def fsync_floor(folder: Path, times: int = 20) -> float:
-    """Median ms of one atomic write of a tiny document: what any durable write pays on this disk."""
-    storage = AtomicJSONStorage(folder / "floor" / "tiny.json")
-    took = []
-    for i in range(times):
-        started = time.perf_counter()
-        storage.write({"t": {"1": {"n": i}}})
-        took.append(time.perf_counter() - started)
-    return ms(sorted(took)[times // 2])
+        async with store.transaction() as tx:
+            await tx.line(key)
+    ours = (time.perf_counter() - started) / READS
+    started = time.perf_counter()
+    for key in keys:
+        sql.line(key)
+    return ours, (time.perf_counter() - started) / READS
 
 
 async def _reads_and_writes(config: Config, folder: Path, results: Results) -> None:
-    results.facts["fsync_floor_ms"] = fsync_floor(folder)
     medians: dict[str, list[float]] = {"write": [], "sql_write": [], "read": [], "sql_read": []}
     sizes = config.storage_sizes
     for size in sizes:
         path = copy_dataset(dataset(folder, size), folder / f"storage-{size}" / "bot.json")
-        store = TinyDBStore(str(path))
+        store = TinyDBStore(path)
         sql = SqliteStore(folder / f"storage-{size}" / "sqlite.db", store)
         try:
             runs: dict[str, list[float]] = {k: [] for k in medians}
             for run in range(config.repeats):
-                writes = _write_times(store, size, config.storage_ops, run)
-                sql_writes = _write_times(sql, size, config.storage_ops, run)
-                runs["write"].append(ms(sorted(writes)[len(writes) // 2]))
-                runs["sql_write"].append(ms(sorted(sql_writes)[len(sql_writes) // 2]))
-                runs["read"].append(_read_time(store, size) * 1e6)
-                runs["sql_read"].append(_read_time(sql, size) * 1e6)
-            results.add(Row(SECTION, f"write (save_line + commit) at {size:,} lines", "ms", runs["write"],
-                            "sqlite3 WAL", runs["sql_write"]))
-            results.add(Row(SECTION, f"read (line by id) at {size:,} lines", "µs", runs["read"], "sqlite3 WAL",
-                            runs["sql_read"]))
-            mb = size_on_disk(path) / 1e6
-            sql_mb = sql.size() / 1e6
-            results.add(Row(SECTION, f"file size at {size:,} lines", "MB", [mb], "sqlite3 WAL", [sql_mb]))
-            results.facts[f"bytes_per_line_file_{size}"] = mb * 1e6 / size
+                write, sql_write = await _writes(store, sql, size, config.storage_ops, run)
+                read, sql_read = await _reads(store, sql, size)
+                runs["write"].append(ms(write))
+                runs["sql_write"].append(ms(sql_write))
+                runs["read"].append(read * 1e6)
+                runs["sql_read"].append(sql_read * 1e6)
+            ratio = sorted(runs["write"])[len(runs["write"]) // 2] / sorted(runs["sql_write"])[len(runs["sql_write"]) // 2]
+            results.add(Row(SECTION, f"unit of work changing one line at {size:,} lines", "ms", runs["write"],
+                            "sqlite3 WAL FULL", runs["sql_write"], goal="<= 2 ratio", met=ratio <= 2))
+            results.add(Row(SECTION, f"read (line by id, one unit) at {size:,} lines", "µs", runs["read"],
+                            "sqlite3 WAL", runs["sql_read"]))
+            results.add(Row(SECTION, f"files at {size:,} lines", "MB", [size_on_disk(path) / 1e6], "sqlite3 WAL",
+                            [sql.size() / 1e6]))
             for key in medians:
                 medians[key].append(sorted(runs[key])[len(runs[key]) // 2])
         finally:
-            store.close()
+            await store.close()
             sql.db.close()
     for what in ("write", "read"):
         ours, theirs = slope(sizes, medians[what]), slope(sizes, medians[f"sql_{what}"])
-        results.facts[f"{what}_exponent"], results.facts[f"sql_{what}_exponent"] = ours, theirs
-        results.facts[f"{what}_times"] = dict(zip(sizes, medians[what], strict=True))
+        results.facts[f"{what}_exponent"] = ours
+        goal = {"goal": "<= 0.1", "met": ours <= 0.1} if what == "write" else {}
         results.add(Row(SECTION, f"growth exponent of a {what} ({sizes[0]:,} to {sizes[-1]:,} lines)", "log-log slope",
-                        [ours], "sqlite3 WAL", [theirs], note="1 = linear in the data size, 0 = flat"))
-    write_ms, largest = medians["write"][-1], sizes[-1]
-    exponent = results.facts["write_exponent"]
-    if exponent > 0.2:  # grows with the data: where does it pass 50 ms (fitted power law)?
-        results.facts["write_50ms_lines"] = largest * (50 / write_ms) ** (1 / exponent)
+                        [ours], "sqlite3 WAL", [theirs], note="1 = linear in the data size, 0 = flat", **goal))
+
+
+async def _links(config: Config, folder: Path, results: Results) -> None:
+    """``/link manual`` through the router, one household per 40 lines, on a file store."""
+    n = config.link_count
+    store = TinyDBStore(folder / "links" / "bot.json")
+    app = build(Settings(db_path=str(folder / "unused.json")), clock=FakeClock(T0), console=None, store=store)
+    took: list[float] = []
+    try:
+        for step in app.startup:
+            await step()
+        for i in range(n):
+            incoming = Incoming(address=Address("telegram", str(100 + i // 40), str(100 + i // 40)), at=T0,
+                                text=f"/link manual telenor l{i} 10 2027-01-31")
+            started = time.perf_counter()
+            replies = await app.router.handle(incoming)
+            took.append(time.perf_counter() - started)
+            assert replies and "l" in replies[0].text
+    finally:
+        await store.close()
+    tenth = max(1, n // 10)
+    first, last = took[:tenth], took[-tenth:]
+    ratio = (sum(last) / len(last)) / (sum(first) / len(first))
+    results.add(Row(SECTION, f"/link, mean of the last tenth of {n:,} links", "ms", [ms(sum(last) / len(last))],
+                    "the first tenth", [ms(sum(first) / len(first))], goal="<= 1.5 ratio", met=ratio <= 1.5))
+
+
+async def _burst(store: TinyDBStore, lines: list[Line], tag: str) -> list[float]:
+    """One write command after another, each arriving as a message would (after a loop turn)."""
+    took = []
+    for k, line in enumerate(lines):
+        started = time.perf_counter()
+        await asyncio.sleep(0)  # a message arrives: whatever else runs on the loop goes first
+        async with store.transaction() as tx:
+            await tx.save_line(replace(line, label=f"{tag}{k}"))
+        took.append(time.perf_counter() - started)
+    return took
+
+
+async def _compaction(config: Config, folder: Path, results: Results) -> None:
+    size = config.storage_sizes[-1]
+    store = TinyDBStore(copy_dataset(dataset(folder, size), folder / "compaction" / "bot.json"))
+    try:
+        lines = [await _line(store, line_id((k * 7919) % size)) for k in range(config.burst)]
+        quiet, busy, spans = [], [], []
+        for run in range(config.repeats):
+            quiet.append(ms(percentile(await _burst(store, lines, f"q{run}."), 99)))
+            started = time.perf_counter()
+            compaction = asyncio.create_task(store.compact())
+            during: list[float] = []
+            while not compaction.done():
+                during += await _burst(store, lines[:50], f"c{run}.")
+            await compaction
+            spans.append(time.perf_counter() - started)
+            busy.append(ms(percentile(during, 99)))
+        ratio = sorted(busy)[len(busy) // 2] / sorted(quiet)[len(quiet) // 2]
+        results.add(Row(SECTION, f"write command p99 while a compaction of {size:,} lines runs", "ms", busy,
+                        "p99 without compaction", quiet, goal="<= 2 ratio", met=ratio <= 2,
+                        note=f"a compaction took {sorted(spans)[len(spans) // 2]:.1f} s"))
+    finally:
+        await store.close()
 
 
 class MappedDemo:
@@ -157,72 +223,37 @@ class MappedDemo:
         return getattr(self._demo, name)
 
 
-class SweepRig:
-    """The real job queue over a store (timed), the mapped demo provider and an outbox with no
-    platform (alerts are stored, not sent: fan-out is measured in section 4)."""
-
-    def __init__(self, store: DocStore, clock: FakeClock) -> None:
-        self.store, self.clock, self.timed = store, clock, Timed(store)
-        demo = MappedDemo(DemoProvider(self.timed, clock.now))  # type: ignore[arg-type]
-        metrics = Metrics()
-        self.outbox = Outbox(store=self.timed, platforms={}, render=lambda item: "", metrics=metrics)  # type: ignore[arg-type]
-        self.jobs = JobQueue(store=self.timed, providers={"demo": demo}, outbox=self.outbox,  # type: ignore[arg-type, dict-item]
-                             clock=clock, metrics=metrics)
-
-    async def sweep(self) -> tuple[float, float, float]:
-        """Every line polled once: (seconds, % of them inside the store, longest store call in s)."""
-        self.clock.advance(timedelta(hours=2))  # every line is due (the demo cadence is one hour)
-        await asyncio.sleep(1.0)  # the group commit waits a second since the last one
-        self.timed.reset()
-        started = time.perf_counter()
-        await self.jobs.run_due()
-        took = time.perf_counter() - started
-        return took, 100 * self.timed.spent / took, self.timed.longest
-
-    def rearm(self, count: int, size: int) -> None:
-        """Forget what ``count`` of the ``size`` lines announced, so their next poll alerts again."""
-        for i in range(count):
-            self.store.save_alert_state(line_id(i * 7 % size), AlertState(cycle_started=T0))
-
-
-async def _steady(store: DocStore, repeats: int) -> tuple[SweepRig, list[float], list[float], float]:
-    rig = SweepRig(store, FakeClock(T0))
-    seconds, shares, longest = [], [], 0.0
-    for _ in range(repeats):
-        took, share, long = await rig.sweep()
-        seconds.append(took)
-        shares.append(share)
-        longest = max(longest, long)
-    return rig, seconds, shares, longest
-
-
-async def _job_queue_share(config: Config, folder: Path, results: Results) -> None:
-    n = config.share_lines
-    store = TinyDBStore(str(copy_dataset(dataset(folder, n), folder / "share" / "bot.json")))
+async def _sweeps(config: Config, folder: Path, results: Results) -> None:
+    """Every line polled once by the real job queue (no network): quiet, then with crossings."""
+    n, crossings = config.share_lines, config.crossings
+    store = TinyDBStore(copy_dataset(dataset(folder, n), folder / "sweep" / "bot.json"))
+    clock, metrics = FakeClock(T0), Metrics()
+    demo = MappedDemo(DemoProvider(ProviderState(store), clock.now))
+    outbox = Outbox(store=store, platforms={}, render=lambda item: asyncio.sleep(0, ""), metrics=metrics)
+    jobs = JobQueue(store=store, providers={"demo": demo}, outbox=outbox, clock=clock, metrics=metrics)  # type: ignore[dict-item]
+    quiet, storm = [], []
     try:
-        rig, seconds, shares, longest = await _steady(store, config.repeats)
-        rearmed = max(1, n // 20)
-        rig.rearm(rearmed, n)
-        backlog = rig.outbox.backlog
-        storm, storm_share, storm_longest = await rig.sweep()
-        alerts = rig.outbox.backlog - backlog
+        for run in range(config.repeats):
+            for rearm in (False, True):
+                if rearm:
+                    async with store.transaction() as tx:
+                        for i in range(crossings):
+                            await tx.save_alert_state(line_id((i * 7 + run) % n), AlertState(cycle_started=T0))
+                clock.advance(timedelta(hours=2))  # every line is due (the demo cadence is one hour)
+                before = outbox.backlog
+                started = time.perf_counter()
+                await jobs.run_due()
+                (storm if rearm else quiet).append(time.perf_counter() - started)
+                assert not rearm or outbox.backlog > before, "the crossings made no alert"
     finally:
-        store.close()
-    memory = MemoryStore()
-    fill(memory, n)
-    memory.put_state("demo", "day0", T0.isoformat())
-    _, mem_seconds, mem_shares, _ = await _steady(memory, config.repeats)
-    results.add(Row(SECTION, f"job queue sweep of {n:,} lines (demo, no network)", "s", seconds,
-                    "same on MemoryStore", mem_seconds))
-    results.add(Row(SECTION, f"job queue time inside the store, sweep of {n:,} lines (demo, no network)", "%", shares,
-                    "same on MemoryStore", mem_shares, note="CPU-bound: no provider wait at all"))
-    results.add(Row(SECTION, f"sweep of {n:,} lines when {rearmed:,} cross a threshold ({alerts:,} alerts)", "s",
-                    [storm], "quiet sweep", seconds))
-    results.facts.update(share_longest_ms=ms(longest), storm_alerts=alerts, storm_share=storm_share,
-                         storm_longest_ms=ms(storm_longest), storm_seconds=storm,
-                         share_sweep_per_line_us=sorted(seconds)[len(seconds) // 2] / n * 1e6)
+        await store.close()
+    ratio = sorted(storm)[len(storm) // 2] / sorted(quiet)[len(quiet) // 2]
+    results.add(Row(SECTION, f"sweep of {n:,} lines with {crossings:,} threshold crossings", "s", storm,
+                    "a quiet sweep of the same lines", quiet, goal="<= 1.2 ratio", met=ratio <= 1.2))
 
 
 async def run(config: Config, folder: Path, results: Results) -> None:
     await _reads_and_writes(config, folder, results)
-    await _job_queue_share(config, folder, results)
+    await _links(config, folder, results)
+    await _compaction(config, folder, results)
+    await _sweeps(config, folder, results)

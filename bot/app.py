@@ -28,7 +28,7 @@ from bot.platforms.console import ConsolePlatform, tick_command
 from bot.records import OutboxItem
 from bot.router import Router
 from bot.scheduler import JobQueue
-from bot.store import DocStore, TinyDBStore
+from bot.store import Store, TinyDBStore
 from bot.testing import ControlServer
 from bot.web import WebServer
 from handlers.registry import build_commands
@@ -68,22 +68,22 @@ class _Relay:
 
     target: ChatEvents | None = None
 
-    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+    async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
         if self.target is not None:
-            self.target.chat_moved(platform, old_chat, new_chat)
+            await self.target.chat_moved(platform, old_chat, new_chat)
 
-    def chat_left(self, platform: str, chat: str) -> None:
+    async def chat_left(self, platform: str, chat: str) -> None:
         if self.target is not None:
-            self.target.chat_left(platform, chat)
+            await self.target.chat_left(platform, chat)
 
-    def user_unreachable(self, platform: str, user: str) -> None:
+    async def user_unreachable(self, platform: str, user: str) -> None:
         if self.target is not None:
-            self.target.user_unreachable(platform, user)
+            await self.target.user_unreachable(platform, user)
 
 
 @dataclass
 class App:
-    store: DocStore
+    store: Store
     router: Router
     providers: dict[str, Provider]
     jobs: JobQueue
@@ -93,14 +93,18 @@ class App:
     web: WebServer | None = None
     background_jobs: bool = True
     control: ControlServer | None = None
+    startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     def health(self) -> dict[str, Any]:
-        ok = self.jobs.running or not self.background_jobs
-        return {"ok": ok, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health()}
+        store = self.store.health()
+        ok = (self.jobs.running or not self.background_jobs) and bool(store["ok"])
+        return {"ok": ok, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health(), "store": store}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly."""
         try:
+            for step in self.startup:
+                await step()
             if self.web is not None:
                 await self.web.start()
             if self.control is not None:
@@ -128,38 +132,38 @@ class App:
             for provider in self.providers.values():
                 with contextlib.suppress(Exception):
                     await provider.aclose()
-            self.store.commit()
-            self.store.close()
+            await self.store.close()
 
 
-def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: DocStore | None = None,
+def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None,
           control_port: int | None = None) -> App:
     """Wire the bot from settings. ``console`` None means no console platform;
     ``control_port`` (tests only) exposes simulated time on 127.0.0.1."""
-    store = store if store is not None else TinyDBStore(settings.db_path)
+    store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now())
     metrics = Metrics()
-    manual = ManualProvider(store, clock.now)
-    providers = _providers(settings, store=store, clock=clock)
+    state = ProviderState(store)
+    manual = ManualProvider(state, clock.now)
+    providers = _providers(settings, state=state, clock=clock)
     providers["manual"] = manual
-    store.commit()
     relay = _Relay()
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics, health=lambda: {"ok": True}) \
         if settings.web_port is not None else None
-    platforms = _chat_platforms(settings, clock=clock, store=store, events=relay, web=web, menu=lambda: router)
+    platforms = _chat_platforms(settings, clock=clock, events=relay, web=web, menu=lambda: router)
     router = Router(
         commands={}, store=store, providers=providers, manual=manual,
         catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
         default_timezone=settings.default_timezone, prefixes={"matrix": "!"}, metrics=metrics,
     )
 
-    def render(item: OutboxItem) -> str:
-        household = store.household(item.household_id)
-        line = store.line(item.line_id)
-        if item.private_user:
-            user: str | None = f"{item.platform}:{item.private_user}"
-        else:
-            user = line.owner if line is not None and household is not None and not household.is_group else None
-        t = router.translator_for(user, household, private=item.private_user is not None)
+    async def render(item: OutboxItem) -> str:
+        async with store.transaction() as tx:
+            household = await tx.household(item.household_id)
+            line = await tx.line(item.line_id)
+            if item.private_user:
+                user: str | None = f"{item.platform}:{item.private_user}"
+            else:
+                user = line.owner if line is not None and household is not None and not household.is_group else None
+            t = await router.translator_for(tx, user, household, private=item.private_user is not None)
         return alerts.render(item.alert, t, clock.now(), router.prefixes.get(item.platform, "/"))
 
     console_platform = None
@@ -177,7 +181,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         extra.append(tick_command(jobs, clock))
     router.commands = build_commands(*extra)
     app = App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
-              console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl))
+              console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
+              startup=[outbox.load, jobs.refresh, *_provider_startup(providers)])
     if web is not None:
         web.set_health(app.health)
         webhooks.register(web, providers=providers, submit=jobs.submit_event, now=clock.now, metrics=metrics,
@@ -187,26 +192,36 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     return app
 
 
-def _providers(settings: Settings, *, store: DocStore, clock: Clock) -> dict[str, Provider]:
-    """The configured eSIM providers; Settings has already checked their credentials.
+class ProviderState:
+    """The providers' own state (order books, the demo's day 0, manual lines) in the store,
+    each write a unit of its own: an order book entry is on disk before the order request
+    leaves, so after a crash ``/confirm`` reconciles the order instead of never finding it."""
 
-    The real adapters keep their order book (``<provider>/orders/<client ref>``) in the
-    store, written through: the entry is on disk before the order request leaves, so after
-    a crash ``/confirm`` reconciles the order instead of never finding it."""
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-    class WriteThrough:
-        def get_state(self, namespace: str, key: str) -> Any:
-            return store.get_state(namespace, key)
+    async def get_state(self, namespace: str, key: str) -> Any:
+        async with self._store.transaction() as tx:
+            return await tx.get_state(namespace, key)
 
-        def put_state(self, namespace: str, key: str, value: Any) -> None:
-            store.put_state(namespace, key, value)
-            store.commit()
+    async def put_state(self, namespace: str, key: str, value: Any) -> None:
+        async with self._store.transaction() as tx:
+            await tx.put_state(namespace, key, value)
 
-    orders = WriteThrough()
+
+def _provider_startup(providers: dict[str, Provider]) -> list[Callable[[], Awaitable[object]]]:
+    """The demo fixes its day 0 at the first start, before anyone asks for a balance."""
+    demo = providers.get("demo")
+    return [demo.day0] if isinstance(demo, DemoProvider) else []
+
+
+def _providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict[str, Provider]:
+    """The configured eSIM providers; Settings has already checked their credentials."""
+    orders = state
     found: dict[str, Provider] = {}
     for name in settings.providers:
         if name == "demo":
-            found[name] = DemoProvider(store, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
+            found[name] = DemoProvider(state, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
         elif name == "airalo":
             found[name] = AiraloProvider(client_id=settings.airalo_client_id or "", now=clock.now, state=orders,
                                          client_secret=settings.airalo_client_secret or "",
@@ -221,7 +236,7 @@ def _providers(settings: Settings, *, store: DocStore, clock: Clock) -> dict[str
     return found
 
 
-def _chat_platforms(settings: Settings, *, clock: Clock, store: DocStore, events: ChatEvents,
+def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents,
                     web: WebServer | None, menu: Callable[[], Router] | None = None) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set. ``menu`` gives the router
     once it is built (Telegram's command menus list its commands in every language)."""

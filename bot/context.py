@@ -1,4 +1,4 @@
-"""What a handler gets besides the message: the store, providers, translator, time, roles.
+"""What a handler gets besides the message: its unit of work, providers, translator, time, roles.
 
 A handler never talks to a platform or builds a concrete class; everything outside it
 comes in through this object, built per message by the router.
@@ -15,7 +15,7 @@ from bot.errors import NotAllowed, NotLinked
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
-from bot.store import Store
+from bot.store import Store, Tx
 from providers.base import EsimBalance, ManualLines, Provider
 
 
@@ -29,31 +29,39 @@ class Notice:
 
 class Watcher(Protocol):
     """Told when a line's balance is known anew (link, top-up, /balance) or it is removed,
-    so reminders follow the line. ``fresh_cycle`` marks a top-up or a new link; the
-    returned notices are thresholds already crossed, to say in the reply instead of an alert."""
+    so reminders follow the line; it writes in the caller's unit ``tx``. ``fresh_cycle``
+    marks a top-up or a new link; the returned notices are thresholds already crossed, to
+    say in the reply instead of an alert."""
 
-    def line_seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]: ...
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
+                        fresh_cycle: bool = False) -> list[Notice]: ...
 
-    def line_removed(self, line: Line) -> None: ...
+    async def line_removed(self, tx: Tx, line: Line) -> None: ...
 
-    def forecast(self, line: Line, balance: EsimBalance) -> datetime | None: ...
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
 
 
 class NoWatcher:
-    def line_seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
+                        fresh_cycle: bool = False) -> list[Notice]:
         return []
 
-    def line_removed(self, line: Line) -> None:
+    async def line_removed(self, tx: Tx, line: Line) -> None:
         return None
 
-    def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
         return None
 
 
 @dataclass
 class Context:
+    """``tx`` is the command's unit of work, committed after the reply is made (only when
+    something changed); ``store`` opens a unit of its own for a write that must be durable
+    before an outside call (an order's client reference)."""
+
     incoming: Incoming
     household: Household
+    tx: Tx
     store: Store
     providers: Mapping[str, Provider]
     manual: ManualLines
@@ -84,13 +92,13 @@ class Context:
         if not self.may_manage(line):
             raise NotAllowed("error.owner_or_admin", label=line.label)
 
-    def lines(self) -> list[Line]:
-        return self.store.lines(self.household.id)
+    async def lines(self) -> list[Line]:
+        return await self.tx.lines(self.household.id)
 
-    def find_line(self, label: str) -> Line:
+    async def find_line(self, label: str) -> Line:
         """The household's line with this label (case-insensitive), else NotLinked listing labels."""
         wanted = " ".join(label.split()).casefold()
-        lines = self.lines()
+        lines = await self.lines()
         for line in lines:
             if line.label.casefold() == wanted:
                 return line

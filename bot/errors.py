@@ -55,7 +55,13 @@ class ConfigError(Exception):
 
 
 class StoreError(Exception):
-    """The data file cannot be used (locked by another process, unreadable, corrupt)."""
+    """The data cannot be used at start (locked by another process, unreadable, corrupt,
+    foreign): the message names the file and what to do; the bot exits non-zero."""
+
+
+class StoreWriteError(StoreError):
+    """A unit of work could not be made durable while running (disk full, read-only file
+    system, permission lost). Nothing of it was kept; reads and later units still work."""
 
 
 PROVIDER_MESSAGES: tuple[tuple[type[perr.ProviderError], str], ...] = (

@@ -1,28 +1,33 @@
 """The outbox: every alert is stored before it is sent and marked after, paced per platform.
 
-A crash between sending and marking re-sends that one alert once at most. Delivery errors
-from the platform decide what happens next: wait (RetryLater), move (ChatMoved), fall back
-to the other target (TargetGone), or drop (Undeliverable).
+Each alert is marked sent in a unit of its own right after the platform took it, before
+the next one goes out, so a crash re-sends at most the one alert that was in flight. The
+queue in memory mirrors what is committed (updated only after a unit is durable). Delivery
+errors from the platform decide what happens next: wait (RetryLater), move (ChatMoved),
+fall back to the other target (TargetGone), or drop (Undeliverable).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.errors import StoreWriteError
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
 from bot.pacer import Pacer
 from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
 from bot.records import Alert, OutboxItem
 from bot.reminders import SEVERITY
-from bot.store import Store
+from bot.store import Store, Tx
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
-Render = Callable[[OutboxItem], str]
+Render = Callable[[OutboxItem], Awaitable[str]]
+OnGone = Callable[[Tx, OutboxItem], Awaitable[OutboxItem | None]]
+Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
 
 def _rank(alert: Alert) -> tuple[int, int]:
@@ -45,16 +50,21 @@ class Outbox:
         self._render = render
         self._metrics = metrics
         self._pacers = {name: Pacer(p.limits) for name, p in platforms.items()}
-        self._pending = {item.id: item for item in store.outbox() if item.state == "pending"}
-        self._unsaved: set[str] = set()  # saved since this outbox last committed
-        self._by_key = {_key(item): item.id for item in self._pending.values()}  # checked against _pending
+        self._pending: dict[str, OutboxItem] = {}
+        self._by_key: dict[tuple[str, str, str, str | None], str] = {}  # checked against _pending
         metrics.gauge("esimbot_outbox_backlog", lambda: len(self._pending))
+
+    async def load(self) -> None:
+        """Read the alerts still to be sent (at start)."""
+        async with self._store.transaction() as tx:
+            for item in await tx.outbox_pending():
+                self._mirror(item)
 
     @property
     def backlog(self) -> int:
         return len(self._pending)
 
-    def enqueue(self, item: OutboxItem) -> OutboxItem:
+    async def enqueue(self, tx: Tx, item: OutboxItem) -> OutboxItem:
         """Store the alert; a still-unsent alert for the same line and chat is replaced, so
         several stale alerts collapse into one message about the current situation."""
         old = self._pending.get(self._by_key.get(_key(item), ""))
@@ -64,77 +74,83 @@ class Outbox:
                 alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
             item = replace(item, id=old.id, alert=alert, created_at=old.created_at,
                            not_before=max(old.not_before, item.not_before))
-        self._save(item)
+        await self._save(tx, item)
         return item
 
-    def drop(self, predicate: Callable[[OutboxItem], bool], note: str) -> None:
+    async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None:
         for item in [i for i in self._pending.values() if predicate(i)]:
-            self._save(replace(item, state="dropped", note=note))
+            await self._save(tx, replace(item, state="dropped", note=note))
 
-    def move_chat(self, platform: str, old_chat: str, new_chat: str) -> None:
+    async def move_chat(self, tx: Tx, platform: str, old_chat: str, new_chat: str) -> None:
         for item in [i for i in self._pending.values() if i.platform == platform and i.chat == old_chat]:
-            self._save(replace(item, chat=new_chat, household_id=f"{platform}:{new_chat}"))
+            await self._save(tx, replace(item, chat=new_chat, household_id=f"{platform}:{new_chat}"))
 
     def next_wake(self) -> datetime | None:
         times = [i.not_before for i in self._pending.values() if i.platform in self._platforms]
         return min(times) if times else None
 
-    async def deliver(self, now: datetime, on_gone: Callable[[OutboxItem], OutboxItem | None],
-                      hold: Callable[[OutboxItem, datetime], datetime | None] | None = None) -> int:
+    async def deliver(self, now: datetime, on_gone: OnGone, hold: Hold | None = None) -> int:
         """Send what is due at ``now`` within the pace; returns how many were sent. ``hold``
-        says until when an item must still wait (quiet hours that a retry or the pace ran into).
-
-        Every alert of the batch is on disk before the first send (enqueued ones are
-        committed here, one write for the batch); "sent" marks are group-committed by the
-        job queue, so a crash re-sends at most the alerts of the last second, once."""
-        batch: list[OutboxItem] = []
+        says until when an item must still wait (quiet hours that a retry or the pace ran into)."""
         due = sorted((i for i in self._pending.values() if i.not_before <= now and i.platform in self._platforms),
                      key=lambda i: (i.not_before, i.created_at))
-        for item in due:
-            until = hold(item, now) if hold is not None else None
-            if until is not None and until > now:
-                self._save(replace(item, not_before=until))
-                continue
-            pacer, is_group = self._pacers[item.platform], item.private_user is None
-            slot = pacer.next_slot(item.chat, is_group, now)
-            if slot > now:
-                self._pending[item.id] = replace(item, not_before=slot)  # pacing: in memory, not a store write
-                continue
-            pacer.record(item.chat, is_group, now)
-            batch.append(item)
-        if not batch:
+        if not due:
             return 0
-        if any(item.id in self._unsaved for item in batch):
-            self._store.commit()  # every alert is on disk before it can leave
-            self._unsaved.clear()
+        batch: list[OutboxItem] = []
+        async with self._store.transaction() as tx:
+            for item in due:
+                until = await hold(tx, item, now) if hold is not None else None
+                if until is not None and until > now:
+                    await self._save(tx, replace(item, not_before=until))
+                    continue
+                pacer, is_group = self._pacers[item.platform], item.private_user is None
+                slot = pacer.next_slot(item.chat, is_group, now)
+                if slot > now:
+                    self._pending[item.id] = replace(item, not_before=slot)  # pacing: in memory, not a store write
+                    continue
+                pacer.record(item.chat, is_group, now)
+                batch.append(item)
         for item in batch:  # in flight: a new alert enqueued meanwhile must not collapse into it
             self._pending.pop(item.id, None)
         sent = 0
         for item in batch:
             try:
-                await self._send(self._platforms[item.platform], item)
-            except RetryLater as exc:
-                self._stamp(item, now)
-                self._retry(item, now, exc.retry_after)
-            except ChatMoved as exc:
-                self._save(replace(item, chat=exc.new_chat, not_before=now))
-            except TargetGone:
-                self._save(replace(item, state="dropped", note="target gone"))
-                fallback = on_gone(item)
-                if fallback is not None:
-                    self.enqueue(fallback)
-            except DeliveryError as exc:
-                log.warning("alert dropped: %s", type(exc).__name__)
-                self._save(replace(item, state="dropped", note=type(exc).__name__))
-            except Exception:  # a platform bug: not the others' problem; back off, give up in the end
-                log.exception("sending an alert failed unexpectedly")
-                self._retry(item, now, 60.0)
-            else:
-                self._stamp(item, now)
-                self._save(replace(item, state="sent"))
-                self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
-                sent += 1
+                sent += await self._deliver_one(item, now, on_gone)
+            except StoreWriteError:
+                log.warning("an alert's outcome could not be saved; it may be sent again after a restart")
         return sent
+
+    async def _deliver_one(self, item: OutboxItem, now: datetime, on_gone: OnGone) -> int:
+        try:
+            await self._send(self._platforms[item.platform], item)
+        except RetryLater as exc:
+            self._stamp(item, now)
+            async with self._store.transaction() as tx:
+                await self._retry(tx, item, now, exc.retry_after)
+        except ChatMoved as exc:
+            async with self._store.transaction() as tx:
+                await self._save(tx, replace(item, chat=exc.new_chat, not_before=now))
+        except TargetGone:
+            async with self._store.transaction() as tx:
+                await self._save(tx, replace(item, state="dropped", note="target gone"))
+                fallback = await on_gone(tx, item)
+                if fallback is not None:
+                    await self.enqueue(tx, fallback)
+        except DeliveryError as exc:
+            log.warning("alert dropped: %s", type(exc).__name__)
+            async with self._store.transaction() as tx:
+                await self._save(tx, replace(item, state="dropped", note=type(exc).__name__))
+        except Exception:  # a platform bug: not the others' problem; back off, give up in the end
+            log.exception("sending an alert failed unexpectedly")
+            async with self._store.transaction() as tx:
+                await self._retry(tx, item, now, 60.0)
+        else:
+            self._stamp(item, now)
+            async with self._store.transaction() as tx:  # durable before the next alert leaves
+                await self._save(tx, replace(item, state="sent"))
+            self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
+            return 1
+        return 0
 
     def _stamp(self, item: OutboxItem, reserved: datetime) -> None:
         if self._now is not None:
@@ -145,20 +161,22 @@ class Outbox:
             address = platform.private_address(item.private_user)
         else:
             address = Address(item.platform, item.chat)
-        reply = Reply(self._render(item), mention=item.mention, private=item.private_user is not None)
+        reply = Reply(await self._render(item), mention=item.mention, private=item.private_user is not None)
         await platform.send(address, reply, kind="alert")
 
-    def _retry(self, item: OutboxItem, now: datetime, after: float) -> None:
+    async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:
         item = replace(item, attempts=item.attempts + 1)
         if item.attempts >= MAX_ATTEMPTS:
-            self._save(replace(item, state="dropped", note="too many attempts"))
+            await self._save(tx, replace(item, state="dropped", note="too many attempts"))
             return
         wait = max(after, min(2 ** item.attempts, 3600))
-        self._save(replace(item, not_before=now + timedelta(seconds=wait)))
+        await self._save(tx, replace(item, not_before=now + timedelta(seconds=wait)))
 
-    def _save(self, item: OutboxItem) -> None:
-        self._store.save_outbox(item)
-        self._unsaved.add(item.id)
+    async def _save(self, tx: Tx, item: OutboxItem) -> None:
+        await tx.save_outbox(item)
+        tx.after_commit(lambda: self._mirror(item))
+
+    def _mirror(self, item: OutboxItem) -> None:
         if item.state == "pending":
             self._pending[item.id] = item
             self._by_key[_key(item)] = item.id

@@ -34,28 +34,28 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
         raise UsageError("link.usage", prefix=ctx.prefix)
     code, label_words = parsing.normalize(rest[0]), rest[1:]  # full-width letters from CJK keyboards
     label = parsing.parse_label(" ".join(label_words)) if label_words else f"esim-{iccid[-4:]}"
-    _check_attempts(ctx)
-    existing = ctx.store.line_by_ref(iccid)
+    await _check_attempts(ctx)
+    existing = await ctx.tx.line_by_ref(iccid)
     if existing is not None and existing.household_id == ctx.household.id:
         raise BotError("link.already_here", label=existing.label)
-    _check_room(ctx, label)
+    await _check_room(ctx, label)
     provider = await _claim(ctx, iccid, code, named[0] if named else None)
     if existing is not None:
         # Said only after the code proved possession, so nobody can probe which ICCIDs are in use.
         raise BotError("link.already_elsewhere")
     line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
                 owner_name=incoming.display_name[:40], provider=provider.name, ref=iccid, created_at=ctx.now)
-    return _linked(ctx, line, await _first_balance(ctx, provider, line))
+    return await _linked(ctx, line, await _first_balance(ctx, provider, line))
 
 
-def _check_attempts(ctx: Context) -> None:
-    failures = ctx.store.link_failures_since(ctx.actor, ctx.now - FAILURE_WINDOW)
+async def _check_attempts(ctx: Context) -> None:
+    failures = await ctx.tx.link_failures_since(ctx.actor, ctx.now - FAILURE_WINDOW)
     if failures >= MAX_FAILURES:
         raise RateLimitedUser(minutes=int(FAILURE_WINDOW.total_seconds() // 60))
 
 
-def _check_room(ctx: Context, label: str) -> None:
-    lines = ctx.lines()
+async def _check_room(ctx: Context, label: str) -> None:
+    lines = await ctx.lines()
     if len(lines) >= MAX_LINES:
         raise BotError("link.too_many", max=MAX_LINES)
     if any(line.label.casefold() == label.casefold() for line in lines):
@@ -74,9 +74,9 @@ async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Prov
         except NotFound:
             continue
         except ClaimRejected:
-            ctx.store.record_link_failure(ctx.actor, ctx.now)
+            await ctx.tx.record_link_failure(ctx.actor, ctx.now)
             raise
-    ctx.store.record_link_failure(ctx.actor, ctx.now)
+    await ctx.tx.record_link_failure(ctx.actor, ctx.now)
     raise BotError("link.unknown_iccid", iccid=mask_iccid(iccid))
 
 
@@ -87,16 +87,15 @@ async def _first_balance(ctx: Context, provider: Provider, line: Line) -> EsimBa
         return None
 
 
-def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
-    ctx.store.save_line(line)
+async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
+    await ctx.tx.save_line(line)
     if bal is not None:
-        ctx.store.add_sample(line.id, bal)
-    warnings = ctx.watcher.line_seen(line, bal, fresh_cycle=True)
-    ctx.store.commit()
+        await ctx.tx.add_sample(line.id, bal)
+    warnings = await ctx.watcher.line_seen(ctx.tx, line, bal, fresh_cycle=True)
     parts = [ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref) if line.provider != "manual" else "")]
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
-        parts.append(render_balance(ctx, line, bal))
+        parts.append(await render_balance(ctx, line, bal))
     parts.append(ctx.t("link.next", balance=ctx.cmd("balance"), renew=ctx.cmd("renew"), remind=ctx.cmd("remind")))
     return Reply("\n\n".join(parts))
 
@@ -111,45 +110,46 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
     label = parsing.parse_label(" ".join(args[1:-2]))
     total = parsing.parse_size(args[-2])
     expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())
-    _check_room(ctx, label)
-    ref = ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
+    await _check_room(ctx, label)
+    ref = await ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
     line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
                 owner_name=ctx.incoming.display_name[:40], provider="manual", ref=ref, created_at=ctx.now)
-    return _linked(ctx, line, await ctx.providers["manual"].balance(ref))
+    return await _linked(ctx, line, await ctx.providers["manual"].balance(ref))
 
 
 async def left(incoming: Incoming, ctx: Context) -> Reply:
     """/left <label> <amount>: record what a manual line has left."""
     if len(incoming.args) < 2:
         raise UsageError("left.usage", prefix=ctx.prefix)
-    line = ctx.find_line(" ".join(incoming.args[:-1]))
+    line = await ctx.find_line(" ".join(incoming.args[:-1]))
     ctx.require_manager(line)
     if line.provider != "manual":
         raise BotError("left.not_manual", label=line.label)
     remaining = parsing.parse_size(incoming.args[-1])
-    ctx.manual.set_remaining(line.ref, remaining, ctx.now)
+    await ctx.manual.set_remaining(line.ref, remaining, ctx.now)
     bal = await ctx.providers["manual"].balance(line.ref)
-    ctx.store.add_sample(line.id, bal)
-    ctx.watcher.line_seen(line, bal)
-    return Reply(render_balance(ctx, line, bal))
+    await ctx.tx.add_sample(line.id, bal)
+    await ctx.watcher.line_seen(ctx.tx, line, bal)
+    return Reply(await render_balance(ctx, line, bal))
 
 
 async def lines(incoming: Incoming, ctx: Context) -> Reply:
     """List the household's lines with masked ICCIDs."""
-    found = ctx.lines()
+    found = await ctx.lines()
     if not found:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
-    return Reply("\n".join([ctx.t.plural("lines.header", len(found)), *(line_summary(ctx, line) for line in found)]))
+    items = [await line_summary(ctx, line) for line in found]
+    return Reply("\n".join([ctx.t.plural("lines.header", len(found)), *items]))
 
 
 async def unlink(incoming: Incoming, ctx: Context) -> Reply:
     """Ask to remove a line; /confirm does it."""
     if not incoming.args:
         raise UsageError("unlink.usage", prefix=ctx.prefix)
-    line = ctx.find_line(" ".join(incoming.args))
+    line = await ctx.find_line(" ".join(incoming.args))
     ctx.require_manager(line)
     token = secrets.token_urlsafe(6)
-    ctx.store.save_pending(Pending(token=token, kind="unlink", household_id=ctx.household.id,
+    await ctx.tx.save_pending(Pending(token=token, kind="unlink", household_id=ctx.household.id,
                                    line_id=line.id, actor=ctx.actor, created_at=ctx.now))
     return Reply(ctx.t("unlink.ask", label=line.label), choices=(
         Choice(ctx.t("button.unlink"), f"{ctx.prefix}confirm {token}"),

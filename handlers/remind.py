@@ -17,11 +17,11 @@ ON = ("on", "på", "开")
 OFF = ("off", "av", "关")
 
 
-def _split_line(ctx: Context, args: tuple[str, ...]) -> tuple[Line | None, tuple[str, ...]]:
+async def _split_line(ctx: Context, args: tuple[str, ...]) -> tuple[Line | None, tuple[str, ...]]:
     """The longest leading run of arguments that names a line, and the rest."""
     for n in range(len(args), 0, -1):
         try:
-            return ctx.find_line(" ".join(args[:n])), args[n:]
+            return await ctx.find_line(" ".join(args[:n])), args[n:]
         except NotLinked:
             continue
     return None, args
@@ -29,7 +29,7 @@ def _split_line(ctx: Context, args: tuple[str, ...]) -> tuple[Line | None, tuple
 
 async def remind(incoming: Incoming, ctx: Context) -> Reply:
     """Show or change reminder settings (line owners for their line, admins for all)."""
-    line, args = _split_line(ctx, incoming.args)
+    line, args = await _split_line(ctx, incoming.args)
     settings = (line.reminders if line else None) or ctx.household.reminders
     if not args:
         return Reply(_describe(ctx, line, settings))
@@ -57,11 +57,11 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
         raise UsageError("remind.usage")
     if line is not None:
         line = replace(line, reminders=settings)
-        ctx.store.save_line(line)
-        ctx.watcher.line_seen(line, None)
+        await ctx.tx.save_line(line)
+        await ctx.watcher.line_seen(ctx.tx, line, None)
     else:
         household = replace(household, reminders=settings)
-        ctx.store.save_household(household)
+        await ctx.tx.save_household(household)
         ctx.household = household
         ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))

@@ -11,9 +11,9 @@ from providers.base import EsimBalance, Plan, Status
 BAR_CELLS = 10
 
 
-def provider_title(ctx: Context, line: Line) -> str:
+async def provider_title(ctx: Context, line: Line) -> str:
     if line.provider == "manual":
-        return ctx.t("provider.manual", operator=(ctx.manual.operator(line.ref) or "?").title())
+        return ctx.t("provider.manual", operator=(await ctx.manual.operator(line.ref) or "?").title())
     return ctx.t(f"provider.{line.provider}")
 
 
@@ -23,10 +23,10 @@ def line_title(ctx: Context, line: Line) -> str:
     return ctx.t("line.title", label=line.label)
 
 
-def line_summary(ctx: Context, line: Line) -> str:
+async def line_summary(ctx: Context, line: Line) -> str:
     ref = ctx.t("line.manual_ref") if line.provider == "manual" else mask_iccid(line.ref)
     return ctx.t("lines.item", label=line.label, owner=line.owner_name or "?",
-                 provider=provider_title(ctx, line), iccid=ref)
+                 provider=await provider_title(ctx, line), iccid=ref)
 
 
 def percent_left(balance: EsimBalance) -> int | None:
@@ -69,9 +69,9 @@ def expiry_line(ctx: Context, expires_at: datetime | None) -> str | None:
     return t("balance.expires", date=t.date(expires_at), relative=t.relative(expires_at, ctx.now))
 
 
-def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: str | None = None) -> str:
+async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: str | None = None) -> str:
     t = ctx.t
-    parts = [line_title(ctx, line) + " · " + provider_title(ctx, line)]
+    parts = [line_title(ctx, line) + " · " + await provider_title(ctx, line)]
     parts += data_lines(ctx, bal)
     if (exp := expiry_line(ctx, bal.expires_at)) is not None:
         parts.append(exp)
@@ -80,19 +80,19 @@ def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: 
         parts.append(t("balance.stale", age=t.relative(bal.as_of, ctx.now), reason=stale_reason))
     else:
         parts.append(t("balance.as_of", when=t.date_time(bal.as_of)))
-    forecast = ctx.watcher.forecast(line, bal) if bal.status == Status.ACTIVE else None
+    forecast = await ctx.watcher.forecast(ctx.tx, line, bal) if bal.status == Status.ACTIVE else None
     if forecast is not None:
         before = bal.expires_at is None or forecast < bal.expires_at
         key = "forecast.before_expiry" if before else "forecast.after_expiry"
         parts.append(t(key, relative=t.relative(forecast, ctx.now)))
     if line.provider == "manual":
-        parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=howto_command(ctx, line)))
+        parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=await howto_command(ctx, line)))
     return "\n".join(parts)
 
 
-def howto_command(ctx: Context, line: Line) -> str:
+async def howto_command(ctx: Context, line: Line) -> str:
     """``/howto telenor`` for a line tracked by hand, so the reader lands on their operator."""
-    operator = ctx.manual.operator(line.ref) if line.provider == "manual" else None
+    operator = await ctx.manual.operator(line.ref) if line.provider == "manual" else None
     return ctx.cmd(f"howto {operator}") if operator and operator != "other" else ctx.cmd("howto")
 
 

@@ -23,17 +23,17 @@ SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNK
 
 async def renew(incoming: Incoming, ctx: Context) -> Reply:
     """Offer the top-ups that fit a line."""
-    lines = ctx.lines()
+    lines = await ctx.lines()
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     if not incoming.args and len(lines) > 1:
         return Reply(ctx.t("renew.which"), choices=tuple(
             Choice(line.label, f"{ctx.prefix}renew {line.label}") for line in lines))
-    line = ctx.find_line(" ".join(incoming.args)) if incoming.args else lines[0]
+    line = await ctx.find_line(" ".join(incoming.args)) if incoming.args else lines[0]
     ctx.require_manager(line)
     provider = ctx.providers.get(line.provider)
     if provider is None or not provider.supports_topup:
-        howto = howto_command(ctx, line)
+        howto = await howto_command(ctx, line)
         return Reply(ctx.t("renew.manual", label=line.label, howto=howto), choices=(Choice(howto, howto),))
     plans = await provider.plans(line.ref)
     if not plans:
@@ -46,12 +46,12 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
     """A plan was chosen: check rights and cap, then ask for confirmation."""
     if len(incoming.args) != 2:
         raise UsageError("renew.usage", prefix=ctx.prefix)
-    line = _line_by_id(ctx, incoming.args[0])
+    line = await _line_by_id(ctx, incoming.args[0])
     ctx.require_manager(line)
     plan = await _plan(ctx, line, incoming.args[1])
-    _check_cap(ctx, plan.price)
+    await _check_cap(ctx, plan.price)
     token = secrets.token_urlsafe(6)
-    ctx.store.save_pending(Pending(token=token, kind="topup", household_id=ctx.household.id, line_id=line.id,
+    await ctx.tx.save_pending(Pending(token=token, kind="topup", household_id=ctx.household.id, line_id=line.id,
                                    actor=ctx.actor, created_at=ctx.now, plan_id=plan.id,
                                    plan_title=plan_label(ctx, plan), price=plan.price))
     return Reply(ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)), choices=(
@@ -63,7 +63,7 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
 
 async def confirm(incoming: Incoming, ctx: Context) -> Reply:
     """Carry out a confirmed action once; a second confirmation only reports the first."""
-    pending, line = _pending(ctx, incoming)
+    pending, line = await _pending(ctx, incoming)
     if pending.state == "done":
         return Reply(ctx.t("confirm.already_done"))
     if pending.state == "cancelled":
@@ -73,12 +73,12 @@ async def confirm(incoming: Incoming, ctx: Context) -> Reply:
     if ctx.now - pending.created_at > PENDING_TTL:
         raise BotError("confirm.expired", renew=ctx.cmd("renew"))
     if pending.kind == "unlink":
-        ctx.store.save_pending(replace(pending, state="done"))
-        ctx.store.delete_line(line.id)
-        ctx.watcher.line_removed(line)
+        await ctx.tx.save_pending(replace(pending, state="done"))
+        await ctx.tx.delete_line(line.id)
+        await ctx.watcher.line_removed(ctx.tx, line)
         return Reply(ctx.t("unlink.done", label=line.label))
     assert pending.price is not None and pending.plan_id is not None
-    _check_cap(ctx, pending.price)
+    await _check_cap(ctx, pending.price)
     return await _place(ctx, pending, line)
 
 
@@ -87,23 +87,26 @@ async def _place(ctx: Context, pending: Pending, line: Line) -> Reply:
     order = OrderRecord(client_ref=pending.token, household_id=ctx.household.id, line_id=line.id,
                         provider=line.provider, iccid=line.ref, plan_id=pending.plan_id or "",
                         status=OrderStatus.PENDING.value, created_at=ctx.now, price=pending.price)
-    ctx.store.save_pending(replace(pending, state="placing"))
-    ctx.store.save_order(order)
-    ctx.store.commit()
+    async with ctx.store.transaction() as guard:  # its own unit: on disk before the call
+        current = await guard.pending(pending.token)
+        if current is None or current.state != "open":  # a second confirm got here first
+            return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
+        await guard.save_pending(replace(pending, state="placing"))
+        await guard.save_order(order)
     provider = ctx.providers[line.provider]
     try:
         result = await provider.topup(line.ref, order.plan_id, client_ref=order.client_ref)
     except (OrderPending, Unavailable, RateLimited):
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
     except ProviderError:
-        ctx.store.save_order(replace(order, status=OrderStatus.FAILED.value))
-        ctx.store.save_pending(replace(pending, state="done"))
+        await ctx.tx.save_order(replace(order, status=OrderStatus.FAILED.value))
+        await ctx.tx.save_pending(replace(pending, state="done"))
         raise
     return await _finish(ctx, pending, line, order, result.status, result.provider_order_id)
 
 
 async def _reconcile(ctx: Context, pending: Pending, line: Line) -> Reply:
-    order = ctx.store.order(pending.token)
+    order = await ctx.tx.order(pending.token)
     if order is None:
         return Reply(ctx.t("confirm.already_done"))
     try:
@@ -115,42 +118,41 @@ async def _reconcile(ctx: Context, pending: Pending, line: Line) -> Reply:
 
 async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord,
                   status: OrderStatus, provider_order_id: str | None) -> Reply:
-    ctx.store.save_order(replace(order, status=status.value, provider_order_id=provider_order_id))
+    await ctx.tx.save_order(replace(order, status=status.value, provider_order_id=provider_order_id))
     if status == OrderStatus.PENDING:
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
-    ctx.store.save_pending(replace(pending, state="done"))
+    await ctx.tx.save_pending(replace(pending, state="done"))
     if status != OrderStatus.COMPLETED:
         return Reply(ctx.t("renew.failed", label=line.label))
-    ctx.store.commit()
-    ctx.watcher.line_seen(line, None, fresh_cycle=True)
+    await ctx.watcher.line_seen(ctx.tx, line, None, fresh_cycle=True)
     balance = await fetch_and_render(ctx, line)
     return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance)
 
 
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:
     """Drop a pending action."""
-    pending, _line = _pending(ctx, incoming)
+    pending, _line = await _pending(ctx, incoming)
     if pending.state != "open":
         return Reply(ctx.t("confirm.already_done"))
-    ctx.store.save_pending(replace(pending, state="cancelled"))
+    await ctx.tx.save_pending(replace(pending, state="cancelled"))
     return Reply(ctx.t("confirm.cancelled"))
 
 
-def _pending(ctx: Context, incoming: Incoming) -> tuple[Pending, Line]:
+async def _pending(ctx: Context, incoming: Incoming) -> tuple[Pending, Line]:
     if len(incoming.args) != 1:
         raise UsageError("confirm.unknown")
-    pending = ctx.store.pending(incoming.args[0][:32])
+    pending = await ctx.tx.pending(incoming.args[0][:32])
     if pending is None or pending.household_id != ctx.household.id:
         raise BotError("confirm.unknown")
-    line = ctx.store.line(pending.line_id)
+    line = await ctx.tx.line(pending.line_id)
     if line is None:
         raise BotError("confirm.already_done" if pending.state == "done" else "confirm.unknown")
     ctx.require_manager(line)
     return pending, line
 
 
-def _line_by_id(ctx: Context, line_id: str) -> Line:
-    line = ctx.store.line(line_id[:16])
+async def _line_by_id(ctx: Context, line_id: str) -> Line:
+    line = await ctx.tx.line(line_id[:16])
     if line is None or line.household_id != ctx.household.id:
         raise BotError("confirm.unknown")
     return line
@@ -163,20 +165,21 @@ async def _plan(ctx: Context, line: Line, plan_id: str) -> Plan:
     raise BotError("provider.plan_unavailable", provider=ctx.t(f"provider.{line.provider}"))
 
 
-def spent_this_month(ctx: Context, currency: str) -> Decimal:
+async def spent_this_month(ctx: Context, currency: str) -> Decimal:
     start = ctx.t.local(ctx.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return sum((o.price.amount for o in ctx.store.orders(ctx.household.id)
+    orders = await ctx.tx.orders(ctx.household.id)
+    return sum((o.price.amount for o in orders
                 if o.price and o.price.currency == currency and o.status in SPENT and o.created_at >= start),
                Decimal(0))
 
 
-def _check_cap(ctx: Context, price: Money) -> None:
+async def _check_cap(ctx: Context, price: Money) -> None:
     cap = ctx.household.cap
     if cap is None:
         return
     if price.currency != cap.currency:
         raise NotAllowed("cap.other_currency", currency=price.currency, cap=ctx.t.money(cap.amount, cap.currency))
-    spent = spent_this_month(ctx, cap.currency)
+    spent = await spent_this_month(ctx, cap.currency)
     if spent + price.amount > cap.amount:
         raise NotAllowed("cap.exceeded", cap=ctx.t.money(cap.amount, cap.currency),
                          left=ctx.t.money(max(cap.amount - spent, Decimal(0)), cap.currency))
@@ -189,16 +192,16 @@ async def cap(incoming: Incoming, ctx: Context) -> Reply:
     if not args:
         if current is None:
             return Reply(ctx.t("cap.none", prefix=ctx.prefix))
-        spent = spent_this_month(ctx, current.currency)
+        spent = await spent_this_month(ctx, current.currency)
         return Reply(ctx.t("cap.show", cap=ctx.t.money(current.amount, current.currency),
                            spent=ctx.t.money(spent, current.currency)))
     ctx.require_admin()
     if len(args) == 1 and args[0].casefold() in ("off", "av", "关", "none"):
-        ctx.store.save_household(replace(ctx.household, cap=None))
+        await ctx.tx.save_household(replace(ctx.household, cap=None))
         return Reply(ctx.t("cap.off"))
     if len(args) != 2:
         raise UsageError("cap.usage")
     amount, currency = parsing.parse_money(args[0], args[1])
     household: Household = replace(ctx.household, cap=Money(amount, currency))
-    ctx.store.save_household(household)
+    await ctx.tx.save_household(household)
     return Reply(ctx.t("cap.set", cap=ctx.t.money(amount, currency)))

@@ -111,10 +111,10 @@ class _MemoryState:
     def __init__(self) -> None:
         self._data: dict[tuple[str, str], Any] = {}
 
-    def get_state(self, namespace: str, key: str) -> Any:
+    async def get_state(self, namespace: str, key: str) -> Any:
         return self._data.get((namespace, key))
 
-    def put_state(self, namespace: str, key: str, value: Any) -> None:
+    async def put_state(self, namespace: str, key: str, value: Any) -> None:
         self._data[(namespace, key)] = value
 
 
@@ -131,20 +131,20 @@ class OrderBook:
         self._ns = f"{provider}/orders"
         self._state: StateStore = state if state is not None else _MemoryState()
 
-    def get(self, client_ref: str) -> dict[str, Any] | None:
-        entry = self._state.get_state(self._ns, client_ref)
+    async def get(self, client_ref: str) -> dict[str, Any] | None:
+        entry = await self._state.get_state(self._ns, client_ref)
         return dict(entry) if entry else None
 
-    def sent(self, client_ref: str, *, iccid: str, plan_id: str, at: datetime) -> dict[str, Any]:
+    async def sent(self, client_ref: str, *, iccid: str, plan_id: str, at: datetime) -> dict[str, Any]:
         entry = {"iccid": iccid, "plan_id": plan_id, "sent_at": at.isoformat(), "order_id": None, "status": "PENDING"}
-        self._state.put_state(self._ns, client_ref, entry)
+        await self._state.put_state(self._ns, client_ref, entry)
         return entry
 
-    def settle(self, client_ref: str, order: Order) -> None:
-        entry = self.get(client_ref) or {"iccid": order.iccid, "plan_id": order.plan_id,
+    async def settle(self, client_ref: str, order: Order) -> None:
+        entry = await self.get(client_ref) or {"iccid": order.iccid, "plan_id": order.plan_id,
                                          "sent_at": order.created_at.isoformat()}
         entry.update(order_id=order.provider_order_id, status=str(order.status))
-        self._state.put_state(self._ns, client_ref, entry)
+        await self._state.put_state(self._ns, client_ref, entry)
 
     @staticmethod
     def sent_at(entry: Mapping[str, Any]) -> datetime:

@@ -123,14 +123,14 @@ class AiraloProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         if entry is not None and entry.get("status") != "FAILED":  # FAILED: rejected, nothing bought
             return await self._reconcile(iccid, client_ref, entry)
         found = await self._lookup(iccid, client_ref)
         if found is not None:
-            self._book.settle(client_ref, found)
+            await self._book.settle(client_ref, found)
             return found
-        entry = self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
+        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
         try:
             body = await self._call("POST", "orders/topups", read=False,
                                     json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
@@ -138,17 +138,17 @@ class AiraloProvider:
             # Sent (or maybe sent) without an answer: look before anything else; never resend.
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:
-            self._book.settle(client_ref, _failed(client_ref, iccid, plan_id, self._now()))
+            await self._book.settle(client_ref, _failed(client_ref, iccid, plan_id, self._now()))
             raise
         order = parse.order(client_ref, iccid, parse.data_of(body), status=OrderStatus.COMPLETED)
-        self._book.settle(client_ref, order)
+        await self._book.settle(client_ref, order)
         return order
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         found = await self._lookup(iccid, client_ref)
         if found is not None:
-            self._book.settle(client_ref, found)
+            await self._book.settle(client_ref, found)
             return found
         if entry is None:
             raise NotFound(NAME, "no order with this reference")
@@ -173,7 +173,7 @@ class AiraloProvider:
             found = None
         if found is None:
             return pending_order(NAME, client_ref, entry, raw={"reconciled": "not listed yet"})
-        self._book.settle(client_ref, found)
+        await self._book.settle(client_ref, found)
         return found
 
     async def _lookup(self, iccid: str, client_ref: str) -> Order | None:

@@ -115,13 +115,14 @@ class BalanceEvent:
 class StateStore(Protocol):
     """Durable key-value state a provider may keep (demo day 0, manual lines).
 
-    ``get`` returns ``None`` for a missing key; ``put`` replaces the value and is durable
-    once the owner commits. Values are JSON-compatible.
+    ``get_state`` returns ``None`` for a missing key; ``put_state`` replaces the value and
+    is durable when it returns (an order book entry must be on disk before the request
+    leaves). Values are JSON-compatible.
     """
 
-    def get_state(self, namespace: str, key: str) -> Any: ...
+    async def get_state(self, namespace: str, key: str) -> Any: ...
 
-    def put_state(self, namespace: str, key: str, value: Any) -> None: ...
+    async def put_state(self, namespace: str, key: str, value: Any) -> None: ...
 
 
 @runtime_checkable
@@ -161,10 +162,10 @@ class ManualLines(Protocol):
     same object then reports these figures with ``as_of`` the time they were typed.
     """
 
-    def track(
+    async def track(
         self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime
     ) -> str: ...
 
-    def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None: ...
+    async def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None: ...
 
-    def operator(self, ref: str) -> str | None: ...
+    async def operator(self, ref: str) -> str | None: ...

@@ -58,12 +58,18 @@ class DemoProvider:
         self._state = state
         self._now = now
         self.min_poll_seconds = poll_seconds
-        if state.get_state(NAME, "day0") is None:
-            state.put_state(NAME, "day0", now().isoformat())
+        self._day0: datetime | None = None
+        self._started = now()  # day 0 if the state has none yet: when this data first saw the demo
 
-    @property
-    def day0(self) -> datetime:
-        return datetime.fromisoformat(self._state.get_state(NAME, "day0"))
+    async def day0(self) -> datetime:
+        """The moment the demo started: kept in the state, so restarts continue the simulation."""
+        if self._day0 is None:
+            stored = await self._state.get_state(NAME, "day0")
+            if stored is None:
+                stored = self._started.isoformat()
+                await self._state.put_state(NAME, "day0", stored)
+            self._day0 = datetime.fromisoformat(stored)
+        return self._day0
 
     def _sim(self, iccid: str) -> _Sim:
         sim = SIMS.get(iccid)
@@ -79,14 +85,15 @@ class DemoProvider:
                 sim.code[-len(given):].encode(), given.encode()):
             raise ClaimRejected(NAME, "activation code does not match")
 
-    def _simulate(self, iccid: str, until: datetime) -> tuple[int | None, int | None, datetime, bool]:
+    async def _simulate(self, iccid: str, until: datetime) -> tuple[int | None, int | None, datetime, bool]:
         """Replay usage and top-ups up to ``until``: (total, remaining, expiry, unlimited)."""
         sim = self._sim(iccid)
         total, remaining = sim.total, sim.remaining
         unlimited = sim.total is None
-        expiry = self.day0 + DAY * sim.expires_day
-        cursor = self.day0
-        for topup in self._state.get_state(NAME, f"topups/{iccid}") or []:
+        day0 = await self.day0()
+        expiry = day0 + DAY * sim.expires_day
+        cursor = day0
+        for topup in await self._state.get_state(NAME, f"topups/{iccid}") or []:
             at = datetime.fromisoformat(topup["at"])
             remaining = _use(remaining, cursor, min(at, until), expiry)
             cursor = max(cursor, at)
@@ -105,7 +112,7 @@ class DemoProvider:
 
     async def balance(self, iccid: str) -> EsimBalance:
         now = self._now()
-        total, remaining, expiry, unlimited = self._simulate(iccid, now)
+        total, remaining, expiry, unlimited = await self._simulate(iccid, now)
         if now >= expiry:
             status = Status.EXPIRED
         elif not unlimited and not remaining:
@@ -115,7 +122,7 @@ class DemoProvider:
         return EsimBalance(
             provider=NAME, iccid=iccid, status=status, as_of=now,
             data_total_bytes=total, data_remaining_bytes=remaining, data_unlimited=unlimited,
-            expires_at=expiry, activated_at=self.day0,
+            expires_at=expiry, activated_at=await self.day0(),
         )
 
     async def plans(self, iccid: str) -> list[Plan]:
@@ -130,7 +137,7 @@ class DemoProvider:
         now = self._now()
         key = f"topups/{iccid}"
         entry = {"at": now.isoformat(), "plan": plan_id, "ref": client_ref}
-        self._state.put_state(NAME, key, [*(self._state.get_state(NAME, key) or []), entry])
+        await self._state.put_state(NAME, key, [*(await self._state.get_state(NAME, key) or []), entry])
         return self._order(iccid, entry)
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
@@ -140,7 +147,7 @@ class DemoProvider:
         return found
 
     async def _find(self, iccid: str, client_ref: str) -> Order | None:
-        for entry in self._state.get_state(NAME, f"topups/{iccid}") or []:
+        for entry in await self._state.get_state(NAME, f"topups/{iccid}") or []:
             if entry["ref"] == client_ref:
                 return self._order(iccid, entry)
         return None

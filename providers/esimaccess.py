@@ -115,26 +115,26 @@ class EsimAccessProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         if entry is not None and entry.get("status") != "FAILED":
             return await self._reconcile(iccid, client_ref, entry)
-        entry = self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
+        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
         try:
             obj = await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
                                                   "transactionId": client_ref}, read=False)
         except OrderPending:
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:
-            self._book.settle(client_ref, self._order(client_ref, entry, OrderStatus.FAILED, None))
+            await self._book.settle(client_ref, self._order(client_ref, entry, OrderStatus.FAILED, None))
             raise
         obj = obj if isinstance(obj, Mapping) else {}
         ref = obj.get("orderNo") or obj.get("transactionId") or client_ref
         order = self._order(client_ref, entry, OrderStatus.COMPLETED, str(ref), raw=obj)
-        self._book.settle(client_ref, order)
+        await self._book.settle(client_ref, order)
         return order
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         if entry is None:
             raise NotFound(NAME, "no order with this reference")
         return await self._reconcile(iccid, client_ref, entry)
@@ -172,6 +172,6 @@ class EsimAccessProvider:
             created = parse_time(package.get("createTime"))
             if code in (plan_id, plan_id.removeprefix("TOPUP_")) and created is not None and created >= since:
                 order = self._order(client_ref, entry, OrderStatus.COMPLETED, client_ref, raw=package)
-                self._book.settle(client_ref, order)
+                await self._book.settle(client_ref, order)
                 return order
         return pending_order(NAME, client_ref, entry, raw={"reconciled": "top-up not on the eSIM yet"})

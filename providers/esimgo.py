@@ -109,7 +109,7 @@ class EsimGoProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         if entry is not None and entry.get("status") != "FAILED":
             return await self._reconcile(iccid, client_ref, entry)
         request = {"assign": True, "order": [{"type": "bundle", "quantity": 1, "item": plan_id,
@@ -118,21 +118,21 @@ class EsimGoProvider:
                                       json={"type": "validate", **request})
         if isinstance(check, Mapping) and check.get("valid") is False:
             raise PlanUnavailable(NAME, str(check.get("message") or "order would not be valid")[:200])
-        entry = self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
+        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
         try:
             body = await self._http.call("POST", "orders", read=False, decode=parse.decode,
                                          json={"type": "transaction", **request})
         except OrderPending:
             return await self._reconcile(iccid, client_ref, entry)
         except ProviderError:
-            self._book.settle(client_ref, self._order(client_ref, entry, {}, OrderStatus.FAILED))
+            await self._book.settle(client_ref, self._order(client_ref, entry, {}, OrderStatus.FAILED))
             raise
         order = self._order(client_ref, entry, body if isinstance(body, Mapping) else {})
-        self._book.settle(client_ref, order)
+        await self._book.settle(client_ref, order)
         return order
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = self._book.get(client_ref)
+        entry = await self._book.get(client_ref)
         if entry is None:
             raise NotFound(NAME, "no order with this reference")
         return await self._reconcile(iccid, client_ref, entry)
@@ -187,7 +187,7 @@ class EsimGoProvider:
             if entry.get("status") in ("COMPLETED", "FAILED"):
                 return self._order(client_ref, entry, {}, OrderStatus(entry["status"]))
             return pending_order(NAME, client_ref, entry, raw={"reconciled": "order list unreadable"})
-        self._book.settle(client_ref, order)
+        await self._book.settle(client_ref, order)
         return order
 
     async def _find(self, iccid: str, entry: Mapping[str, Any]) -> Mapping[str, Any] | None:

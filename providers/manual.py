@@ -26,25 +26,25 @@ class ManualProvider:
         self._state = state
         self._now = now
 
-    def track(self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime) -> str:
+    async def track(self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime) -> str:
         ref = "manual-" + secrets.token_hex(6)
-        self._state.put_state(NAME, ref, {
+        await self._state.put_state(NAME, ref, {
             "operator": operator, "total": total_bytes, "remaining": total_bytes,
             "expires_at": expires_at.isoformat(), "as_of": now.isoformat(),
         })
         return ref
 
-    def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None:
-        entry = self._entry(ref)
+    async def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None:
+        entry = await self._entry(ref)
         total = max(int(str(entry["total"])), remaining_bytes)
-        self._state.put_state(NAME, ref, {**entry, "remaining": remaining_bytes, "as_of": now.isoformat(), "total": total})
+        await self._state.put_state(NAME, ref, {**entry, "remaining": remaining_bytes, "as_of": now.isoformat(), "total": total})
 
-    def operator(self, ref: str) -> str | None:
-        entry = self._state.get_state(NAME, ref)
+    async def operator(self, ref: str) -> str | None:
+        entry = await self._state.get_state(NAME, ref)
         return None if entry is None else str(entry["operator"])
 
-    def _entry(self, ref: str) -> dict[str, object]:
-        entry = self._state.get_state(NAME, ref)
+    async def _entry(self, ref: str) -> dict[str, object]:
+        entry = await self._state.get_state(NAME, ref)
         if entry is None:
             raise NotFound(NAME, "unknown manual line")
         return dict(entry)
@@ -53,7 +53,7 @@ class ManualProvider:
         raise NotFound(NAME, "manual lines are added with /link manual")
 
     async def balance(self, iccid: str) -> EsimBalance:
-        entry = self._entry(iccid)
+        entry = await self._entry(iccid)
         expires = datetime.fromisoformat(str(entry["expires_at"]))
         remaining = int(entry["remaining"])  # type: ignore[call-overload]
         now = self._now()

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.messages import Address, Incoming, Reply
 from bot.store import MemoryStore, TinyDBStore
+from tests.storeview import StoreView, run_now
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "2026-01-01T08:00:00Z"
@@ -230,7 +231,9 @@ def make_bot(store: Any = None, *, start: datetime = START_AT, **settings: Any) 
     clock = FakeClock(start)
     store = store if store is not None else MemoryStore()
     app = build(Settings(**settings), clock=clock, console=None, store=store)
-    return Bot(app=app, clock=clock, store=store)
+    for step in app.startup:  # what App.run does first
+        run_now(step())  # type: ignore[arg-type]
+    return Bot(app=app, clock=clock, store=StoreView(store))
 
 
 @pytest.fixture
@@ -243,4 +246,4 @@ def file_bot(tmp_path: Path) -> Iterator[Bot]:
     """Like ``bot`` but on a TinyDBStore file."""
     store = TinyDBStore(str(tmp_path / "bot.json"))
     yield make_bot(store)
-    store.close()
+    StoreView(store).close()

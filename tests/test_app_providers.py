@@ -40,7 +40,7 @@ WAIT = 5.0
 
 def on_disk(db: Path) -> str:
     """Every data file of the store as text, read behind the store's back (what a crash leaves)."""
-    files = [db, *sorted(Path(str(db) + ".d").glob("*.json"))]
+    files = [db, Path(str(db) + ".journal")]
     return "\n".join(f.read_text(encoding="utf-8") for f in files if f.exists())
 
 
@@ -86,4 +86,4 @@ async def test_order_reference_is_durable_before_the_order_request_leaves(
         finally:
             for provider in app.providers.values():
                 await provider.aclose()
-            store.close()
+            await store.close()

@@ -163,15 +163,15 @@ async def test_connect_failure_on_topup_is_not_pending_and_may_be_retried() -> N
     await adapter.aclose()
 
 
-def test_order_book_round_trip() -> None:
+async def test_order_book_round_trip() -> None:
     from providers.base import Order
 
     book = OrderBook("p", None)
-    assert book.get("r") is None
-    entry = book.sent("r", iccid="89", plan_id="plan", at=NOW)
+    assert await book.get("r") is None
+    entry = await book.sent("r", iccid="89", plan_id="plan", at=NOW)
     assert entry["status"] == "PENDING" and OrderBook.sent_at(entry) == NOW
-    book.settle("r", Order("r", "p", "89", "plan", OrderStatus.COMPLETED, NOW, provider_order_id="o1"))
-    assert book.get("r") == {"iccid": "89", "plan_id": "plan", "sent_at": NOW.isoformat(), "order_id": "o1",
+    await book.settle("r", Order("r", "p", "89", "plan", OrderStatus.COMPLETED, NOW, provider_order_id="o1"))
+    assert await book.get("r") == {"iccid": "89", "plan_id": "plan", "sent_at": NOW.isoformat(), "order_id": "o1",
                              "status": "COMPLETED"}
 
 

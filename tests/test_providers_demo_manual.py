@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.app import ProviderState
 from bot.clock import FakeClock
 from bot.store import MemoryStore
 from providers.base import GB, MB, Provider, Status
@@ -27,12 +28,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store() -> ProviderState:
+    return ProviderState(MemoryStore())
 
 
 @pytest.fixture
-def demo(store: MemoryStore, clock: FakeClock) -> DemoProvider:
+def demo(store: ProviderState, clock: FakeClock) -> DemoProvider:
     return DemoProvider(store, clock.now)
 
 
@@ -50,12 +51,12 @@ class TestDemoContract(ProviderContract):
 
 class TestManualContract(ProviderContract):
     @pytest.fixture
-    def provider(self, store: MemoryStore, clock: FakeClock) -> Provider:
+    def provider(self, store: ProviderState, clock: FakeClock) -> Provider:
         return ManualProvider(store, clock.now)
 
     @pytest.fixture
-    def sim(self, provider: ManualProvider, clock: FakeClock) -> ContractSim:
-        ref = provider.track(operator="telenor", total_bytes=10 * GB, expires_at=T0 + 30 * DAY, now=clock.now())
+    async def sim(self, provider: ManualProvider, clock: FakeClock) -> ContractSim:
+        ref = await provider.track(operator="telenor", total_bytes=10 * GB, expires_at=T0 + 30 * DAY, now=clock.now())
         return ContractSim(ref, None, None)
 
 
@@ -234,17 +235,17 @@ async def test_claim_codes(demo: DemoProvider, given: str, ok: bool) -> None:
             await demo.verify_claim(DEMO["DEMO12"], given)
 
 
-async def test_day0_is_kept_in_the_store(store: MemoryStore, clock: FakeClock) -> None:
-    DemoProvider(store, clock.now)
+async def test_day0_is_kept_in_the_store(store: ProviderState, clock: FakeClock) -> None:
+    await DemoProvider(store, clock.now).day0()
     clock.advance(3 * DAY)
     later = DemoProvider(store, clock.now)  # a restart on the same data
-    assert later.day0 == T0
+    assert await later.day0() == T0
     bal = await later.balance(DEMO["DEMO12"])
     assert bal.data_remaining_bytes == int(7.5 * GB) - 900 * MB
 
 
 async def test_deterministic(clock: FakeClock) -> None:
-    a, b = MemoryStore(), MemoryStore()
+    a, b = ProviderState(MemoryStore()), ProviderState(MemoryStore())
     pa, pb = DemoProvider(a, clock.now), DemoProvider(b, clock.now)
     clock.advance(timedelta(hours=31, minutes=7))
     for iccid in DEMO.values():
@@ -254,33 +255,33 @@ async def test_deterministic(clock: FakeClock) -> None:
 # --- manual lines ------------------------------------------------------------------------
 
 
-async def test_manual_line_reports_what_was_typed(store: MemoryStore, clock: FakeClock) -> None:
+async def test_manual_line_reports_what_was_typed(store: ProviderState, clock: FakeClock) -> None:
     manual = ManualProvider(store, clock.now)
-    ref = manual.track(operator="telia", total_bytes=10 * GB, expires_at=T0 + 5 * DAY, now=clock.now())
-    assert manual.operator(ref) == "telia"
+    ref = await manual.track(operator="telia", total_bytes=10 * GB, expires_at=T0 + 5 * DAY, now=clock.now())
+    assert await manual.operator(ref) == "telia"
     clock.advance(DAY)
     bal = await manual.balance(ref)
     assert bal.status is Status.ACTIVE and bal.as_of == T0  # no simulated use: as typed, when typed
     assert bal.data_remaining_bytes == bal.data_total_bytes == 10 * GB
-    manual.set_remaining(ref, 2 * GB, clock.now())
+    await manual.set_remaining(ref, 2 * GB, clock.now())
     bal = await manual.balance(ref)
     assert bal.data_remaining_bytes == 2 * GB and bal.data_total_bytes == 10 * GB and bal.as_of == T0 + DAY
-    manual.set_remaining(ref, 12 * GB, clock.now())  # more than the plan: the total follows
+    await manual.set_remaining(ref, 12 * GB, clock.now())  # more than the plan: the total follows
     assert (await manual.balance(ref)).data_total_bytes == 12 * GB
-    manual.set_remaining(ref, 0, clock.now())
+    await manual.set_remaining(ref, 0, clock.now())
     assert (await manual.balance(ref)).status is Status.DEPLETED
     clock.advance(4 * DAY)
     assert (await manual.balance(ref)).status is Status.EXPIRED
     assert manual.supports_topup is False
 
 
-async def test_manual_has_nothing_to_buy(store: MemoryStore, clock: FakeClock) -> None:
+async def test_manual_has_nothing_to_buy(store: ProviderState, clock: FakeClock) -> None:
     manual = ManualProvider(store, clock.now)
-    ref = manual.track(operator="ice", total_bytes=GB, expires_at=T0 + DAY, now=clock.now())
+    ref = await manual.track(operator="ice", total_bytes=GB, expires_at=T0 + DAY, now=clock.now())
     with pytest.raises(TopUpNotAllowed):
         await manual.topup(ref, "x", client_ref="r")
     with pytest.raises(ProviderError):
         await manual.order_status(ref, "r")
     with pytest.raises(NotFound):
-        manual.set_remaining("manual-unknown", GB, clock.now())
-    assert manual.operator("manual-unknown") is None
+        await manual.set_remaining("manual-unknown", GB, clock.now())
+    assert await manual.operator("manual-unknown") is None

@@ -26,6 +26,7 @@ from bot.reminders import with_announced
 from bot.store import TinyDBStore
 from providers.base import GB, MB
 from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, fixed_part, replies, run_bot
+from tests.storeview import StoreView
 
 OSLO = ZoneInfo("Europe/Oslo")
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)  # 09:00 in Oslo
@@ -287,7 +288,7 @@ def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path, console_fac
 
     # what the job queue writes when "5 %" falls due at 17:00, and the process dies before sending
     due = T0 + timedelta(hours=9)
-    store = TinyDBStore(str(db))
+    store = StoreView(TinyDBStore(str(db)))
     [line] = store.lines("console:c1")
     state = store.alert_state(line.id)
     assert state is not None
@@ -310,7 +311,7 @@ def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path, console_fac
     third = console_factory(db, start=iso(due + timedelta(hours=12, minutes=10)))
     assert keys(third.advance("PT1H")) == []
     third.close()
-    store = TinyDBStore(str(db))
+    store = StoreView(TinyDBStore(str(db)))
     assert [(i.id, i.state) for i in store.outbox()] == [("unsent-1", "sent")]
     store.close()
 
@@ -322,7 +323,7 @@ def test_restart_while_an_alert_waits_for_the_morning(tmp_path: Path, console_fa
     link(first, "DEMO20", "mom")
     assert keys(first.advance("PT12H")) == []  # 03:00 in Oslo: enqueued, waiting
     first.close()
-    store = TinyDBStore(str(db))
+    store = StoreView(TinyDBStore(str(db)))
     assert [i.state for i in store.outbox()] == ["pending"]
     store.close()
 
@@ -405,7 +406,7 @@ def test_sigkill_mid_run_loses_nothing_and_resends_at_most_once(
     files = [db, *sorted((tmp_path / "bot.json.d").glob("*.json"))]
     for path in files:
         json.loads(path.read_text(encoding="utf-8"))
-    TinyDBStore(str(db)).close()
+    StoreView(TinyDBStore(str(db))).close()
 
     # start again at the same simulated start and let the same time pass
     second = console_factory(db, start=iso(T0))

@@ -184,4 +184,4 @@ def test_schema_version_is_in_the_file(tmp_path: Path, console_factory: Callable
     console_factory(db).close()
     data = json.loads(db.read_text(encoding="utf-8"))
     versions = [doc.get("schema") for doc in data["meta"].values()]
-    assert versions == [1]
+    assert versions == [2]

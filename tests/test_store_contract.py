@@ -1,13 +1,13 @@
-"""One contract for every Store (bot/store.py docstring), run on MemoryStore and TinyDBStore.
+"""The Store contract (``bot/store/interface.py``), run unchanged on every backend.
 
-Each round trip is checked on the open store and, for the file store, again after
-``commit()`` + close + reopen: what was committed is what a restarted bot reads.
+Each round trip is checked in the unit that wrote it, in a later unit, and, for the file
+backend, after a close and a fresh open: what was committed is what a restarted bot reads.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,43 +15,45 @@ from typing import Any
 
 import pytest
 
-from bot import storage as storage_mod
-from bot.errors import StoreError
-from bot.records import AlertState, Household, Line, OrderRecord, Pending, ReminderSettings
-from bot.storage import AtomicJSONStorage
-from bot.store import MAX_SAMPLES, SCHEMA_VERSION, MemoryStore, TinyDBStore
+from bot.errors import StoreWriteError
+from bot.records import Alert, AlertState, Household, Line, OrderRecord, OutboxItem, Pending, ReminderSettings
+from bot.store import MemoryStore, Store, TinyDBStore, Tx
+from bot.store.interface import MAX_SAMPLES, SAMPLE_DAYS
 from providers.base import EsimBalance, Money, Status
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
 
 
-class Opened:
-    """A store under test; ``reopen()`` commits, closes and opens the same data again."""
+class Backend:
+    """A store under test; ``reopen()`` closes it and opens the same data again."""
 
     def __init__(self, kind: str, path: Path) -> None:
         self.kind, self.path = kind, path
-        self.store: Any = MemoryStore() if kind == "memory" else TinyDBStore(str(path))
+        self.store: Store = MemoryStore() if kind == "memory" else TinyDBStore(path)
 
-    def reopen(self) -> Any:
-        if self.kind == "memory":
-            return self.store
-        self.store.commit()
-        self.store.close()
-        self.store = TinyDBStore(str(self.path))
+    async def reopen(self) -> Store:
+        if self.kind != "memory":
+            await self.store.close()
+            self.store = TinyDBStore(self.path)
         return self.store
 
-    def both(self) -> Iterator[Any]:
-        """The store now, then after a restart (the same object for memory)."""
-        yield self.store
-        if self.kind != "memory":
-            yield self.reopen()
+    async def read(self, fn: Callable[[Tx], Awaitable[Any]]) -> list[Any]:
+        """``fn`` in a new unit now, and again after a restart (file backends)."""
+        seen = []
+        for again in (False, True):
+            if again:
+                await self.reopen()
+            async with self.store.transaction() as tx:
+                seen.append(await fn(tx))
+        return seen
 
 
 @pytest.fixture(params=["memory", "tinydb"])
-def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opened]:
-    o = Opened(request.param, tmp_path / "bot.json")
-    yield o
-    o.store.close()
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    b = Backend(request.param, tmp_path / "bot.json")
+    yield b
+    await b.store.close()
 
 
 def line(n: int, household: str = "console:h1", **kw: Any) -> Line:
@@ -69,330 +71,283 @@ def balance(minutes: int, remaining: int | None = 1000) -> EsimBalance:
                        expires_at=T0 + timedelta(days=20), activated_at=T0)
 
 
-def test_missing_keys(opened: Opened) -> None:
-    s = opened.store
-    assert s.household("nope") is None
-    assert s.user_language("nope") is None
-    assert s.line("nope") is None
-    assert s.lines("nope") == []
-    assert list(s.all_lines()) == []
-    assert s.line_by_ref("8947") is None
-    assert s.link_failures_since("nope", T0) == 0
-    assert s.pending("nope") is None
-    assert s.order("nope") is None
-    assert s.orders("nope") == []
-    assert s.samples("nope") == []
-    assert s.last_balance("nope") is None
-    assert s.alert_state("nope") is None
-    assert s.schedule() == {}
-    assert s.outbox() == []
-    assert s.get_state("ns", "nope") is None
+def item(n: int, *, at: datetime = T0, line_id: str = "line1", chat: str = "h1") -> OutboxItem:
+    return OutboxItem(id=f"item{n}", line_id=line_id, household_id=f"console:{chat}", platform="console", chat=chat,
+                      alert=Alert(kind="data", label="mom", provider="demo", threshold=20), created_at=T0,
+                      not_before=at)
 
 
-def test_household_round_trip(opened: Opened) -> None:
-    h = Household(id="console:fam", is_group=True, created_at=T0, language="nb", timezone="Asia/Shanghai",
-                  quiet_start="23:00", quiet_end="07:30", cap=Money(Decimal("300.50"), "NOK"),
-                  reminders=ReminderSettings(enabled=False, data_percent=(30,), data_bytes=(500 * 1024**2,),
-                                             expiry_hours=(48,), target="both"))
-    opened.store.save_household(h)
-    for s in opened.both():
-        got = s.household("console:fam")
-        assert got == h
-        assert isinstance(got.cap.amount, Decimal) and got.created_at.tzinfo is not None
-    s.save_household(Household(id="console:fam", is_group=True, created_at=T0))
-    for s in opened.both():
-        assert s.household("console:fam").cap is None and s.household("console:fam").language is None
+# -- units of work ----------------------------------------------------------------------------
+
+async def test_a_unit_sees_its_own_writes_and_others_see_them_only_after_commit(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as outside:
+        async with store.transaction() as tx:
+            await tx.save_line(line(1))
+            assert await tx.line("line1") == line(1)
+            assert [x.id for x in await tx.lines("console:h1")] == ["line1"]
+            assert await outside.line("line1") is None  # not committed yet
+        assert await outside.line("line1") == line(1)  # committed: read-committed, like PostgreSQL
+    assert await backend.read(lambda tx: tx.line("line1")) == [line(1), line(1)]
 
 
-def test_user_language(opened: Opened) -> None:
-    opened.store.set_user_language("console:u1", "zh")
-    opened.store.set_user_language("console:u2", "nb")
-    for s in opened.both():
-        assert s.user_language("console:u1") == "zh" and s.user_language("console:u2") == "nb"
-    s.set_user_language("console:u1", None)
-    for s in opened.both():
-        assert s.user_language("console:u1") is None
+async def test_an_exception_rolls_the_whole_unit_back(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as tx:
+        await tx.save_household(Household(id="console:h1", is_group=False, created_at=T0))
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.save_line(line(1))
+            await tx.delete_line("nope")
+            await tx.save_household(Household(id="console:h1", is_group=True, created_at=T0))
+            raise RuntimeError("half-way")
+    seen = await backend.read(lambda tx: tx.line("line1"))
+    assert seen == [None, None]
+    households = await backend.read(lambda tx: tx.household("console:h1"))
+    assert [h.is_group for h in households] == [False, False]
 
 
-def test_lines_round_trip_index_and_delete(opened: Opened) -> None:
-    a = line(2, reminders=ReminderSettings(data_percent=(10,)))
-    b = line(1)
-    c = line(3, household="console:h2")
-    for x in (a, b, c):
-        opened.store.save_line(x)
-    for s in opened.both():
-        assert s.line("line2") == a
-        assert s.lines("console:h1") == [b, a]  # by creation time
-        assert s.lines("console:h2") == [c]
-        assert sorted(x.id for x in s.all_lines()) == ["line1", "line2", "line3"]
-        assert s.line_by_ref(c.ref) == c
-    # relabel and move keep the indexes right
-    moved = Line(**{**a.__dict__, "label": "new", "household_id": "console:h2"})
-    s.save_line(moved)
-    for s in opened.both():
-        assert [x.id for x in s.lines("console:h1")] == ["line1"]
-        assert [x.id for x in s.lines("console:h2")] == ["line2", "line3"]
-        assert s.line_by_ref(a.ref).label == "new"
-    s.add_sample("line2", balance(1))
-    s.save_alert_state("line2", AlertState(cycle_started=T0))
-    s.set_due("line2", T0 + timedelta(hours=1))
-    s.delete_line("line2")
-    for s in opened.both():
-        assert s.line("line2") is None and s.line_by_ref(a.ref) is None
-        assert [x.id for x in s.lines("console:h2")] == ["line3"]
-        assert s.samples("line2") == [] and s.last_balance("line2") is None
-        assert s.alert_state("line2") is None and "line2" not in s.schedule()
+async def test_a_failed_unit_does_not_disturb_one_running_beside_it(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as good:
+        await good.save_line(line(2))
+        with pytest.raises(ValueError):
+            async with store.transaction() as bad:
+                await bad.save_line(line(1))
+                raise ValueError
+        await good.save_line(line(3))
+    ids = await backend.read(lambda tx: tx.lines("console:h1"))
+    assert [[x.id for x in found] for found in ids] == [["line2", "line3"]] * 2
 
 
-def test_link_failures(opened: Opened) -> None:
-    for minutes in (0, 10, 20, 70):
-        opened.store.record_link_failure("console:m", T0 + timedelta(minutes=minutes))
-    for s in opened.both():
-        assert s.link_failures_since("console:m", T0) == 4
-        assert s.link_failures_since("console:m", T0 + timedelta(minutes=15)) == 2
-        assert s.link_failures_since("console:m", T0 + timedelta(hours=2)) == 0
-        assert s.link_failures_since("console:other", T0) == 0
+async def test_a_unit_cannot_be_used_after_it_ended(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        pass
+    with pytest.raises(RuntimeError):
+        await tx.line("line1")
 
 
-def test_pending_and_orders(opened: Opened) -> None:
-    p = Pending(token="tok1", kind="topup", household_id="console:h1", line_id="line1", actor="console:u1",
-                created_at=T0, plan_id="demo-1gb-7d", plan_title="1 GB", price=Money(Decimal("49"), "NOK"))
-    opened.store.save_pending(p)
-    o1 = OrderRecord(client_ref="tok1", household_id="console:h1", line_id="line1", provider="demo",
-                     iccid="8947000000000000012", plan_id="demo-1gb-7d", status="PENDING",
-                     created_at=T0 + timedelta(minutes=5), price=Money(Decimal("49.00"), "NOK"))
-    o0 = OrderRecord(client_ref="tok0", household_id="console:h1", line_id="line1", provider="demo",
-                     iccid="8947000000000000012", plan_id="demo-5gb-30d", status="COMPLETED", created_at=T0,
-                     provider_order_id="x-1")
-    other = OrderRecord(client_ref="tok9", household_id="console:h2", line_id="line9", provider="demo",
-                        iccid="8947000000000000020", plan_id="demo-1gb-7d", status="FAILED", created_at=T0)
-    for o in (o1, o0, other):
-        opened.store.save_order(o)
-    for s in opened.both():
-        assert s.pending("tok1") == p
-        assert s.order("tok1") == o1 and s.order("tok1").price.amount == Decimal("49.00")
-        assert s.orders("console:h1") == [o0, o1]
-        assert s.orders("console:h2") == [other]
-    s.save_pending(Pending(**{**p.__dict__, "state": "done"}))
-    s.save_order(OrderRecord(**{**o1.__dict__, "status": "COMPLETED", "provider_order_id": "x-2"}))
-    for s in opened.both():
-        assert s.pending("tok1").state == "done"
-        assert s.order("tok1").status == "COMPLETED" and s.order("tok1").provider_order_id == "x-2"
-        assert len(s.orders("console:h1")) == 2
+async def test_after_commit_runs_only_for_a_committed_unit(backend: Backend) -> None:
+    ran: list[str] = []
+    async with backend.store.transaction() as tx:
+        await tx.save_line(line(1))
+        tx.after_commit(lambda: ran.append("kept"))
+    with pytest.raises(KeyError):
+        async with backend.store.transaction() as tx:
+            tx.after_commit(lambda: ran.append("rolled back"))
+            raise KeyError
+    assert ran == ["kept"]
 
 
-def test_samples_are_bounded_oldest_dropped(opened: Opened) -> None:
-    n = MAX_SAMPLES + 7
-    for i in range(n):
-        opened.store.add_sample("line1", balance(i, remaining=10_000 - i))
-    for s in opened.both():
-        got = s.samples("line1")
-        assert len(got) == MAX_SAMPLES
-        assert [x.as_of for x in got] == [T0 + timedelta(minutes=i) for i in range(n - MAX_SAMPLES, n)]
-        assert got[-1].remaining == 10_000 - (n - 1)
-        last = s.last_balance("line1")
-        assert last == balance(n - 1, remaining=10_000 - (n - 1))
-        assert last.status is Status.ACTIVE and last.as_of.tzinfo is not None
+async def test_a_unit_that_changes_nothing_writes_nothing(backend: Backend) -> None:
+    health = backend.store.health()
+    async with backend.store.transaction() as tx:
+        await tx.line("x")
+        await tx.set_user_hint("u", "zh")
+    async with backend.store.transaction() as tx:
+        await tx.set_user_hint("u", "zh")  # the same value again
+        await tx.delete_line("nope")
+    assert backend.store.health()["commits"] == health["commits"] + 1
 
 
-def test_samples_of_an_unlimited_line(opened: Opened) -> None:
-    opened.store.add_sample("line1", balance(0, remaining=None))
-    for s in opened.both():
-        assert [x.remaining for x in s.samples("line1")] == [None]
+# -- claims -----------------------------------------------------------------------------------
+
+async def test_due_lines_are_claimed_once_until_the_lease_ends(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as tx:
+        for n in range(1, 5):
+            await tx.set_due(f"line{n}", T0 + timedelta(minutes=n))
+        assert await tx.next_due() == T0 + timedelta(minutes=1)
+    async with store.transaction() as tx:
+        assert await tx.claim_due_lines("a", T0 + timedelta(minutes=3), LEASE, 2) == ["line1", "line2"]
+    async with store.transaction() as tx:
+        assert await tx.claim_due_lines("b", T0 + timedelta(minutes=3), LEASE, 10) == ["line3"]
+        assert await tx.claim_due_lines("b", T0 + timedelta(minutes=3), LEASE, 10) == []  # its own claim holds too
+    async with store.transaction() as tx:  # the leases run out: the lines are due again, earliest first
+        later = T0 + timedelta(minutes=3) + LEASE
+        assert await tx.claim_due_lines("c", later - timedelta(seconds=1), LEASE, 10) == ["line4"]
+        assert await tx.claim_due_lines("c", later, LEASE, 10) == ["line1", "line2", "line3"]
 
 
-def test_alert_state_and_schedule(opened: Opened) -> None:
-    state = AlertState(cycle_started=T0, announced=("data:20", "expiry:72"), expires_at=T0 + timedelta(days=3),
-                       total=10, remaining=2, last_as_of=T0)
-    opened.store.save_alert_state("line1", state)
-    opened.store.set_due("line1", T0 + timedelta(hours=1))
-    opened.store.set_due("line2", T0 + timedelta(hours=2))
-    for s in opened.both():
-        assert s.alert_state("line1") == state
-        assert s.schedule() == {"line1": T0 + timedelta(hours=1), "line2": T0 + timedelta(hours=2)}
-    s.set_due("line1", T0 + timedelta(hours=5))
-    s.set_due("line2", None)
-    for s in opened.both():
-        assert s.schedule() == {"line1": T0 + timedelta(hours=5)}
+async def test_setting_the_due_time_ends_a_claim_and_a_rolled_back_claim_never_happened(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as tx:
+        await tx.set_due("line1", T0)
+    with pytest.raises(ValueError):
+        async with store.transaction() as tx:
+            assert await tx.claim_due_lines("a", T0, LEASE, 10) == ["line1"]
+            raise ValueError
+    async with store.transaction() as tx:
+        assert await tx.claim_due_lines("b", T0, LEASE, 10) == ["line1"]
+        await tx.set_due("line1", T0 + timedelta(minutes=1))  # done: the next look is scheduled
+    async with store.transaction() as tx:
+        assert await tx.claim_due_lines("c", T0 + timedelta(minutes=1), LEASE, 10) == ["line1"]
+        await tx.set_due("line1", None)
+        assert await tx.due("line1") is None
+    assert await backend.read(lambda tx: tx.next_due()) == [None, None]
 
 
-def test_state_values_round_trip(opened: Opened) -> None:
-    values = {"day0": T0.isoformat(), "list": [{"at": "x", "plan": "p"}], "n": 3, "nested": {"a": [1, 2, None]},
-              "unicode": "妈妈的 iPad ✓"}
-    for key, value in values.items():
-        opened.store.put_state("demo", key, value)
-    opened.store.put_state("manual", "day0", "other namespace")
-    for s in opened.both():
-        for key, value in values.items():
-            assert s.get_state("demo", key) == value
-        assert s.get_state("manual", "day0") == "other namespace"
-    s.put_state("demo", "n", 4)
-    for s in opened.both():
-        assert s.get_state("demo", "n") == 4
+async def test_outbox_items_are_claimed_in_due_order_and_released_by_saving(backend: Backend) -> None:
+    store = backend.store
+    async with store.transaction() as tx:
+        await tx.save_outbox(item(1, at=T0 + timedelta(minutes=2)))
+        await tx.save_outbox(item(2, at=T0))
+        await tx.save_outbox(item(3, at=T0 + timedelta(hours=1)))
+    async with store.transaction() as tx:
+        claimed = await tx.claim_outbox("a", T0 + timedelta(minutes=5), LEASE, 10)
+        assert [i.id for i in claimed] == ["item2", "item1"]
+    async with store.transaction() as tx:
+        assert await tx.claim_outbox("b", T0 + timedelta(minutes=5), LEASE, 10) == []
+        await tx.save_outbox(replace(claimed[0], state="sent"))
+    async with store.transaction() as tx:
+        again = await tx.claim_outbox("b", T0 + timedelta(minutes=5) + LEASE, LEASE, 10)
+        assert [i.id for i in again] == ["item1"]  # the sent one is finished for good
+    pending = await backend.read(lambda tx: tx.outbox_pending())
+    assert [[i.id for i in p] for p in pending] == [["item1", "item3"]] * 2
 
 
-def test_move_household(opened: Opened) -> None:
-    s = opened.store
-    s.save_household(Household(id="telegram:-1", is_group=True, created_at=T0, language="zh"))
-    s.save_line(line(1, household="telegram:-1"))
-    s.save_order(OrderRecord(client_ref="r", household_id="telegram:-1", line_id="line1", provider="demo",
-                             iccid="x", plan_id="p", status="COMPLETED", created_at=T0))
-    s.save_pending(Pending(token="t", kind="unlink", household_id="telegram:-1", line_id="line1", actor="a",
-                           created_at=T0))
-    s.move_household("telegram:-1", "telegram:-100")
-    for s in opened.both():
-        assert s.household("telegram:-1") is None
-        assert s.household("telegram:-100").language == "zh"
-        assert [x.id for x in s.lines("telegram:-100")] == ["line1"] and s.lines("telegram:-1") == []
-        assert [o.client_ref for o in s.orders("telegram:-100")] == ["r"]
-        assert s.pending("t").household_id == "telegram:-100"
+# -- domain methods ---------------------------------------------------------------------------
+
+async def test_missing_keys(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        assert await tx.household("nope") is None
+        assert await tx.user_language("nope") is None and await tx.user_hint("nope") is None
+        assert await tx.line("nope") is None and await tx.lines("nope") == []
+        assert await tx.line_by_ref("8947") is None
+        assert await tx.link_failures_since("nope", T0) == 0
+        assert await tx.pending("nope") is None and await tx.order("nope") is None and await tx.orders("x") == []
+        assert await tx.samples("nope") == [] and await tx.last_balance("nope") is None
+        assert await tx.alert_state("nope") is None and await tx.due("nope") is None
+        assert await tx.outbox_pending() == [] and await tx.get_state("ns", "k") is None
+        assert await tx.count_lines() == 0
 
 
-# --- the file store only --------------------------------------------------------------
+async def test_households_users_and_state_round_trip(backend: Backend) -> None:
+    household = Household(id="telegram:-100", is_group=True, created_at=T0, language="nb", timezone="Asia/Shanghai",
+                          quiet_start=None, quiet_end=None, cap=Money(Decimal("300.50"), "NOK"),
+                          reminders=ReminderSettings(data_percent=(30,), data_bytes=(500,), expiry_hours=(48,)))
+    values = {"list": [{"at": "x"}], "n": 3, "nested": {"a": [1, 2, None]}, "text": "中文"}
+    async with backend.store.transaction() as tx:
+        await tx.save_household(household)
+        await tx.set_user_language("u1", "zh")
+        await tx.set_user_hint("u1", "nb")
+        await tx.put_state("demo", "v", values)
+        await tx.put_state("demo", "gone", 1)
+    async with backend.store.transaction() as tx:
+        await tx.put_state("demo", "gone", None)
+    assert await backend.read(lambda tx: tx.household("telegram:-100")) == [household] * 2
+    assert await backend.read(lambda tx: tx.user_language("u1")) == ["zh"] * 2
+    assert await backend.read(lambda tx: tx.user_hint("u1")) == ["nb"] * 2
+    assert await backend.read(lambda tx: tx.get_state("demo", "v")) == [values] * 2
+    assert await backend.read(lambda tx: tx.get_state("demo", "gone")) == [None] * 2
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "bot.json"
+async def test_lines_index_by_household_and_ref_and_delete_everything(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        for n in (2, 1, 3):
+            await tx.save_line(line(n))
+        await tx.save_line(line(4, household="console:h2"))
+        await tx.add_sample("line1", balance(0))
+        await tx.save_alert_state("line1", AlertState(cycle_started=T0))
+        await tx.set_due("line1", T0)
+        await tx.save_outbox(item(1))
+    async with backend.store.transaction() as tx:
+        await tx.save_line(replace(line(2), household_id="console:h2", ref="8947999"))  # moved and renumbered
+        await tx.delete_line("line1")
+        assert [x.id for x in await tx.lines("console:h1")] == ["line3"]
+        assert await tx.line_by_ref("8947999") == replace(line(2), household_id="console:h2", ref="8947999")
+    for tx_lines in await backend.read(lambda tx: tx.lines("console:h1")):
+        assert [x.id for x in tx_lines] == ["line3"]
+    assert await backend.read(lambda tx: tx.count_lines()) == [3, 3]
+    assert await backend.read(lambda tx: tx.line_by_ref(line(2).ref)) == [None, None]
+    for check in (lambda tx: tx.samples("line1"), lambda tx: tx.outbox_pending()):
+        assert await backend.read(check) == [[], []]
+    assert await backend.read(lambda tx: tx.alert_state("line1")) == [None, None]
 
 
-def test_uncommitted_changes_are_not_on_disk_and_committed_ones_are(path: Path) -> None:
-    s = TinyDBStore(str(path))
-    s.set_user_language("console:u1", "zh")
-    assert "console:u1" not in path.read_text(encoding="utf-8") + "".join(
-        p.read_text(encoding="utf-8") for p in path.parent.rglob("*.json") if p != path)
-    s.commit()
-    on_disk = path.read_text(encoding="utf-8") + "".join(
-        p.read_text(encoding="utf-8") for p in path.parent.rglob("*.json") if p != path)
-    assert "console:u1" in on_disk
-    s.close()
+async def test_link_failures_pending_and_orders(backend: Backend) -> None:
+    price = Money(Decimal("49.00"), "NOK")
+    pending = Pending(token="tok", kind="topup", household_id="console:h1", line_id="line1", actor="console:u1",
+                      created_at=T0, plan_id="demo-1gb", plan_title="1 GB", price=price)
+    orders = [OrderRecord(client_ref=f"r{n}", household_id="console:h1", line_id="line1", provider="demo",
+                          iccid="8947", plan_id="demo-1gb", status="COMPLETED", created_at=T0 + timedelta(minutes=-n),
+                          price=price) for n in range(3)]
+    async with backend.store.transaction() as tx:
+        for minutes in (0, 10, 70):
+            await tx.record_link_failure("u1", T0 + timedelta(minutes=minutes))
+        await tx.save_pending(pending)
+        for order in orders:
+            await tx.save_order(order)
+    assert await backend.read(lambda tx: tx.link_failures_since("u1", T0 + timedelta(minutes=5))) == [2, 2]
+    assert await backend.read(lambda tx: tx.pending("tok")) == [pending] * 2
+    assert await backend.read(lambda tx: tx.orders("console:h1")) == [orders[::-1]] * 2
+    assert await backend.read(lambda tx: tx.order("r1")) == [orders[1]] * 2
 
 
-def test_schema_version_is_stored_in_the_file(path: Path) -> None:
-    TinyDBStore(str(path)).close()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    assert str(SCHEMA_VERSION) in json.dumps(data["meta"])
-    assert any(SCHEMA_VERSION in doc.values() for doc in data["meta"].values())
+async def test_samples_are_packed_bounded_and_never_go_backwards(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        for hour in range(24 * (SAMPLE_DAYS + 5)):
+            await tx.add_sample("line1", balance(hour * 60, remaining=10_000_000_000 - hour))
+        await tx.add_sample("line1", balance(0, remaining=1))  # older than the newest: ignored
+    for samples in await backend.read(lambda tx: tx.samples("line1")):
+        assert MAX_SAMPLES // 2 <= len(samples) <= MAX_SAMPLES
+        assert samples[-1].as_of == T0 + timedelta(hours=24 * (SAMPLE_DAYS + 5) - 1)
+        assert samples[-1].remaining == 10_000_000_000 - (24 * (SAMPLE_DAYS + 5) - 1)
+        assert samples[0].as_of >= samples[-1].as_of - timedelta(days=SAMPLE_DAYS)  # a chart's month is there
+        assert [s.as_of for s in samples] == sorted(s.as_of for s in samples)
+    last = await backend.read(lambda tx: tx.last_balance("line1"))
+    assert [b.data_remaining_bytes for b in last] == [10_000_000_000 - (24 * (SAMPLE_DAYS + 5) - 1)] * 2
 
 
-def _count_disk_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    count = [0]
-    real = AtomicJSONStorage.read
-
-    def read(self: AtomicJSONStorage) -> Any:
-        count[0] += 1
-        return real(self)
-
-    monkeypatch.setattr(AtomicJSONStorage, "read", read)
-    return count
+async def test_samples_of_an_unlimited_line(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        await tx.add_sample("line1", replace(balance(0, None), data_unlimited=True))
+    assert [[s.remaining for s in found] for found in await backend.read(lambda tx: tx.samples("line1"))] == [[None]] * 2
 
 
-def test_reads_by_key_never_touch_the_disk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = TinyDBStore(str(path))
-    s.save_line(line(1))
-    s.commit()
-    reads = _count_disk_reads(monkeypatch)
-    assert s.line("line1") == line(1)
-    assert len(s.lines("console:h1")) == 1
-    assert s.line_by_ref(line(1).ref) == line(1)
-    assert s.household("nope") is None and s.pending("nope") is None
-    assert reads[0] == 0
-    s.close()
+async def test_move_household_takes_lines_orders_pending_and_alerts(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        await tx.save_household(Household(id="telegram:-1", is_group=True, created_at=T0))
+        await tx.save_line(line(1, household="telegram:-1"))
+        await tx.save_pending(Pending(token="t", kind="unlink", household_id="telegram:-1", line_id="line1",
+                                      actor="telegram:9", created_at=T0))
+        await tx.save_outbox(replace(item(1), household_id="telegram:-1", platform="telegram", chat="-1"))
+    async with backend.store.transaction() as tx:
+        await tx.move_household("telegram:-1", "telegram:-100")
+    assert await backend.read(lambda tx: tx.household("telegram:-1")) == [None, None]
+    for found in await backend.read(lambda tx: tx.lines("telegram:-100")):
+        assert [x.id for x in found] == ["line1"]
+    moved = await backend.read(lambda tx: tx.outbox_pending())
+    assert [[(i.household_id, i.chat) for i in m] for m in moved] == [[("telegram:-100", "-100")]] * 2
+    assert [p.household_id for p in await backend.read(lambda tx: tx.pending("t"))] == ["telegram:-100"] * 2
 
 
-def test_scans_and_writes_never_touch_the_disk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = TinyDBStore(str(path))
-    s.commit()
-    reads = _count_disk_reads(monkeypatch)
-    list(s.all_lines())
-    s.orders("console:h1")
-    s.outbox()
-    s.schedule()
-    for i in range(20):
-        s.set_user_language(f"console:u{i}", "zh")
-    s.close()
-    assert reads[0] == 0
+async def test_finished_alerts_are_pruned(backend: Backend) -> None:
+    async with backend.store.transaction() as tx:
+        for n in range(700):
+            await tx.save_outbox(replace(item(n), state="sent"))
+    async with backend.store.transaction() as tx:
+        await tx.save_outbox(replace(item(1000), state="sent"))
+        await tx.save_outbox(item(1001))
+    assert [[i.id for i in p] for p in await backend.read(lambda tx: tx.outbox_pending())] == [["item1001"]] * 2
 
 
-def test_a_second_store_on_the_same_file_is_refused(path: Path) -> None:
-    first = TinyDBStore(str(path))
-    with pytest.raises(StoreError, match="another"):
-        TinyDBStore(str(path))
-    first.close()
-    TinyDBStore(str(path)).close()  # free again once the first is closed
+async def test_a_write_that_cannot_be_made_durable_is_refused_whole(backend: Backend,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Any = backend.store
 
+    def full(seq: int, ops: Any) -> None:
+        raise OSError(28, "No space left on device")
 
-def test_a_corrupt_file_is_refused_and_untouched(path: Path) -> None:
-    path.write_bytes(b'{"meta": {"1": {"sch')
-    with pytest.raises(StoreError, match=str(path)):
-        TinyDBStore(str(path))
-    assert path.read_bytes() == b'{"meta": {"1": {"sch'
-    TinyDBStore(str(tmp := path.with_name("other.json"))).close()  # the lock was released on failure
-    assert tmp.exists()
-    with pytest.raises(StoreError):
-        TinyDBStore(str(path))  # and the lock of the corrupt one too
-
-
-def _temp_files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.suffix == ".tmp" or ".tmp" in p.name]
-
-
-def _failing_dump(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_dump = json.dump
-
-    def dump(obj: Any, fh: Any, **kw: Any) -> None:
-        text = json.dumps(obj, **kw)
-        fh.write(text[: len(text) // 2])  # half of it is written ...
-        raise OSError(28, "No space left on device")  # ... then the disk is full
-
-    monkeypatch.setattr(storage_mod.json, "dump", dump)
-    assert real_dump is not dump
-
-
-def test_atomic_storage_keeps_the_old_file_when_a_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "data.json"
-    st = AtomicJSONStorage(target)
-    st.write({"t": {"1": {"v": "old"}}})
-    before = target.read_bytes()
-    _failing_dump(monkeypatch)
-    with pytest.raises(OSError, match="No space"):
-        st.write({"t": {"1": {"v": "new" * 1000}}})
-    assert target.read_bytes() == before
-    assert _temp_files(tmp_path) == []
-    assert st.read() == {"t": {"1": {"v": "old"}}}
-
-
-def test_store_commit_failure_leaves_the_committed_data(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = TinyDBStore(str(path))
-    s.save_line(line(1))
-    s.commit()
-    files = {p: p.read_bytes() for p in path.parent.rglob("*.json")}
-    s.save_line(line(1, label="renamed"))
-    s.set_user_language("console:u9", "nb")
-    with monkeypatch.context() as m:
-        _failing_dump(m)
-        with pytest.raises(OSError):
-            s.commit()
-    assert {p: p.read_bytes() for p in path.parent.rglob("*.json")} == files
-    assert _temp_files(path.parent) == []
-    s.commit()  # the disk has room again: the same changes go through
-    s.close()
-    again = TinyDBStore(str(path))
-    assert again.line("line1").label == "renamed" and again.user_language("console:u9") == "nb"
-    again.close()
-
-
-def test_samples_bound_keeps_the_file_small(path: Path) -> None:
-    def size() -> int:
-        return sum(p.stat().st_size for p in path.parent.rglob("*.json"))
-
-    s = TinyDBStore(str(path))
-    for i in range(MAX_SAMPLES * 2):
-        s.add_sample("line1", balance(i))
-    s.commit()
-    first = size()
-    for i in range(MAX_SAMPLES * 2, MAX_SAMPLES * 20):
-        s.add_sample("line1", balance(i))
-    s.commit()
-    s.close()
-    assert size() <= first + 200  # the same number of samples, only the timestamps differ
+    monkeypatch.setattr(store, "_durable", full)
+    with pytest.raises(StoreWriteError):
+        async with store.transaction() as tx:
+            await tx.save_line(line(1))
+    assert store.health()["ok"] is False
+    async with store.transaction() as tx:
+        assert await tx.line("line1") is None  # nothing half-done; reads go on
+    monkeypatch.undo()
+    async with store.transaction() as tx:
+        await tx.save_line(line(1))
+    assert store.health()["ok"] is True
+    assert await backend.read(lambda tx: tx.line("line1")) == [line(1)] * 2

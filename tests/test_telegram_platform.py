@@ -87,13 +87,13 @@ class FakeApi(BaseRequest):
 class Events:
     seen: list[tuple[str, ...]] = field(default_factory=list)
 
-    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+    async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
         self.seen.append(("moved", platform, old_chat, new_chat))
 
-    def chat_left(self, platform: str, chat: str) -> None:
+    async def chat_left(self, platform: str, chat: str) -> None:
         self.seen.append(("left", platform, chat))
 
-    def user_unreachable(self, platform: str, user: str) -> None:
+    async def user_unreachable(self, platform: str, user: str) -> None:
         self.seen.append(("unreachable", platform, user))
 
 

@@ -65,13 +65,13 @@ class Platform(Protocol):
 class ChatEvents(Protocol):
     """What a platform reports about chats besides messages (the app updates the store)."""
 
-    def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+    async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
         """A group got a new id (Telegram supergroup migration): move its household."""
 
-    def chat_left(self, platform: str, chat: str) -> None:
+    async def chat_left(self, platform: str, chat: str) -> None:
         """The bot was removed from a chat or left it: stop its alerts."""
 
-    def user_unreachable(self, platform: str, user: str) -> None:
+    async def user_unreachable(self, platform: str, user: str) -> None:
         """A user blocked the bot: stop private alerts to them."""
 
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, 
 log = logging.getLogger(__name__)
 NAME = "matrix"
 SYNC_TIMEOUT_MS = 30_000
-Explain = Callable[..., str]  # (address, msgid, **params) -> the notice in the reader's language
+Explain = Callable[..., Awaitable[str]]  # (address, msgid, **params) -> the notice in the reader's language
 
 
 class MatrixPlatform:
@@ -155,7 +155,7 @@ class MatrixPlatform:
                 self._sender.forget(room_id)
                 log.info("matrix: the bot left or was removed from a room; its alerts stop")
                 if self._events is not None:
-                    self._events.chat_left(NAME, room_id)
+                    await self._events.chat_left(NAME, room_id)
         self._synced_once = True
         self._synced.set()
         self._synced = asyncio.Event()
@@ -290,10 +290,11 @@ class MatrixPlatform:
         if self._explain is None:
             return
         address = Address(NAME, room.room_id, sender)
-        text = self._explain(address, msgid)
+        explain = self._explain
 
         async def send() -> None:
             try:
+                text = await explain(address, msgid)
                 await self.reply(address, Reply(text), in_reply_to=event_id)
             except Exception as exc:
                 log.warning("matrix: a notice could not be sent: %s", type(exc).__name__)

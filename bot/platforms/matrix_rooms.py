@@ -16,8 +16,6 @@ from nio import AsyncClient, MatrixRoom, RoomCreateError, RoomCreateResponse, Ro
 
 from bot.i18n import Translator
 from bot.messages import Address
-from bot.records import Household
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 ADMIN_LEVEL = 50
@@ -122,9 +120,7 @@ class Rooms:
 class Readers(Protocol):
     """What the router knows about readers (structurally; platforms never build one)."""
 
-    store: Store
-
-    def translator_for(self, user_id: str | None, household: Household | None, hint: str | None = None) -> Translator: ...
+    async def reader_translator(self, address: Address) -> Translator: ...
 
 
 class ReaderText:
@@ -134,7 +130,6 @@ class ReaderText:
     def __init__(self, readers: Callable[[], Readers]) -> None:
         self._readers = readers
 
-    def __call__(self, address: Address, msgid: str, **params: Any) -> str:
-        readers = self._readers()
-        household = readers.store.household(address.household_id)
-        return readers.translator_for(address.user_id if address.user else None, household)(msgid, **params)
+    async def __call__(self, address: Address, msgid: str, **params: Any) -> str:
+        translator = await self._readers().reader_translator(address)
+        return translator(msgid, **params)

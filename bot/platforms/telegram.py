@@ -189,7 +189,7 @@ class TelegramPlatform:
             if update.callback_query is not None:
                 await self._on_press(update.callback_query)
             elif update.my_chat_member is not None:
-                self._on_membership(update.my_chat_member)
+                await self._on_membership(update.my_chat_member)
             elif update.message is not None:
                 await self._on_message(update, update.message)
             # edited messages, channel posts and unknown kinds of update are not for us
@@ -201,10 +201,10 @@ class TelegramPlatform:
 
     async def _on_message(self, update: Update, message: Message) -> None:
         if message.migrate_to_chat_id is not None:
-            self._chat_moved(str(message.chat.id), str(message.migrate_to_chat_id))
+            await self._chat_moved(str(message.chat.id), str(message.migrate_to_chat_id))
             return
         if message.migrate_from_chat_id is not None:
-            self._chat_moved(str(message.migrate_from_chat_id), str(message.chat.id))
+            await self._chat_moved(str(message.migrate_from_chat_id), str(message.chat.id))
             return
         incoming = incoming_from_update(update, bot_username=self.username, at=self._now())
         if incoming is None or message.from_user is None:
@@ -241,23 +241,23 @@ class TelegramPlatform:
         except TelegramError as exc:  # too old to answer: nothing to repair
             log.info("Telegram: a button press could not be answered: %s", type(exc).__name__)
 
-    def _on_membership(self, change: ChatMemberUpdated) -> None:
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
         self._admins.forget(change.chat.id)
         if self._events is None or change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
             return
         if change.chat.type == Chat.PRIVATE:
-            self._events.user_unreachable(PLATFORM, str(change.chat.id))
+            await self._events.user_unreachable(PLATFORM, str(change.chat.id))
         else:
             log.info("Telegram: the bot was removed from a group")
-            self._events.chat_left(PLATFORM, str(change.chat.id))
+            await self._events.chat_left(PLATFORM, str(change.chat.id))
 
-    def _chat_moved(self, old: str, new: str) -> None:
+    async def _chat_moved(self, old: str, new: str) -> None:
         if self._moved.get((old, new)):
             return  # Telegram tells both the old group and the new supergroup
         self._moved.put((old, new), True)
         log.info("Telegram: a group became a supergroup")
         if self._events is not None:
-            self._events.chat_moved(PLATFORM, old, new)
+            await self._events.chat_moved(PLATFORM, old, new)
 
     async def _fetch_admins(self, chat_id: int) -> list[int]:
         assert self._app is not None

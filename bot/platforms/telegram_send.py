@@ -49,7 +49,7 @@ class Sender:
     """Sends through ``bot()`` (the started application's Bot, or an error while stopped)."""
 
     def __init__(self, bot: Callable[[], Any], *, events: ChatEvents | None,
-                 chat_moved: Callable[[str, str], None]) -> None:
+                 chat_moved: Callable[[str, str], Awaitable[None]]) -> None:
         self._bot, self._events, self._chat_moved = bot, events, chat_moved
         self.buttons, self.keyboards = ButtonData(), Keyboards()
         self.names: Lru[str, str] = Lru(4096)  # user id -> first name, to show in a mention
@@ -124,13 +124,13 @@ class Sender:
         except RetryAfter as exc:
             raise RetryLater(retry_seconds(exc), "flood control") from exc
         except ChatMigrated as exc:
-            self._chat_moved(to.chat, str(exc.new_chat_id))
+            await self._chat_moved(to.chat, str(exc.new_chat_id))
             raise ChatMoved(str(exc.new_chat_id)) from exc
         except Forbidden as exc:
             if self._events is not None and is_private_chat(to.chat):
-                self._events.user_unreachable(PLATFORM, to.chat)
+                await self._events.user_unreachable(PLATFORM, to.chat)
             elif self._events is not None:
-                self._events.chat_left(PLATFORM, to.chat)
+                await self._events.chat_left(PLATFORM, to.chat)
             raise TargetGone("blocked or removed") from exc
         except BadRequest as exc:
             raise Undeliverable(exc.message[:200]) from exc

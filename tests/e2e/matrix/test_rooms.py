@@ -11,6 +11,7 @@ from nio import RoomKickResponse
 from bot.store import TinyDBStore
 from tests.e2e.matrix.conftest import BOB, BOT, MatrixBot, catalog_text
 from tests.e2e.matrix.human import Human
+from tests.storeview import StoreView
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ async def test_kicked_bot_stops_the_rooms_alerts(start_bot: Callable[..., Matrix
     assert isinstance(await alice.client.room_kick(room, BOT, "testing"), RoomKickResponse)
     bot.wait_log("matrix: the bot left or was removed from a room; its alerts stop")
     bot.stop()
-    store = TinyDBStore(str(bot.store.parent / "bot.json"))
+    store = StoreView(TinyDBStore(str(bot.store.parent / "bot.json")))
     try:
         household = store.household(f"matrix:{room}")
         assert household is not None and household.active is False
