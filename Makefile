@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint e2e-deps e2e-telegram-deps e2e-matrix-deps bench clean
+.PHONY: run console test lint e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -45,6 +45,9 @@ test: $(VENV)/.synced lint e2e-deps
 
 bench: $(VENV)/.synced
 	$(PY) -m bench
+
+chaos: $(VENV)/.synced  ## the crash test with 200 SIGKILLs (make test runs it with 50)
+	$(PY) -m tests.chaos --kills 200
 
 clean:
 	rm -rf $(VENV) $(VENV)-uv $(CACHE)

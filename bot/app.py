@@ -139,7 +139,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
           control_port: int | None = None) -> App:
     """Wire the bot from settings. ``console`` None means no console platform;
     ``control_port`` (tests only) exposes simulated time on 127.0.0.1."""
-    store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now())
+    store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now(),
+                                                        compact_min_bytes=settings.db_compact_kib * 1024)
     metrics = Metrics()
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)

@@ -50,6 +50,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int | None = None
     demo_poll_minutes: int = 60
+    db_compact_kib: int = 8192  # the journal is folded into a new snapshot past this size
 
     @property
     def telegram_enabled(self) -> bool:
@@ -166,6 +167,11 @@ class Settings:
                 problems.append("DEMO_POLL_MINUTES: must be a whole number of minutes from 1 to 1440")
             else:
                 values["demo_poll_minutes"] = int(v)
+        if (v := get("DB_COMPACT_KIB")) is not None:
+            if not v.isdigit() or not 1 <= int(v) <= 1 << 20:
+                problems.append("DB_COMPACT_KIB: must be a whole number of KiB from 1 to 1048576")
+            else:
+                values["db_compact_kib"] = int(v)
         if problems:
             raise ConfigError(problems)
         return cls(**values)  # type: ignore[arg-type]

@@ -41,6 +41,12 @@ def _key(item: OutboxItem) -> tuple[str, str, str, str | None]:
     return item.line_id, item.platform, item.chat, item.private_user
 
 
+def _order(item: OutboxItem) -> tuple[datetime, datetime, str, str, str]:
+    """Due first, then oldest; ties in a fixed order (chat, line label, recipient), so the
+    same story sends in the same order whatever ids the items got."""
+    return item.not_before, item.created_at, item.household_id, item.alert.label, item.private_user or ""
+
+
 class Outbox:
     def __init__(self, *, store: Store, platforms: Mapping[str, Platform], render: Render, metrics: Metrics,
                  now: Callable[[], datetime] | None = None) -> None:
@@ -93,7 +99,7 @@ class Outbox:
         """Send what is due at ``now`` within the pace; returns how many were sent. ``hold``
         says until when an item must still wait (quiet hours that a retry or the pace ran into)."""
         due = sorted((i for i in self._pending.values() if i.not_before <= now and i.platform in self._platforms),
-                     key=lambda i: (i.not_before, i.created_at))
+                     key=_order)
         if not due:
             return 0
         batch: list[OutboxItem] = []

@@ -41,7 +41,7 @@ class TinyDBStore(DocumentStore):
 
     def __init__(self, path: str | os.PathLike[str], *, compact_min_bytes: int = COMPACT_MIN_BYTES,
                  now: datetime | None = None) -> None:
-        self.path = Path(path)
+        self.path = Path(os.path.realpath(path))  # a symlink to the file keeps its journal beside the file
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.old_path = self.path.with_name(self.path.name + ".journal.old")
         self._compact_min = compact_min_bytes
@@ -119,6 +119,7 @@ class TinyDBStore(DocumentStore):
                 self.journal.cut(contents.good_bytes)
         if self.seq > start:
             log.info("%s: replayed %d changes after the snapshot", self.journal_path.name, self.seq - start)
+        self.docs.forget_claims()  # held by the process that stopped; not written, only forgotten
         if self.old_path.exists():  # a compaction was cut short: finish it now
             self._write_snapshot_now()
 

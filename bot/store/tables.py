@@ -93,6 +93,7 @@ class Documents:
         self.outbox_due = SortedList()  # (not_before, created_at, id) of pending alerts
         self.outbox_at: dict[str, tuple[datetime, str, str]] = {}
         self.finished: dict[str, None] = {}  # sent or dropped alerts, oldest first
+        self.claimed: set[tuple[str, str]] = set()  # (table, key) of entries under a lease
         for name, table in self._tables.items():
             ids = self._ids[name] = {}
             for doc in table:
@@ -131,6 +132,10 @@ class Documents:
         self._index(table, key, old, doc)
 
     def _index(self, table: str, key: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+        if new is not None and new.get("owner") and table in ("schedule", "outbox"):
+            self.claimed.add((table, key))
+        else:
+            self.claimed.discard((table, key))
         if table == "lines":
             if old is not None:
                 self.by_household.get(old["household_id"], set()).discard(key)
@@ -160,6 +165,15 @@ class Documents:
                 entry = (effective_due({"at": new["not_before"], "until": new.get("until")}), str(new["created_at"]), key)
                 self.outbox_at[key] = entry
                 self.outbox_due.add(entry)
+
+    def forget_claims(self) -> int:
+        """Drop every lease (one process per data file: its leases died with the last one)."""
+        held = list(self.claimed)
+        for table, key in held:
+            doc = self.get(table, key)
+            assert doc is not None
+            self.put(table, key, {k: v for k, v in doc.items() if k not in ("owner", "until", "_key")})
+        return len(held)
 
     def picture(self) -> Data:
         """A consistent shallow copy of every table, for a snapshot written meanwhile."""

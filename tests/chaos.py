@@ -1,0 +1,338 @@
+"""The chaos run: a busy week of a real bot process, SIGKILLed at random moments, restarted
+on the same files each time, and every reminder accounted for against the same week
+without a crash (``tests/test_chaos.py`` runs it in ``make test``; ``make chaos`` runs a
+longer one and prints the figures).
+
+The week: eight chats (four families, four private), demo and hand-tracked lines, data
+reported lower with ``/left`` (20 %, 5 %, empty), expiry reminders, top-ups through
+``/renew`` -> ``/buy`` -> ``/confirm``, unlinks through ``/unlink`` -> ``/confirm``, and
+two-hour clock steps. The journal is made to compact often (``DB_COMPACT_KIB=4``) so kills
+land in compactions too; after every other kill the journal gets a torn copy of its last
+record, which is what a kill in the middle of an append leaves.
+
+A kill while a step is under way is retried the way a person or the platform would: a
+message again (a confirmation with the same button), a clock step from its start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.store import TinyDBStore
+from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, clean_env
+from tests.test_reminders_console import key_of
+
+T0 = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+STEP = timedelta(hours=2)
+DAYS = 8
+CHATS = ("g1", "g2", "g3", "g4", "p1", "p2", "p3", "p4")
+DEMO_OF = {"g1": "DEMO20", "g2": "DEMO38", "g3": "DEMO12", "p1": "DEMO61", "p2": "DEMO53", "p3": "DEMO20"}
+Out = list[dict[str, Any]]
+EXTRA_ENV: dict[str, str] = {}
+
+
+def who(chat: str) -> dict[str, Any]:
+    if chat.startswith("g"):
+        return {"chat": chat, "user": f"admin-{chat}", "group": True, "admin": True, "name": "Anna"}
+    return {"chat": chat, "user": f"user-{chat}", "name": "Li"}
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def workload(seed: int) -> list[tuple[str, str, str]]:
+    """(kind, chat, argument) intents: say a command, or a flow (topup/unlink) on a label, or advance."""
+    rnd = random.Random(seed)
+    out: list[tuple[str, str, str]] = []
+    for chat in CHATS:
+        if chat in ("g2", "p4"):
+            out.append(("say", chat, "/remind quiet off"))
+        if chat in DEMO_OF and chat != "p3":
+            code = DEMO_OF[chat]
+            out.append(("say", chat, f"/link {DEMO[code]} {code} d{chat}"))
+        for k in range(3):
+            days = 2 + (CHATS.index(chat) + k * 3) % 6
+            out.append(("say", chat, f"/link manual telenor m{chat}{k} {5 + k} {(T0 + timedelta(days=days)):%Y-%m-%d}"))
+    left = {f"m{chat}{k}": 5 + k for chat in CHATS for k in range(3)}
+    unlinked: set[str] = set()
+    for _step in range(DAYS * 24 // int(STEP.total_seconds() // 3600)):
+        out.append(("advance", "", f"PT{int(STEP.total_seconds())}S"))
+        for _ in range(rnd.randint(0, 3)):
+            chat = rnd.choice(CHATS)
+            label = f"m{chat}{rnd.randrange(3)}"
+            roll = rnd.random()
+            if label in unlinked:
+                continue
+            if roll < 0.6:
+                gb = left[label]
+                left[label] = new = max(0.0, round(gb * rnd.choice((0.5, 0.3, 0.1, 0.0)), 2))
+                out.append(("say", chat, f"/left {label} {new}GB"))
+            elif roll < 0.75:
+                unlinked.add(label)
+                out.append(("unlink", chat, label))
+            elif chat in DEMO_OF and chat != "p3":
+                out.append(("topup", chat, f"d{chat}"))
+            else:
+                out.append(("say", chat, "/balance"))
+    for chat in CHATS:
+        out.append(("say", chat, "/lines"))
+    return out
+
+
+@dataclass
+class Run:
+    """One story through one or more processes; the output of all of them in order."""
+
+    folder: Path
+    kills: list[tuple[int, int]] = field(default_factory=list)  # (intent index, output lines read before)
+    torn: bool = True
+    out: Out = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    killed: int = 0
+    torn_tails: int = 0
+    in_compaction: int = 0
+    now: datetime = T0
+    lines: dict[str, list[str]] = field(default_factory=dict)  # the last /lines answer of each chat
+    dead: bool = False
+    by_intent: dict[int, Out] = field(default_factory=dict)  # what each intent printed (reference runs)
+
+    def __post_init__(self) -> None:
+        self.db = self.folder / "bot.json"
+        self.env = clean_env(**{"DB_COMPACT_KIB": "4", **EXTRA_ENV})
+        self.proc = self._start()
+
+    def _start(self) -> ConsoleProcess:
+        return ConsoleProcess(self.db, start=iso(self.now), env=self.env)
+
+    def _kill(self, rnd: random.Random) -> None:
+        """SIGKILL within the next few milliseconds (a random moment of whatever the process is
+        doing); the next input starts a new process on the same files, at the clock of then."""
+        time.sleep(rnd.choice((0.0, 0.0, rnd.uniform(0, 0.03))))
+        self.proc.proc.send_signal(signal.SIGKILL)
+        self.proc.proc.wait(timeout=READ_TIMEOUT)
+        while (line := self.proc._out.get(timeout=READ_TIMEOUT)) is not None:  # already in the pipe: delivered
+            obj = json.loads(line)
+            if obj != {"idle": True}:
+                self.out.append(obj)
+        self.stderr.append(self.proc.stderr)
+        self.killed += 1
+        self.in_compaction += Path(str(self.db) + ".journal.old").exists()
+        journal = Path(str(self.db) + ".journal")
+        if self.torn and self.killed % 2 == 0 and journal.exists():
+            last = (journal.read_bytes().splitlines() or [b"00000000 [1,[]]"])[-1]
+            with journal.open("ab") as fh:
+                fh.write(last[: rnd.randrange(1, max(2, len(last) - 1))])  # no newline: a record cut short
+            self.torn_tails += 1
+        self.dead = True
+
+    def send(self, obj: dict[str, Any], kill_after: int | None, rnd: random.Random) -> Out | None:
+        """The input's output, or None when the process was killed while handling it."""
+        if self.dead:
+            self.proc, self.dead = self._start(), False
+        if kill_after is None:
+            got = self.proc.send(obj)
+            self.out += got
+            return got
+        assert self.proc.proc.stdin is not None
+        self.proc.proc.stdin.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.proc.proc.stdin.flush()
+        got = []
+        for _ in range(kill_after):
+            item = self.proc._next()
+            if item == {"idle": True}:
+                self.out += got
+                self._kill(rnd)
+                return got
+            got.append(item)
+        self.out += got
+        self._kill(rnd)
+        return None
+
+    def close(self) -> None:
+        if self.dead:
+            self.proc, self.dead = self._start(), False
+        self.proc.close()
+        self.stderr.append(self.proc.stderr)
+
+
+def _choice(out: Out, index: int = 0) -> str | None:
+    for reply in out:
+        if reply.get("kind") == "reply" and reply.get("choices"):
+            return str(reply["choices"][index]["command"])
+    return None
+
+
+def play(folder: Path, intents: list[tuple[str, str, str]], kills: dict[int, int], seed: int) -> Run:
+    """Carry the intents out, killing the process at the planned moments."""
+    rnd = random.Random(seed)
+    run = Run(folder)
+    for index, (kind, chat, arg) in enumerate(intents):
+        kill_after = kills.get(index)
+        if kind == "advance":
+            while (got := run.send({"advance": arg}, kill_after, rnd)) is None:
+                kill_after = None  # retried from the step's start, as the clock was then
+            run.by_intent[index] = got
+            run.now += STEP
+            continue
+        steps = [f"/renew {arg}", "pick", "confirm"] if kind == "topup" else \
+            [f"/unlink {arg}", "confirm"] if kind == "unlink" else [arg]
+        confirm: str | None = None
+        pick: str | None = None
+        position = 0
+        while position < len(steps):
+            step = steps[position]
+            text = confirm if step == "confirm" else step
+            if step == "pick":
+                text = pick
+            if text is None:
+                break  # the flow ended early (nothing to buy, the label is gone)
+            got = run.send({**who(chat), "text": text}, kill_after, rnd)
+            kill_after = None
+            if got is None:  # killed: a confirmation is tapped again, anything else is asked again from the start
+                position = position if step == "confirm" and confirm is not None else 0
+                continue
+            if text == "/lines":
+                run.lines[chat] = [str(o["text"]) for o in got if o.get("kind") == "reply"]
+            if step.startswith("/renew"):
+                pick = _choice(got)
+            elif step in ("pick",) or step.startswith("/unlink"):
+                confirm = _choice(got)
+            position += 1
+    run.close()
+    return run
+
+
+def alert_keys(out: Out) -> Counter[tuple[str, str, str]]:
+    found: Counter[tuple[str, str, str]] = Counter()
+    for o in out:
+        if o.get("kind") == "alert":
+            first = str(o["text"]).split("\n", 1)[0]
+            label = re.search(r"\b([dm][gp]\d\d?)\b", first)
+            assert label, first
+            found[(str(o["chat"]), label.group(1), key_of(o))] += 1
+    return found
+
+
+def after_unlink(out: Out) -> list[str]:
+    """Alerts about a line sent after its unlink was confirmed in that chat."""
+    gone: set[tuple[str, str]] = set()
+    bad = []
+    for o in out:
+        text = str(o.get("text", ""))
+        if o.get("kind") == "reply" and text.startswith("Removed "):
+            label = re.search(r"\b(m[gp]\d\d)\b", text)
+            if label:
+                gone.add((str(o["chat"]), label.group(1)))
+        elif o.get("kind") == "alert":
+            label = re.search(r"\b([dm][gp]\d\d?)\b", text.split("\n", 1)[0])
+            if label and (str(o["chat"]), label.group(1)) in gone:
+                bad.append(text.split("\n", 1)[0])
+    return bad
+
+
+def plan_kills(intents: list[tuple[str, str, str]], count: int, seed: int, hot: list[int]) -> dict[int, int]:
+    """Half the kills anywhere, half right after the first of several alerts of one step (when
+    the outbox is sending and marking); a kill point more than once is used once."""
+    rnd = random.Random(seed)
+    anywhere = rnd.sample(range(len(intents) - len(CHATS)), count - count // 2)
+    plan = {p: rnd.choice((0, 0, 1, 2, 5)) for p in anywhere}
+    for p in rnd.sample(hot, min(len(hot), count // 2)):
+        plan[p] = 1
+    spare = [p for p in range(len(intents) - len(CHATS)) if p not in plan]
+    for p in rnd.sample(spare, count - len(plan)):
+        plan[p] = rnd.choice((0, 1, 2))
+    return plan
+
+
+@dataclass
+class Report:
+    expected: int
+    missing: Counter[tuple[str, str, str]]
+    repeats: Counter[tuple[str, str, str]]
+    strangers: Counter[tuple[str, str, str]]
+    after_unlink: list[str]
+    kills: int
+    torn_tails: int
+    in_compaction: int
+    lines_differ: list[str]
+    tracebacks: int
+    inconsistent: list[str]
+
+    def lines(self) -> list[str]:
+        return [f"reminders expected: {self.expected}; missing: {sum(self.missing.values())}; "
+                f"repeated: {sum(self.repeats.values())} over {self.kills} kills "
+                f"({sum(self.repeats.values()) / max(1, self.kills):.2f} a kill, at most "
+                f"{max(self.repeats.values(), default=0)} of one key); unknown: {sum(self.strangers.values())}",
+                f"kills: {self.kills} ({self.torn_tails} left a torn journal record, {self.in_compaction} "
+                f"hit a compaction); alerts after a confirmed unlink: {len(self.after_unlink)}; "
+                f"chats whose lines differ at the end: {len(self.lines_differ)}; tracebacks: {self.tracebacks}; "
+                f"records that do not fit together: {len(self.inconsistent)}"]
+
+
+def chaos(folder: Path, *, kills: int, seed: int = 7) -> Report:
+    intents = workload(seed)
+    reference = play(folder / "reference", intents, {}, seed)
+    hot = [i for i, out in reference.by_intent.items() if sum(o.get("kind") == "alert" for o in out) >= 2]
+    crashed = play(folder / "chaos", intents, plan_kills(intents, kills, seed, hot), seed)
+    expected, got = alert_keys(reference.out), alert_keys(crashed.out)
+    ref_lines, got_lines = reference.lines, crashed.lines
+    return Report(
+        expected=sum(expected.values()), missing=expected - got,
+        repeats=Counter({k: n for k, n in (got - expected).items() if k in expected}),
+        strangers=Counter({k: n for k, n in got.items() if k not in expected}),
+        after_unlink=after_unlink(crashed.out), kills=crashed.killed, torn_tails=crashed.torn_tails,
+        in_compaction=crashed.in_compaction,
+        lines_differ=[c for c in CHATS if ref_lines.get(c) != got_lines.get(c)],
+        tracebacks=sum("Traceback" in e for e in crashed.stderr + reference.stderr),
+        inconsistent=inconsistencies(crashed.db))
+
+
+def inconsistencies(db: Path) -> list[str]:
+    """Records that point at something that is not there (half of a unit would leave one)."""
+    store = TinyDBStore(db)
+    docs, bad = store.docs, []
+    try:
+        lines = set(docs.keys("lines"))
+        for key in lines:
+            line = docs.get("lines", key)
+            if line is None or docs.get("households", line["household_id"]) is None:
+                bad.append(f"line {key} without its household")
+        for table in ("samples", "alerts", "schedule"):
+            bad += [f"{table} {key} without its line" for key in docs.keys(table) if key not in lines]
+        for key in docs.keys("outbox"):
+            item = docs.get("outbox", key)
+            if item is not None and item["state"] == "pending" and item["line_id"] not in lines:
+                bad.append(f"unsent alert {key} about a removed line")
+    finally:
+        asyncio.run(store.close())
+    return bad
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
+    parser.add_argument("--kills", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="esim-chaos-") as tmp:
+        report = chaos(Path(tmp), kills=args.kills, seed=args.seed)
+    print("\n".join(report.lines()))
+    return 0 if not report.missing and not report.after_unlink else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
