@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
-    asyncio.run(app.serve(bot))
-    return 0
+    try:
+        asyncio.run(app.serve(bot))
+    except StoreError as exc:
+        print(f"Stopped: {exc}", file=sys.stderr)
+        return 1
+    return 1 if bot.console is not None and bot.console.failed else 0
 
 
 def _secrets(settings: Settings) -> list[str]:

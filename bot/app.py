@@ -142,6 +142,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now(),
                                                         compact_min_bytes=settings.db_compact_kib * 1024)
     metrics = Metrics()
+    metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
     providers = _providers(settings, state=state, clock=clock)

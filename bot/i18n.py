@@ -87,6 +87,11 @@ class Translator:
     def __call__(self, msgid: str, /, **params: Any) -> str:
         return self._tr.gettext(msgid).format(**params)
 
+    def provider(self, name: str, operator: str | None = None) -> str:
+        """A provider's name for the reader; a line tracked by hand is named after its operator
+        (the word "operator" where it is not known, as in an error about the provider)."""
+        return self(f"provider.{name}", operator=operator or self("provider.operator"))
+
     def plural(self, msgid: str, n: int, /, **params: Any) -> str:
         return self._tr.ngettext(msgid, msgid + "_plural", n).format(n=n, **params)
 

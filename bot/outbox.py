@@ -122,8 +122,8 @@ class Outbox:
         for item in batch:
             try:
                 sent += await self._deliver_one(item, now, on_gone)
-            except StoreWriteError:
-                log.warning("an alert's outcome could not be saved; it may be sent again after a restart")
+            except StoreWriteError:  # logged by the store; the alert may go once more after a restart
+                self._metrics.inc("esimbot_alert_outcomes_unsaved_total", platform=item.platform)
         return sent
 
     async def _deliver_one(self, item: OutboxItem, now: datetime, on_gone: OnGone) -> int:

@@ -160,4 +160,4 @@ class Router:
         except perr.ProviderError as exc:
             outcome[0] = "provider_error"
             log.warning("provider %s failed: %s", exc.provider, type(exc).__name__)
-            return [Reply(ctx.t(provider_message(exc), provider=ctx.t(f"provider.{exc.provider}"), prefix=prefix))]
+            return [Reply(ctx.t(provider_message(exc), provider=ctx.t.provider(exc.provider), prefix=prefix))]

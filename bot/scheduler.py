@@ -22,6 +22,7 @@ from typing import Any
 from bot import alerts
 from bot.clock import Clock
 from bot.context import Notice
+from bot.errors import StoreWriteError
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.records import Alert, Household, Line, OutboxItem
@@ -72,13 +73,18 @@ class JobQueue:
                 await self._task
 
     async def _loop(self) -> None:
+        backoff = 0.0
         while True:
             try:
                 await self.run_due()
+                backoff = 0.0
+            except StoreWriteError:  # the store logs it (once a minute); try again, less and less often
+                backoff = min(max(2 * backoff, 1.0), 60.0)
             except Exception:
                 log.exception("job queue sweep failed; trying again shortly")
             nxt = self.next_wake()
             delay = MAX_SLEEP if nxt is None else (nxt - self._clock.now()).total_seconds()
+            delay = max(delay, backoff)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))

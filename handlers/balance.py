@@ -25,7 +25,7 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
         bal = await asyncio.wait_for(provider.balance(line.ref), FETCH_TIMEOUT)
     except (ProviderError, TimeoutError) as exc:
         reason = ctx.t(provider_message(exc) if isinstance(exc, ProviderError) else "provider.unavailable",
-                       provider=ctx.t(f"provider.{line.provider}"))
+                       provider=ctx.t.provider(line.provider))
         last = await ctx.tx.last_balance(line.id)
         if last is None:
             return ctx.t("balance.unavailable", label=line.label, reason=reason)

@@ -14,7 +14,7 @@ BAR_CELLS = 10
 async def provider_title(ctx: Context, line: Line) -> str:
     if line.provider == "manual":
         return ctx.t("provider.manual", operator=(await ctx.manual.operator(line.ref) or "?").title())
-    return ctx.t(f"provider.{line.provider}")
+    return ctx.t.provider(line.provider)
 
 
 def line_title(ctx: Context, line: Line) -> str:

@@ -37,7 +37,7 @@ async def renew(incoming: Incoming, ctx: Context) -> Reply:
         return Reply(ctx.t("renew.manual", label=line.label, howto=howto), choices=(Choice(howto, howto),))
     plans = await provider.plans(line.ref)
     if not plans:
-        return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t(f"provider.{line.provider}")))
+        return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t.provider(line.provider)))
     return Reply(ctx.t("renew.choose", label=line.label), choices=tuple(
         Choice(plan_label(ctx, p), f"{ctx.prefix}buy {line.id} {p.id}") for p in plans[:10]))
 
@@ -162,7 +162,7 @@ async def _plan(ctx: Context, line: Line, plan_id: str) -> Plan:
     for plan in await ctx.providers[line.provider].plans(line.ref):
         if plan.id == plan_id:
             return plan
-    raise BotError("provider.plan_unavailable", provider=ctx.t(f"provider.{line.provider}"))
+    raise BotError("provider.plan_unavailable", provider=ctx.t.provider(line.provider))
 
 
 async def spent_this_month(ctx: Context, currency: str) -> Decimal:

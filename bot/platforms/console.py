@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ MAX_ADVANCE = timedelta(days=400)
 # A long message is the router's to refuse (a localized "too long" reply); only absurd
 # lines are a protocol error. 1 MB holds 100 000 characters even as JSON escapes.
 MAX_LINE = 1_000_000
+
+log = logging.getLogger(__name__)
 
 
 class Steppable(Protocol):
@@ -77,6 +80,7 @@ class ConsolePlatform:
         self._user = user
         self._choices: list[str] = []
         self.done = asyncio.Event()
+        self.failed = False
         self._task: asyncio.Task[None] | None = None
 
     def private_address(self, user: str) -> Address:
@@ -108,6 +112,9 @@ class ConsolePlatform:
         self._write(json.dumps(obj, ensure_ascii=False) + "\n")
 
     async def _loop(self, handler: Handler) -> None:
+        """One input at a time until EOF; a failure in one input is logged and the next one
+        is read. Only a failure of the console itself (its output closed) ends it early, and
+        then ``failed`` says so, so the process does not exit 0 as if all was well."""
         try:
             if not self.jsonl:
                 self._write("Type /help (or /start). Ctrl-D quits.\n> ")
@@ -115,7 +122,16 @@ class ConsolePlatform:
                 raw = await self._read()
                 if raw == "":
                     break
-                await self._one(raw, handler)
+                try:
+                    await self._one(raw, handler)
+                except Exception:
+                    log.exception("console: one input failed; going on with the next")
+                    if self.jsonl:
+                        self._emit({"error": "internal error; see the log"})
+                        self._emit({"idle": True})
+        except BaseException:
+            self.failed = True
+            raise
         finally:
             self.done.set()
 
