@@ -310,3 +310,26 @@ def test_journal_append_leaves_no_half_record_when_the_disk_fills(tmp_path: Path
     monkeypatch.undo()
     assert (tmp_path / "j").read_bytes() == whole
     journal.close()
+
+
+async def test_a_snapshot_holds_the_tables_as_they_were_when_the_compaction_began(db: Path) -> None:
+    store = TinyDBStore(db)
+    await write_lines(store, range(1000))
+    compaction = asyncio.create_task(store.compact())
+    await asyncio.sleep(0)  # the compaction has frozen the tables and begun writing
+    async with store.transaction() as tx:  # changed, removed and added while it runs
+        for n in range(0, 1000, 3):
+            await tx.save_line(replace(line(n), label=f"changed{n}"))
+        for n in range(1, 1000, 3):
+            await tx.delete_line(f"line{n}")
+        await tx.save_line(line(5000))
+    await compaction
+    labels = {doc["_key"]: doc["label"] for doc in TinyDB(db, access_mode="r").table("lines").all()}
+    assert labels == {f"line{n}": f"l{n}" for n in range(1000)}  # the picture at the start, whole
+    crash(store)
+    again = TinyDBStore(db)  # and the journal brings the rest
+    async with again.transaction() as tx:
+        now = {x.id: x.label for x in await tx.lines("console:h1")}
+    expected = {f"line{n}": (f"changed{n}" if n % 3 == 0 else f"l{n}") for n in range(1000) if n % 3 != 1}
+    assert now == {**expected, "line5000": "l5000"}
+    await again.close()

@@ -129,7 +129,7 @@ class TinyDBStore(DocumentStore):
 
     def _after_commit(self) -> None:
         if self.journal.size > max(self._compact_min, self.snapshot_bytes) and self._compaction is None:
-            self._compaction = asyncio.get_running_loop().create_task(self._compact(), name="store-compaction")
+            self._begin_compaction()
 
     def _write_snapshot_now(self) -> None:
         body = b"".join(snapshot.chunks(self.docs.picture(), self.seq))
@@ -141,22 +141,34 @@ class TinyDBStore(DocumentStore):
     async def compact(self) -> None:
         """Fold the journal into a new snapshot now (also started by itself as it grows)."""
         if self._compaction is None:
-            self._compaction = asyncio.get_running_loop().create_task(self._compact(), name="store-compaction")
+            self._begin_compaction()
+        assert self._compaction is not None
         await asyncio.shield(self._compaction)
 
-    async def _compact(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
+    def _begin_compaction(self) -> None:
+        """The picture is the tables as of this moment (frozen, not copied); the journal goes
+        on in a new file; the snapshot is written in the background."""
         try:
-            picture, seq = self.docs.picture(), self.seq
             if not self.old_path.exists():
                 self.journal.rotate(self.old_path)
+        except OSError as exc:
+            log.error("compaction of %s could not start (%s); the journal keeps every change", self.path.name, exc)
+            return
+        self.docs.freeze()
+        self._compaction = asyncio.get_running_loop().create_task(self._compact(self.seq), name="store-compaction")
+
+    async def _compact(self, seq: int) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             size = 0
             try:
-                for chunk in snapshot.chunks(picture, seq):
+                for chunk in snapshot.chunks(self.docs, seq):
                     os.write(fd, chunk)
                     size += len(chunk)
                     await asyncio.sleep(0)  # commands go first
+                # one fsync at the end, in a thread: flushing as it went (every 0.25-4 MB) was
+                # measured to stall the journal's own fsyncs more (p99 of commands 3.2-3.7x, not 1.3x)
                 await asyncio.to_thread(os.fsync, fd)
             finally:
                 os.close(fd)
@@ -170,6 +182,7 @@ class TinyDBStore(DocumentStore):
             tmp.unlink(missing_ok=True)
             log.error("compaction of %s failed (%s); the journal keeps every change", self.path.name, exc)
         finally:
+            self.docs.thaw()
             self._compaction = None
 
     async def close(self) -> None:

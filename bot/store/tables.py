@@ -9,8 +9,10 @@ write costs the same at any size. Everything else is TinyDB's API: ``get(doc_id=
 ``insert(Document(...))``, ``remove(doc_ids=)``, iteration.
 
 Each document carries its string key in ``_key``; ``Documents`` maps keys to doc ids.
-Stored documents are never changed in place (a write removes and inserts), so a shallow
-copy of the tables is a consistent picture for a snapshot while commands go on.
+Stored documents are never changed in place (a write removes and inserts). For a snapshot
+written while commands go on, ``freeze`` starts keeping the document each write replaces
+(copy on write, one entry per document changed meanwhile) and ``frozen`` walks the tables
+as they were then, a slice at a time, without copying them first.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class Documents:
         self.outbox_at: dict[str, tuple[datetime, str, str]] = {}
         self.finished: dict[str, None] = {}  # sent or dropped alerts, oldest first
         self.claimed: set[tuple[str, str]] = set()  # (table, key) of entries under a lease
+        self._before: dict[tuple[str, str], Doc | None] | None = None  # (table, doc id) -> as frozen
         for name, table in self._tables.items():
             ids = self._ids[name] = {}
             for doc in table:
@@ -122,6 +125,11 @@ class Documents:
         if doc_id is not None:
             old = t.get(doc_id=doc_id)
             t.remove(doc_ids=[doc_id])
+        if self._before is not None:
+            if doc_id is None:
+                self._before.setdefault((table, str(self._next[table])), None)  # new since the freeze
+            else:
+                self._before.setdefault((table, str(doc_id)), dict(old) if old is not None else None)
         if doc is None:
             ids.pop(key, None)
         else:
@@ -174,6 +182,31 @@ class Documents:
             assert doc is not None
             self.put(table, key, {k: v for k, v in doc.items() if k not in ("owner", "until", "_key")})
         return len(held)
+
+    def freeze(self) -> None:
+        """From now on keep what each write replaces, until ``thaw``."""
+        self._before = {}
+
+    def thaw(self) -> None:
+        self._before = None
+
+    def frozen_ids(self, table: str) -> list[str]:
+        """The doc ids of ``table`` at ``freeze`` and maybe some added since (``frozen`` leaves
+        those out): one C-level copy of the keys, so this never holds the loop for long."""
+        raw = (self.db.storage.read() or {}).get(table, {})
+        before = self._before if self._before is not None else {}
+        return list(raw) + [i for (t, i), doc in before.items() if t == table and doc is not None and i not in raw]
+
+    def frozen(self, table: str, ids: list[str]) -> dict[str, Doc]:
+        """Documents ``ids`` of ``table`` as they were at ``freeze``."""
+        raw = (self.db.storage.read() or {}).get(table, {})
+        before = self._before if self._before is not None else {}
+        out = {}
+        for doc_id in ids:
+            doc = before[(table, doc_id)] if (table, doc_id) in before else raw.get(doc_id)
+            if doc is not None:
+                out[doc_id] = doc
+        return out
 
     def picture(self) -> Data:
         """A consistent shallow copy of every table, for a snapshot written meanwhile."""
