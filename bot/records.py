@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -170,33 +171,36 @@ def to_doc(value: Any) -> Any:
 
 
 @cache
-def _field_types(cls: Any) -> dict[str, Any]:
+def _decoders(cls: Any) -> dict[str, Callable[[Any], Any]]:
+    """One decoding function per field of ``cls``, worked out once from its type hints."""
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
 def from_doc(cls: type[T], doc: Any) -> T:
     """The inverse of ``to_doc`` for dataclass ``cls``; unknown keys are ignored."""
-    types_ = _field_types(typing.cast(Any, cls))
-    return cls(**{k: _decode(types_[k], v) for k, v in doc.items() if k in types_})
+    decoders = _decoders(typing.cast(Any, cls))
+    return cls(**{k: decoders[k](v) for k, v in doc.items() if k in decoders})
 
 
-def _decode(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _optional(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else inner(value)
+
+
+def _decoder(tp: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _decode(inner[0], value)
+        return _optional(_decoder(inner[0]))
     if origin is tuple:
-        (item, *_rest) = typing.get_args(tp)
-        return tuple(_decode(item, v) for v in value)
+        item = _decoder(typing.get_args(tp)[0])
+        return _optional(lambda value: tuple(item(v) for v in value))
     if tp is datetime:
-        return datetime.fromisoformat(value).astimezone(UTC)
+        return _optional(lambda value: datetime.fromisoformat(value).astimezone(UTC))
     if tp is Decimal:
-        return Decimal(value)
+        return _optional(Decimal)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(value)
+        return _optional(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_doc(tp, value)
-    return value
+        return _optional(lambda value: from_doc(tp, value))
+    return lambda value: value

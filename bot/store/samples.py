@@ -33,6 +33,13 @@ def unpack(doc: dict[str, object] | None) -> list[Point]:
     return out
 
 
+def check(doc: dict[str, object]) -> None:
+    """Raise ValueError unless ``doc`` holds whole packed points (cheaper than ``unpack``)."""
+    int(doc.get("base", 0))  # type: ignore[call-overload]
+    if len(base64.b64decode(str(doc.get("pts", "")), validate=True)) % _POINT.size:
+        raise ValueError("packed samples cut short")
+
+
 def pack(points: list[Point]) -> dict[str, object]:
     if not points:
         return {"base": 0, "pts": ""}

@@ -94,7 +94,7 @@ def validate(path: Path, data: Data) -> None:
                 if name in kinds:
                     from_doc(kinds[name], {k: v for k, v in doc.items() if k != "_key"})
                 elif name == "samples":
-                    samples.unpack(doc)
+                    samples.check(doc)
                 elif name == "schedule":
                     _ = [datetime_of(doc[k]) for k in ("at", "until") if doc.get(k)]
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
