@@ -21,16 +21,15 @@ from pathlib import Path
 
 from bench.botapi import BotApi
 from bench.common import Config, Results, Row
+from bench.pipeline import pipeline
 from bot import alerts
 from bot.app import LOCALES
 from bot.clock import SystemClock
 from bot.i18n import Catalogs
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
-from bot.outbox import Outbox
 from bot.platforms.telegram import TelegramPlatform
 from bot.records import Alert, OutboxItem
-from bot.scheduler import JobQueue
 from bot.store import TinyDBStore
 
 SECTION = "4. alert fan-out"
@@ -73,7 +72,8 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
                 for item in items:
                     await tx.save_outbox(item)
             save = time.perf_counter() - started
-        outbox = Outbox(store=store, platforms={"telegram": platform}, metrics=metrics, now=clock.now, render=render)
+        jobs, outbox = pipeline(store, providers={}, platforms={"telegram": platform}, clock=clock, metrics=metrics,
+                                render=render, now=clock.now)
         if run == 0:
             started = time.perf_counter()
             async with store.transaction() as tx:
@@ -86,7 +86,6 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
                     await tx.save_outbox(item)
             save = time.perf_counter() - started
         await outbox.load()
-        jobs = JobQueue(store=store, providers={}, outbox=outbox, clock=clock, metrics=metrics)
         await platform.start(_nobody)
         try:
             await jobs.start()

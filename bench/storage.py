@@ -20,14 +20,13 @@ from typing import Any
 
 from bench.common import T0, Config, Results, Row, ms, percentile, slope
 from bench.data import DEMO_ICCIDS, copy_dataset, dataset, line_id, size_on_disk
+from bench.pipeline import pipeline
 from bot.app import ProviderState, build
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.messages import Address, Incoming
 from bot.metrics import Metrics
-from bot.outbox import Outbox
 from bot.records import AlertState, Line, from_doc, to_doc
-from bot.scheduler import JobQueue
 from bot.store import TinyDBStore
 from providers.base import EsimBalance
 from providers.demo import DemoProvider
@@ -229,8 +228,7 @@ async def _sweeps(config: Config, folder: Path, results: Results) -> None:
     store = TinyDBStore(copy_dataset(dataset(folder, n), folder / "sweep" / "bot.json"))
     clock, metrics = FakeClock(T0), Metrics()
     demo = MappedDemo(DemoProvider(ProviderState(store), clock.now))
-    outbox = Outbox(store=store, platforms={}, render=lambda item: asyncio.sleep(0, ""), metrics=metrics)
-    jobs = JobQueue(store=store, providers={"demo": demo}, outbox=outbox, clock=clock, metrics=metrics)  # type: ignore[dict-item]
+    jobs, outbox = pipeline(store, providers={"demo": demo}, platforms={}, clock=clock, metrics=metrics)  # type: ignore[dict-item]
     quiet, storm = [], []
     try:
         for run in range(config.repeats):

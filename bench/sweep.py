@@ -23,12 +23,11 @@ from typing import Any
 from bench.common import T0, Config, Results, Row
 from bench.data import QUIET, copy_dataset, dataset, iccid
 from bench.emulator import API_KEY, LimitedEsimGo, sims
+from bench.pipeline import pipeline
 from bot.clock import FakeClock
 from bot.metrics import Metrics
-from bot.outbox import Outbox
 from bot.records import AlertState, ReminderSettings
 from bot.reminders import evaluate
-from bot.scheduler import JobQueue
 from bot.store import TinyDBStore
 from providers._http import TokenBucket
 from providers.base import GB, EsimBalance, Status
@@ -45,9 +44,8 @@ async def _paced_sweep(store: TinyDBStore, n: int, rate: float, window: int, bur
         if burst is not None:  # the adapter as it could be configured: its limiter swapped in place
             provider._http.limiter = TokenBucket(rate, burst)
         metrics = Metrics()
-        outbox = Outbox(store=store, platforms={}, render=lambda item: asyncio.sleep(0, ""), metrics=metrics)
-        jobs = JobQueue(store=store, providers={"esimgo": provider}, outbox=outbox, clock=clock,  # type: ignore[dict-item]
-                        metrics=metrics)
+        jobs, _queue = pipeline(store, providers={"esimgo": provider}, platforms={}, clock=clock,  # type: ignore[dict-item]
+                                metrics=metrics)
         try:
             task = asyncio.create_task(jobs.run_due())
             await asyncio.sleep(warmup)

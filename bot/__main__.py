@@ -36,7 +36,9 @@ def _clock(args: argparse.Namespace) -> Clock:
     return OffsetClock() if args.mode == "console" or args.db else SystemClock()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extras: app.Extras | None = None) -> int:
+    """``extras`` adds services that need the job loop and the clock (the end-to-end tests'
+    clock control, ``tests/run_bot.py``); the product starts none."""
     args = _args(sys.argv[1:] if argv is None else argv)
     try:
         settings = Settings.from_env(os.environ)
@@ -58,12 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     console = app.stdio(args.jsonl) if quiet else None
     if quiet and not args.jsonl and not isinstance(clock, FakeClock):
         clock = OffsetClock()
-    control = os.environ.get("TEST_CONTROL_PORT", "")
-    if control and (not control.isdigit() or not isinstance(clock, FakeClock)):
-        print("Cannot start: TEST_CONTROL_PORT needs a port number and TEST_CLOCK_START", file=sys.stderr)
-        return 2
     try:
-        bot = app.build(settings, clock=clock, console=console, control_port=int(control) if control else None)
+        bot = app.build(settings, clock=clock, console=console, extras=extras)
     except StoreError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1

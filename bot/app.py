@@ -1,35 +1,41 @@
-"""The one composition root: builds store, providers, router, platforms and job queue.
+"""The one composition root: builds every part, each after what it depends on.
 
-Nothing else in the code names a concrete platform, provider or store class. ``build``
-takes every outside system as an argument (clock, console streams, store) so tests run
-the same wiring as production.
+store -> providers -> audience -> alert queue -> chat events -> web -> platforms ->
+delivery -> planner -> poller -> job loop -> router -> app. Nothing is patched afterwards;
+what only exists at run time (the router's handler, the console's clock steps, the health
+report) is handed over when things start (``bot.runtime``). Nothing else names a concrete
+platform, provider or store class. ``build`` takes every outside system as an argument
+(clock, console streams, store) so tests run the same wiring as production.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot import alerts, webhooks
+from bot.audience import Audience, Readers
 from bot.clock import Clock
 from bot.config import Settings
+from bot.context import Command
 from bot.i18n import Catalogs
+from bot.jobs.delivery import Delivery
+from bot.jobs.events import Events
+from bot.jobs.planner import Planner
+from bot.jobs.poller import Poller
+from bot.jobs.queue import AlertQueue
+from bot.jobs.runner import Jobs
 from bot.metrics import Metrics
-from bot.outbox import Outbox
 from bot.platforms.base import ChatEvents, Platform
 from bot.platforms.console import ConsolePlatform, tick_command
 from bot.records import OutboxItem
-from bot.router import Router
-from bot.scheduler import JobQueue
+from bot.router import PREFIXES, Router
+from bot.runtime import App, ConsoleIO, Service, serve, stdio
 from bot.store import Store, TinyDBStore
-from bot.testing import ControlServer
 from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.airalo import AiraloProvider
@@ -39,159 +45,60 @@ from providers.esimaccess import EsimAccessProvider
 from providers.esimgo import EsimGoProvider
 from providers.manual import ManualProvider
 
+__all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
 log = logging.getLogger(__name__)
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
-
-
-@dataclass
-class ConsoleIO:
-    """How the console talks: a coroutine that reads one line ('' at EOF) and a writer."""
-
-    read: Callable[[], Awaitable[str]]
-    write: Callable[[str], None]
-    jsonl: bool = False
-
-
-def stdio(jsonl: bool) -> ConsoleIO:
-    async def read() -> str:
-        return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-
-    def write(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-    return ConsoleIO(read, write, jsonl)
-
-
-class _Relay:
-    """Chat events reach the job queue, which exists only after the platforms do."""
-
-    target: ChatEvents | None = None
-
-    async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
-        if self.target is not None:
-            await self.target.chat_moved(platform, old_chat, new_chat)
-
-    async def chat_left(self, platform: str, chat: str) -> None:
-        if self.target is not None:
-            await self.target.chat_left(platform, chat)
-
-    async def user_unreachable(self, platform: str, user: str) -> None:
-        if self.target is not None:
-            await self.target.user_unreachable(platform, user)
-
-
-@dataclass
-class App:
-    store: Store
-    router: Router
-    providers: dict[str, Provider]
-    jobs: JobQueue
-    metrics: Metrics
-    platforms: list[Platform] = field(default_factory=list)
-    console: ConsolePlatform | None = None
-    web: WebServer | None = None
-    background_jobs: bool = True
-    control: ControlServer | None = None
-    startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-
-    def health(self) -> dict[str, Any]:
-        store = self.store.health()
-        ok = (self.jobs.running or not self.background_jobs) and bool(store["ok"])
-        return {"ok": ok, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health(), "store": store}
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly."""
-        try:
-            for step in self.startup:
-                await step()
-            if self.web is not None:
-                await self.web.start()
-            if self.control is not None:
-                await self.control.start()
-            for platform in self.platforms:
-                await platform.start(self.router.handle)
-            await self.jobs.run_due()  # catch up on what fell due while the bot was down
-            if self.background_jobs:
-                await self.jobs.start()
-            waiters = [asyncio.create_task(stop.wait())]
-            if self.console is not None:
-                waiters.append(asyncio.create_task(self.console.done.wait()))
-            _done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-        finally:
-            await self.jobs.stop()
-            for platform in reversed(self.platforms):
-                with contextlib.suppress(Exception):
-                    await platform.stop()
-            if self.web is not None:
-                await self.web.stop()
-            if self.control is not None:
-                await self.control.stop()
-            for provider in self.providers.values():
-                with contextlib.suppress(Exception):
-                    await provider.aclose()
-            await self.store.close()
+Extras = Callable[[Jobs, Clock], list[Service]]
 
 
 def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None,
-          control_port: int | None = None) -> App:
-    """Wire the bot from settings. ``console`` None means no console platform;
-    ``control_port`` (tests only) exposes simulated time on 127.0.0.1."""
+          extras: Extras | None = None) -> App:
+    """Wire the bot from settings, each part after what it depends on. ``console`` None means
+    no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now(),
                                                         compact_min_bytes=settings.db_compact_kib * 1024)
     metrics = Metrics()
     metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
-    providers = _providers(settings, state=state, clock=clock)
-    providers["manual"] = manual
-    relay = _Relay()
-    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics, health=lambda: {"ok": True}) \
+    providers: dict[str, Provider] = {**_providers(settings, state=state, clock=clock), "manual": manual}
+    catalogs = Catalogs.load(LOCALES)
+    audience = Audience(catalogs, default_language=settings.default_language,
+                        default_timezone=settings.default_timezone)
+    queue = AlertQueue(store)
+    metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
+    events = Events(store=store, queue=queue, now=clock.now)
+    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) \
         if settings.web_port is not None else None
-    platforms = _chat_platforms(settings, clock=clock, events=relay, web=web, menu=lambda: router)
-    router = Router(
-        commands={}, store=store, providers=providers, manual=manual,
-        catalogs=Catalogs.load(LOCALES), clock=clock, default_language=settings.default_language,
-        default_timezone=settings.default_timezone, prefixes={"matrix": "!"}, metrics=metrics,
-    )
-
-    async def render(item: OutboxItem) -> str:
-        async with store.transaction() as tx:
-            household = await tx.household(item.household_id)
-            line = await tx.line(item.line_id)
-            if item.private_user:
-                user: str | None = f"{item.platform}:{item.private_user}"
-            else:
-                user = line.owner if line is not None and household is not None and not household.is_group else None
-            t = await router.translator_for(tx, user, household, private=item.private_user is not None)
-        return alerts.render(item.alert, t, clock.now(), router.prefixes.get(item.platform, "/"))
-
+    platforms = _chat_platforms(settings, clock=clock, events=events, web=web, catalogs=catalogs,
+                                readers=Readers(store, audience))
     console_platform = None
     if console is not None:
         console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl)
         platforms.insert(0, console_platform)
-    outbox = Outbox(store=store, platforms={p.name: p for p in platforms}, render=render, metrics=metrics,
-                    now=clock.now)
-    jobs = JobQueue(store=store, providers=providers, outbox=outbox, clock=clock, metrics=metrics)
-    relay.target = jobs
-    router.watcher = jobs
-    extra = []
-    if console_platform is not None:
-        console_platform.steps = jobs
-        extra.append(tick_command(jobs, clock))
-    router.commands = build_commands(*extra)
-    app = App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
-              console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
-              startup=[outbox.load, jobs.refresh, *_provider_startup(providers)])
+
+    async def render(item: OutboxItem) -> str:
+        async with store.transaction() as tx:
+            t = await audience.for_alert(tx, item)
+        return alerts.render(item.alert, t, clock.now(), PREFIXES.get(item.platform, "/"))
+
+    wake = asyncio.Event()  # set when there is new work; the job loop waits on it
+    planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
+    delivery = Delivery(store=store, queue=queue, platforms={p.name: p for p in platforms}, render=render,
+                        events=events, hold=planner.hold, metrics=metrics, now=clock.now)
+    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics)
+    jobs = Jobs(store=store, poller=poller, planner=planner, delivery=delivery, queue=queue, events=events,
+                clock=clock, wake=wake)
+    extra = [tick_command(jobs, clock)] if console_platform is not None else []
+    router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
+                    audience=audience, clock=clock, watcher=jobs, metrics=metrics)
     if web is not None:
-        web.set_health(app.health)
         webhooks.register(web, providers=providers, submit=jobs.submit_event, now=clock.now, metrics=metrics,
                           esimaccess_path=settings.esimaccess_webhook_path)
-    if control_port is not None:
-        app.control = ControlServer(steps=jobs, now=clock.now, port=control_port)
-    return app
+    return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
+               console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
+               startup=[queue.load, jobs.refresh, *_provider_startup(providers)],
+               services=extras(jobs, clock) if extras is not None else [])
 
 
 class ProviderState:
@@ -238,10 +145,9 @@ def _providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dic
     return found
 
 
-def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents,
-                    web: WebServer | None, menu: Callable[[], Router] | None = None) -> list[Platform]:
-    """Telegram and Matrix, each only when its credentials are set. ``menu`` gives the router
-    once it is built (Telegram's command menus list its commands in every language)."""
+def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None,
+                    catalogs: Catalogs, readers: Readers) -> list[Platform]:
+    """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---
     if settings.telegram_token is not None:
@@ -253,26 +159,23 @@ def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents,
         found.append(TelegramPlatform(
             token=settings.telegram_token, now=clock.now, api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
-            events=events, menu=menu, default_language=settings.default_language))
+            events=events, menu=Menu(build_commands(), catalogs), default_language=settings.default_language))
     # --- Matrix wiring (owned by the Matrix work) ---
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
         from bot.platforms.matrix import MatrixPlatform  # nio is imported only when Matrix is on
-        from bot.platforms.matrix_rooms import ReaderText
         from bot.platforms.matrix_session import store_dir
 
         found.append(MatrixPlatform(
             homeserver=settings.matrix_homeserver, user=settings.matrix_user, password=settings.matrix_password,
             access_token=settings.matrix_access_token, store_path=store_dir(settings.db_path),
             e2ee=settings.matrix_e2ee, allowed=settings.matrix_allowed, now=clock.now, events=events,
-            explain=ReaderText(menu) if menu is not None else None))
+            explain=readers))
     return found
 
 
-async def serve(app: App) -> None:
-    """Run until SIGINT/SIGTERM or the console ends."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await app.run(stop)
+@dataclass(frozen=True)
+class Menu:
+    """What Telegram's command menus list: the commands and the catalogs to word them."""
+
+    commands: Mapping[str, Command]
+    catalogs: Catalogs

@@ -38,6 +38,9 @@ class Watcher(Protocol):
 
     async def line_removed(self, tx: Tx, line: Line) -> None: ...
 
+    async def household_changed(self, tx: Tx, household: Household) -> None:
+        """Its settings changed (quiet hours, time zone): waiting alerts follow them."""
+
     async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
 
 
@@ -47,6 +50,9 @@ class NoWatcher:
         return []
 
     async def line_removed(self, tx: Tx, line: Line) -> None:
+        return None
+
+    async def household_changed(self, tx: Tx, household: Household) -> None:
         return None
 
     async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:

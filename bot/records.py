@@ -119,11 +119,27 @@ class AlertState:
     last_as_of: datetime | None = None
 
 
+class AlertKind(enum.StrEnum):
+    """What a reminder is about; a threshold key is the kind, or ``kind:threshold``."""
+
+    DATA = "data"  # percent of the data left
+    DATA_BYTES = "data_bytes"  # an absolute amount left
+    EXPIRY = "expiry"  # hours before the plan expires
+    DEPLETED = "depleted"
+    EXPIRED = "expired"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DROPPED = "dropped"
+
+
 @dataclasses.dataclass(frozen=True)
 class Alert:
     """A reminder's content, rendered in the reader's language only when it is sent."""
 
-    kind: str  # data | data_bytes | expiry | depleted | expired
+    kind: AlertKind
     label: str
     provider: str
     threshold: int | None = None
@@ -132,6 +148,11 @@ class Alert:
     unlimited: bool = False
     expires_at: datetime | None = None
     runs_out_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The threshold key the alert headlines (``data:5``, ``expired``), as the rules name it."""
+        return self.kind.value if self.threshold is None else f"{self.kind.value}:{self.threshold}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +170,7 @@ class OutboxItem:
     private_user: str | None = None  # set: the owner's private chat
     mention: str | None = None
     attempts: int = 0
-    state: str = "pending"
+    state: OutboxState = OutboxState.PENDING
     note: str | None = None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.records import Alert, AlertState, ReminderSettings, Sample
+from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample
 from providers.base import EsimBalance, Status
 
 SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
@@ -97,7 +97,7 @@ def headline(keys: Sequence[str]) -> tuple[str, int | None]:
 def make_alert(keys: Sequence[str], label: str, provider: str, balance: EsimBalance,
                runs_out_at: datetime | None) -> Alert:
     kind, threshold = headline(keys)
-    return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
+    return Alert(kind=AlertKind(kind), label=label, provider=provider, threshold=threshold,
                  remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
                  unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at)
 

@@ -21,22 +21,21 @@ RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class WebServer:
-    def __init__(self, *, host: str, port: int, metrics: Metrics, health: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, *, host: str, port: int, metrics: Metrics) -> None:
         self.host, self.port = host, port
         self._metrics = metrics
-        self._health = health
+        self._health: Callable[[], dict[str, Any]] = lambda: {"ok": False, "starting": True}
         self._app = web.Application(client_max_size=MAX_BODY)
         self._app.router.add_get("/healthz", self._healthz)
         self._app.router.add_get("/metrics", self._render_metrics)
         self._runner: web.AppRunner | None = None
 
-    def set_health(self, health: Callable[[], dict[str, Any]]) -> None:
-        self._health = health
-
     def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
         self._app.router.add_route(method, path, handler)
 
-    async def start(self) -> None:
+    async def start(self, health: Callable[[], dict[str, Any]]) -> None:
+        """Serve; ``/healthz`` answers ``health()`` (503 unless it says ``ok``)."""
+        self._health = health
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

@@ -18,8 +18,7 @@ from aiohttp import web
 
 from bot.metrics import Metrics
 from bot.web import WebServer
-from providers._common import MAX_WEBHOOK_BYTES
-from providers.base import BalanceEvent, Provider
+from providers.base import MAX_WEBHOOK_BYTES, BalanceEvent, Provider
 from providers.errors import WebhookRejected
 
 log = logging.getLogger(__name__)

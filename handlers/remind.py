@@ -62,6 +62,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     else:
         household = replace(household, reminders=settings)
         await ctx.tx.save_household(household)
+        await ctx.watcher.household_changed(ctx.tx, household)
         ctx.household = household
         ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from providers.base import Order, OrderStatus, StateStore
+from providers.base import MAX_WEBHOOK_BYTES, Order, OrderStatus, StateStore
 from providers.errors import WebhookRejected
 
-MAX_WEBHOOK_BYTES = 64 * 1024
 MIN_CODE_SUFFIX = 6
 
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 GB = 1024**3
 MB = 1024**2
 
+MAX_WEBHOOK_BYTES = 64 * 1024  # a provider's webhook body larger than this is refused unread
+
 
 class Status(enum.StrEnum):
     NOT_ACTIVE = "NOT_ACTIVE"

@@ -24,15 +24,20 @@ import pytest
 
 from bot import alerts
 from bot.app import LOCALES, ProviderState
+from bot.audience import Audience
 from bot.clock import FakeClock
 from bot.context import Notice
 from bot.i18n import Catalogs
+from bot.jobs.delivery import MAX_ATTEMPTS, Delivery
+from bot.jobs.events import Events
+from bot.jobs.planner import Planner
+from bot.jobs.poller import ERROR_RETRY, Poller
+from bot.jobs.queue import AlertQueue
+from bot.jobs.runner import Jobs
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
-from bot.outbox import MAX_ATTEMPTS, Outbox
 from bot.platforms.base import ChatMoved, Handler, RetryLater, SendLimits, TargetGone, Undeliverable
 from bot.records import Alert, Household, Line, OutboxItem, ReminderSettings
-from bot.scheduler import ERROR_RETRY, JobQueue
 from bot.store import MemoryStore, TinyDBStore
 from bot.store.journal import Journal
 from bot.store.memory import DocumentStore
@@ -178,11 +183,13 @@ class Harness:
     store: StoreView
     clock: FakeClock
     platform: RecordingPlatform
-    outbox: Outbox
-    jobs: JobQueue
+    outbox: AlertQueue
+    jobs: Jobs
     demo: FlakyDemo
     scripted: Scripted
     metrics: Metrics
+    events: Events
+    poller: Poller
     lines: dict[str, Line] = field(default_factory=dict)
 
     async def seen(self, line: Line, bal: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
@@ -245,13 +252,21 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     demo = FlakyDemo(DemoProvider(ProviderState(real), clock.now, poll_seconds=3600))
     scripted = Scripted(clock)
     platform = RecordingPlatform(clock, limits=limits)
-    outbox = Outbox(store=real, platforms={P: platform}, render=render_en(store, clock), metrics=metrics)
     providers: dict[str, Provider] = {"demo": demo, "scripted": scripted}  # type: ignore[dict-item]
-    jobs = JobQueue(store=real, providers=providers, outbox=outbox, clock=clock, metrics=metrics)
+    audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
+    outbox = AlertQueue(real)  # the pipeline as bot.app wires it
+    events = Events(store=real, queue=outbox, now=clock.now)
+    wake = asyncio.Event()
+    planner = Planner(queue=outbox, audience=audience, on_queued=wake.set)
+    delivery = Delivery(store=real, queue=outbox, platforms={P: platform}, render=render_en(store, clock), events=events,
+                        hold=planner.hold, metrics=metrics)
+    poller = Poller(store=real, providers=providers, planner=planner, clock=clock, metrics=metrics)
+    jobs = Jobs(store=real, poller=poller, planner=planner, delivery=delivery, queue=outbox, events=events, clock=clock,
+                wake=wake)
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())
     run_now(jobs.refresh())
-    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics)
+    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, poller)
 
 
 def kinds(h: Harness) -> list[str]:
@@ -354,11 +369,11 @@ async def test_provider_error_gives_no_alert_and_a_retry_later() -> None:
     assert h.clock.now() < due <= h.clock.now() + ERROR_RETRY
     assert h.metrics.value("esimbot_provider_calls_total", provider="demo", outcome="Unavailable") >= 1
     assert h.demo.calls <= 12 * 4 + 2  # every 15 minutes at most, not a busy loop
-    assert "demo" not in h.jobs.last_poll_ok
+    assert "demo" not in h.poller.last_poll_ok
     h.demo.error = None
     await h.run(ERROR_RETRY)
     assert len(h.platform.sent) == 1 and "5%" in h.texts()[0]
-    assert h.jobs.last_poll_ok["demo"] <= h.clock.now()
+    assert h.poller.last_poll_ok["demo"] <= h.clock.now()
 
 
 async def test_rate_limited_provider_is_asked_again_after_retry_after() -> None:
@@ -393,10 +408,10 @@ class Broken:
 
 @pytest.mark.parametrize("hang", [False, True], ids=["exception", "hang"])
 async def test_a_broken_provider_does_not_stop_the_others_or_spin(monkeypatch: pytest.MonkeyPatch, hang: bool) -> None:
-    monkeypatch.setattr("bot.scheduler.POLL_TIMEOUT", 0.01)
+    monkeypatch.setattr("bot.jobs.poller.POLL_TIMEOUT", 0.01)
     h = make()
     broken = Broken(hang=hang)
-    h.jobs._providers = {**h.jobs._providers, "broken": broken}  # type: ignore[dict-item]
+    h.poller._providers = {**h.poller._providers, "broken": broken}  # type: ignore[dict-item]
     await h.link("DEMO20", "mom")
     h.household("fam")
     h.store.save_line(Line(id="line-x", household_id=f"{P}:fam", label="x", owner=f"{P}:anna", owner_name="Anna",
@@ -692,7 +707,7 @@ async def test_chat_moved_event_moves_the_household_and_its_pending_alerts() -> 
     await h.link("", "mom", provider="scripted", iccid=iccid)
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     assert h.outbox.backlog == 1  # waiting for the morning
-    await h.jobs.chat_moved(P, "fam", "fam-super")
+    await h.events.chat_moved(P, "fam", "fam-super")
     assert h.store.household(f"{P}:fam-super") is not None and h.store.household(f"{P}:fam") is None
     line = h.store.line("line-mom")
     assert line is not None and line.household_id == f"{P}:fam-super"
@@ -834,23 +849,32 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     state = {"left": 3 * GB}
     h.scripted.script[iccid] = lambda now: scripted_balance(iccid, now, state["left"], expires=T0 + timedelta(days=20))
     await h.link("", "mom", provider="scripted", iccid=iccid)
-    await h.jobs.start()
-    try:
-        h.clock.advance(timedelta(minutes=20))  # the next poll is 40 fake minutes away
-        state["left"] = 100 * MB
-        await asyncio.sleep(0)  # let the loop settle into its wait
-        assert h.platform.sent == []
-        event = BalanceEvent(provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(),
-                             threshold_used_percent=98)
-        assert await h.jobs.submit_event(event) is True
-        await asyncio.wait_for(h.platform.delivered.wait(), timeout=5)
-    finally:
-        await h.jobs.stop()
+    await h.run(timedelta(minutes=20))  # the next look is 40 fake minutes away
+    state["left"] = 100 * MB
+    event = BalanceEvent(provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(),
+                         threshold_used_percent=98)
+    assert await h.jobs.submit_event(event) is True
+    assert h.jobs.next_wake() == h.clock.now()  # the loop wakes for it at once
+    await h.jobs.run_due()
     assert kinds(h) == ["data"]
     assert h.platform.sent[0].at == T0 + timedelta(minutes=20)  # no fake time had to pass
     wrong = replace(event, provider="demo")
     assert await h.jobs.submit_event(wrong) is False
     assert await h.jobs.submit_event(replace(event, iccid="9" * 19)) is False
+
+
+async def test_turning_quiet_hours_off_releases_the_alerts_waiting_for_the_morning() -> None:
+    h = make(start=datetime(2026, 1, 9, 14, 0, tzinfo=UTC))  # 15:00 in Oslo
+    h.household("fam")  # quiet 22:00-08:00
+    await h.link("DEMO20", "mom")  # "5 %" falls due about midnight
+    await h.run(timedelta(hours=12))
+    assert h.platform.sent == [] and h.outbox.backlog == 1  # waiting for 08:00
+    async with h.store.store.transaction() as tx:  # what /remind quiet off does
+        household = replace(h.household("fam"), quiet_start=None, quiet_end=None)
+        await tx.save_household(household)
+        await h.jobs.household_changed(tx, household)
+    await h.run(timedelta(seconds=1))
+    assert kinds(h) == ["data"] and h.outbox.backlog == 0
 
 
 async def test_health_shape() -> None:
@@ -899,7 +923,7 @@ async def test_chat_left_stops_a_groups_alerts() -> None:
     h = make()
     await h.link("DEMO20", "mom")
     await h.link("DEMO38", "kid", chat="other")
-    await h.jobs.chat_left(P, "fam")
+    await h.events.chat_left(P, "fam")
     await h.run(timedelta(days=3))
     assert all(s.chat == "other" for s in h.platform.sent)
     assert kinds(h) == ["expiry", "expired"]
@@ -912,7 +936,7 @@ async def test_chat_left_drops_a_pending_group_alert() -> None:
     await h.link("DEMO20", "mom")
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     assert h.outbox.backlog == 1
-    await h.jobs.chat_left(P, "fam")
+    await h.events.chat_left(P, "fam")
     assert h.outbox.backlog == 0
     await h.run(timedelta(days=3))
     assert h.platform.sent == []
@@ -921,7 +945,7 @@ async def test_chat_left_drops_a_pending_group_alert() -> None:
 async def test_user_unreachable_sends_owner_alerts_to_the_group() -> None:
     h = make()
     await h.link("DEMO20", "mom", target="owner")
-    await h.jobs.user_unreachable(P, "anna")
+    await h.events.user_unreachable(P, "anna")
     await h.run(timedelta(hours=12))
     assert [(s.chat, s.mention) for s in h.platform.attempts] == [("fam", "anna")]
 

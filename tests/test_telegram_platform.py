@@ -147,7 +147,7 @@ async def rig() -> AsyncIterator[Rig]:
     api, events, routes, seen = FakeApi(), Events(), Routes(), []
     replies: list[list[Reply]] = []
     platform = TelegramPlatform(token=TOKEN, now=lambda: datetime(2026, 3, 2, tzinfo=UTC), webhook_url=HOOK,
-                                webhook_secret=SECRET, web=routes, events=events, menu=Menu, request=api)
+                                webhook_secret=SECRET, web=routes, events=events, menu=Menu(), request=api)
 
     async def handler(incoming: Incoming) -> list[Reply]:
         seen.append(incoming)

@@ -35,7 +35,7 @@ from bot.records import Line
 from bot.store import MemoryStore, TinyDBStore
 from bot.store.memory import DocumentStore
 from bot.web import MAX_BODY
-from providers._common import MAX_WEBHOOK_BYTES
+from providers.base import MAX_WEBHOOK_BYTES
 from tests.emulators import (
     AIRALO_CLIENT_ID,
     AIRALO_CLIENT_SECRET,
@@ -211,7 +211,7 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[MakeHarness]:
             app = build(settings_for(emulators, **overrides), clock=clock, console=io, store=doc_store)
             assert app.web is not None
             stack.push_async_callback(_shutdown, app)
-            await app.web.start()
+            await app.web.start(app.health)
             assert app.web.port != 0
             http = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web.port}", timeout=WAIT))

@@ -86,7 +86,9 @@ class ConsolePlatform:
     def private_address(self, user: str) -> Address:
         return Address(NAME, user, user)
 
-    async def start(self, handler: Handler) -> None:
+    async def start(self, handler: Handler, steps: Steppable | None = None) -> None:
+        """Read input until EOF; ``steps`` runs simulated time for ``{"advance": ...}``."""
+        self.steps = steps or self.steps
         self._task = asyncio.create_task(self._loop(handler), name="console")
 
     async def stop(self) -> None:

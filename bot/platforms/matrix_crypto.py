@@ -12,19 +12,29 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
-from nio import EncryptionError, MatrixRoom, MegolmEvent, ReactionEvent, RoomMessageText
-
-if TYPE_CHECKING:
-    from bot.platforms.matrix import MatrixPlatform
+from nio import AsyncClient, EncryptionError, MatrixRoom, MegolmEvent, ReactionEvent, RoomMessageText
 
 log = logging.getLogger(__name__)
 QUIET_SECONDS = 600.0
 
 
+class Host(Protocol):
+    """What this needs of the Matrix platform (``bot.platforms.matrix``), named here so the
+    two modules do not import each other."""
+
+    client: AsyncClient
+
+    def fresh(self, event: Any) -> bool: ...
+    async def handle_event(self, room: MatrixRoom, event: RoomMessageText | ReactionEvent) -> None: ...
+    def spawn(self, coro: Coroutine[Any, Any, None], room_id: str) -> None: ...
+    def notice(self, room: MatrixRoom, sender: str, msgid: str, event_id: str | None) -> None: ...
+
+
 class Undecryptable:
-    def __init__(self, platform: MatrixPlatform, *, key_grace: float) -> None:
+    def __init__(self, platform: Host, *, key_grace: float) -> None:
         self._p = platform
         self._grace = key_grace
         self._pending: dict[str, tuple[MatrixRoom, MegolmEvent]] = {}

@@ -54,7 +54,7 @@ class TelegramPlatform:
 
     def __init__(self, *, token: str, now: Callable[[], datetime], api_url: str | None = None,
                  webhook_url: str | None = None, webhook_secret: str | None = None, web: Routes | None = None,
-                 events: ChatEvents | None = None, menu: Callable[[], MenuSource] | None = None,
+                 events: ChatEvents | None = None, menu: MenuSource | None = None,
                  default_language: str = "en", poll_interval: float | None = None,
                  request: BaseRequest | None = None, updates_request: BaseRequest | None = None) -> None:
         if webhook_url is not None and (web is None or not webhook_secret):
@@ -147,7 +147,7 @@ class TelegramPlatform:
         """The command menu in each supported language and a default, from the catalogs."""
         if self._menu is None or self._app is None:
             return
-        source = self._menu()
+        source = self._menu
         entries = list(source.commands.values())
         for lang in (None, *SUPPORTED):
             t = source.catalogs.translator(lang or self._default_language)
@@ -235,7 +235,7 @@ class TelegramPlatform:
         text = None
         if expired and self._menu is not None:
             lang = query.from_user.language_code or self._default_language
-            text = self._menu().catalogs.translator(lang)("button.expired")
+            text = self._menu.catalogs.translator(lang)("button.expired")
         try:
             await query.answer(text)
         except TelegramError as exc:  # too old to answer: nothing to repair

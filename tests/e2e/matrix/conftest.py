@@ -89,7 +89,7 @@ def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., Matrix
         full.update(env)
         log = data / f"bot{n}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=full,
+            proc = subprocess.Popen([sys.executable, "-m", "tests.run_bot"], stdout=out, stderr=subprocess.STDOUT, env=full,
                                     cwd=ROOT, stdin=subprocess.DEVNULL)
         bot = MatrixBot(proc, log, data / "matrix-store", port)
         started.append(bot)

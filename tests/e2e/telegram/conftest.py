@@ -94,7 +94,7 @@ def start_bot(emulator: str, tmp_path: Path) -> Iterator[Callable[..., BotProces
                      "PYTHONUNBUFFERED": "1"})
         full.update(env)
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen([sys.executable, "-m", "tests.run_bot"], stdout=out, stderr=subprocess.STDOUT,
                                     env=full, cwd=ROOT, stdin=subprocess.DEVNULL)
         bot = BotProcess(proc, TelegramClient(emulator, token), token, log, expect_exit)
         started.append(bot)

@@ -1,0 +1,85 @@
+"""Who reads a message and in which language: one service for the reminder planner and the
+command side, so an alert and a reply to the same person agree.
+
+``targets`` says where an alert about a line goes (the chat, the owner mentioned, the owner
+privately); ``translator`` picks the reader's language (their own choice, the family's, the
+platform's hint, the default) and the household's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n import Catalogs, Translator, negotiate
+from bot.messages import Address
+from bot.records import Household, Line, OutboxItem
+from bot.store import Store, Tx
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One copy of an alert: to the chat (``private_user`` None) or to one user privately;
+    ``mention`` is the user a group copy names."""
+
+    private_user: str | None
+    mention: str | None
+
+
+class Audience:
+    def __init__(self, catalogs: Catalogs, *, default_language: str, default_timezone: str) -> None:
+        self.catalogs = catalogs
+        self.default_language = default_language
+        self.default_timezone = default_timezone
+
+    @staticmethod
+    def targets(line: Line, household: Household, *, owner_reachable: bool = True) -> list[Recipient]:
+        """A private chat gets the alert as is; a family's alert mentions the owner in the
+        group, goes to the owner privately, or both (the line's or the family's setting). An
+        owner known to have blocked the bot gets it in the group instead."""
+        if not household.is_group:
+            return [Recipient(None, None)]
+        owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
+        target = (line.reminders or household.reminders).target
+        group = Recipient(None, owner)
+        if target == "owner":
+            return [Recipient(owner, None)] if owner_reachable else [group]
+        if target == "both" and owner_reachable:
+            return [group, Recipient(owner, None)]
+        return [group]
+
+    async def translator(self, tx: Tx, user_id: str | None, household: Household | None,
+                         hint: str | None = None, *, private: bool = False) -> Translator:
+        """The reader's language: user's choice -> household's -> platform hint -> default.
+        A ``private`` message to one user (an alert about a family line) puts the user's own
+        platform language before the family's."""
+        user_lang = await tx.user_language(user_id) if user_id else None
+        household_lang = household.language if household else None
+        hint = hint or (await tx.user_hint(user_id) if user_id else None) \
+            or (household.language_hint if household else None)
+        order = (user_lang, hint, household_lang) if private else (user_lang, household_lang, hint)
+        lang = negotiate(*order, default=self.default_language)
+        tz = household.timezone if household else self.default_timezone
+        return self.catalogs.translator(lang, tz)
+
+    async def for_alert(self, tx: Tx, item: OutboxItem) -> Translator:
+        """The language of whoever reads this alert: the owner in private, else the chat."""
+        household = await tx.household(item.household_id)
+        line = await tx.line(item.line_id)
+        if item.private_user:
+            user: str | None = f"{item.platform}:{item.private_user}"
+        else:
+            user = line.owner if line is not None and household is not None and not household.is_group else None
+        return await self.translator(tx, user, household, private=item.private_user is not None)
+
+
+class Readers:
+    """The platforms' own notices ("I could not decrypt that") in the reader's language."""
+
+    def __init__(self, store: Store, audience: Audience) -> None:
+        self._store, self._audience = store, audience
+
+    async def __call__(self, address: Address, msgid: str, **params: object) -> str:
+        async with self._store.transaction() as tx:
+            household = await tx.household(address.household_id)
+            t = await self._audience.translator(tx, address.user_id if address.user else None, household)
+        return t(msgid, **params)

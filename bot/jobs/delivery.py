@@ -1,0 +1,137 @@
+"""Delivery, the last stage: send the due alerts within each platform's pace, and record each
+outcome in a unit of its own right after the platform answered, before the next one leaves
+(so a crash repeats at most the one alert that was on its way).
+
+What the platform answers decides what happens next: wait and retry (RetryLater), follow
+the chat (ChatMoved), tell ``Events`` that the target is gone, which may give a fallback
+copy (TargetGone), or drop it (any other DeliveryError). ``hold`` says until when an alert
+must still wait even though it is due (quiet hours that a retry or the pace ran into).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.errors import StoreWriteError
+from bot.messages import Address, Reply
+from bot.metrics import Metrics
+from bot.pacer import Pacer
+from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
+from bot.records import OutboxItem, OutboxState
+from bot.store import Store, Tx
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+Render = Callable[[OutboxItem], Awaitable[str]]
+Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
+
+
+class Queue(Protocol):
+    """What delivery needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+
+    def take_due(self, now: datetime) -> list[OutboxItem]: ...
+    def defer(self, item: OutboxItem, until: datetime) -> None: ...
+    def hold(self, item: OutboxItem) -> None: ...
+    async def save(self, tx: Tx, item: OutboxItem) -> None: ...
+    async def enqueue(self, tx: Tx, item: OutboxItem) -> OutboxItem: ...
+
+
+class GoneHandler(Protocol):
+    """Told when a target is gone; may give the copy to send instead (``bot.jobs.events``)."""
+
+    async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None: ...
+
+
+class Delivery:
+    def __init__(self, *, store: Store, queue: Queue, platforms: Mapping[str, Platform], render: Render,
+                 events: GoneHandler, hold: Hold, metrics: Metrics, now: Callable[[], datetime] | None = None) -> None:
+        self._store, self._queue, self._platforms = store, queue, platforms
+        self._render, self._events, self._hold, self._metrics = render, events, hold, metrics
+        self._now = now  # the moment a message actually left, for the pace (None: deliver's ``now``)
+        self._pacers = {name: Pacer(p.limits) for name, p in platforms.items()}
+
+    def serves(self, platform: str) -> bool:
+        return platform in self._platforms
+
+    async def deliver(self, now: datetime) -> int:
+        """Send what is due at ``now`` within the pace; returns how many were sent."""
+        due = [i for i in self._queue.take_due(now) if i.platform in self._platforms]
+        if not due:
+            return 0
+        batch: list[OutboxItem] = []
+        async with self._store.transaction() as tx:
+            for item in due:
+                until = await self._hold(tx, item, now)
+                if until is not None and until > now:
+                    await self._queue.save(tx, replace(item, not_before=until))
+                    continue
+                pacer, is_group = self._pacers[item.platform], item.private_user is None
+                slot = pacer.next_slot(item.chat, is_group, now)
+                if slot > now:
+                    self._queue.defer(item, slot)
+                    continue
+                pacer.record(item.chat, is_group, now)
+                batch.append(item)
+        for item in batch:
+            self._queue.hold(item)
+        sent = 0
+        for item in batch:
+            try:
+                sent += await self._one(item, now)
+            except StoreWriteError:  # logged by the store; the alert may go once more after a restart
+                self._metrics.inc("esimbot_alert_outcomes_unsaved_total", platform=item.platform)
+        return sent
+
+    async def _one(self, item: OutboxItem, now: datetime) -> int:
+        try:
+            await self._send(self._platforms[item.platform], item)
+        except RetryLater as exc:
+            self._stamp(item, now)
+            async with self._store.transaction() as tx:
+                await self._retry(tx, item, now, exc.retry_after)
+        except ChatMoved as exc:
+            async with self._store.transaction() as tx:
+                await self._queue.save(tx, replace(item, chat=exc.new_chat, not_before=now))
+        except TargetGone:
+            async with self._store.transaction() as tx:
+                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="target gone"))
+                fallback = await self._events.target_gone(tx, item)
+                if fallback is not None:
+                    await self._queue.enqueue(tx, fallback)
+        except DeliveryError as exc:
+            log.warning("alert dropped: %s", type(exc).__name__)
+            async with self._store.transaction() as tx:
+                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note=type(exc).__name__))
+        except Exception:  # a platform bug: not the others' problem; back off, give up in the end
+            log.exception("sending an alert failed unexpectedly")
+            async with self._store.transaction() as tx:
+                await self._retry(tx, item, now, 60.0)
+        else:
+            self._stamp(item, now)
+            async with self._store.transaction() as tx:  # durable before the next alert leaves
+                await self._queue.save(tx, replace(item, state=OutboxState.SENT))
+            self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
+            return 1
+        return 0
+
+    def _stamp(self, item: OutboxItem, reserved: datetime) -> None:
+        if self._now is not None:
+            self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
+
+    async def _send(self, platform: Platform, item: OutboxItem) -> None:
+        address = platform.private_address(item.private_user) if item.private_user is not None \
+            else Address(item.platform, item.chat)
+        reply = Reply(await self._render(item), mention=item.mention, private=item.private_user is not None)
+        await platform.send(address, reply, kind="alert")
+
+    async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:
+        item = replace(item, attempts=item.attempts + 1)
+        if item.attempts >= MAX_ATTEMPTS:
+            await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="too many attempts"))
+            return
+        wait = max(after, min(2 ** item.attempts, 3600))
+        await self._queue.save(tx, replace(item, not_before=now + timedelta(seconds=wait)))

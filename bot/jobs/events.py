@@ -1,0 +1,100 @@
+"""News that flows backwards, against the pipeline: one handler each, none calling a stage.
+
+Platforms report chats and users (``chat_moved``, ``chat_left``, ``user_unreachable``: the
+``ChatEvents`` protocol of ``bot.platforms.base``); delivery reports a target that is gone
+(``target_gone``, which may give the copy to send instead); commands report a line removed
+and quiet hours changed. Each handler changes the store in one unit, and the alert queue.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from bot import alerts
+from bot.records import Household, Line, OutboxItem
+from bot.store import Store, Tx
+
+
+class Queue(Protocol):
+    """What the handlers need of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+
+    def waiting(self) -> Iterator[OutboxItem]: ...
+    async def save(self, tx: Tx, item: OutboxItem) -> None: ...
+    async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None: ...
+
+
+class Events:
+    def __init__(self, *, store: Store, queue: Queue, now: Callable[[], datetime]) -> None:
+        self._store, self._queue, self._now = store, queue, now
+
+    # -- from platforms --------------------------------------------------------------------
+    async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
+        """A group got a new id (Telegram supergroup): the household and its alerts follow."""
+        async with self._store.transaction() as tx:
+            await tx.move_household(f"{platform}:{old_chat}", f"{platform}:{new_chat}")
+            for item in self._queue.waiting():
+                if item.platform == platform and item.chat == old_chat:
+                    await self._queue.save(tx, replace(item, chat=new_chat, household_id=f"{platform}:{new_chat}"))
+
+    async def chat_left(self, platform: str, chat: str) -> None:
+        """The bot was removed from a chat: its household rests, its group alerts stop."""
+        async with self._store.transaction() as tx:
+            await self._leave(tx, platform, chat)
+
+    async def user_unreachable(self, platform: str, user: str) -> None:
+        """A user blocked the bot: their private alerts go to the group from now on."""
+        async with self._store.transaction() as tx:
+            await tx.put_state("unreachable", f"{platform}:{user}", True)
+
+    # -- from delivery ---------------------------------------------------------------------
+    async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None:
+        """A blocked owner gets the alert in the group, a lost group in private. Never when the
+        other target had its own copy (target ``both``), is known gone too, or this item
+        already was the fallback: that would repeat it or bounce it back and forth."""
+        line = await tx.line(item.line_id)
+        household = await tx.household(item.household_id)
+        if line is None or household is None or not household.is_group:
+            return None
+        both = (line.reminders or household.reminders).target == "both"
+        fallback = item.note is not None and item.note.startswith("fallback")
+        if item.private_user is not None:
+            await tx.put_state("unreachable", line.owner, True)
+            if both or fallback or not household.active:
+                return None
+            return self._copy(item, mention=item.private_user, private_user=None, note="fallback from private")
+        owner_gone = bool(await tx.get_state("unreachable", line.owner))
+        await self._leave(tx, item.platform, item.chat)
+        if both or fallback or owner_gone:
+            return None
+        return self._copy(item, mention=None, private_user=line.owner.split(":", 1)[1], note="fallback from group")
+
+    # -- from commands ---------------------------------------------------------------------
+    async def line_removed(self, tx: Tx, line: Line) -> None:
+        """Nothing more is sent about a line once its unlink is confirmed."""
+        await tx.set_due(line.id, None)
+        await self._queue.drop(tx, lambda item: item.line_id == line.id, "line removed")
+
+    async def quiet_changed(self, tx: Tx, household: Household) -> None:
+        """Quiet hours moved or ended: alerts waiting for the old morning wait as the new
+        hours say (at once, when there are none now)."""
+        now = self._now()
+        until = alerts.quiet_until(household, now) or now
+        for item in self._queue.waiting():
+            if item.household_id == household.id and item.not_before > now and item.attempts == 0:
+                await self._queue.save(tx, replace(item, not_before=until))
+
+    async def _leave(self, tx: Tx, platform: str, chat: str) -> None:
+        household = await tx.household(f"{platform}:{chat}")
+        if household is not None and household.active:
+            await tx.save_household(replace(household, active=False))
+        await self._queue.drop(tx, lambda i: i.platform == platform and i.chat == chat and i.private_user is None,
+                               "chat left")
+
+    def _copy(self, item: OutboxItem, *, mention: str | None, private_user: str | None, note: str) -> OutboxItem:
+        return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
+                          platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
+                          not_before=self._now(), private_user=private_user, mention=mention, note=note)

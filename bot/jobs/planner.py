@@ -1,0 +1,72 @@
+"""The planner: a new balance of a line -> the pure rules -> alerts in the queue.
+
+``observe`` runs ``bot.reminders.evaluate`` (pure, clock-free) on the line's reminder state
+and the balance, drops unsent alerts that a new bundle cycle made untrue, and queues the due
+alert once per recipient (``Audience``), not before the household's quiet hours end; the new
+reminder state is written in the same unit as the alert, so a crash keeps both or neither.
+``hold`` is asked again at send time, since a retry or the pace can run into quiet hours.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from bot import alerts
+from bot.audience import Audience
+from bot.records import Household, Line, OutboxItem
+from bot.reminders import evaluate, forecast, make_alert
+from bot.store import Tx
+from providers.base import EsimBalance
+
+FORECAST_SAMPLES = 24  # the recent pace: about a day of hourly looks
+
+
+class Queue(Protocol):
+    """What the planner needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+
+    async def enqueue(self, tx: Tx, item: OutboxItem) -> OutboxItem: ...
+    async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None: ...
+
+
+class Planner:
+    def __init__(self, *, queue: Queue, audience: Audience, on_queued: Callable[[], None] = lambda: None) -> None:
+        self._queue, self._audience, self._on_queued = queue, audience, on_queued
+
+    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
+                      *, fresh_cycle: bool = False) -> list[str]:
+        """Queue what is due; returns the thresholds a new cycle starts past (said in the reply)."""
+        settings = line.reminders or household.reminders
+        before = await tx.alert_state(line.id)
+        result = evaluate(before, balance, settings, now, fresh_cycle=fresh_cycle)
+        if result is None:
+            return []
+        if result.new_cycle and before is not None:  # topped up: an unsent alert that is no longer true is stale
+            still = set(result.crossed)
+            await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
+        if result.due and household.active:
+            alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance))
+            platform, chat = household.id.split(":", 1)
+            not_before = alerts.quiet_until(household, now) or now
+            reachable = not await tx.get_state("unreachable", line.owner)
+            for to in self._audience.targets(line, household, owner_reachable=reachable):
+                await self._queue.enqueue(tx, OutboxItem(
+                    id=secrets.token_hex(6), line_id=line.id, household_id=household.id, platform=platform, chat=chat,
+                    alert=alert, created_at=now, not_before=not_before, private_user=to.private_user,
+                    mention=to.mention))
+            tx.after_commit(self._on_queued)
+        await tx.save_alert_state(line.id, result.state)
+        return list(result.crossed) if result.new_cycle else []
+
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
+        if balance.data_unlimited:
+            return None
+        return forecast((await tx.samples(line.id))[-FORECAST_SAMPLES:])
+
+    @staticmethod
+    async def hold(tx: Tx, item: OutboxItem, now: datetime) -> datetime | None:
+        """Until when a due alert must still wait: the end of its household's quiet hours."""
+        household = await tx.household(item.household_id)
+        return alerts.quiet_until(household, now) if household is not None else None

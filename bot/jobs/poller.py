@@ -1,0 +1,140 @@
+"""The poller, the first stage: which lines are due for a provider look, and the look.
+
+``sweep`` claims the due lines (a lease, so several workers could share them), asks each
+provider outside any unit of work (at most ``CONCURRENCY`` at a time per provider), then in
+one unit per line stores the sample, hands the balance to the planner and schedules the
+next look: the provider's cadence, sooner just after a predicted threshold or the expiry,
+never sooner than the provider's minimum interval. A webhook asks for a look at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.records import Household, Line
+from bot.reminders import next_crossing
+from bot.store import Store, Tx
+from providers.base import EsimBalance, Provider
+from providers.errors import ProviderError, RateLimited
+
+log = logging.getLogger(__name__)
+MIN_GAP = timedelta(minutes=1)
+STEP = timedelta(seconds=30)  # look just past a predicted moment, so the threshold shows
+CADENCE = timedelta(hours=1)
+ERROR_RETRY = timedelta(minutes=15)
+LEASE = timedelta(minutes=5)
+POLL_TIMEOUT = 60.0  # seconds for one balance call: a hung provider must not stall every reminder
+CONCURRENCY = 4
+BATCH = 200
+
+
+class Observer(Protocol):
+    """The next stage (``bot.jobs.planner.Planner``)."""
+
+    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
+                      *, fresh_cycle: bool = False) -> list[str]: ...
+
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
+
+
+class Poller:
+    def __init__(self, *, store: Store, providers: Mapping[str, Provider], planner: Observer, clock: Clock,
+                 metrics: Metrics) -> None:
+        self._store, self._providers, self._planner = store, providers, planner
+        self._clock, self._metrics = clock, metrics
+        self._owner = "poller-" + secrets.token_hex(4)
+        self._polled: dict[str, datetime] = {}  # line id -> the last provider look, in this process
+        self._limits = {name: asyncio.Semaphore(CONCURRENCY) for name in providers}
+        self.last_poll_ok: dict[str, datetime] = {}
+
+    async def sweep(self, now: datetime) -> None:
+        while True:
+            async with self._store.transaction() as tx:
+                due = await tx.claim_due_lines(self._owner, now, LEASE, BATCH)
+            await asyncio.gather(*(self._poll(line_id, now) for line_id in due))
+            if len(due) < BATCH:
+                return
+
+    def intervals(self, line: Line) -> tuple[timedelta, timedelta]:
+        """(shortest gap between two looks at one eSIM, normal cadence) for its provider."""
+        provider = self._providers.get(line.provider)
+        shortest = timedelta(seconds=provider.min_poll_seconds if provider else 6 * 3600)
+        return shortest, max(shortest, CADENCE)
+
+    async def _poll(self, line_id: str, now: datetime) -> None:
+        async with self._store.transaction() as tx:
+            line = await tx.line(line_id)
+            household = await tx.household(line.household_id) if line else None
+            balance = await tx.last_balance(line_id) if line else None
+            if line is None or household is None:
+                await tx.set_due(line_id, None)
+                return
+            provider = self._providers.get(line.provider)
+            if provider is None or not household.active:
+                await tx.set_due(line_id, now + self.intervals(line)[1])
+                return
+        polled = self._polled.get(line.id)
+        fresh = balance is None or polled is None or now - polled >= self.intervals(line)[0]
+        if fresh:
+            try:
+                async with self._limits.setdefault(line.provider, asyncio.Semaphore(CONCURRENCY)):
+                    balance = await asyncio.wait_for(provider.balance(line.ref), POLL_TIMEOUT)
+            except Exception as exc:  # an outage, no answer in time, or an adapter breaking its contract
+                if not isinstance(exc, ProviderError):
+                    log.warning("balance of a %s line failed: %s", line.provider, type(exc).__name__)
+                self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome=type(exc).__name__)
+                wait = timedelta(seconds=exc.retry_after or 60) if isinstance(exc, RateLimited) else ERROR_RETRY
+                async with self._store.transaction() as tx:
+                    await tx.set_due(line_id, now + max(wait, MIN_GAP))
+                return
+            self._metrics.inc("esimbot_provider_calls_total", provider=line.provider, outcome="ok")
+            self._polled[line.id] = now
+            self.last_poll_ok[line.provider] = now
+        assert balance is not None
+        async with self._store.transaction() as tx:
+            if await tx.line(line_id) is None:
+                return  # unlinked while we asked: nothing more about it
+            if fresh:
+                await tx.add_sample(line.id, balance)
+            await self._planner.observe(tx, line, household, balance, now)
+            await tx.set_due(line_id, await self.next_look(tx, line, household, balance, now))
+
+    async def seen(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
+                   *, fresh_cycle: bool = False) -> list[str]:
+        """A command just looked (link, top-up, /balance): the same path as a poll, no provider call."""
+        self._polled[line.id] = now
+        crossed = await self._planner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
+        await tx.set_due(line.id, await self.next_look(tx, line, household, balance, now))
+        return crossed
+
+    async def next_look(self, tx: Tx, line: Line, household: Household, balance: EsimBalance,
+                        now: datetime) -> datetime:
+        """The normal cadence, or just after the next expiry moment, or just after the
+        predicted data crossing (but no sooner than the provider allows a fresh look)."""
+        shortest, cadence = self.intervals(line)
+        polled = self._polled.get(line.id, now)
+        nxt = polled + cadence
+        state = await tx.alert_state(line.id)
+        if state is not None:
+            settings = line.reminders or household.reminders
+            expiry, data = next_crossing(balance, settings, state, await self._planner.forecast(tx, line, balance))
+            if expiry is not None:
+                nxt = min(nxt, expiry + STEP)
+            if data is not None:
+                nxt = min(nxt, max(data + STEP, polled + shortest))
+        return max(nxt, now + MIN_GAP)
+
+    async def webhook(self, tx: Tx, line: Line, now: datetime) -> datetime:
+        """A provider pushed news about the line: look at once, with a fresh provider call.
+        (This can break the minimum interval; honouring it would make eSIM Access webhooks
+        useless, whose interval is the cadence: the event's own figures should be used.)"""
+        self._polled.pop(line.id, None)
+        await tx.set_due(line.id, now)
+        return now
