@@ -7,75 +7,33 @@ comes in through this object, built per message by the router.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from bot.errors import NotAllowed, NotLinked
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
-from bot.store import Store, Tx
-from providers.base import EsimBalance, ManualLines, Provider
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A sentence for the reader: a message id and its placeholders."""
-
-    msgid: str
-    params: dict[str, object] = field(default_factory=dict)
-
-
-class Watcher(Protocol):
-    """Told when a line's balance is known anew (link, top-up, /balance) or it is removed,
-    so reminders follow the line; it writes in the caller's unit ``tx``. ``fresh_cycle``
-    marks a top-up or a new link; the returned notices are thresholds already crossed, to
-    say in the reply instead of an alert."""
-
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]: ...
-
-    async def line_removed(self, tx: Tx, line: Line) -> None: ...
-
-    async def household_changed(self, tx: Tx, household: Household) -> None:
-        """Its settings changed (quiet hours, time zone): waiting alerts follow them."""
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
-
-
-class NoWatcher:
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]:
-        return []
-
-    async def line_removed(self, tx: Tx, line: Line) -> None:
-        return None
-
-    async def household_changed(self, tx: Tx, household: Household) -> None:
-        return None
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
-        return None
+from bot.services import HouseholdSettings, LineBook, OrderBook
+from providers.base import ManualLines, Provider
 
 
 @dataclass
 class Context:
-    """``tx`` is the command's unit of work, committed after the reply is made (only when
-    something changed); ``store`` opens a unit of its own for a write that must be durable
-    before an outside call (an order's client reference)."""
+    """``lines``, ``orders`` and ``settings`` are narrow services over the message's unit of
+    work (``bot.services``), committed after the reply is made, only when something changed."""
 
     incoming: Incoming
     household: Household
-    tx: Tx
-    store: Store
+    lines: LineBook
+    orders: OrderBook
+    settings: HouseholdSettings
     providers: Mapping[str, Provider]
     manual: ManualLines
     t: Translator
     now: datetime
     prefix: str = "/"
     default_language: str = "en"
-    watcher: Watcher = field(default_factory=NoWatcher)
     extra_commands: tuple[str, ...] = ()
 
     @property
@@ -98,13 +56,10 @@ class Context:
         if not self.may_manage(line):
             raise NotAllowed("error.owner_or_admin", label=line.label)
 
-    async def lines(self) -> list[Line]:
-        return await self.tx.lines(self.household.id)
-
     async def find_line(self, label: str) -> Line:
         """The household's line with this label (case-insensitive), else NotLinked listing labels."""
         wanted = " ".join(label.split()).casefold()
-        lines = await self.lines()
+        lines = await self.lines.all()
         for line in lines:
             if line.label.casefold() == wanted:
                 return line

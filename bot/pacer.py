@@ -36,6 +36,13 @@ class Pacer:
             slot = max(slot, window[-int(self.limits.per_group_per_minute)] + MINUTE)
         return slot
 
+    def free_at(self, now: datetime) -> datetime:
+        """When the overall budget lets a message to any chat leave (``now`` if it does now)."""
+        self._trim(now)
+        if len(self._all) >= self.limits.overall_per_second:
+            return self._all[-int(self.limits.overall_per_second)] + SECOND
+        return now
+
     def record(self, chat: str, is_group: bool, at: datetime) -> None:
         """A message to ``chat`` leaves (or is reserved to leave) at ``at``."""
         bisect.insort(self._all, at)

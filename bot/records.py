@@ -67,12 +67,24 @@ class Line:
     reminders: ReminderSettings | None = None
 
 
+class PendingKind(enum.StrEnum):
+    TOPUP = "topup"
+    UNLINK = "unlink"
+
+
+class PendingState(enum.StrEnum):
+    OPEN = "open"
+    PLACING = "placing"  # the order is on its way to the provider
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 @dataclasses.dataclass(frozen=True)
 class Pending:
     """An action waiting for ``/confirm <token>``: a top-up or an unlink."""
 
     token: str
-    kind: str
+    kind: PendingKind
     household_id: str
     line_id: str
     actor: str
@@ -80,7 +92,7 @@ class Pending:
     plan_id: str | None = None
     plan_title: str | None = None
     price: Money | None = None
-    state: str = "open"  # open | placing | done | cancelled
+    state: PendingState = PendingState.OPEN
 
 
 @dataclasses.dataclass(frozen=True)

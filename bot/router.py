@@ -22,12 +22,13 @@ from dataclasses import dataclass, replace
 
 from bot.audience import Audience
 from bot.clock import Clock
-from bot.context import Command, Context, NoWatcher, Watcher
+from bot.context import Command, Context
 from bot.errors import BotError, StoreWriteError, provider_message
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
 from bot.metrics import Metrics
 from bot.records import Household
+from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr
 from providers.base import ManualLines, Provider
@@ -127,9 +128,11 @@ class Router:
         if command is None:
             names = " ".join(f"{prefix}{c.name}" for c in self.commands.values() if not c.hidden)
             return [Reply(t("error.unknown_command", command=incoming.command[:30], commands=names))]
-        ctx = Context(incoming=incoming, household=reader.household, tx=tx, store=self.store, providers=self.providers,
-                      manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
-                      default_language=self.audience.default_language, watcher=self.watcher)
+        hid = reader.household.id
+        ctx = Context(incoming=incoming, household=reader.household, lines=LineBook(tx, hid, self.watcher),
+                      orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.watcher),
+                      providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
+                      default_language=self.audience.default_language)
         log.info("command %s in %s", command.name, incoming.address.platform)
         try:
             result = await command.handler(incoming, ctx)

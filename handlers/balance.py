@@ -26,19 +26,18 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
     except (ProviderError, TimeoutError) as exc:
         reason = ctx.t(provider_message(exc) if isinstance(exc, ProviderError) else "provider.unavailable",
                        provider=ctx.t.provider(line.provider))
-        last = await ctx.tx.last_balance(line.id)
+        last = await ctx.lines.last_balance(line)
         if last is None:
             return ctx.t("balance.unavailable", label=line.label, reason=reason)
         return await render_balance(ctx, line, last, stale_reason=reason)
-    await ctx.tx.add_sample(line.id, bal)
-    await ctx.watcher.line_seen(ctx.tx, line, bal)
+    await ctx.lines.seen(line, bal)
     return await render_balance(ctx, line, bal)
 
 
 async def balance(incoming: Incoming, ctx: Context) -> Reply:
     """Show the balance of one line (by label) or of all lines in this chat."""
     arg = " ".join(incoming.args)
-    lines = await ctx.lines() if not arg or arg.casefold() in ("all", "alle", "全部") else [await ctx.find_line(arg)]
+    lines = await ctx.lines.all() if not arg or arg.casefold() in ("all", "alle", "全部") else [await ctx.find_line(arg)]
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.context import Context, mask_iccid
 from bot.errors import BotError, RateLimitedUser, UsageError
 from bot.messages import Choice, Incoming, Reply
-from bot.records import Line, Pending
+from bot.records import Line, Pending, PendingKind
 from handlers import parsing
 from handlers.render import line_summary, render_balance
 from providers.base import EsimBalance, Provider
@@ -35,7 +35,7 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     code, label_words = parsing.normalize(rest[0]), rest[1:]  # full-width letters from CJK keyboards
     label = parsing.parse_label(" ".join(label_words)) if label_words else f"esim-{iccid[-4:]}"
     await _check_attempts(ctx)
-    existing = await ctx.tx.line_by_ref(iccid)
+    existing = await ctx.lines.linked_anywhere(iccid)
     if existing is not None and existing.household_id == ctx.household.id:
         raise BotError("link.already_here", label=existing.label)
     await _check_room(ctx, label)
@@ -49,13 +49,13 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
 
 
 async def _check_attempts(ctx: Context) -> None:
-    failures = await ctx.tx.link_failures_since(ctx.actor, ctx.now - FAILURE_WINDOW)
+    failures = await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW)
     if failures >= MAX_FAILURES:
         raise RateLimitedUser(minutes=int(FAILURE_WINDOW.total_seconds() // 60))
 
 
 async def _check_room(ctx: Context, label: str) -> None:
-    lines = await ctx.lines()
+    lines = await ctx.lines.all()
     if len(lines) >= MAX_LINES:
         raise BotError("link.too_many", max=MAX_LINES)
     if any(line.label.casefold() == label.casefold() for line in lines):
@@ -74,9 +74,9 @@ async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Prov
         except NotFound:
             continue
         except ClaimRejected:
-            await ctx.tx.record_link_failure(ctx.actor, ctx.now)
+            await ctx.lines.link_failed(ctx.actor, ctx.now)
             raise
-    await ctx.tx.record_link_failure(ctx.actor, ctx.now)
+    await ctx.lines.link_failed(ctx.actor, ctx.now)
     raise BotError("link.unknown_iccid", iccid=mask_iccid(iccid))
 
 
@@ -88,10 +88,7 @@ async def _first_balance(ctx: Context, provider: Provider, line: Line) -> EsimBa
 
 
 async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
-    await ctx.tx.save_line(line)
-    if bal is not None:
-        await ctx.tx.add_sample(line.id, bal)
-    warnings = await ctx.watcher.line_seen(ctx.tx, line, bal, fresh_cycle=True)
+    warnings = await ctx.lines.add(line, bal)
     parts = [ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref) if line.provider != "manual" else "")]
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
@@ -128,14 +125,13 @@ async def left(incoming: Incoming, ctx: Context) -> Reply:
     remaining = parsing.parse_size(incoming.args[-1])
     await ctx.manual.set_remaining(line.ref, remaining, ctx.now)
     bal = await ctx.providers["manual"].balance(line.ref)
-    await ctx.tx.add_sample(line.id, bal)
-    await ctx.watcher.line_seen(ctx.tx, line, bal)
+    await ctx.lines.seen(line, bal)
     return Reply(await render_balance(ctx, line, bal))
 
 
 async def lines(incoming: Incoming, ctx: Context) -> Reply:
     """List the household's lines with masked ICCIDs."""
-    found = await ctx.lines()
+    found = await ctx.lines.all()
     if not found:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     items = [await line_summary(ctx, line) for line in found]
@@ -149,7 +145,7 @@ async def unlink(incoming: Incoming, ctx: Context) -> Reply:
     line = await ctx.find_line(" ".join(incoming.args))
     ctx.require_manager(line)
     token = secrets.token_urlsafe(6)
-    await ctx.tx.save_pending(Pending(token=token, kind="unlink", household_id=ctx.household.id,
+    await ctx.orders.ask(Pending(token=token, kind=PendingKind.UNLINK, household_id=ctx.household.id,
                                    line_id=line.id, actor=ctx.actor, created_at=ctx.now))
     return Reply(ctx.t("unlink.ask", label=line.label), choices=(
         Choice(ctx.t("button.unlink"), f"{ctx.prefix}confirm {token}"),

@@ -57,12 +57,10 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
         raise UsageError("remind.usage")
     if line is not None:
         line = replace(line, reminders=settings)
-        await ctx.tx.save_line(line)
-        await ctx.watcher.line_seen(ctx.tx, line, None)
+        await ctx.lines.update(line)
     else:
         household = replace(household, reminders=settings)
-        await ctx.tx.save_household(household)
-        await ctx.watcher.household_changed(ctx.tx, household)
+        await ctx.settings.save(household)
         ctx.household = household
         ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))

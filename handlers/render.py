@@ -80,7 +80,7 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
         parts.append(t("balance.stale", age=t.relative(bal.as_of, ctx.now), reason=stale_reason))
     else:
         parts.append(t("balance.as_of", when=t.date_time(bal.as_of)))
-    forecast = await ctx.watcher.forecast(ctx.tx, line, bal) if bal.status == Status.ACTIVE else None
+    forecast = await ctx.lines.forecast(line, bal) if bal.status == Status.ACTIVE else None
     if forecast is not None:
         before = bal.expires_at is None or forecast < bal.expires_at
         key = "forecast.before_expiry" if before else "forecast.after_expiry"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from bot.context import Context
 from bot.errors import BotError, NotAllowed, UsageError
 from bot.messages import Choice, Incoming, Reply
-from bot.records import Household, Line, OrderRecord, Pending
+from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState
 from handlers import parsing
 from handlers.balance import fetch_and_render
 from handlers.render import howto_command, plan_label
@@ -23,7 +23,7 @@ SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNK
 
 async def renew(incoming: Incoming, ctx: Context) -> Reply:
     """Offer the top-ups that fit a line."""
-    lines = await ctx.lines()
+    lines = await ctx.lines.all()
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     if not incoming.args and len(lines) > 1:
@@ -51,7 +51,7 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
     plan = await _plan(ctx, line, incoming.args[1])
     await _check_cap(ctx, plan.price)
     token = secrets.token_urlsafe(6)
-    await ctx.tx.save_pending(Pending(token=token, kind="topup", household_id=ctx.household.id, line_id=line.id,
+    await ctx.orders.ask(Pending(token=token, kind=PendingKind.TOPUP, household_id=ctx.household.id, line_id=line.id,
                                    actor=ctx.actor, created_at=ctx.now, plan_id=plan.id,
                                    plan_title=plan_label(ctx, plan), price=plan.price))
     return Reply(ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)), choices=(
@@ -64,18 +64,17 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
 async def confirm(incoming: Incoming, ctx: Context) -> Reply:
     """Carry out a confirmed action once; a second confirmation only reports the first."""
     pending, line = await _pending(ctx, incoming)
-    if pending.state == "done":
+    if pending.state == PendingState.DONE:
         return Reply(ctx.t("confirm.already_done"))
-    if pending.state == "cancelled":
+    if pending.state == PendingState.CANCELLED:
         return Reply(ctx.t("confirm.cancelled"))
-    if pending.state == "placing":
+    if pending.state == PendingState.PLACING:
         return await _reconcile(ctx, pending, line)
     if ctx.now - pending.created_at > PENDING_TTL:
         raise BotError("confirm.expired", renew=ctx.cmd("renew"))
     if pending.kind == "unlink":
-        await ctx.tx.save_pending(replace(pending, state="done"))
-        await ctx.tx.delete_line(line.id)
-        await ctx.watcher.line_removed(ctx.tx, line)
+        await ctx.orders.close(pending, PendingState.DONE)
+        await ctx.lines.remove(line)
         return Reply(ctx.t("unlink.done", label=line.label))
     assert pending.price is not None and pending.plan_id is not None
     await _check_cap(ctx, pending.price)
@@ -87,26 +86,22 @@ async def _place(ctx: Context, pending: Pending, line: Line) -> Reply:
     order = OrderRecord(client_ref=pending.token, household_id=ctx.household.id, line_id=line.id,
                         provider=line.provider, iccid=line.ref, plan_id=pending.plan_id or "",
                         status=OrderStatus.PENDING.value, created_at=ctx.now, price=pending.price)
-    async with ctx.store.transaction() as guard:  # its own unit: on disk before the call
-        current = await guard.pending(pending.token)
-        if current is None or current.state != "open":  # a second confirm got here first
-            return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
-        await guard.save_pending(replace(pending, state="placing"))
-        await guard.save_order(order)
+    if not await ctx.orders.reserve(pending, order):  # on disk before the call; a second confirm got here first
+        return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
     provider = ctx.providers[line.provider]
     try:
         result = await provider.topup(line.ref, order.plan_id, client_ref=order.client_ref)
     except (OrderPending, Unavailable, RateLimited):
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
     except ProviderError:
-        await ctx.tx.save_order(replace(order, status=OrderStatus.FAILED.value))
-        await ctx.tx.save_pending(replace(pending, state="done"))
+        await ctx.orders.settle(replace(order, status=OrderStatus.FAILED.value))
+        await ctx.orders.close(pending, PendingState.DONE)
         raise
     return await _finish(ctx, pending, line, order, result.status, result.provider_order_id)
 
 
 async def _reconcile(ctx: Context, pending: Pending, line: Line) -> Reply:
-    order = await ctx.tx.order(pending.token)
+    order = await ctx.orders.order(pending.token)
     if order is None:
         return Reply(ctx.t("confirm.already_done"))
     try:
@@ -118,13 +113,13 @@ async def _reconcile(ctx: Context, pending: Pending, line: Line) -> Reply:
 
 async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord,
                   status: OrderStatus, provider_order_id: str | None) -> Reply:
-    await ctx.tx.save_order(replace(order, status=status.value, provider_order_id=provider_order_id))
+    await ctx.orders.settle(replace(order, status=status.value, provider_order_id=provider_order_id))
     if status == OrderStatus.PENDING:
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
-    await ctx.tx.save_pending(replace(pending, state="done"))
+    await ctx.orders.close(pending, PendingState.DONE)
     if status != OrderStatus.COMPLETED:
         return Reply(ctx.t("renew.failed", label=line.label))
-    await ctx.watcher.line_seen(ctx.tx, line, None, fresh_cycle=True)
+    await ctx.lines.seen(line, None, fresh_cycle=True)
     balance = await fetch_and_render(ctx, line)
     return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance)
 
@@ -132,28 +127,28 @@ async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:
     """Drop a pending action."""
     pending, _line = await _pending(ctx, incoming)
-    if pending.state != "open":
+    if pending.state != PendingState.OPEN:
         return Reply(ctx.t("confirm.already_done"))
-    await ctx.tx.save_pending(replace(pending, state="cancelled"))
+    await ctx.orders.close(pending, PendingState.CANCELLED)
     return Reply(ctx.t("confirm.cancelled"))
 
 
 async def _pending(ctx: Context, incoming: Incoming) -> tuple[Pending, Line]:
     if len(incoming.args) != 1:
         raise UsageError("confirm.unknown")
-    pending = await ctx.tx.pending(incoming.args[0][:32])
-    if pending is None or pending.household_id != ctx.household.id:
+    pending = await ctx.orders.pending(incoming.args[0][:32])
+    if pending is None:
         raise BotError("confirm.unknown")
-    line = await ctx.tx.line(pending.line_id)
+    line = await ctx.lines.get(pending.line_id)
     if line is None:
-        raise BotError("confirm.already_done" if pending.state == "done" else "confirm.unknown")
+        raise BotError("confirm.already_done" if pending.state == PendingState.DONE else "confirm.unknown")
     ctx.require_manager(line)
     return pending, line
 
 
 async def _line_by_id(ctx: Context, line_id: str) -> Line:
-    line = await ctx.tx.line(line_id[:16])
-    if line is None or line.household_id != ctx.household.id:
+    line = await ctx.lines.get(line_id[:16])
+    if line is None:
         raise BotError("confirm.unknown")
     return line
 
@@ -167,7 +162,7 @@ async def _plan(ctx: Context, line: Line, plan_id: str) -> Plan:
 
 async def spent_this_month(ctx: Context, currency: str) -> Decimal:
     start = ctx.t.local(ctx.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    orders = await ctx.tx.orders(ctx.household.id)
+    orders = await ctx.orders.all()
     return sum((o.price.amount for o in orders
                 if o.price and o.price.currency == currency and o.status in SPENT and o.created_at >= start),
                Decimal(0))
@@ -197,11 +192,11 @@ async def cap(incoming: Incoming, ctx: Context) -> Reply:
                            spent=ctx.t.money(spent, current.currency)))
     ctx.require_admin()
     if len(args) == 1 and args[0].casefold() in ("off", "av", "关", "none"):
-        await ctx.tx.save_household(replace(ctx.household, cap=None))
+        await ctx.settings.save(replace(ctx.household, cap=None))
         return Reply(ctx.t("cap.off"))
     if len(args) != 2:
         raise UsageError("cap.usage")
     amount, currency = parsing.parse_money(args[0], args[1])
     household: Household = replace(ctx.household, cap=Money(amount, currency))
-    await ctx.tx.save_household(household)
+    await ctx.settings.save(household)
     return Reply(ctx.t("cap.set", cap=ctx.t.money(amount, currency)))

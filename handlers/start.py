@@ -70,8 +70,8 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
         raise UsageError("lang.unknown", value=incoming.args[0][:20], supported=names)
     if ctx.household.is_group:
         ctx.require_admin()
-        await ctx.tx.save_household(replace(ctx.household, language=code))
+        await ctx.settings.save(replace(ctx.household, language=code))
     else:
-        await ctx.tx.set_user_language(ctx.actor, code)
+        await ctx.settings.set_user_language(ctx.actor, code)
     ctx.t = ctx.t.with_language(code)
     return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)))

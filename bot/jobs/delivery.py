@@ -11,7 +11,7 @@ must still wait even though it is due (quiet hours that a retry or the pace ran 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -33,7 +33,7 @@ Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 class Queue(Protocol):
     """What delivery needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
 
-    def take_due(self, now: datetime) -> list[OutboxItem]: ...
+    def take_due(self, now: datetime) -> Iterator[OutboxItem]: ...
     def defer(self, item: OutboxItem, until: datetime) -> None: ...
     def hold(self, item: OutboxItem) -> None: ...
     async def save(self, tx: Tx, item: OutboxItem) -> None: ...
@@ -53,29 +53,45 @@ class Delivery:
         self._render, self._events, self._hold, self._metrics = render, events, hold, metrics
         self._now = now  # the moment a message actually left, for the pace (None: deliver's ``now``)
         self._pacers = {name: Pacer(p.limits) for name, p in platforms.items()}
+        self.free_at: datetime | None = None  # every platform's budget is spent until then
 
     def serves(self, platform: str) -> bool:
         return platform in self._platforms
 
     async def deliver(self, now: datetime) -> int:
-        """Send what is due at ``now`` within the pace; returns how many were sent."""
-        due = [i for i in self._queue.take_due(now) if i.platform in self._platforms]
-        if not due:
-            return 0
+        """Send what is due at ``now`` within the pace; returns how many were sent. Reading
+        stops once every platform's budget for this second is spent, so a backlog of 10 000
+        costs a pass what it sends, not what waits."""
         batch: list[OutboxItem] = []
+        deferred: list[tuple[OutboxItem, datetime]] = []
+        held: list[tuple[OutboxItem, datetime]] = []
+        full: dict[str, datetime] = {}
+        self.free_at = None
         async with self._store.transaction() as tx:
-            for item in due:
-                until = await self._hold(tx, item, now)
-                if until is not None and until > now:
-                    await self._queue.save(tx, replace(item, not_before=until))
+            for item in self._queue.take_due(now):
+                if item.platform not in self._platforms or item.platform in full:
                     continue
                 pacer, is_group = self._pacers[item.platform], item.private_user is None
+                if (free := pacer.free_at(now)) > now:
+                    full[item.platform] = free
+                    if len(full) == len(self._platforms):
+                        self.free_at = min(full.values())  # the rest waits; nothing more can leave now
+                        break
+                    continue
                 slot = pacer.next_slot(item.chat, is_group, now)
                 if slot > now:
-                    self._queue.defer(item, slot)
+                    deferred.append((item, slot))  # pacing: in memory, not a store write
+                    continue
+                until = await self._hold(tx, item, now)
+                if until is not None and until > now:
+                    held.append((item, until))
                     continue
                 pacer.record(item.chat, is_group, now)
                 batch.append(item)
+            for item, until in held:
+                await self._queue.save(tx, replace(item, not_before=until))
+        for item, slot in deferred:
+            self._queue.defer(item, slot)
         for item in batch:
             self._queue.hold(item)
         sent = 0

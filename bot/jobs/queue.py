@@ -69,9 +69,12 @@ class AlertQueue:
                 return item.not_before
         return None
 
-    def take_due(self, now: datetime) -> list[OutboxItem]:
-        """The waiting alerts due at ``now``, in order; they stay stored until saved again."""
-        return [self._items[order[-1]] for order in self._due.irange(maximum=(now, _END))]
+    def take_due(self, now: datetime) -> Iterator[OutboxItem]:
+        """The waiting alerts due at ``now``, in order, read lazily (a caller that stops early
+        pays for what it read, not for the whole backlog); they stay stored until saved again.
+        Do not change the queue while reading: collect, then ``defer`` or ``save``."""
+        for order in self._due.irange(maximum=(now, _END)):
+            yield self._items[order[-1]]
 
     def defer(self, item: OutboxItem, until: datetime) -> None:
         """Pacing: wait in memory only (no store write); a restart sends it at once anyway."""

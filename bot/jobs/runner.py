@@ -16,7 +16,6 @@ from typing import Any
 
 from bot import alerts
 from bot.clock import Clock
-from bot.context import Notice
 from bot.errors import StoreWriteError
 from bot.jobs.delivery import Delivery
 from bot.jobs.events import Events
@@ -24,6 +23,7 @@ from bot.jobs.planner import Planner
 from bot.jobs.poller import Poller
 from bot.jobs.queue import AlertQueue
 from bot.records import Household, Line
+from bot.services import Notice
 from bot.store import Store, Tx
 from providers.base import BalanceEvent, EsimBalance
 
@@ -74,7 +74,10 @@ class Jobs:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))
 
     def next_wake(self) -> datetime | None:
-        times = [t for t in (self._next_due, self._queue.next_due(self._delivery.serves)) if t is not None]
+        queued = self._queue.next_due(self._delivery.serves)
+        if queued is not None and self._delivery.free_at is not None:
+            queued = max(queued, self._delivery.free_at)  # due, but the platforms' budget is spent until then
+        times = [t for t in (self._next_due, queued) if t is not None]
         return min(times) if times else None
 
     async def refresh(self) -> None:

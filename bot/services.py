@@ -1,0 +1,164 @@
+"""What handlers may do, as three narrow services over the message's unit of work.
+
+- ``LineBook``: the household's lines, their balances, link attempts, and telling the
+  reminders that a line was seen, changed or removed;
+- ``OrderBook``: confirmations waiting for ``/confirm``, orders and what was spent, and
+  ``reserve``, the money guard: an order's reference in a unit of its own, durable before
+  the provider hears of it, taken by exactly one of two confirmations racing each other;
+- ``HouseholdSettings``: the household's own settings and a user's language.
+
+Handlers get these on ``ctx`` (``bot.context``), never the store or the unit itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from bot.records import Household, Line, OrderRecord, Pending, PendingState
+from bot.store import Store, Tx
+from providers.base import EsimBalance
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence for the reader: a message id and its placeholders."""
+
+    msgid: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+class Watcher(Protocol):
+    """Told when a line's balance is known anew (link, top-up, /balance) or it is removed,
+    so reminders follow the line; it writes in the caller's unit ``tx``. ``fresh_cycle``
+    marks a top-up or a new link; the returned notices are thresholds already crossed, to
+    say in the reply instead of an alert."""
+
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
+                        fresh_cycle: bool = False) -> list[Notice]: ...
+
+    async def line_removed(self, tx: Tx, line: Line) -> None: ...
+
+    async def household_changed(self, tx: Tx, household: Household) -> None:
+        """Its settings changed (quiet hours, time zone): waiting alerts follow them."""
+
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
+
+
+class NoWatcher:
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
+                        fresh_cycle: bool = False) -> list[Notice]:
+        return []
+
+    async def line_removed(self, tx: Tx, line: Line) -> None:
+        return None
+
+    async def household_changed(self, tx: Tx, household: Household) -> None:
+        return None
+
+    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
+        return None
+
+
+class LineBook:
+    def __init__(self, tx: Tx, household_id: str, watcher: Watcher) -> None:
+        self._tx, self._household_id, self._watcher = tx, household_id, watcher
+
+    async def all(self) -> list[Line]:
+        """The household's lines, oldest first."""
+        return await self._tx.lines(self._household_id)
+
+    async def get(self, line_id: str) -> Line | None:
+        """One of this household's lines by id (None for another household's)."""
+        line = await self._tx.line(line_id)
+        return line if line is not None and line.household_id == self._household_id else None
+
+    async def linked_anywhere(self, ref: str) -> Line | None:
+        """The line of this ICCID in any household (an eSIM is linked in one place only)."""
+        return await self._tx.line_by_ref(ref)
+
+    async def add(self, line: Line, balance: EsimBalance | None) -> list[Notice]:
+        """A new line; the notices are thresholds it is already past (said in the reply)."""
+        await self._tx.save_line(line)
+        if balance is not None:
+            await self._tx.add_sample(line.id, balance)
+        return await self._watcher.line_seen(self._tx, line, balance, fresh_cycle=True)
+
+    async def update(self, line: Line) -> None:
+        """Its settings changed: reminders look at it again."""
+        await self._tx.save_line(line)
+        await self._watcher.line_seen(self._tx, line, None)
+
+    async def remove(self, line: Line) -> None:
+        """Everything about the line goes, its unsent reminders too."""
+        await self._tx.delete_line(line.id)
+        await self._watcher.line_removed(self._tx, line)
+
+    async def seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
+        """A balance was just read (or a top-up just made a new cycle, ``balance`` None)."""
+        if balance is not None:
+            await self._tx.add_sample(line.id, balance)
+        return await self._watcher.line_seen(self._tx, line, balance, fresh_cycle=fresh_cycle)
+
+    async def last_balance(self, line: Line) -> EsimBalance | None:
+        return await self._tx.last_balance(line.id)
+
+    async def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
+        return await self._watcher.forecast(self._tx, line, balance)
+
+    async def failed_links_since(self, user_id: str, since: datetime) -> int:
+        return await self._tx.link_failures_since(user_id, since)
+
+    async def link_failed(self, user_id: str, at: datetime) -> None:
+        await self._tx.record_link_failure(user_id, at)
+
+
+class OrderBook:
+    def __init__(self, tx: Tx, store: Store, household_id: str) -> None:
+        self._tx, self._store, self._household_id = tx, store, household_id
+
+    async def pending(self, token: str) -> Pending | None:
+        """A confirmation of this household (None for another household's)."""
+        found = await self._tx.pending(token)
+        return found if found is not None and found.household_id == self._household_id else None
+
+    async def ask(self, pending: Pending) -> None:
+        await self._tx.save_pending(pending)
+
+    async def close(self, pending: Pending, state: PendingState) -> None:
+        await self._tx.save_pending(replace(pending, state=state))
+
+    async def reserve(self, pending: Pending, order: OrderRecord) -> bool:
+        """The money guard: mark the confirmation "placing" with its order in a unit of its
+        own, durable before the provider is called. False when another confirmation already
+        took it (the two never both get True)."""
+        async with self._store.transaction() as guard:
+            current = await guard.pending(pending.token)
+            if current is None or current.state != PendingState.OPEN:
+                return False
+            await guard.save_pending(replace(pending, state=PendingState.PLACING))
+            await guard.save_order(order)
+        return True
+
+    async def order(self, client_ref: str) -> OrderRecord | None:
+        return await self._tx.order(client_ref)
+
+    async def settle(self, order: OrderRecord) -> None:
+        await self._tx.save_order(order)
+
+    async def all(self) -> list[OrderRecord]:
+        return await self._tx.orders(self._household_id)
+
+
+class HouseholdSettings:
+    def __init__(self, tx: Tx, watcher: Watcher) -> None:
+        self._tx, self._watcher = tx, watcher
+
+    async def save(self, household: Household) -> None:
+        """Its settings changed: waiting reminders follow them (quiet hours, time zone)."""
+        await self._tx.save_household(household)
+        await self._watcher.household_changed(self._tx, household)
+
+    async def set_user_language(self, user_id: str, language: str | None) -> None:
+        await self._tx.set_user_language(user_id, language)
