@@ -40,6 +40,7 @@ from tests.emulators import (
 from tests.emulators._server import Fault
 from tests.emulators.airalo import AiraloEmulator
 from tests.emulators.fakes import NOW, FakeTime, fixed_now
+from tests.emulators.timeouts import AnswerTooLate, path_ends
 from tests.provider_contract import ContractSim, ProviderContract
 
 
@@ -198,9 +199,10 @@ async def test_lost_answer_is_reconciled_not_reordered(emu: AiraloEmulator, prov
 
 
 async def test_timeout_after_success_is_reconciled(emu: AiraloEmulator, clock: FakeTime) -> None:
-    adapter = make(emu, clock, timeout=0.1)
-    emu.inject("order_topup", Fault.late(0.3))
+    late = AnswerTooLate(path_ends("/v2/orders/topups", "POST"))
+    adapter = make(emu, clock, transport=late)
     order = await adapter.topup(AIRALO_ICCID, AIRALO_SMALL_PLAN, client_ref="ref-late")
+    assert late.timed_out == 1
     assert order.status is OrderStatus.COMPLETED and len(emu.topup_orders()) == 1
     await adapter.aclose()
 
@@ -243,10 +245,12 @@ async def test_read_retries_5xx_with_backoff(emu: AiraloEmulator, provider: Aira
 
 
 async def test_hung_read_times_out_and_is_retried(emu: AiraloEmulator, clock: FakeTime) -> None:
-    adapter = make(emu, clock, timeout=0.1)
-    await adapter.balance(AIRALO_ICCID)  # token first, so only the usage call hangs
-    emu.inject("usage", Fault.hang(0.3))
+    late = AnswerTooLate(path_ends("/usage"), times=0)
+    adapter = make(emu, clock, transport=late)
+    await adapter.balance(AIRALO_ICCID)  # token first, so only the usage call times out
+    late._left = 1
     assert (await adapter.balance(AIRALO_ICCID)).status is Status.ACTIVE
+    assert late.timed_out == 1
     assert emu.count("usage") == 3 and 0.5 in clock.sleeps
     await adapter.aclose()
 

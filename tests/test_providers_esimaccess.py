@@ -40,6 +40,7 @@ from tests.emulators import (
 from tests.emulators._server import Fault
 from tests.emulators.esimaccess import EsimAccessEmulator
 from tests.emulators.fakes import NOW, FakeTime, fixed_now
+from tests.emulators.timeouts import AnswerTooLate, path_ends
 from tests.provider_contract import ContractSim, ProviderContract
 
 USED = 1_453_344_832
@@ -200,9 +201,10 @@ async def test_5xx_on_topup_is_pending_and_not_resent(emu: EsimAccessEmulator, p
 
 
 async def test_timeout_after_success_is_reconciled(emu: EsimAccessEmulator, clock: FakeTime) -> None:
-    adapter = make(emu, clock, timeout=0.1)
-    emu.inject("topup", Fault.late(0.3))
+    late = AnswerTooLate(path_ends("/esim/topup", "POST"))
+    adapter = make(emu, clock, transport=late)
     order = await adapter.topup(ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, client_ref="ref-late")
+    assert late.timed_out == 1
     assert order.status is OrderStatus.COMPLETED and emu.count("topup") == 1
     await adapter.aclose()
 
