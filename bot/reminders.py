@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample
-from providers.base import EsimBalance, Status
+from providers.base import BalanceEvent, EsimBalance, Status
 
 SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
 
@@ -153,3 +154,28 @@ def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: Alert
 
 def with_announced(state: AlertState, keys: Sequence[str]) -> AlertState:
     return replace(state, announced=tuple(dict.fromkeys((*state.announced, *keys))))
+
+
+def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBalance | None:
+    """What a provider's push says about a line, on top of its last balance: data left (given,
+    or worked out from the share used), empty, expired, a new expiry. None when it says
+    nothing we can use; never more data than the last balance had."""
+    if last is None:
+        return None
+    changes: dict[str, Any] = {}
+    if event.kind == "depleted":
+        changes.update(data_remaining_bytes=0, status=Status.DEPLETED)
+    elif event.kind == "expired":
+        changes.update(status=Status.EXPIRED, expires_at=min(last.expires_at or event.received_at, event.received_at))
+    elif event.remaining_bytes is not None:
+        changes["data_remaining_bytes"] = event.remaining_bytes
+    elif event.threshold_used_percent is not None and last.data_total_bytes and not last.data_unlimited:
+        changes["data_remaining_bytes"] = last.data_total_bytes * (100 - event.threshold_used_percent) // 100
+    if event.expires_at is not None and event.kind != "expired":
+        changes["expires_at"] = event.expires_at
+    left = changes.get("data_remaining_bytes")
+    if left is not None and last.data_remaining_bytes is not None and left > last.data_remaining_bytes:
+        del changes["data_remaining_bytes"]
+    if not changes:
+        return None
+    return replace(last, as_of=max(event.received_at, last.as_of), **changes)

@@ -4,7 +4,8 @@
 provider outside any unit of work (at most ``CONCURRENCY`` at a time per provider), then in
 one unit per line stores the sample, hands the balance to the planner and schedules the
 next look: the provider's cadence, sooner just after a predicted threshold or the expiry,
-never sooner than the provider's minimum interval. A webhook asks for a look at once.
+never sooner than the provider's minimum interval. A webhook asks for a look at once, but
+not inside that interval: its own figures are planned then, and the look follows when allowed.
 """
 
 from __future__ import annotations
@@ -132,9 +133,13 @@ class Poller:
         return max(nxt, now + MIN_GAP)
 
     async def webhook(self, tx: Tx, line: Line, now: datetime) -> datetime:
-        """A provider pushed news about the line: look at once, with a fresh provider call.
-        (This can break the minimum interval; honouring it would make eSIM Access webhooks
-        useless, whose interval is the cadence: the event's own figures should be used.)"""
-        self._polled.pop(line.id, None)
-        await tx.set_due(line.id, now)
-        return now
+        """A provider pushed news about the line: look at once, or, inside the provider's
+        minimum interval since the last look, as soon as it allows (a webhook must not break
+        the rate budget; what the event itself says is planned at once by the caller)."""
+        polled = self._polled.get(line.id)
+        at = now if polled is None or now - polled >= self.intervals(line)[0] else polled + self.intervals(line)[0]
+        if at == now:
+            self._polled.pop(line.id, None)  # a fresh provider call, not the last balance
+        due = await tx.due(line.id)
+        await tx.set_due(line.id, at if due is None else min(due, at))
+        return at

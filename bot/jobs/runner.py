@@ -23,6 +23,7 @@ from bot.jobs.planner import Planner
 from bot.jobs.poller import Poller
 from bot.jobs.queue import AlertQueue
 from bot.records import Household, Line
+from bot.reminders import balance_from_event
 from bot.services import Notice
 from bot.store import Store, Tx
 from providers.base import BalanceEvent, EsimBalance
@@ -135,12 +136,19 @@ class Jobs:
         return await self._planner.forecast(tx, line, balance)
 
     async def submit_event(self, event: BalanceEvent) -> bool:
-        """A provider pushed news about an eSIM: look at that line as soon as allowed."""
+        """A provider pushed news about an eSIM: what it says is planned at once (on top of
+        the last balance), and the line is looked at as soon as the provider allows."""
         async with self._store.transaction() as tx:
             line = await tx.line_by_ref(event.iccid)
             if line is None or line.provider != event.provider:
                 return False
-            at = await self._poller.webhook(tx, line, self._clock.now())
+            now = self._clock.now()
+            at = await self._poller.webhook(tx, line, now)
+            household = await tx.household(line.household_id)
+            news = balance_from_event(await tx.last_balance(line.id), event) if at > now else None
+            if news is not None and household is not None:
+                await self._planner.observe(tx, line, household, news, now)
+                await tx.add_sample(line.id, news)
         self._soon(at)
         self.poke()
         return True
