@@ -131,6 +131,14 @@ class AlertState:
     last_as_of: datetime | None = None
 
 
+class PlatformName(enum.StrEnum):
+    """The chat platforms (a household id is ``<platform>:<chat>``)."""
+
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    MATRIX = "matrix"
+
+
 class AlertKind(enum.StrEnum):
     """What a reminder is about; a threshold key is the kind, or ``kind:threshold``."""
 
@@ -174,7 +182,7 @@ class OutboxItem:
     id: str
     line_id: str
     household_id: str
-    platform: str
+    platform: PlatformName
     chat: str
     alert: Alert
     created_at: datetime

@@ -168,11 +168,16 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     state["left"] = 100 * MB
     event = BalanceEvent(provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(),
                          threshold_used_percent=98)
+    calls = h.scripted.calls
     assert await h.jobs.submit_event(event) is True
     assert h.jobs.next_wake() == h.clock.now()  # the loop wakes for it at once
     await h.jobs.run_due()
-    assert kinds(h) == ["data"]
+    assert kinds(h) == ["data"]  # from the event's own figures: 98 % used
     assert h.platform.sent[0].at == T0 + timedelta(minutes=20)  # no fake time had to pass
+    assert h.scripted.calls == calls  # 20 minutes after the last look: the provider allows one an hour
+    await h.run(timedelta(minutes=41))
+    assert h.scripted.call_times[calls:] == [T0 + timedelta(hours=1)]  # the look, as soon as allowed
+    assert kinds(h) == ["data"]  # and no second alert
     wrong = replace(event, provider="demo")
     assert await h.jobs.submit_event(wrong) is False
     assert await h.jobs.submit_event(replace(event, iccid="9" * 19)) is False

@@ -21,6 +21,7 @@ from bot.platforms.telegram_render import (
     render,
     split_text,
 )
+from bot.router import parse
 
 AT = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 BOT = Bot("123456:" + "A" * 35)
@@ -54,7 +55,7 @@ def incoming(upd: Update) -> Any:
 def test_private_message_becomes_an_incoming_from_an_admin() -> None:
     got = incoming(update())
     assert got.address == Address("telegram", "7001", "7001")
-    assert (got.command, got.args) == ("balance", ("mom",))
+    assert (parse(got, "esimtestbot").command, parse(got, "esimtestbot").args) == ("balance", ("mom",))  # type: ignore[union-attr]
     assert got.text == "/balance mom" and got.at == AT
     assert got.language == "nb-NO" and got.display_name == "Alice Berg"
     assert not got.is_group and got.is_admin  # a private chat is a household of one
@@ -63,7 +64,7 @@ def test_private_message_becomes_an_incoming_from_an_admin() -> None:
 
 def test_private_plain_text_goes_to_the_router_as_text() -> None:
     got = incoming(update(text="hello"))
-    assert got is not None and got.command is None and got.text == "hello"
+    assert got is not None and parse(got, "esimtestbot").command is None and got.text == "hello"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("chat", [GROUP, SUPERGROUP])
@@ -71,7 +72,7 @@ def test_group_member_is_not_assumed_admin(chat: dict[str, Any]) -> None:
     got = incoming(update(chat=chat, text="/renew@EsimTestBot mom"))
     assert got.address == Address("telegram", str(chat["id"]), "7001")
     assert got.is_group and not got.is_admin  # the platform asks getChatAdministrators
-    assert (got.command, got.args) == ("renew", ("mom",))
+    assert (parse(got, "esimtestbot").command, parse(got, "esimtestbot").args) == ("renew", ("mom",))  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["hello family", "/balance@OtherBot", "/renew@otherbot mom"])
@@ -81,7 +82,7 @@ def test_group_chatter_and_other_bots_commands_are_ignored(text: str) -> None:
 
 def test_other_bots_command_is_ignored_in_private_too() -> None:
     assert incoming(update(text="/start@OtherBot")) is None
-    assert incoming(update(text="/start@esimtestbot")).command == "start"
+    assert parse(incoming(update(text="/start@esimtestbot")), "esimtestbot").command == "start"  # type: ignore[arg-type, union-attr]
 
 
 def test_anonymous_group_admin_counts_as_admin() -> None:
@@ -123,7 +124,7 @@ def test_a_press_is_the_command_typed_by_the_presser() -> None:
     got = incoming_from_press(upd.callback_query, "/confirm AbCdEfGh", bot_username=ME, at=AT)
     assert got is not None
     assert got.address == Address("telegram", "-1004001", "7002")
-    assert (got.command, got.args) == ("confirm", ("AbCdEfGh",))
+    assert (parse(got, "esimtestbot").command, parse(got, "esimtestbot").args) == ("confirm", ("AbCdEfGh",))  # type: ignore[arg-type, union-attr]
     assert got.is_group and not got.is_admin and got.language == "zh-hans"
     assert incoming_from_press(upd.callback_query, "not a command", bot_username=ME, at=AT) is None
 

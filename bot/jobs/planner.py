@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot import alerts
 from bot.audience import Audience
-from bot.records import Household, Line, OutboxItem
+from bot.records import Household, Line, OutboxItem, PlatformName
 from bot.reminders import evaluate, forecast, make_alert
 from bot.store import Tx
 from providers.base import EsimBalance
@@ -49,6 +49,7 @@ class Planner:
         if result.due and household.active:
             alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance))
             platform, chat = household.id.split(":", 1)
+            platform = PlatformName(platform)
             not_before = alerts.quiet_until(household, now) or now
             reachable = not await tx.get_state("unreachable", line.owner)
             for to in self._audience.targets(line, household, owner_reachable=reachable):

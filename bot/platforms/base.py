@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Address, Incoming, Reply
+from bot.records import PlatformName
 
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
 
@@ -50,7 +51,7 @@ class Platform(Protocol):
     ``DeliveryError``; ``private_address`` is where a private reply to ``user`` goes;
     ``limits`` tells the outbox how fast it may send."""
 
-    name: str
+    name: PlatformName
     limits: SendLimits
 
     async def start(self, handler: Handler) -> None: ...

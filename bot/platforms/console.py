@@ -20,8 +20,9 @@ from bot.context import Command, Context
 from bot.errors import UsageError
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import Handler, SendLimits
+from bot.records import PlatformName
 
-NAME = "console"
+NAME = PlatformName.CONSOLE
 _DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?$")
 MAX_ADVANCE = timedelta(days=400)
 # A long message is the router's to refuse (a localized "too long" reply); only absurd

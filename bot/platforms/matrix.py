@@ -39,9 +39,10 @@ from bot.platforms.matrix_crypto import Undecryptable
 from bot.platforms.matrix_rooms import Rooms, invite_allowed
 from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
 from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
+from bot.records import PlatformName
 
 log = logging.getLogger(__name__)
-NAME = "matrix"
+NAME = PlatformName.MATRIX
 SYNC_TIMEOUT_MS = 30_000
 Explain = Callable[..., Awaitable[str]]  # (address, msgid, **params) -> the notice in the reader's language
 

@@ -29,8 +29,9 @@ from telegram import (
 )
 
 from bot.messages import MAX_TEXT, Address, Incoming, Reply, clean_text, parse_command
+from bot.records import PlatformName
 
-PLATFORM = "telegram"
+PLATFORM = PlatformName.TELEGRAM
 MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -66,7 +67,8 @@ def anonymous_admin(message: Message) -> bool:
 
 
 def _addressed(text: str, bot_username: str | None) -> tuple[str, tuple[str, ...]] | bool | None:
-    """The parsed command; None when not a command; False when it names another bot."""
+    """Whether a message is for us: a command (not None), not a command (None), or another
+    bot's command (False). Only a filter: the router parses what gets through."""
     parsed = parse_command(text, bot_username=bot_username)
     if parsed is None and bot_username and parse_command(text) is not None:
         return False
@@ -91,10 +93,9 @@ def incoming_from_update(update: Update, *, bot_username: str | None, at: dateti
         return None
     anonymous = is_group and anonymous_admin(message)
     name = (message.sender_chat.title or "") if anonymous and message.sender_chat else message.from_user.full_name
-    command, args = parsed if isinstance(parsed, tuple) else (None, ())
-    return Incoming(
+    return Incoming(  # the router parses the command (bot.router.parse); here only what is not for us is left out
         address=Address(PLATFORM, str(chat.id), str(message.from_user.id)),
-        text=message.text, at=at, command=command, args=args,
+        text=message.text, at=at,
         language=message.from_user.language_code, is_group=is_group,
         is_admin=not is_group or anonymous, display_name=name[:64],
         extra={"message_id": str(message.message_id)},
@@ -115,7 +116,7 @@ def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str
     is_group = chat.type in GROUP_TYPES
     return Incoming(
         address=Address(PLATFORM, str(chat.id), str(query.from_user.id)),
-        text=command, at=at, command=parsed[0], args=parsed[1],
+        text=command, at=at,
         language=query.from_user.language_code, is_group=is_group, is_admin=not is_group,
         display_name=query.from_user.full_name[:64],
         extra={"message_id": str(message.message_id), "pressed": "1"},

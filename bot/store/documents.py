@@ -13,7 +13,18 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
+from bot.records import (
+    AlertState,
+    Household,
+    Line,
+    OrderRecord,
+    OutboxItem,
+    Pending,
+    PlatformName,
+    Sample,
+    from_doc,
+    to_doc,
+)
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
 from bot.store.tables import Doc, Documents, effective_due
@@ -77,7 +88,7 @@ class DocumentTx:
             pending = self._get("pending", key)
             if pending is not None and pending["household_id"] == old_id:
                 self._put("pending", key, {**pending, "household_id": new_id})
-        platform, _old_chat = old_id.split(":", 1)
+        platform = PlatformName(old_id.split(":", 1)[0])
         new_chat = new_id.split(":", 1)[1]
         for item in await self.outbox_pending():
             if item.household_id == old_id and item.private_user is None:
