@@ -124,7 +124,7 @@ class AlertState:
     """What reminders already said about a line in its current bundle cycle."""
 
     cycle_started: datetime
-    announced: tuple[str, ...] = ()
+    announced: tuple[ThresholdKey, ...] = ()
     expires_at: datetime | None = None
     total: int | None = None
     remaining: int | None = None
@@ -149,6 +149,26 @@ class AlertKind(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class ThresholdKey(str):
+    """One reminder threshold, written ``kind`` or ``kind:value`` (``data:20``, ``expiry:24``,
+    ``expired``): a value type that is its own text, so it is stored as it reads."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, kind: AlertKind, value: int | None = None) -> ThresholdKey:
+        return cls(kind.value if value is None else f"{kind.value}:{value}")
+
+    @property
+    def kind(self) -> AlertKind:
+        return AlertKind(self.partition(":")[0])
+
+    @property
+    def value(self) -> int | None:
+        number = self.partition(":")[2]
+        return int(number) if number else None
+
+
 class OutboxState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -170,9 +190,9 @@ class Alert:
     runs_out_at: datetime | None = None
 
     @property
-    def key(self) -> str:
-        """The threshold key the alert headlines (``data:5``, ``expired``), as the rules name it."""
-        return self.kind.value if self.threshold is None else f"{self.kind.value}:{self.threshold}"
+    def key(self) -> ThresholdKey:
+        """The threshold the alert headlines (``data:5``, ``expired``), as the rules name it."""
+        return ThresholdKey.of(self.kind, self.threshold)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,7 +260,7 @@ def _decoder(tp: Any) -> Callable[[Any], Any]:
         return _optional(lambda value: datetime.fromisoformat(value).astimezone(UTC))
     if tp is Decimal:
         return _optional(Decimal)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or (issubclass(tp, str) and tp is not str)):
         return _optional(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _optional(lambda value: from_doc(tp, value))

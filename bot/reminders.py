@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample
+from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample, ThresholdKey
 from providers.base import BalanceEvent, EsimBalance, Status
 
 SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
@@ -22,28 +22,29 @@ SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
 @dataclass(frozen=True)
 class Evaluation:
     state: AlertState
-    due: tuple[str, ...]  # keys newly crossed: alert now
-    crossed: tuple[str, ...]  # every key crossed now (announced or not)
+    due: tuple[ThresholdKey, ...]  # newly crossed: alert now
+    crossed: tuple[ThresholdKey, ...]  # every threshold crossed now (announced or not)
     new_cycle: bool
 
 
-def crossed_keys(balance: EsimBalance, settings: ReminderSettings, now: datetime) -> list[str]:
-    """Every threshold this balance is past, as keys like ``data:20``, ``expiry:24``."""
-    keys: list[str] = []
+def crossed_keys(balance: EsimBalance, settings: ReminderSettings, now: datetime) -> list[ThresholdKey]:
+    """Every threshold this balance is past (``data:20``, ``expiry:24``, ``depleted``...)."""
+    key = ThresholdKey.of
+    keys: list[ThresholdKey] = []
     expired = balance.status == Status.EXPIRED or (balance.expires_at is not None and now >= balance.expires_at)
     if expired:
-        return ["expired"]
+        return [key(AlertKind.EXPIRED)]
     left, total = balance.data_remaining_bytes, balance.data_total_bytes
     if not balance.data_unlimited and left is not None:
         if left <= 0 or balance.status == Status.DEPLETED:
-            keys.append("depleted")
+            keys.append(key(AlertKind.DEPLETED))
         if total:
             pct = left * 100 // total
-            keys += [f"data:{p}" for p in settings.data_percent if pct <= p]
-        keys += [f"data_bytes:{b}" for b in settings.data_bytes if left <= b]
+            keys += [key(AlertKind.DATA, p) for p in settings.data_percent if pct <= p]
+        keys += [key(AlertKind.DATA_BYTES, b) for b in settings.data_bytes if left <= b]
     if balance.expires_at is not None:
         hours_left = (balance.expires_at - now).total_seconds() / 3600
-        keys += [f"expiry:{h}" for h in settings.expiry_hours if hours_left <= h]
+        keys += [key(AlertKind.EXPIRY, h) for h in settings.expiry_hours if hours_left <= h]
     return keys
 
 
@@ -68,8 +69,8 @@ def evaluate(
     crossed = crossed_keys(balance, settings, now)
     new_cycle = fresh_cycle or is_new_cycle(state, balance)
     if new_cycle or state is None:
-        announced: tuple[str, ...] = tuple(crossed)
-        due: tuple[str, ...] = ()
+        announced: tuple[ThresholdKey, ...] = tuple(crossed)
+        due: tuple[ThresholdKey, ...] = ()
         started = now
     else:
         due = tuple(k for k in crossed if k not in state.announced)
@@ -85,20 +86,16 @@ def evaluate(
     return Evaluation(new_state, due, tuple(crossed), new_cycle)
 
 
-def headline(keys: Sequence[str]) -> tuple[str, int | None]:
-    """The most severe of several due keys: one message says the current situation."""
-    def rank(key: str) -> tuple[int, int]:
-        kind, _, value = key.partition(":")
-        return SEVERITY.index(kind), int(value) if value else 0
-
-    kind, _, value = min(keys, key=rank).partition(":")
-    return kind, int(value) if value else None
+def headline(keys: Sequence[ThresholdKey]) -> tuple[AlertKind, int | None]:
+    """The most severe of several due thresholds: one message says the current situation."""
+    worst = min(map(ThresholdKey, keys), key=lambda k: (SEVERITY.index(k.kind), k.value or 0))
+    return worst.kind, worst.value
 
 
-def make_alert(keys: Sequence[str], label: str, provider: str, balance: EsimBalance,
+def make_alert(keys: Sequence[ThresholdKey], label: str, provider: str, balance: EsimBalance,
                runs_out_at: datetime | None) -> Alert:
     kind, threshold = headline(keys)
-    return Alert(kind=AlertKind(kind), label=label, provider=provider, threshold=threshold,
+    return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
                  remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
                  unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at)
 
@@ -153,7 +150,7 @@ def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: Alert
 
 
 def with_announced(state: AlertState, keys: Sequence[str]) -> AlertState:
-    return replace(state, announced=tuple(dict.fromkeys((*state.announced, *keys))))
+    return replace(state, announced=tuple(dict.fromkeys((*state.announced, *map(ThresholdKey, keys)))))
 
 
 def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBalance | None:
