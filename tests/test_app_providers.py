@@ -34,7 +34,6 @@ from tests.emulators.esimaccess import EsimAccessEmulator
 from tests.emulators.esimgo import EsimGoEmulator
 
 START_AT = datetime(2026, 1, 10, 11, 0, tzinfo=UTC)
-HANG = 0.5  # seconds the emulator holds the order request (fault injection), while the test looks at the disk
 WAIT = 5.0
 
 
@@ -75,12 +74,14 @@ async def test_order_reference_is_durable_before_the_order_request_leaves(
         app = build(settings, clock=clock, console=None, store=store)
         try:
             provider = app.providers[name]
-            emulator.inject(route, *[Fault.hang(0)] * before, Fault.hang(HANG))  # the order request waits
+            release = asyncio.Event()
+            emulator.inject(route, *[Fault.hang(0)] * before, Fault.hold(release))  # the order request waits
             ref = f"durable-{name}-0001"
             order = asyncio.create_task(provider.topup(iccid, plan, client_ref=ref))
             await eventually(lambda: emulator.count(route) == before + 1, "the order request reached the emulator")
             assert not order.done()
             assert f"{name}/orders/{ref}" in on_disk(db), "the order book entry is not on disk yet"
+            release.set()  # only now does the provider answer
             result = await asyncio.wait_for(order, WAIT)
             assert result.client_ref == ref and result.status.value == "COMPLETED"
         finally:

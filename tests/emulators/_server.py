@@ -34,6 +34,7 @@ class Fault:
     body: Any = None
     retry_after: str | None = None
     delay: float = 0.0
+    release: asyncio.Event | None = None
 
     @classmethod
     def fail(cls, status: int, body: Any = None, *, retry_after: str | None = None) -> Fault:
@@ -42,6 +43,11 @@ class Fault:
     @classmethod
     def hang(cls, delay: float = 0.3) -> Fault:
         return cls("hang", delay=delay)
+
+    @classmethod
+    def hold(cls, release: asyncio.Event) -> Fault:
+        """Hold the request until the test sets ``release`` (no wall clock), then answer."""
+        return cls("hold", release=release)
 
     @classmethod
     def lost(cls) -> Fault:
@@ -97,6 +103,9 @@ class Emulator:
             return web.json_response(payload, status=fault.status, headers=headers)
         if fault.kind == "hang":
             await asyncio.sleep(fault.delay)
+            return await handler(request)
+        if fault.kind == "hold" and fault.release is not None:
+            await fault.release.wait()
             return await handler(request)
         response = await handler(request)
         if fault.kind == "lost":
