@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos clean
+.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -40,7 +40,11 @@ e2e-matrix-deps:  ## Synapse in its own venv (pinned)
 	  cp tests/e2e/matrix/synapse-requirements.txt $(CACHE)/synapse-venv/requirements.txt || \
 	  { echo "could not install Synapse 1.163.2 into $(CACHE)/synapse-venv: the Matrix end-to-end tests need it" >&2; exit 1; }; fi
 
-test: $(VENV)/.synced lint e2e-deps
+tools:  ## gettext's msgfmt for the catalog check (on this kind of machine already; installed when missing)
+	@command -v msgfmt >/dev/null 2>&1 || { echo "installing gettext (msgfmt)"; apt-get update -qq && apt-get install -y -qq gettext >/dev/null; } \
+	  || { echo "msgfmt is needed for the catalog check: apt-get install gettext" >&2; exit 1; }
+
+test: $(VENV)/.synced lint tools e2e-deps
 	$(VENV)/bin/pytest -q
 
 bench: $(VENV)/.synced
