@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar, Union
 
+from bot.names import PlatformName
 from providers.base import Money
 
 T = TypeVar("T")
@@ -129,14 +130,6 @@ class AlertState:
     total: int | None = None
     remaining: int | None = None
     last_as_of: datetime | None = None
-
-
-class PlatformName(enum.StrEnum):
-    """The chat platforms (a household id is ``<platform>:<chat>``)."""
-
-    CONSOLE = "console"
-    TELEGRAM = "telegram"
-    MATRIX = "matrix"
 
 
 class AlertKind(enum.StrEnum):

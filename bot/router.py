@@ -27,7 +27,8 @@ from bot.errors import BotError, StoreWriteError, provider_message
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
 from bot.metrics import Metrics
-from bot.records import Household, PlatformName
+from bot.names import PlatformName
+from bot.records import Household
 from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr

@@ -16,7 +16,8 @@ from typing import Protocol
 
 from bot import alerts
 from bot.audience import Audience
-from bot.records import Household, Line, OutboxItem, PlatformName
+from bot.names import PlatformName
+from bot.records import Household, Line, OutboxItem
 from bot.reminders import evaluate, forecast, make_alert
 from bot.store import Tx
 from providers.base import EsimBalance

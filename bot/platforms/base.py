@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Address, Incoming, Reply
-from bot.records import PlatformName
+from bot.names import PlatformName
 
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
 

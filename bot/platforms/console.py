@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from bot.context import Command, Context
 from bot.errors import UsageError
 from bot.messages import Address, Incoming, Reply
+from bot.names import PlatformName
 from bot.platforms.base import Handler, SendLimits
-from bot.records import PlatformName
 
 NAME = PlatformName.CONSOLE
 _DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?$")

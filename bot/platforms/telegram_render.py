@@ -29,7 +29,7 @@ from telegram import (
 )
 
 from bot.messages import MAX_TEXT, Address, Incoming, Reply, clean_text, parse_command
-from bot.records import PlatformName
+from bot.names import PlatformName
 
 PLATFORM = PlatformName.TELEGRAM
 MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters

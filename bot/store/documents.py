@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.names import PlatformName
 from bot.records import (
     AlertState,
     Household,
@@ -20,7 +21,6 @@ from bot.records import (
     OrderRecord,
     OutboxItem,
     Pending,
-    PlatformName,
     Sample,
     from_doc,
     to_doc,
