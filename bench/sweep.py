@@ -29,7 +29,7 @@ from bot.metrics import Metrics
 from bot.records import AlertState, ReminderSettings
 from bot.reminders import evaluate
 from bot.store import TinyDBStore
-from providers._http import TokenBucket
+from providers._limits import TokenBucket
 from providers.base import GB, EsimBalance, Status
 from providers.esimgo import EsimGoProvider
 

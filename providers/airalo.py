@@ -18,7 +18,8 @@ import httpx
 
 from providers import _airalo_parse as parse
 from providers._common import OrderBook, code_matches, lpa_candidates, pending_order, to_int
-from providers._http import Pacing, ProviderHttp, TokenBucket
+from providers._http import ProviderHttp
+from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import AuthError, ClaimRejected, NotFound, OrderPending, ProviderError, TopUpNotAllowed
 

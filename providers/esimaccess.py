@@ -19,7 +19,8 @@ import httpx
 
 from providers import _esimaccess_parse as parse
 from providers._common import RECONCILE_SKEW, OrderBook, code_matches, lpa_candidates, parse_time, pending_order
-from providers._http import Pacing, ProviderHttp, TokenBucket
+from providers._http import ProviderHttp
+from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import (
     ClaimRejected,

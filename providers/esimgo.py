@@ -27,7 +27,8 @@ from providers._common import (
     to_decimal,
     to_int,
 )
-from providers._http import Pacing, ProviderHttp, TokenBucket
+from providers._http import ProviderHttp
+from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import ClaimRejected, NotFound, OrderPending, PlanUnavailable, ProviderError, TopUpNotAllowed
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from providers._common import OrderBook, code_matches, lpa_candidates, parse_time, signature_ok, to_decimal, to_int
-from providers._http import ProviderHttp, TokenBucket, json_body, mask_iccid, redact, retry_after_seconds
+from providers._http import ProviderHttp, json_body, mask_iccid, redact, retry_after_seconds
+from providers._limits import TokenBucket
 from providers.airalo import AiraloProvider
 from providers.base import OrderStatus
 from providers.errors import OrderPending, RateLimited, Unavailable, WebhookRejected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from providers._http import Pacing
+from providers._limits import Pacing
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
