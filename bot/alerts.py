@@ -1,4 +1,4 @@
-"""Where an alert goes, when it may go (quiet hours), and its text in the reader's language."""
+"""When an alert may go (quiet hours) and its text in the reader's language (who gets it: bot.audience)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from bot.records import Alert, Household, Line, ReminderSettings
+from bot.records import Alert, Household
 
 _ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
 
@@ -26,22 +26,6 @@ def quiet_until(household: Household, now: datetime) -> datetime | None:
         return None
     day = local.date() if t < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
-
-
-def targets(line: Line, household: Household, settings: ReminderSettings,
-            reachable: set[str] | None = None) -> list[tuple[str | None, str | None]]:
-    """(private_user, mention) pairs: a private chat gets the alert as is; in a group the
-    alert mentions the owner, goes to the owner privately, or both."""
-    if not household.is_group:
-        return [(None, None)]
-    owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
-    private_ok = reachable is None or line.owner in reachable
-    group = (None, owner)
-    if settings.target == "owner":
-        return [(owner, None)] if private_ok else [group]
-    if settings.target == "both" and private_ok:
-        return [group, (owner, None)]
-    return [group]
 
 
 def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
