@@ -10,7 +10,6 @@ platform, provider or store class. ``build`` takes every outside system as an ar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +22,9 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Command
 from bot.i18n import Catalogs
-from bot.jobs.delivery import Delivery
 from bot.jobs.events import Events
-from bot.jobs.planner import Planner
-from bot.jobs.poller import Poller
 from bot.jobs.queue import AlertQueue
-from bot.jobs.runner import Jobs
+from bot.jobs.runner import Jobs, wire
 from bot.metrics import Metrics
 from bot.platforms.base import ChatEvents, Platform
 from bot.platforms.console import ConsolePlatform, tick_command
@@ -82,13 +78,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
             t = await audience.for_alert(tx, item)
         return alerts.render(item.alert, t, clock.now(), PREFIXES.get(item.platform, "/"))
 
-    wake = asyncio.Event()  # set when there is new work; the job loop waits on it
-    planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
-    delivery = Delivery(store=store, queue=queue, platforms={p.name: p for p in platforms}, render=render,
-                        events=events, hold=planner.hold, metrics=metrics, now=clock.now)
-    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics)
-    jobs = Jobs(store=store, poller=poller, planner=planner, delivery=delivery, queue=queue, events=events,
-                clock=clock, wake=wake)
+    jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
+                audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now)
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
     router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
                     audience=audience, clock=clock, watcher=jobs, metrics=metrics)

@@ -17,12 +17,10 @@ from bot.app import LOCALES, ProviderState
 from bot.audience import Audience
 from bot.clock import FakeClock
 from bot.i18n import Catalogs
-from bot.jobs.delivery import Delivery
 from bot.jobs.events import Events
-from bot.jobs.planner import Planner
 from bot.jobs.poller import Poller
 from bot.jobs.queue import AlertQueue
-from bot.jobs.runner import Jobs
+from bot.jobs.runner import Jobs, wire
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, SendLimits
@@ -248,17 +246,12 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
     outbox = AlertQueue(real)  # the pipeline as bot.app wires it
     events = Events(store=real, queue=outbox, now=clock.now)
-    wake = asyncio.Event()
-    planner = Planner(queue=outbox, audience=audience, on_queued=wake.set)
-    delivery = Delivery(store=real, queue=outbox, platforms={P: platform}, render=render_en(store, clock), events=events,
-                        hold=planner.hold, metrics=metrics)
-    poller = Poller(store=real, providers=providers, planner=planner, clock=clock, metrics=metrics)
-    jobs = Jobs(store=real, poller=poller, planner=planner, delivery=delivery, queue=outbox, events=events, clock=clock,
-                wake=wake)
+    jobs = wire(store=real, providers=providers, platforms={P: platform}, render=render_en(store, clock),
+                audience=audience, queue=outbox, events=events, clock=clock, metrics=metrics)
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())
     run_now(jobs.refresh())
-    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, poller)
+    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, jobs.poller)
 
 
 def kinds(h: Harness) -> list[str]:

@@ -10,23 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from bot import alerts
+from bot.audience import Audience
 from bot.clock import Clock
 from bot.errors import StoreWriteError
-from bot.jobs.delivery import Delivery
+from bot.jobs.delivery import Delivery, Render
 from bot.jobs.events import Events
 from bot.jobs.planner import Planner
 from bot.jobs.poller import Poller
 from bot.jobs.queue import AlertQueue
+from bot.metrics import Metrics
+from bot.platforms.base import Platform
 from bot.records import Household, Line
 from bot.reminders import balance_from_event
 from bot.services import Notice
 from bot.store import Store, Tx
-from providers.base import BalanceEvent, EsimBalance
+from providers.base import BalanceEvent, EsimBalance, Provider
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 300.0
@@ -50,6 +53,10 @@ class Jobs:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    @property
+    def poller(self) -> Poller:
+        return self._poller
 
     @property
     def running(self) -> bool:
@@ -157,3 +164,17 @@ class Jobs:
         nxt = self.next_wake()
         return {"next_due": nxt.isoformat() if nxt else None, "outbox_backlog": self._queue.backlog,
                 "last_poll_ok": {p: t.isoformat() for p, t in self._poller.last_poll_ok.items()}}
+
+
+def wire(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[str, Platform], render: Render,
+         audience: Audience, queue: AlertQueue, events: Events, clock: Clock, metrics: Metrics,
+         now: Callable[[], datetime] | None = None) -> Jobs:
+    """The stages after the queue, each after what it depends on; ``queue`` and ``events``
+    come in built, since the platforms need ``events`` before delivery can have them."""
+    wake = asyncio.Event()  # set when there is new work; the job loop waits on it
+    planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
+    delivery = Delivery(store=store, queue=queue, platforms=platforms, render=render, events=events,
+                        hold=planner.hold, metrics=metrics, now=now)
+    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics)
+    return Jobs(store=store, poller=poller, planner=planner, delivery=delivery, queue=queue, events=events,
+                clock=clock, wake=wake)
