@@ -82,7 +82,7 @@ def add_measured(docs: Documents) -> list[Line]:
 def write(docs: Documents, path: Path) -> Path:
     """The tables as the store's snapshot file plus its (empty) journal."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(snapshot.chunks(docs.picture(), 0)))
+    path.write_bytes(b"".join(snapshot.chunks(docs, 0)))
     Path(str(path) + ".journal").write_bytes(b"")
     return path
 

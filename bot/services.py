@@ -91,9 +91,10 @@ class LineBook:
         await self._watcher.line_seen(self._tx, line, None)
 
     async def remove(self, line: Line) -> None:
-        """Everything about the line goes, its unsent reminders too."""
-        await self._tx.delete_line(line.id)
+        """Everything about the line goes, its unsent reminders too (the reminders are told
+        first: they drop what is waiting, so the delete has nothing of it left to do twice)."""
         await self._watcher.line_removed(self._tx, line)
+        await self._tx.delete_line(line.id)
 
     async def seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         """A balance was just read (or a top-up just made a new cycle, ``balance`` None)."""

@@ -164,7 +164,7 @@ async def test_a_compaction_cut_short_loses_nothing(db: Path, stage: str) -> Non
     store.journal.rotate(old)  # the first step of a compaction
     await write_lines(store, range(4, 6))
     if stage == "snapshot written":  # the new snapshot is in place; the folded records are still there
-        db.write_bytes(b"".join(snapshot.chunks(store.docs.picture(), store.seq)))
+        db.write_bytes(b"".join(snapshot.chunks(store.docs, store.seq)))
     crash(store)
     again = TinyDBStore(db)
     assert await ids(again) == [f"line{n}" for n in range(6)]

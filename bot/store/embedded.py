@@ -132,7 +132,7 @@ class TinyDBStore(DocumentStore):
             self._begin_compaction()
 
     def _write_snapshot_now(self) -> None:
-        body = b"".join(snapshot.chunks(self.docs.picture(), self.seq))
+        body = b"".join(snapshot.chunks(self.docs, self.seq))
         write_atomic(self.path, [body])
         self.snapshot_bytes = len(body)
         self.old_path.unlink(missing_ok=True)

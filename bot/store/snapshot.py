@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, from_doc
+from bot.store import samples
 from bot.store.files import refuse
 from bot.store.tables import TABLES, Data
 
@@ -79,9 +82,6 @@ def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str,
 
 def validate(path: Path, data: Data) -> None:
     """Every record decodes into its type (a number where a date belongs is refused)."""
-    from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, from_doc
-    from bot.store import samples
-
     kinds: dict[str, Any] = {"households": Household, "lines": Line, "pending": Pending, "orders": OrderRecord,
                              "alerts": AlertState, "outbox": OutboxItem}
     for name, docs in data.items():
@@ -96,14 +96,9 @@ def validate(path: Path, data: Data) -> None:
                 elif name == "samples":
                     samples.check(doc)
                 elif name == "schedule":
-                    _ = [datetime_of(doc[k]) for k in ("at", "until") if doc.get(k)]
+                    for k in ("at", "until"):
+                        if doc.get(k) is not None:
+                            datetime.fromisoformat(doc[k])  # TypeError for a number
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise refuse(path, f"has a damaged record {doc_id} in {name!r} ({type(exc).__name__})") from exc
 
-
-def datetime_of(value: Any) -> Any:
-    from datetime import datetime
-
-    if not isinstance(value, str):
-        raise TypeError("not a date")
-    return datetime.fromisoformat(value)

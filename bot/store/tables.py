@@ -207,8 +207,3 @@ class Documents:
             if doc is not None:
                 out[doc_id] = doc
         return out
-
-    def picture(self) -> Data:
-        """A consistent shallow copy of every table, for a snapshot written meanwhile."""
-        raw = self.db.storage.read() or {}
-        return {name: dict(raw.get(name, {})) for name in TABLES}
