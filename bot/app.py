@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.config import Settings
 from bot.context import Command
 from bot.i18n import Catalogs
 from bot.jobs.events import Events
+from bot.jobs.poller import Cadence
 from bot.jobs.queue import AlertQueue
 from bot.jobs.runner import Jobs, wire
 from bot.metrics import Metrics
@@ -79,7 +81,9 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         return alerts.render(item.alert, t, clock.now(), PREFIXES.get(item.platform, "/"))
 
     jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
-                audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now)
+                audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now,
+                cadence=Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
+                                terminal=timedelta(hours=settings.poll_terminal_hours)))
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
     router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
                     audience=audience, clock=clock, watcher=jobs, metrics=metrics)

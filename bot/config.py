@@ -50,6 +50,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int | None = None
     demo_poll_minutes: int = 60
+    poll_inactive_hours: int = 6  # a line not yet activated is looked at this often
+    poll_terminal_hours: int = 24  # a recycled or cancelled eSIM: only to notice a reactivation
     db_compact_kib: int = 8192  # the journal is folded into a new snapshot past this size
 
     @property
@@ -162,20 +164,23 @@ class Settings:
                 values["web_port"] = int(v)
         if "telegram_webhook_url" in values and "web_port" not in values:
             problems.append("WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)")
-        if (v := get("DEMO_POLL_MINUTES")) is not None:
-            if not v.isdigit() or not 1 <= int(v) <= 1440:
-                problems.append("DEMO_POLL_MINUTES: must be a whole number of minutes from 1 to 1440")
-            else:
-                values["demo_poll_minutes"] = int(v)
-        if (v := get("DB_COMPACT_KIB")) is not None:
-            if not v.isdigit() or not 1 <= int(v) <= 1 << 20:
-                problems.append("DB_COMPACT_KIB: must be a whole number of KiB from 1 to 1048576")
-            else:
-                values["db_compact_kib"] = int(v)
+        for name, key, unit, top in _WHOLE_NUMBERS:
+            if (v := get(name)) is not None:
+                if not v.isdigit() or not 1 <= int(v) <= top:
+                    problems.append(f"{name}: must be a whole number of {unit} from 1 to {top}")
+                else:
+                    values[key] = int(v)
         if problems:
             raise ConfigError(problems)
         return cls(**values)  # type: ignore[arg-type]
 
+
+_WHOLE_NUMBERS = (  # variable, setting, unit, largest value
+    ("DEMO_POLL_MINUTES", "demo_poll_minutes", "minutes", 1440),
+    ("POLL_INACTIVE_HOURS", "poll_inactive_hours", "hours", 168),
+    ("POLL_TERMINAL_HOURS", "poll_terminal_hours", "hours", 720),
+    ("DB_COMPACT_KIB", "db_compact_kib", "KiB", 1 << 20),
+)
 
 _CREDENTIALS = {
     "airalo": (("AIRALO_CLIENT_ID", "airalo_client_id"), ("AIRALO_CLIENT_SECRET", "airalo_client_secret")),

@@ -77,6 +77,12 @@ PROVIDER_MESSAGES: tuple[tuple[type[perr.ProviderError], str], ...] = (
     (perr.Validation, "provider.validation"),
     (perr.OrderPending, "provider.order_pending"),
     (perr.Unavailable, "provider.unavailable"),
+    # a class without its own sentence: what its family says (providers/errors.py)
+    (perr.TryLater, "provider.unavailable"),
+    (perr.OutcomeUnknown, "provider.order_pending"),
+    (perr.Refused, "provider.validation"),
+    (perr.OurBug, "provider.validation"),
+    (perr.OperatorMustAct, "provider.auth"),
 )
 
 

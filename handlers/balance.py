@@ -10,22 +10,30 @@ from bot.errors import provider_message
 from bot.messages import Incoming, Reply
 from bot.records import Line
 from handlers.render import render_balance
-from providers.errors import ProviderError
+from providers.base import EsimBalance
+from providers.errors import OperatorMustAct, ProviderError, Unavailable
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 15.0
 
 
+async def _ask(ctx: Context, line: Line) -> EsimBalance:
+    """The provider's balance, every failure a ``ProviderError`` (a hung call is ``Unavailable``)."""
+    provider = ctx.providers.get(line.provider)
+    if provider is None:
+        raise OperatorMustAct(line.provider, "provider not configured")
+    try:
+        return await asyncio.wait_for(provider.balance(line.ref), FETCH_TIMEOUT)
+    except TimeoutError as exc:
+        raise Unavailable(line.provider, f"no balance within {FETCH_TIMEOUT:.0f} s") from exc
+
+
 async def fetch_and_render(ctx: Context, line: Line) -> str:
     """Ask the provider; when it fails, show the last known value with its age."""
-    provider = ctx.providers.get(line.provider)
     try:
-        if provider is None:
-            raise ProviderError(line.provider, "provider not configured")
-        bal = await asyncio.wait_for(provider.balance(line.ref), FETCH_TIMEOUT)
-    except (ProviderError, TimeoutError) as exc:
-        reason = ctx.t(provider_message(exc) if isinstance(exc, ProviderError) else "provider.unavailable",
-                       provider=ctx.t.provider(line.provider))
+        bal = await _ask(ctx, line)
+    except ProviderError as exc:
+        reason = ctx.t(provider_message(exc), provider=ctx.t.provider(line.provider))
         last = await ctx.lines.last_balance(line)
         if last is None:
             return ctx.t("balance.unavailable", label=line.label, reason=reason)

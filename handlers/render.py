@@ -76,6 +76,8 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
     if (exp := expiry_line(ctx, bal.expires_at)) is not None:
         parts.append(exp)
     parts.append(t("balance.status", status=t(f"status.{bal.status.value.lower()}")))
+    if bal.status in (Status.TERMINATED, Status.NOT_ACTIVE):  # polled daily / less often (bot.jobs.poller)
+        parts.append(t("balance.terminal_note" if bal.status == Status.TERMINATED else "balance.inactive_note"))
     if stale_reason is not None:
         parts.append(t("balance.stale", age=t.relative(bal.as_of, ctx.now), reason=stale_reason))
     else:

@@ -15,7 +15,7 @@ from handlers import parsing
 from handlers.balance import fetch_and_render
 from handlers.render import howto_command, plan_label
 from providers.base import Money, OrderStatus, Plan
-from providers.errors import OrderPending, ProviderError, RateLimited, Unavailable
+from providers.errors import OutcomeUnknown, ProviderError
 
 PENDING_TTL = timedelta(minutes=15)
 SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value)
@@ -89,11 +89,11 @@ async def _place(ctx: Context, pending: Pending, line: Line) -> Reply:
     if not await ctx.orders.reserve(pending, order):  # on disk before the call; a second confirm got here first
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
     provider = ctx.providers[line.provider]
-    try:
+    try:  # providers.orders reconciles an open outcome into a PENDING order; an error: nothing bought
         result = await provider.topup(line.ref, order.plan_id, client_ref=order.client_ref)
-    except (OrderPending, Unavailable, RateLimited):
+    except OutcomeUnknown:  # an adapter without the order flow may still say so: never resend
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
-    except ProviderError:
+    except ProviderError:  # nothing was bought: say why; a new /renew may try again
         await ctx.orders.settle(replace(order, status=OrderStatus.FAILED.value))
         await ctx.orders.close(pending, PendingState.DONE)
         raise

@@ -19,17 +19,20 @@ from typing import Any
 import httpx
 
 from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
-from providers._http import Unreadable, json_body, redact, status_error
+from providers._http import json_body, redact, status_error
 from providers.base import MB, BalanceEvent, EsimBalance, Money, Order, OrderStatus, Plan, Status
 from providers.errors import (
     AuthError,
     EsimTerminal,
     NotFound,
+    OurBug,
     PlanUnavailable,
     ProviderCreditExhausted,
     ProviderError,
+    Refused,
     TopUpNotAllowed,
     Unavailable,
+    Unreadable,
     Validation,
     WebhookRejected,
 )
@@ -80,7 +83,7 @@ def error_for(status: int, body: Any, response: httpx.Response | None = None) ->
         reason = f"code {code}: {str(body.get('reason'))[:200]}"
         if cls is not None:
             return cls(NAME, _masked(reason))
-        return Validation(NAME, _masked(reason)) if status == 422 else ProviderError(NAME, _masked(reason))
+        return Validation(NAME, _masked(reason)) if status == 422 else Refused(NAME, _masked(reason))
     message = ""
     fields: Mapping[str, Any] = {}
     if isinstance(body, Mapping):
@@ -102,7 +105,7 @@ def error_for(status: int, body: Any, response: httpx.Response | None = None) ->
         return Validation(NAME, _masked(detail or f"HTTP {status}"))
     if response is not None:
         return status_error(NAME, response, message)
-    return ProviderError(NAME, message or f"HTTP {status}")
+    return OurBug(NAME, message or f"HTTP {status}")
 
 
 def decode(response: httpx.Response) -> Any:

@@ -1,4 +1,4 @@
-"""Helpers every real adapter shares: lenient parsing, claim checks, the order book, webhooks.
+"""Helpers every real adapter shares: lenient parsing, claim checks, webhooks.
 
 Providers send numbers as numbers or strings, timestamps naive, ``+0000``, ``Z`` or epoch
 milliseconds (providers.md 7.6); these functions turn all of them into one shape or ``None``.
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from providers.base import MAX_WEBHOOK_BYTES, Order, OrderStatus, StateStore
+from providers.base import MAX_WEBHOOK_BYTES
 from providers.errors import WebhookRejected
 
 MIN_CODE_SUFFIX = 6
@@ -104,56 +104,6 @@ def lpa_candidates(activation: str | None, *, smdp: str | None = None, matching_
         if smdp:
             out.append(f"LPA:1${smdp}${matching_id}")
     return out
-
-
-class _MemoryState:
-    def __init__(self) -> None:
-        self._data: dict[tuple[str, str], Any] = {}
-
-    async def get_state(self, namespace: str, key: str) -> Any:
-        return self._data.get((namespace, key))
-
-    async def put_state(self, namespace: str, key: str, value: Any) -> None:
-        self._data[(namespace, key)] = value
-
-
-class OrderBook:
-    """What we sent per ``client_ref``, so a repeated or later call reconciles, never re-buys.
-
-    Kept in the injected ``StateStore`` (durable when the caller's store is; an adapter
-    built without one keeps it in memory for its lifetime). An entry is written *before*
-    the order request leaves, so a crash or timeout after sending is still known as
-    "sent, outcome unknown" and is reconciled instead of sent again.
-    """
-
-    def __init__(self, provider: str, state: StateStore | None) -> None:
-        self._ns = f"{provider}/orders"
-        self._state: StateStore = state if state is not None else _MemoryState()
-
-    async def get(self, client_ref: str) -> dict[str, Any] | None:
-        entry = await self._state.get_state(self._ns, client_ref)
-        return dict(entry) if entry else None
-
-    async def sent(self, client_ref: str, *, iccid: str, plan_id: str, at: datetime) -> dict[str, Any]:
-        entry = {"iccid": iccid, "plan_id": plan_id, "sent_at": at.isoformat(), "order_id": None, "status": "PENDING"}
-        await self._state.put_state(self._ns, client_ref, entry)
-        return entry
-
-    async def settle(self, client_ref: str, order: Order) -> None:
-        entry = await self.get(client_ref) or {"iccid": order.iccid, "plan_id": order.plan_id,
-                                         "sent_at": order.created_at.isoformat()}
-        entry.update(order_id=order.provider_order_id, status=str(order.status))
-        await self._state.put_state(self._ns, client_ref, entry)
-
-    @staticmethod
-    def sent_at(entry: Mapping[str, Any]) -> datetime:
-        return datetime.fromisoformat(str(entry["sent_at"]))
-
-
-def pending_order(provider: str, client_ref: str, entry: Mapping[str, Any], *, raw: Mapping[str, Any]) -> Order:
-    """The answer when an order's outcome is still unknown after reconciling."""
-    return Order(client_ref=client_ref, provider=provider, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
-                 status=OrderStatus.PENDING, created_at=OrderBook.sent_at(entry), raw=dict(raw))
 
 
 RECONCILE_SKEW = timedelta(minutes=5)

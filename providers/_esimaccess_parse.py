@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from providers._common import parse_time, to_decimal, to_int, webhook_json
-from providers._http import Unreadable, json_body, redact, status_error
+from providers._http import json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, Plan, Status
 from providers.errors import (
     AuthError,
@@ -27,8 +27,10 @@ from providers.errors import (
     PlanUnavailable,
     ProviderCreditExhausted,
     ProviderError,
+    Refused,
     TopUpNotAllowed,
     Unavailable,
+    Unreadable,
     Validation,
     WebhookRejected,
 )
@@ -90,7 +92,7 @@ def error_for(code: Any, message: Any) -> ProviderError:
         elif key.startswith("310"):
             cls = NotFound
         else:
-            cls = ProviderError
+            cls = Refused  # a no we have no code for: stop and tell the user, never retry blindly
     return cls(NAME, redact(f"{key or 'no code'}: {str(message or '')[:200]}"))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
-from providers._http import Unreadable, json_body, redact, status_error
+from providers._http import json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, OrderStatus, Plan, Status
 from providers.errors import (
     AuthError,
@@ -27,6 +27,7 @@ from providers.errors import (
     ProviderCreditExhausted,
     ProviderError,
     TopUpNotAllowed,
+    Unreadable,
     Validation,
     WebhookRejected,
 )

@@ -10,7 +10,8 @@ Where a failure enters it becomes a ``providers.errors`` class (``raise X from e
   writes); everything else is left to the adapter's ``decode`` (provider-specific bodies),
   which may fall back to ``status_error``.
 
-Reads are retried with exponential backoff (honouring Retry-After up to a cap); writes never.
+When a failed call is tried again is ``RetryPolicy``'s to say: reads, on ``TryLater``, with
+exponential backoff and Retry-After up to a cap; writes never.
 Every request first takes a token from the provider's bucket (and any extra per-key bucket,
 e.g. Airalo's per-ICCID limit), then a slot of a small semaphore: design.md section 7 measured
 httpx's pool getting expensive past ~10 concurrent requests.
@@ -26,6 +27,7 @@ import email.utils
 import logging
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -35,10 +37,14 @@ from providers._limits import Pacing, TokenBucket
 from providers.errors import (
     AuthError,
     NotFound,
+    NotReady,
     OrderPending,
+    OurBug,
     ProviderError,
     RateLimited,
+    TryLater,
     Unavailable,
+    Unreadable,
     Validation,
 )
 
@@ -78,9 +84,32 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-class Unreadable(Unavailable):
-    """A 2xx answer we cannot read. For a write the order may have gone through, so the
-    layer turns it into ``OrderPending`` (reconcile, never resend)."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed call is tried again, and after how long.
+
+    Only reads are retried, only on ``TryLater`` (nothing changed at the provider) and not on
+    ``NotReady`` (an eSIM still being provisioned is looked at again much later): a write
+    whose outcome is unknown is reconciled by the order flow, never sent again. The wait
+    doubles from ``backoff``; a Retry-After the provider gave is waited at least; a wait
+    longer than ``max_wait`` is not slept (the error goes to the caller, which schedules
+    its own later look), and after ``attempts`` tries the last error is raised.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.5
+    max_wait: float = 30.0
+
+    def wait(self, attempt: int, exc: TryLater, *, read: bool) -> float | None:
+        """Seconds to wait before try ``attempt + 1`` after ``exc``; ``None``: give up, raise."""
+        if isinstance(exc, NotReady):
+            return None  # provisioning takes tens of seconds: the caller looks again later
+        wait: float = self.backoff * 2.0 ** (attempt - 1)
+        if exc.retry_after is not None:
+            wait = max(wait, exc.retry_after)
+        if not read or attempt >= self.attempts or wait > self.max_wait:
+            return None
+        return wait
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -105,7 +134,7 @@ def status_error(provider: str, response: httpx.Response, detail: str = "") -> P
         return RateLimited(provider, detail)
     if code >= 500:
         return Unavailable(provider, detail)
-    return ProviderError(provider, detail)
+    return OurBug(provider, f"unexpected {detail}")
 
 
 class ProviderHttp:
@@ -123,9 +152,7 @@ class ProviderHttp:
         limiter: TokenBucket,
         now: Callable[[], datetime],
         pacing: Pacing | None = None,
-        read_attempts: int = 3,
-        backoff: float = 0.5,
-        max_retry_wait: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         if not 1 <= max_concurrency <= 10:
             raise ValueError("max_concurrency must be 1..10 (httpx pool cost grows past that)")
@@ -134,9 +161,7 @@ class ProviderHttp:
         self._now = now
         self._pacing = pacing or Pacing()
         self._sem = asyncio.Semaphore(max_concurrency)
-        self._read_attempts = max(1, read_attempts)
-        self._backoff = backoff
-        self._max_retry_wait = max_retry_wait
+        self._retry = retry
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers={"Accept": "application/json", **(headers or {})},
@@ -165,7 +190,7 @@ class ProviderHttp:
         headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         buckets: Sequence[tuple[TokenBucket, Hashable]] = (),
     ) -> T:
-        """Send one request and decode it; reads retry on Unavailable/RateLimited, writes never.
+        """Send one request and decode it, tried again as ``RetryPolicy`` says.
 
         ``headers`` may be a callable so per-attempt values (a refreshed token, a request
         signature with a fresh timestamp) are rebuilt for each attempt.
@@ -176,12 +201,11 @@ class ProviderHttp:
             try:
                 return await self._once(method, path, decode=decode, read=read, params=params, json=json,
                                         content=content, data=data, headers=headers, buckets=buckets)
-            except (Unavailable, RateLimited) as exc:
-                wait = self._backoff * 2 ** (attempt - 1)
+            except TryLater as exc:
                 if exc.retry_after is not None:
-                    wait = max(wait, exc.retry_after)
                     self.limiter.pause(exc.retry_after)
-                if not read or attempt >= self._read_attempts or wait > self._max_retry_wait:
+                wait = self._retry.wait(attempt, exc, read=read)
+                if wait is None:
                     raise
                 log.warning("%s %s %s: %s; retry %d in %.1fs", self.provider, method, redact(path),
                             type(exc).__name__, attempt, wait)

@@ -2,9 +2,9 @@
 
 OAuth2 client credentials: the token is cached (``expires_in``, at most 24 h) and fetched
 again on any 401. Limits: 5 req/s per company, 10/min per ICCID on the per-eSIM endpoints,
-3/min on the token endpoint. Top-ups carry our ``client_ref`` as ``description``; Airalo has
-no idempotency key, so before ordering and after any ambiguous failure we look the reference
-up with ``GET /orders?filter[description]=`` (a substring filter: matched exactly here).
+3/min on the token endpoint. Top-ups go through ``providers.orders.OrderFlow``: they carry
+our ``client_ref`` as ``description`` and, Airalo having no idempotency key, are found again
+with ``GET /orders?filter[description]=`` (a substring filter: matched exactly here).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from providers import _airalo_parse as parse
-from providers._common import OrderBook, code_matches, lpa_candidates, pending_order, to_int
+from providers._common import code_matches, lpa_candidates, to_int
 from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import AuthError, ClaimRejected, NotFound, OrderPending, ProviderError, TopUpNotAllowed
+from providers.errors import AuthError, ClaimRejected, NotFound, TopUpNotAllowed
+from providers.orders import OrderFlow, OrderSteps
 
 NAME = parse.NAME
 TOKEN_MAX_AGE = timedelta(hours=24)
@@ -61,7 +62,7 @@ class AiraloProvider:
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
         self._token_lock = asyncio.Lock()
-        self._book = OrderBook(NAME, state)
+        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order), state, now)
 
     # --- auth ------------------------------------------------------------------------------
 
@@ -124,36 +125,10 @@ class AiraloProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        if entry is not None and entry.get("status") != "FAILED":  # FAILED: rejected, nothing bought
-            return await self._reconcile(iccid, client_ref, entry)
-        found = await self._lookup(iccid, client_ref)
-        if found is not None:
-            await self._book.settle(client_ref, found)
-            return found
-        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
-        try:
-            body = await self._call("POST", "orders/topups", read=False,
-                                    json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
-        except OrderPending:
-            # Sent (or maybe sent) without an answer: look before anything else; never resend.
-            return await self._reconcile(iccid, client_ref, entry)
-        except ProviderError:
-            await self._book.settle(client_ref, _failed(client_ref, iccid, plan_id, self._now()))
-            raise
-        order = parse.order(client_ref, iccid, parse.data_of(body), status=OrderStatus.COMPLETED)
-        await self._book.settle(client_ref, order)
-        return order
+        return await self._orders.topup(iccid, plan_id, client_ref)
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        found = await self._lookup(iccid, client_ref)
-        if found is not None:
-            await self._book.settle(client_ref, found)
-            return found
-        if entry is None:
-            raise NotFound(NAME, "no order with this reference")
-        return pending_order(NAME, client_ref, entry, raw={"reconciled": "not listed yet"})
+        return await self._orders.status(iccid, client_ref)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -162,22 +137,9 @@ class AiraloProvider:
         """Verify and parse one Airalo notification (see ``_airalo_parse.parse_webhook``)."""
         return parse.parse_webhook(headers, body, now, secret=self._secret)
 
-    # --- reconciliation --------------------------------------------------------------------
+    # --- the order flow's steps (providers.orders) ----------------------------------------
 
-    async def _reconcile(self, iccid: str, client_ref: str, entry: Mapping[str, Any]) -> Order:
-        if entry.get("status") in ("COMPLETED", "FAILED") and entry.get("order_id"):
-            found = await self._lookup(iccid, client_ref)
-            return found if found is not None else pending_order(NAME, client_ref, entry, raw=dict(entry))
-        try:
-            found = await self._lookup(iccid, client_ref)
-        except ProviderError:
-            found = None
-        if found is None:
-            return pending_order(NAME, client_ref, entry, raw={"reconciled": "not listed yet"})
-        await self._book.settle(client_ref, found)
-        return found
-
-    async def _lookup(self, iccid: str, client_ref: str) -> Order | None:
+    async def _find_order(self, iccid: str, client_ref: str, entry: Mapping[str, Any] | None) -> Order | None:
         """Our order by its description (the filter matches substrings: compare exactly)."""
         body = await self._call("GET", "orders", read=True, params={
             "filter[description]": client_ref, "include": "status", "limit": 50})
@@ -187,7 +149,9 @@ class AiraloProvider:
                 return parse.order(client_ref, iccid, item)
         return None
 
+    async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
+        return await self._call("POST", "orders/topups", read=False,
+                                json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
 
-def _failed(client_ref: str, iccid: str, plan_id: str, now: datetime) -> Order:
-    return Order(client_ref=client_ref, provider=NAME, iccid=iccid, plan_id=plan_id,
-                 status=OrderStatus.FAILED, created_at=now)
+    def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
+        return parse.order(client_ref, str(entry["iccid"]), parse.data_of(answer), status=OrderStatus.COMPLETED)

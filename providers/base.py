@@ -136,7 +136,8 @@ class Provider(Protocol):
     when this provider does not know the eSIM and ``ClaimRejected`` when the code does not
     match. ``topup`` is called once per ``client_ref`` (persisted by the caller before the
     call); on an ambiguous failure it reconciles and returns a PENDING order instead of
-    retrying. ``min_poll_seconds`` is the shortest interval at which one eSIM may be polled.
+    retrying, so an error from it means nothing was bought (``providers.orders``).
+    ``min_poll_seconds`` is the shortest interval at which one eSIM may be polled.
     """
 
     name: str

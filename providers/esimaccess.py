@@ -2,9 +2,9 @@
 
 Header ``RT-AccessCode``; with a secret key also ``RT-Timestamp``/``RT-RequestID``/
 ``RT-Signature`` (HMAC-SHA256). The whole account may make 8 requests a second. Top-ups
-carry our ``client_ref`` as ``transactionId`` (unique per account, so the provider itself
-refuses a second order under it); after an ambiguous failure we re-read the eSIM's package
-list for the top-up instead of sending again, and answer PENDING when it is not there yet.
+go through ``providers.orders.OrderFlow`` and carry our ``client_ref`` as ``transactionId``
+(unique per account, so the provider itself refuses a second order under it); they are found
+again on the eSIM's package list.
 """
 
 from __future__ import annotations
@@ -18,21 +18,12 @@ from typing import Any
 import httpx
 
 from providers import _esimaccess_parse as parse
-from providers._common import RECONCILE_SKEW, OrderBook, code_matches, lpa_candidates, parse_time, pending_order
+from providers._common import RECONCILE_SKEW, code_matches, lpa_candidates, parse_time
 from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import (
-    ClaimRejected,
-    EsimTerminal,
-    NotFound,
-    NotReady,
-    OrderPending,
-    ProviderError,
-    RateLimited,
-    TopUpNotAllowed,
-    Unavailable,
-)
+from providers.errors import ClaimRejected, EsimTerminal, TopUpNotAllowed, TryLater
+from providers.orders import OrderBook, OrderFlow, OrderSteps
 
 NAME = parse.NAME
 
@@ -65,7 +56,8 @@ class EsimAccessProvider:
             NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=4, now=now,
             limiter=TokenBucket(rate_per_second, 1, pacing=pacing), pacing=pacing,  # evenly spaced: a burst draws 429s
         )
-        self._book = OrderBook(NAME, state)
+        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order),
+                                 state, now)
 
     async def _post(self, path: str, payload: Mapping[str, Any], *, read: bool = True) -> Any:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
@@ -100,7 +92,7 @@ class EsimAccessProvider:
             try:
                 obj = await self._post("esim/usage/query", {"esimTranNoList": [tran_no]})
                 usage = parse.usage_entry(obj, tran_no)
-            except (Unavailable, RateLimited, NotReady):
+            except TryLater:
                 usage = None  # the profile query already has totals; show those, dated now
         return parse.balance(iccid, esim, usage, self._now())
 
@@ -116,29 +108,10 @@ class EsimAccessProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        if entry is not None and entry.get("status") != "FAILED":
-            return await self._reconcile(iccid, client_ref, entry)
-        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
-        try:
-            obj = await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
-                                                  "transactionId": client_ref}, read=False)
-        except OrderPending:
-            return await self._reconcile(iccid, client_ref, entry)
-        except ProviderError:
-            await self._book.settle(client_ref, self._order(client_ref, entry, OrderStatus.FAILED, None))
-            raise
-        obj = obj if isinstance(obj, Mapping) else {}
-        ref = obj.get("orderNo") or obj.get("transactionId") or client_ref
-        order = self._order(client_ref, entry, OrderStatus.COMPLETED, str(ref), raw=obj)
-        await self._book.settle(client_ref, order)
-        return order
+        return await self._orders.topup(iccid, plan_id, client_ref)
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        if entry is None:
-            raise NotFound(NAME, "no order with this reference")
-        return await self._reconcile(iccid, client_ref, entry)
+        return await self._orders.status(iccid, client_ref)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -147,32 +120,31 @@ class EsimAccessProvider:
         """Parse one notification (unsigned: the web server checks the secret path first)."""
         return parse.parse_webhook(headers, body, now)
 
-    # --- reconciliation --------------------------------------------------------------------
+    # --- the order flow's steps (providers.orders) ----------------------------------------
 
-    def _order(self, client_ref: str, entry: Mapping[str, Any], status: OrderStatus, order_id: str | None,
-               raw: Mapping[str, Any] | None = None) -> Order:
-        return Order(client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
-                     status=status, created_at=OrderBook.sent_at(entry), provider_order_id=order_id,
-                     raw=dict(raw or {}))
-
-    async def _reconcile(self, iccid: str, client_ref: str, entry: Mapping[str, Any]) -> Order:
-        """Known outcome from the book, else look for the top-up on the eSIM itself."""
-        if entry.get("status") in ("COMPLETED", "FAILED"):
-            return self._order(client_ref, entry, OrderStatus(entry["status"]), entry.get("order_id"))
-        try:
-            esim = await self._esim(iccid)
-        except ProviderError:
-            return pending_order(NAME, client_ref, entry, raw={"reconciled": "eSIM not readable"})
+    async def _find_order(self, iccid: str, client_ref: str, entry: Mapping[str, Any] | None) -> Order | None:
+        """The top-up on the eSIM's package list: by our ``transactionId`` where the list
+        carries it, else the same package created since we sent (providers.md 2.4)."""
+        if entry is None:
+            return None  # the list cannot be searched by reference alone
+        esim = await self._esim(iccid)
         plan_id, since = str(entry["plan_id"]), OrderBook.sent_at(entry) - RECONCILE_SKEW
         for package in esim.get("packageList") or []:
-            if not isinstance(package, Mapping):
+            if not isinstance(package, Mapping) or package.get("transactionId") not in (None, client_ref):
                 continue
-            if package.get("transactionId") not in (None, client_ref):
-                continue
-            code = str(package.get("packageCode") or "")
             created = parse_time(package.get("createTime"))
-            if code in (plan_id, plan_id.removeprefix("TOPUP_")) and created is not None and created >= since:
-                order = self._order(client_ref, entry, OrderStatus.COMPLETED, client_ref, raw=package)
-                await self._book.settle(client_ref, order)
-                return order
-        return pending_order(NAME, client_ref, entry, raw={"reconciled": "top-up not on the eSIM yet"})
+            if (str(package.get("packageCode") or "") in (plan_id, plan_id.removeprefix("TOPUP_"))
+                    and created is not None and created >= since):
+                return self._read_order(client_ref, entry, {"transactionId": client_ref, **package})
+        return None
+
+    async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
+        return await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
+                                               "transactionId": client_ref}, read=False)
+
+    def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
+        obj = answer if isinstance(answer, Mapping) else {}
+        ref = obj.get("orderNo") or obj.get("transactionId") or client_ref
+        return Order(client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
+                     status=OrderStatus.COMPLETED, created_at=OrderBook.sent_at(entry), provider_order_id=str(ref),
+                     raw=dict(obj))

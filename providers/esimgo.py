@@ -2,10 +2,9 @@
 
 Balance aggregates the data assignments of ``/esims/{iccid}/bundles``. Top-ups are bundle
 orders assigned to the ICCID (``allowReassign: false``, so an incompatible bundle is
-refused instead of landing on a new eSIM), validated first. eSIM Go has no idempotency key:
-the order book records each ``client_ref`` before sending, and an ambiguous failure is
-reconciled from ``GET /orders`` (same bundle, same ICCID, created since we sent) instead of
-ordering again.
+refused instead of landing on a new eSIM), validated first, through
+``providers.orders.OrderFlow``. eSIM Go has no idempotency key: an order is found again in
+``GET /orders`` (same bundle, same ICCID, created since we sent).
 """
 
 from __future__ import annotations
@@ -17,20 +16,12 @@ from typing import Any
 import httpx
 
 from providers import _esimgo_parse as parse
-from providers._common import (
-    RECONCILE_SKEW,
-    OrderBook,
-    code_matches,
-    lpa_candidates,
-    parse_time,
-    pending_order,
-    to_decimal,
-    to_int,
-)
+from providers._common import RECONCILE_SKEW, code_matches, lpa_candidates, parse_time, to_decimal, to_int
 from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
-from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import ClaimRejected, NotFound, OrderPending, PlanUnavailable, ProviderError, TopUpNotAllowed
+from providers.base import BalanceEvent, EsimBalance, Order, Plan, StateStore
+from providers.errors import ClaimRejected, NotFound, PlanUnavailable, TopUpNotAllowed
+from providers.orders import OrderBook, OrderFlow, OrderSteps
 
 NAME = parse.NAME
 MAX_COMPAT_CHECKS = 8
@@ -64,7 +55,8 @@ class EsimGoProvider:
             headers={"X-API-Key": api_key},
             limiter=TokenBucket(rate_per_second, 1, pacing=pacing), pacing=pacing,  # evenly spaced: a burst draws 429s
         )
-        self._book = OrderBook(NAME, state)
+        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order),
+                                 state, now)
         self._currency: str | None = None
 
     async def _get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
@@ -110,33 +102,10 @@ class EsimGoProvider:
         return plans
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        if entry is not None and entry.get("status") != "FAILED":
-            return await self._reconcile(iccid, client_ref, entry)
-        request = {"assign": True, "order": [{"type": "bundle", "quantity": 1, "item": plan_id,
-                                              "iccids": [iccid], "allowReassign": False}]}
-        check = await self._http.call("POST", "orders", read=True, decode=parse.decode,
-                                      json={"type": "validate", **request})
-        if isinstance(check, Mapping) and check.get("valid") is False:
-            raise PlanUnavailable(NAME, str(check.get("message") or "order would not be valid")[:200])
-        entry = await self._book.sent(client_ref, iccid=iccid, plan_id=plan_id, at=self._now())
-        try:
-            body = await self._http.call("POST", "orders", read=False, decode=parse.decode,
-                                         json={"type": "transaction", **request})
-        except OrderPending:
-            return await self._reconcile(iccid, client_ref, entry)
-        except ProviderError:
-            await self._book.settle(client_ref, self._order(client_ref, entry, {}, OrderStatus.FAILED))
-            raise
-        order = self._order(client_ref, entry, body if isinstance(body, Mapping) else {})
-        await self._book.settle(client_ref, order)
-        return order
+        return await self._orders.topup(iccid, plan_id, client_ref)
 
     async def order_status(self, iccid: str, client_ref: str) -> Order:
-        entry = await self._book.get(client_ref)
-        if entry is None:
-            raise NotFound(NAME, "no order with this reference")
-        return await self._reconcile(iccid, client_ref, entry)
+        return await self._orders.status(iccid, client_ref)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -163,42 +132,41 @@ class EsimGoProvider:
                 break
         return out
 
-    def _order(self, client_ref: str, entry: Mapping[str, Any], body: Mapping[str, Any],
-               status: OrderStatus | None = None) -> Order:
+    # --- the order flow's steps (providers.orders) ----------------------------------------
+
+    async def _find_order(self, iccid: str, client_ref: str, entry: Mapping[str, Any] | None) -> Order | None:
+        """The order we know the reference of, else the same bundle for the same ICCID in the
+        order list, created since we sent (eSIM Go orders carry no field of ours)."""
+        if entry is None:
+            return None
+        if entry.get("order_id"):
+            return self._read_order(client_ref, entry, await self._get(f"orders/{entry['order_id']}"))
+        since = OrderBook.sent_at(entry) - RECONCILE_SKEW
+        for order in parse.items(await self._get("orders", {"page": 1, "perPage": 50}), "orders"):
+            created = parse_time(order.get("createdDate"))
+            if created is not None and created >= since and any(
+                    line.get("item") == entry["plan_id"] and iccid in (line.get("iccids") or [])
+                    for line in parse.order_lines(order)):
+                return self._read_order(client_ref, entry, order)
+        return None
+
+    async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
+        """Validate (no charge), then the transaction; only the transaction can have bought."""
+        request = {"assign": True, "order": [{"type": "bundle", "quantity": 1, "item": plan_id,
+                                              "iccids": [iccid], "allowReassign": False}]}
+        check = await self._http.call("POST", "orders", read=True, decode=parse.decode,
+                                      json={"type": "validate", **request})
+        if isinstance(check, Mapping) and check.get("valid") is False:
+            raise PlanUnavailable(NAME, str(check.get("message") or "order would not be valid")[:200])
+        return await self._http.call("POST", "orders", read=False, decode=parse.decode,
+                                     json={"type": "transaction", **request})
+
+    def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
+        body: Mapping[str, Any] = answer if isinstance(answer, Mapping) else {}
         return Order(
             client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
-            status=status or parse.order_status(body.get("status")),
+            status=parse.order_status(body.get("status")),
             created_at=parse_time(body.get("createdDate")) or OrderBook.sent_at(entry),
             provider_order_id=str(body["orderReference"]) if body.get("orderReference") else entry.get("order_id"),
             price=parse.order_price(body), raw=dict(body),
         )
-
-    async def _reconcile(self, iccid: str, client_ref: str, entry: Mapping[str, Any]) -> Order:
-        """Re-read the order we know of, or find it in the order list; PENDING when absent."""
-        try:
-            if entry.get("order_id"):
-                body = await self._get(f"orders/{entry['order_id']}")
-                order = self._order(client_ref, entry, body if isinstance(body, Mapping) else {})
-            else:
-                found = await self._find(iccid, entry)
-                if found is None:
-                    return pending_order(NAME, client_ref, entry, raw={"reconciled": "not in the order list"})
-                order = self._order(client_ref, entry, found)
-        except ProviderError:
-            if entry.get("status") in ("COMPLETED", "FAILED"):
-                return self._order(client_ref, entry, {}, OrderStatus(entry["status"]))
-            return pending_order(NAME, client_ref, entry, raw={"reconciled": "order list unreadable"})
-        await self._book.settle(client_ref, order)
-        return order
-
-    async def _find(self, iccid: str, entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        since = OrderBook.sent_at(entry) - RECONCILE_SKEW
-        body = await self._get("orders", {"page": 1, "perPage": 50})
-        for order in parse.items(body, "orders"):
-            created = parse_time(order.get("createdDate"))
-            if created is None or created < since:
-                continue
-            for line in parse.order_lines(order):
-                if line.get("item") == entry["plan_id"] and iccid in (line.get("iccids") or []):
-                    return order
-        return None

@@ -286,7 +286,7 @@ async def test_plan_gone_at_confirmation_charges_nothing(bot: Bot, monkeypatch: 
 
 
 async def test_ambiguous_failure_is_pending_and_never_ordered_twice(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    from providers.errors import Unavailable
+    from providers.errors import OrderPending
 
     await bot.text(f"/link {DEMO['DEMO20']} DEMO20 mom")
     offer = (await bot.send("/renew mom"))[0]
@@ -298,7 +298,7 @@ async def test_ambiguous_failure_is_pending_and_never_ordered_twice(bot: Bot, mo
     async def lost_answer(iccid: str, plan_id: str, *, client_ref: str):  # type: ignore[no-untyped-def]
         placed.append(client_ref)
         await real(iccid, plan_id, client_ref=client_ref)  # the provider did it ...
-        raise Unavailable("demo", "connection reset")  # ... but the answer was lost
+        raise OrderPending("demo", "connection reset")  # ... but the answer was lost
 
     monkeypatch.setattr(demo, "topup", lost_answer)
     assert fixed_part("renew.pending") in await bot.text(confirm)

@@ -221,3 +221,22 @@ async def test_a_cap_in_another_currency_blocks_the_purchase(bot: Bot) -> None:
     await bot.text("/cap off")
     ask = (await bot.send(offer.choices[0].command))[0]
     assert ask.choices and ask.choices[0].command.startswith("/confirm ")
+
+
+@pytest.mark.parametrize(("status", "note"), [("TERMINATED", "balance.terminal_note"),
+                                              ("NOT_ACTIVE", "balance.inactive_note")])
+async def test_balance_says_a_line_is_looked_at_less_often(bot: Bot, monkeypatch: pytest.MonkeyPatch, status: str,
+                                                           note: str) -> None:
+    from dataclasses import replace as changed
+
+    from providers.base import Status
+
+    await bot.text(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    demo = bot.app.providers["demo"]
+    real = demo.balance
+
+    async def reported(iccid: str):  # type: ignore[no-untyped-def]
+        return changed(await real(iccid), status=Status(status))
+
+    monkeypatch.setattr(demo, "balance", reported)
+    assert fixed_part(note) in await bot.text("/balance")

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from bot.jobs.poller import ERROR_RETRY
+from bot.jobs.poller import ERROR_RETRY, Cadence
 from bot.records import Line
 from bot.services import Notice
-from providers.base import GB, MB, BalanceEvent
+from providers.base import GB, MB, BalanceEvent, EsimBalance, Status
 from providers.errors import RateLimited, Unavailable
 from tests.jobs_harness import (
     DEMO,
@@ -207,3 +208,70 @@ async def test_unlimited_line_gets_expiry_alerts_only() -> None:
     await h.link("DEMO53", "kid")
     await h.run(timedelta(days=8))
     assert kinds(h) == ["expiry", "expiry", "expired"]
+
+
+def _by_status(status: Status) -> Callable[[datetime], EsimBalance]:
+    def balance(now: datetime) -> EsimBalance:
+        return replace(scripted_balance("", now, 2 * GB, expires=T0 + timedelta(days=60)), status=status)
+    return balance
+
+
+async def test_lines_are_polled_by_what_their_provider_last_said() -> None:
+    """A recycled eSIM is looked at once a day, a not yet activated one every 6 hours, a live
+    one at its provider's cadence (hourly here); the call counts on the fake clock show it."""
+    h = make()
+    h.household("fam", quiet_start=None, quiet_end=None)
+    iccids = {"live": "1" * 19, "fresh": "2" * 19, "gone": "3" * 19}
+    statuses = {"live": Status.ACTIVE, "fresh": Status.NOT_ACTIVE, "gone": Status.TERMINATED}
+    asked: dict[str, int] = {}
+    for label, iccid in iccids.items():
+        script = _by_status(statuses[label])
+
+        def counted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script
+                    ) -> EsimBalance:
+            asked[label] = asked.get(label, 0) + 1
+            return script(now)
+        h.scripted.script[iccid] = counted
+        await h.link("", label, provider="scripted", iccid=iccid)
+    asked.clear()
+    await h.run(timedelta(hours=3))
+    assert asked == {"live": 3}  # not "gone" 3 times like a live line
+    await h.run(timedelta(hours=21))
+    assert asked == {"live": 24, "fresh": 4, "gone": 1}
+    await h.run(timedelta(days=2))
+    assert asked["gone"] == 3 and asked["fresh"] == 12
+    assert h.platform.sent == []  # a dead line has nothing to remind of
+
+
+async def test_a_dead_line_waits_for_the_live_ones_in_a_sweep() -> None:
+    h = make()
+    h.household("fam", quiet_start=None, quiet_end=None)
+    order: list[str] = []
+    for label, status in (("gone", Status.TERMINATED), ("live", Status.ACTIVE)):
+        script = _by_status(status)
+
+        def noted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script
+                  ) -> EsimBalance:
+            order.append(label)
+            return script(now)
+        h.scripted.script[label[0] * 19] = noted
+        await h.link("", label, provider="scripted", iccid=label[0] * 19)
+    order.clear()
+    h.clock.advance(timedelta(days=1))
+    async with h.store.store.transaction() as tx:  # both due at the same moment, in one sweep
+        for line in h.lines.values():
+            await tx.set_due(line.id, h.clock.now())
+    await h.poller.sweep(h.clock.now())
+    assert order == ["live", "gone"]
+
+
+async def test_poll_intervals_are_settings() -> None:
+    from bot.config import Settings
+    from bot.errors import ConfigError
+
+    settings = Settings.from_env({"POLL_TERMINAL_HOURS": "48", "POLL_INACTIVE_HOURS": "2"})
+    assert (settings.poll_terminal_hours, settings.poll_inactive_hours) == (48, 2)
+    with pytest.raises(ConfigError, match="POLL_TERMINAL_HOURS"):
+        Settings.from_env({"POLL_TERMINAL_HOURS": "0"})
+    cadence = Cadence(terminal=timedelta(hours=48))
+    assert cadence.of(Status.TERMINATED) == timedelta(hours=48) and cadence.of(Status.ACTIVE) == timedelta(hours=1)

@@ -248,7 +248,7 @@ async def test_hung_read_times_out_and_is_retried(emu: AiraloEmulator, clock: Fa
     late = AnswerTooLate(path_ends("/usage"), times=0)
     adapter = make(emu, clock, transport=late)
     await adapter.balance(AIRALO_ICCID)  # token first, so only the usage call times out
-    late._left = 1
+    late.arm()
     assert (await adapter.balance(AIRALO_ICCID)).status is Status.ACTIVE
     assert late.timed_out == 1
     assert emu.count("usage") == 3 and 0.5 in clock.sleeps

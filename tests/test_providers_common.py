@@ -9,12 +9,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from providers._common import OrderBook, code_matches, lpa_candidates, parse_time, signature_ok, to_decimal, to_int
+from providers._common import code_matches, lpa_candidates, parse_time, signature_ok, to_decimal, to_int
 from providers._http import ProviderHttp, json_body, mask_iccid, redact, retry_after_seconds
 from providers._limits import TokenBucket
 from providers.airalo import AiraloProvider
 from providers.base import OrderStatus
 from providers.errors import OrderPending, RateLimited, Unavailable, WebhookRejected
+from providers.orders import OrderBook
 from tests.emulators import AIRALO_CLIENT_ID, AIRALO_CLIENT_SECRET, AIRALO_ICCID, AIRALO_TOPUP_PLAN
 from tests.emulators.fakes import NOW, FakeTime, fixed_now
 
@@ -129,7 +130,7 @@ async def test_transport_failures_map_by_direction(failure: Exception, read: boo
 
 
 async def test_unreadable_2xx_write_is_pending_and_503_read_honours_retry_after() -> None:
-    from providers._http import Unreadable
+    from providers.errors import Unreadable
 
     def bad_decode(response: httpx.Response) -> object:
         raise Unreadable("test", "not JSON")

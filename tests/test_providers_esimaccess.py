@@ -21,6 +21,7 @@ from providers.errors import (
     PlanUnavailable,
     ProviderCreditExhausted,
     ProviderError,
+    Refused,
     TopUpNotAllowed,
     Unavailable,
     Validation,
@@ -161,7 +162,7 @@ def test_money_table(value: object, expected: Decimal) -> None:
     ("101001", AuthError), (101003, AuthError), ("200002", TopUpNotAllowed), ("200007", ProviderCreditExhausted),
     (200010, NotReady), ("200011", PlanUnavailable), ("310241", PlanUnavailable), ("310243", PlanUnavailable),
     ("310272", NotFound), ("310403", NotFound), ("310999", NotFound), ("900001", Unavailable),
-    ("555555", ProviderError),
+    ("555555", Refused),
 ])
 def test_error_code_table(code: object, error: type[ProviderError]) -> None:
     assert type(parse.error_for(code, "message")) is error

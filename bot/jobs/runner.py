@@ -21,7 +21,7 @@ from bot.errors import StoreWriteError
 from bot.jobs.delivery import Delivery, Render
 from bot.jobs.events import Events
 from bot.jobs.planner import Planner
-from bot.jobs.poller import Poller
+from bot.jobs.poller import Cadence, Poller
 from bot.jobs.queue import AlertQueue
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
@@ -168,13 +168,13 @@ class Jobs:
 
 def wire(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[str, Platform], render: Render,
          audience: Audience, queue: AlertQueue, events: Events, clock: Clock, metrics: Metrics,
-         now: Callable[[], datetime] | None = None) -> Jobs:
+         now: Callable[[], datetime] | None = None, cadence: Cadence | None = None) -> Jobs:
     """The stages after the queue, each after what it depends on; ``queue`` and ``events``
     come in built, since the platforms need ``events`` before delivery can have them."""
     wake = asyncio.Event()  # set when there is new work; the job loop waits on it
     planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
     delivery = Delivery(store=store, queue=queue, platforms=platforms, render=render, events=events,
                         hold=planner.hold, metrics=metrics, now=now)
-    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics)
+    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics, cadence=cadence)
     return Jobs(store=store, poller=poller, planner=planner, delivery=delivery, queue=queue, events=events,
                 clock=clock, wake=wake)

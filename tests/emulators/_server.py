@@ -3,12 +3,14 @@
 Faults are queued per route name and consumed one per request:
 
 - ``Fault.status(503, retry_after="1")``: answer with that status (and optional body);
-- ``Fault.hang(0.3)``: wait before handling, so a client with a shorter timeout gives up
-  and the request has no effect;
+- ``Fault.hold(release, arrived)``: set ``arrived``, wait for the test to set ``release``,
+  then handle the request (no wall clock: "an order in flight");
 - ``Fault.lost()``: handle the request (state changes!), then close the connection
   without an answer: the "top-up that succeeded but whose answer was lost";
-- ``Fault.late(0.3)``: handle the request, then answer only after a delay (a timeout
-  after success).
+- ``Fault.garbled()``: handle the request, then answer 200 with a body that is not JSON.
+
+Timeouts are not faults of the server: ``tests.emulators.timeouts`` raises them in the
+client's transport, so no test races a wall-clock timeout against a delay.
 """
 
 from __future__ import annotations
@@ -33,29 +35,30 @@ class Fault:
     status: int = 500
     body: Any = None
     retry_after: str | None = None
-    delay: float = 0.0
     release: asyncio.Event | None = None
+    arrived: asyncio.Event | None = None
 
     @classmethod
     def fail(cls, status: int, body: Any = None, *, retry_after: str | None = None) -> Fault:
         return cls("status", status=status, body=body, retry_after=retry_after)
 
     @classmethod
-    def hang(cls, delay: float = 0.3) -> Fault:
-        return cls("hang", delay=delay)
+    def passes(cls) -> Fault:
+        """Let this request through untouched (a placeholder before the fault that matters)."""
+        return cls("pass")
 
     @classmethod
-    def hold(cls, release: asyncio.Event) -> Fault:
+    def hold(cls, release: asyncio.Event, arrived: asyncio.Event | None = None) -> Fault:
         """Hold the request until the test sets ``release`` (no wall clock), then answer."""
-        return cls("hold", release=release)
+        return cls("hold", release=release, arrived=arrived)
 
     @classmethod
     def lost(cls) -> Fault:
         return cls("lost")
 
     @classmethod
-    def late(cls, delay: float = 0.3) -> Fault:
-        return cls("late", delay=delay)
+    def garbled(cls) -> Fault:
+        return cls("garbled")
 
 
 @dataclass
@@ -101,18 +104,15 @@ class Emulator:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             payload = fault.body if fault.body is not None else {"message": "emulated failure"}
             return web.json_response(payload, status=fault.status, headers=headers)
-        if fault.kind == "hang":
-            await asyncio.sleep(fault.delay)
-            return await handler(request)
         if fault.kind == "hold" and fault.release is not None:
+            if fault.arrived is not None:
+                fault.arrived.set()
             await fault.release.wait()
-            return await handler(request)
         response = await handler(request)
-        if fault.kind == "lost":
-            if request.transport is not None:
-                request.transport.close()
-            return response
-        await asyncio.sleep(fault.delay)  # "late"
+        if fault.kind == "lost" and request.transport is not None:
+            request.transport.close()
+        if fault.kind == "garbled":
+            return web.Response(text="<html>502 Bad Gateway</html>", status=200, content_type="text/html")
         return response
 
     def app(self) -> web.Application:
