@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos clean
+.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos provider-loop clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -52,6 +52,14 @@ bench: $(VENV)/.synced
 
 chaos: $(VENV)/.synced  ## the crash test with 200 SIGKILLs (make test runs it with 50)
 	$(PY) -m tests.chaos --kills 200
+
+PROVIDER_TESTS := tests/test_providers_*.py tests/test_order_faults.py tests/test_app_providers.py tests/test_console_providers.py
+provider-loop: $(VENV)/.synced  ## the provider tests 20 times with every core busy (a flaky test shows here)
+	@busy=(); for _ in $$(seq $$(nproc)); do $(PY) -c 'while True: pass' & busy+=($$!); done; \
+	  trap 'kill $${busy[@]} 2>/dev/null' EXIT; failed=0; \
+	  for run in $$(seq 20); do $(VENV)/bin/pytest -q -p no:cacheprovider $(PROVIDER_TESTS) >/tmp/provider-loop.$$run.log 2>&1 \
+	    && echo "run $$run: passed ($$(tail -1 /tmp/provider-loop.$$run.log))" || { failed=$$((failed+1)); echo "run $$run: FAILED, see /tmp/provider-loop.$$run.log"; }; done; \
+	  echo "provider tests under load: $$failed of 20 runs failed"; [ $$failed -eq 0 ]
 
 clean:
 	rm -rf $(VENV) $(VENV)-uv $(CACHE)
