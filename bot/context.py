@@ -65,7 +65,7 @@ class Context:
                 return line
         if not lines:
             raise NotLinked("lines.none", prefix=self.prefix)
-        raise NotLinked(label=label[:40], labels=", ".join(line.label for line in lines))
+        raise NotLinked(label=label[:40], labels=[line.label for line in lines])
 
     def cmd(self, name: str) -> str:
         return f"{self.prefix}{name}"

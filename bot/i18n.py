@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import datetime, timedelta
+import re
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -70,10 +73,18 @@ class Catalogs:
 
 
 class Translator:
-    """Renders messages and values for one reader (language + time zone)."""
+    """Renders messages and values for one reader (language + time zone).
+
+    Formatting follows each language's conventions through Babel (``docs`` in
+    ``locales/GLOSSARY.md``): English as written in Britain (``31 Mar 2027``, ``13:00``,
+    ``NOK 149.00``), Norwegian (``31. mars 2027``, ``kl. 13.00``, ``149,00 kr``), Chinese
+    (``2027年3月31日``, ``13:00``, ``149.00 挪威克朗``). Chinese text gets one spacing rule
+    after rendering (``space_zh``): a space between Chinese and Latin letters or digits.
+    """
 
     def __init__(self, lang: str, translations: Translations, tz: str, catalogs: Catalogs | None = None) -> None:
         self.lang = lang
+        self.locale = FORMAT_LOCALE[lang]
         self.tz = ZoneInfo(tz)
         self._tr = translations
         self._catalogs = catalogs
@@ -84,59 +95,93 @@ class Translator:
             return self
         return self._catalogs.translator(lang, str(self.tz))
 
+    def _finish(self, text: str) -> str:
+        return space_zh(text) if self.lang == "zh" else text
+
     def __call__(self, msgid: str, /, **params: Any) -> str:
-        return self._tr.gettext(msgid).format(**params)
+        return self._finish(self._tr.gettext(msgid).format(**params))
 
     def provider(self, name: str, operator: str | None = None) -> str:
         """A provider's name for the reader; a line tracked by hand is named after its operator
         (the word "operator" where it is not known, as in an error about the provider)."""
-        return self(f"provider.{name}", operator=operator or self("provider.operator"))
+        return self(f"provider.{name}", operator=self.operator(operator) if operator else self("provider.operator"))
+
+    def operator(self, key: str) -> str:
+        """A Norwegian operator as it spells itself (``operator.<key>`` in the catalogs)."""
+        msgid = f"operator.{key}"
+        text = self._tr.gettext(msgid)
+        return text if text != msgid else key
 
     def plural(self, msgid: str, n: int, /, **params: Any) -> str:
-        return self._tr.ngettext(msgid, msgid + "_plural", n).format(n=n, **params)
+        return self._finish(self._tr.ngettext(msgid, msgid + "_plural", n).format(n=n, **params))
+
+    def list(self, items: Sequence[str]) -> str:
+        """``a, b and c`` / ``a, b og c`` / ``a、b和c``; an empty list is a dash."""
+        return format_list(list(items), locale=self.locale) if items else "–"
 
     def number(self, value: float | Decimal) -> str:
-        return format_decimal(value, locale=self.lang)
+        return format_decimal(value, locale=self.locale)
 
     def percent(self, ratio: float) -> str:
-        return format_percent(ratio, locale=self.lang)
+        return format_percent(ratio, locale=self.locale)
 
     def money(self, amount: Decimal, currency: str) -> str:
-        return format_currency(amount, currency, locale=self.lang)
+        return self._finish(format_currency(
+            amount, currency, format=MONEY_PATTERN.get(self.lang), locale=self.locale,
+            format_type="name" if self.lang == "zh" and currency != "CNY" else "standard"))
 
     def data(self, n_bytes: int) -> str:
         """A data size, rounded down so the bot never over-promises (GB = 1024 MB, as most
         providers count). Exact decimal sizes (eSIM Go's 1 GB = 10^9 bytes) are shown as the
         provider sold them, not as 953 MB."""
         if n_bytes > 0 and n_bytes % 10**9 == 0:
-            return format_unit(n_bytes // 10**9, "digital-gigabyte", length="short", locale=self.lang)
+            return format_unit(n_bytes // 10**9, "digital-gigabyte", length="short", locale=self.locale)
         if n_bytes >= _GB:
             gb = (Decimal(n_bytes) / _GB).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
             value = gb.normalize() if gb == gb.to_integral() else gb
-            return format_unit(value, "digital-gigabyte", length="short", locale=self.lang)
-        return format_unit(math.floor(n_bytes / _MB), "digital-megabyte", length="short", locale=self.lang)
+            return format_unit(value, "digital-gigabyte", length="short", locale=self.locale)
+        return format_unit(math.floor(n_bytes / _MB), "digital-megabyte", length="short", locale=self.locale)
 
     def local(self, when: datetime) -> datetime:
         return when.astimezone(self.tz)
 
     def date(self, when: datetime) -> str:
-        return format_date(self.local(when), format="medium", locale=self.lang)
+        return format_date(self.local(when), format="medium", locale=self.locale)
 
     def time(self, when: datetime) -> str:
-        return format_time(self.local(when), format="short", locale=self.lang)
+        return format_time(self.local(when), format=TIME_PATTERN.get(self.lang, "short"), locale=self.locale)
 
     def date_time(self, when: datetime) -> str:
-        return f"{self.date(when)} {self.time(when)}"
+        return self("time.date_time", date=self.date(when), time=self.time(when))
 
     def relative(self, when: datetime, now: datetime) -> str:
-        """``in 3 days`` / ``2 hours ago`` in the reader's language, in the largest whole unit."""
-        delta = when - now
-        seconds = delta.days * 86400 + delta.seconds  # whole seconds, as Babel counts them
+        """``in 3 days`` / ``2 hours ago`` in whole units (rounded down: never more time than
+        there is); under a minute is said in words, never "0 seconds"."""
+        seconds = int((when - now).total_seconds())
         size = abs(seconds)
-        unit = 86400 if size >= 86400 else 3600 if size >= 3600 else 60
-        return format_timedelta(
-            timedelta(seconds=seconds),
-            threshold=size / unit - 1e-6 if size >= 60 else 1,
-            add_direction=True,
-            locale=self.lang,
-        )
+        if size < 60:
+            return self("time.soon" if seconds >= 0 else "time.just_now")
+        unit, name = (86400, "days") if size >= 86400 else (3600, "hours") if size >= 3600 else (60, "minutes")
+        return self.plural(f"time.in_{name}" if seconds >= 0 else f"time.{name}_ago", size // unit)
+
+
+# Babel locale for formatting per catalog language: English as used in Britain (and by
+# Norwegian companies writing English): day-month-year, 24-hour clock.
+FORMAT_LOCALE = {"en": "en_GB", "nb": "nb", "zh": "zh"}
+TIME_PATTERN = {"en": "HH:mm", "nb": "'kl'. HH.mm", "zh": "HH:mm"}
+MONEY_PATTERN = {"en": "\xa4\xa4\u00a0#,##0.00"}  # NOK 149.00 (CLDR en_GB would write NOK149.00)
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_DATE_UNITS = "年月日号"
+_CJK_THEN_LATIN = re.compile(f"([{_CJK}])([A-Za-z0-9/!@#])")
+_LATIN_THEN_CJK = re.compile(f"([A-Za-z0-9%)])([{_CJK}])")
+
+
+def space_zh(text: str) -> str:
+    """The zh spacing rule (locales/GLOSSARY.md): one space between a Chinese character and
+    Latin letters, digits or a command; none inside a date or time (``2027年3月31日``) and
+    none next to full-width punctuation, which carries its own space."""
+    text = _CJK_THEN_LATIN.sub(lambda m: m.group(0) if m.group(1) in _DATE_UNITS and m.group(2).isdigit()
+                               else f"{m.group(1)} {m.group(2)}", text)
+    return _LATIN_THEN_CJK.sub(lambda m: m.group(0) if m.group(1).isdigit() and m.group(2) in _DATE_UNITS
+                               else f"{m.group(1)} {m.group(2)}", text)

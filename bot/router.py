@@ -127,7 +127,7 @@ class Router:
             return [Reply(t("error.empty" if not text else "error.not_a_command", help=f"{prefix}help"))]
         command = self.commands.get(incoming.command)
         if command is None:
-            names = " ".join(f"{prefix}{c.name}" for c in self.commands.values() if not c.hidden)
+            names = t.list([f"{prefix}{c.name}" for c in self.commands.values() if not c.hidden])
             return [Reply(t("error.unknown_command", command=incoming.command[:30], commands=names))]
         hid = reader.household.id
         ctx = Context(incoming=incoming, household=reader.household, lines=LineBook(tx, hid, self.watcher),
@@ -152,7 +152,14 @@ class Router:
 
 
 def explain_refusal(t: Translator, exc: BotError, prefix: str) -> str:
-    return t(exc.msgid, **{"prefix": prefix, **exc.params})
+    """The refusal in the reader's language: a list placeholder as the language lists things,
+    a count ``n`` through the message's plural forms."""
+    params = {k: t.list(v) if isinstance(v, list | tuple) else v for k, v in exc.params.items()}
+    params.setdefault("prefix", prefix)
+    count = params.pop("n", None)
+    if isinstance(count, int):
+        return t.plural(exc.msgid, count, **params)
+    return t(exc.msgid, **params)
 
 
 def explain_provider(t: Translator, exc: perr.ProviderError, prefix: str) -> str:

@@ -14,14 +14,14 @@ ALIASES = {"ice": "ice", "nice": "nicemobil", "nicemobil": "nicemobil", "nice mo
 
 async def howto(incoming: Incoming, ctx: Context) -> Reply:
     """Explain an operator's own channels (app, web, SMS keywords)."""
-    known = (*VERIFIED, *GENERIC)
+    known = ctx.t.list([ctx.t.operator(op) for op in (*VERIFIED, *GENERIC)])
     if not incoming.args:
-        return Reply(ctx.t("howto.list", operators=", ".join(known), prefix=ctx.prefix),
-                     choices=tuple(Choice(op.title(), f"{ctx.prefix}howto {op}") for op in VERIFIED))
+        return Reply(ctx.t("howto.list", operators=known, prefix=ctx.prefix),
+                     choices=tuple(Choice(ctx.t.operator(op), f"{ctx.prefix}howto {op}") for op in VERIFIED))
     name = parsing.normalize(" ".join(incoming.args)).casefold()
     name = ALIASES.get(name, name)
     if name in VERIFIED:
         return Reply(ctx.t(f"howto.{name}"))
     if name in GENERIC:
-        return Reply(ctx.t("howto.generic", operator=name.title()))
-    return Reply(ctx.t("howto.unknown", operator=name[:30], operators=", ".join(known)))
+        return Reply(ctx.t("howto.generic", operator=ctx.t.operator(name)))
+    return Reply(ctx.t("howto.unknown", operator=name[:30], operators=known))

@@ -51,13 +51,13 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
 async def _check_attempts(ctx: Context) -> None:
     failures = await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW)
     if failures >= MAX_FAILURES:
-        raise RateLimitedUser(minutes=int(FAILURE_WINDOW.total_seconds() // 60))
+        raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
 
 
 async def _check_room(ctx: Context, label: str) -> None:
     lines = await ctx.lines.all()
     if len(lines) >= MAX_LINES:
-        raise BotError("link.too_many", max=MAX_LINES)
+        raise BotError("link.too_many", n=MAX_LINES)
     if any(line.label.casefold() == label.casefold() for line in lines):
         raise BotError("link.label_taken", label=label)
 
@@ -65,7 +65,7 @@ async def _check_room(ctx: Context, label: str) -> None:
 async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Provider:
     candidates = [p for name, p in ctx.providers.items() if name != "manual" and named in (None, name)]
     if named is not None and not candidates:
-        names = ", ".join(n for n in ctx.providers if n != "manual")
+        names = ctx.t.list([n for n in ctx.providers if n != "manual"])
         raise UsageError("link.unknown_provider", provider=named[:20], providers=names)
     for provider in candidates:
         try:
@@ -89,7 +89,8 @@ async def _first_balance(ctx: Context, provider: Provider, line: Line) -> EsimBa
 
 async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     warnings = await ctx.lines.add(line, bal)
-    parts = [ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref) if line.provider != "manual" else "")]
+    parts = [ctx.t("link.done_manual", label=line.label) if line.provider == "manual"
+             else ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref))]
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
         parts.append(await render_balance(ctx, line, bal))
@@ -103,7 +104,7 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError("link.manual_usage", prefix=ctx.prefix)
     operator = parsing.normalize(args[0]).casefold()
     if operator not in OPERATORS:
-        raise UsageError("link.unknown_operator", operator=args[0][:20], operators=", ".join(OPERATORS))
+        raise UsageError("link.unknown_operator", operator=args[0][:20], operators=list(OPERATORS))
     label = parsing.parse_label(" ".join(args[1:-2]))
     total = parsing.parse_size(args[-2])
     expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())

@@ -57,7 +57,7 @@ def parse_iccid(raw: str) -> str:
     if not value.isascii() or not value.isdigit():
         raise UsageError("iccid.not_digits")
     if not 18 <= len(value) <= 22:
-        raise UsageError("iccid.bad_length", length=len(value))
+        raise UsageError("iccid.bad_length", n=len(value))
     if not value.startswith("89"):
         raise UsageError("iccid.bad_prefix")
     if not luhn_ok(value):

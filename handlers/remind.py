@@ -91,6 +91,6 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
     return t(
         "remind.show", scope=scope, state=t("remind.on") if s.enabled else t("remind.off"),
-        data=", ".join(data) or "–", expiry=", ".join(expiry) or "–", quiet=quiet,
+        data=t.list(data), expiry=t.list(expiry), quiet=quiet,
         tz=ctx.household.timezone, target=t(f"remind.target_{s.target}"),
     )

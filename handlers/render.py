@@ -13,19 +13,19 @@ BAR_CELLS = 10
 
 async def provider_title(ctx: Context, line: Line) -> str:
     if line.provider == "manual":
-        return ctx.t("provider.manual", operator=(await ctx.manual.operator(line.ref) or "?").title())
+        return ctx.t.provider("manual", operator=await ctx.manual.operator(line.ref) or "other")
     return ctx.t.provider(line.provider)
 
 
 def line_title(ctx: Context, line: Line) -> str:
     if ctx.household.is_group:
-        return ctx.t("line.title_group", label=line.label, owner=line.owner_name or "?")
+        return ctx.t("line.title_group", label=line.label, owner=line.owner_name or ctx.t("owner.self"))
     return ctx.t("line.title", label=line.label)
 
 
 async def line_summary(ctx: Context, line: Line) -> str:
     ref = ctx.t("line.manual_ref") if line.provider == "manual" else mask_iccid(line.ref)
-    return ctx.t("lines.item", label=line.label, owner=line.owner_name or "?",
+    return ctx.t("lines.item", label=line.label, owner=line.owner_name or ctx.t("owner.self"),
                  provider=await provider_title(ctx, line), iccid=ref)
 
 
@@ -83,7 +83,7 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
     else:
         parts.append(t("balance.as_of", when=t.date_time(bal.as_of)))
     forecast = await ctx.lines.forecast(line, bal) if bal.status == Status.ACTIVE else None
-    if forecast is not None:
+    if forecast is not None and forecast > ctx.now:  # already empty: nothing to forecast
         before = bal.expires_at is None or forecast < bal.expires_at
         key = "forecast.before_expiry" if before else "forecast.after_expiry"
         parts.append(t(key, relative=t.relative(forecast, ctx.now)))

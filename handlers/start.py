@@ -62,7 +62,7 @@ def make_help(commands: Mapping[str, Command]) -> HandlerFn:
 
 async def lang(incoming: Incoming, ctx: Context) -> Reply:
     """Show or set the language: the user's own in private, the family's in a group (admins)."""
-    names = ", ".join(f"{code} ({ctx.t('lang.name_' + code)})" for code in SUPPORTED)
+    names = ctx.t.list([f"{code} ({ctx.t('lang.name_' + code)})" for code in SUPPORTED])
     if not incoming.args:
         return Reply(ctx.t("lang.show", current=ctx.t("lang.name_" + ctx.t.lang), supported=names, prefix=ctx.prefix))
     code = normalize_language(incoming.args[0])

@@ -26,7 +26,7 @@ import pytest
 from bot.app import LOCALES, build
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, space_zh
 from bot.messages import Address, Incoming, Reply
 from bot.store import MemoryStore, TinyDBStore
 from tests.storeview import StoreView, run_now
@@ -55,8 +55,16 @@ def en_text(msgid: str) -> str:
 
 def fixed_part(msgid: str, lang: str = "en") -> str:
     """The longest placeholder-free piece of a message: what every rendering contains."""
-    text = _CATALOGS.translator(lang)._tr.gettext(msgid)
-    return max(re.split(r"\{[^}]*\}", text), key=len).strip()
+    tr = _CATALOGS.translator(lang)._tr
+    forms = {tr.ngettext(msgid, msgid + "_plural", n) for n in (1, 2, 5)} if tr.ngettext(
+        msgid, msgid + "_plural", 2) != msgid + "_plural" else {tr.gettext(msgid)}
+    texts = [space_zh(f) if lang == "zh" else f for f in forms]  # as the translator renders Chinese
+    pieces = [p.strip() for p in re.split(r"\{[^}]*\}", texts[0])]
+    if len(texts) > 1:  # plural forms differ in a word: the longest run of words all forms share
+        words = [w for p in pieces for w in [p.split(" ")]]
+        pieces = [" ".join(ws[i:j]) for ws in words for i in range(len(ws)) for j in range(i + 1, len(ws) + 1)]
+        pieces = [p for p in pieces if all(p in t for t in texts)]
+    return max(pieces, key=len).strip()
 
 
 UNEXPECTED = fixed_part("error.unexpected")

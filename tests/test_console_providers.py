@@ -176,7 +176,7 @@ def test_link_balance_renew_confirm_twice_orders_once(
     console = console_factory(tmp_path / "bot.json", start=now_iso(), env=env)
 
     linked = console.text(f"/link {case.iccid} {case.code} mine", lang="en")
-    assert "Linked mine" in linked, linked
+    assert "Added mine" in linked, linked
     assert f"mine · {case.title}" in linked
 
     balance = console.text("/balance mine", lang="en")
@@ -199,7 +199,7 @@ def test_link_balance_renew_confirm_twice_orders_once(
     assert case.orders(emulators.urls[case.name]) == 0  # nothing is ordered before the confirmation
 
     done = console.text(confirm, lang="en")
-    assert "Renewed mine" in done, done
+    assert "Topped up mine" in done, done
     assert case.orders(emulators.urls[case.name]) == 1
 
     again = console.text(confirm, lang="en")  # the same confirmation once more
@@ -237,19 +237,19 @@ def test_several_providers_link_finds_the_provider_or_takes_provider_name(
     go, access, airalo = CASES[2], CASES[1], CASES[0]
 
     named = console.text(f"/link {go.iccid} {go.code} go provider=esimgo", lang="en")
-    assert "Linked go" in named and "go · eSIM Go" in named
+    assert "Added go" in named and "go · eSIM Go" in named
 
     found = console.text(f"/link {airalo.iccid} {airalo.code} air", lang="en")  # asked in turn: demo, then Airalo
-    assert "Linked air" in found and "air · Airalo" in found
+    assert "Added air" in found and "air · Airalo" in found
 
     wrong = console.text(f"/link {access.iccid} {access.code} acc provider=airalo", lang="en")
     assert fixed_part("link.unknown_iccid") in wrong, wrong
     unknown = console.text(f"/link {access.iccid} {access.code} acc provider=nosuch", lang="en")
     assert "There is no provider “nosuch” here" in unknown
-    assert "demo, airalo, esimaccess, esimgo" in unknown
+    assert "demo, airalo, esimaccess and esimgo" in unknown
 
     upper = console.text(f"/link {access.iccid} {access.code} acc provider=ESIMACCESS", lang="en")
-    assert "Linked acc" in upper and "acc · eSIM Access" in upper
+    assert "Added acc" in upper and "acc · eSIM Access" in upper
 
     listed = console.text("/lines", lang="en")
     for label, title in (("go", "eSIM Go"), ("air", "Airalo"), ("acc", "eSIM Access")):

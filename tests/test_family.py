@@ -119,7 +119,7 @@ async def test_member_cannot_buy_over_the_cap_and_admin_sees_spent(bot: Bot) -> 
     assert fixed_part("renew.done") in await bot.text(ask.choices[0].command, **member)
     assert "cap" in (await bot.text(cheap, **member)).lower()
     shown = await bot.text("/cap", **member)
-    assert "NOK98.00" in shown and "NOK100.00" in shown
+    assert "NOK\xa098.00" in shown and "NOK\xa0100.00" in shown
 
 
 async def test_group_chatter_is_ignored_and_other_bots_commands_too(bot: Bot) -> None:

@@ -310,9 +310,9 @@ NOW = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("lang", "date", "in3", "ago3", "in5h", "money"), [
-    ("en", "Jan 13, 2026", "in 3 days", "3 days ago", "in 5 hours", "NOK49.00"),
-    ("nb", "13. jan. 2026", "om 3 døgn", "for 3 døgn siden", "om 5 timer", f"49,00{NBSP}kr"),
-    ("zh", "2026年1月13日", "3天后", "3天前", "5小时后", "NOK49.00"),
+    ("en", "13 Jan 2026", "in 3 days", "3 days ago", "in 5 hours", "NOK\xa049.00"),
+    ("nb", "13. jan. 2026", "om 3 dager", "for 3 dager siden", "om 5 timer", f"49,00{NBSP}kr"),
+    ("zh", "2026年1月13日", "3 天后", "3 天前", "5 小时后", "49.00 挪威克朗"),
 ])
 def test_dates_relative_times_and_money(lang: str, date: str, in3: str, ago3: str, in5h: str, money: str) -> None:
     t = CATALOGS.translator(lang)
@@ -333,9 +333,9 @@ def test_month_names_are_localized() -> None:
 
 def test_dates_are_in_the_households_time_zone() -> None:
     late = datetime(2026, 1, 1, 23, 30, tzinfo=UTC)  # already Jan 2 in Oslo and Shanghai
-    assert CATALOGS.translator("en", "Europe/Oslo").date(late) == "Jan 2, 2026"
-    assert CATALOGS.translator("en", "Asia/Shanghai").time(late) == "7:30\u202fAM"
-    assert CATALOGS.translator("nb", "Europe/Oslo").time(late) == "00:30"
+    assert CATALOGS.translator("en", "Europe/Oslo").date(late) == "2 Jan 2026"
+    assert CATALOGS.translator("en", "Asia/Shanghai").time(late) == "07:30"
+    assert CATALOGS.translator("nb", "Europe/Oslo").time(late) == "kl. 00.30"
 
 
 def test_plurals() -> None:
@@ -356,7 +356,7 @@ async def test_every_reply_of_a_session_is_in_one_language(bot: Bot) -> None:
 
 async def test_household_time_zone_changes_what_is_shown(bot: Bot) -> None:
     await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
-    assert "9:00\u202fAM" in await bot.text("/balance")  # 08:00Z in Oslo
+    assert "09:00" in await bot.text("/balance")  # 08:00Z in Oslo
     saved = await bot.text("/remind tz Asia/Shanghai")
     assert "Asia/Shanghai" in saved
-    assert "4:00\u202fPM" in await bot.text("/balance")  # the same moment in Shanghai
+    assert "16:00" in await bot.text("/balance")  # the same moment in Shanghai

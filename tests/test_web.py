@@ -152,7 +152,7 @@ class Harness:
     async def link(self, source: Source, label: str | None = None) -> Line:
         label = label or source.name
         replies = await self.say(f"/link {source.iccid} {source.code} {label}")
-        assert len(replies) == 1 and "Linked" in replies[0].text, replies
+        assert len(replies) == 1 and "Added" in replies[0].text, replies
         line = self.store.line_by_ref(source.iccid)
         assert line is not None and line.provider == source.name and line.label == label
         return line
@@ -602,7 +602,7 @@ async def test_replayed_event_gives_no_second_alert(make_harness: MakeHarness, s
 async def test_event_for_an_unlimited_esim_never_alerts(make_harness: MakeHarness) -> None:
     h = await make_harness(console=True)
     replies = await h.say(f"/link {AIRALO_UNLIMITED_ICCID} AIRUNL4M1T unl")
-    assert "Linked" in replies[0].text
+    assert "Added" in replies[0].text
     body = AIRALO.body(iccid=AIRALO_UNLIMITED_ICCID)
     assert (await h.post(AIRALO, body)).json()["known"] == 1
     await h.jobs.run_due()

@@ -163,7 +163,8 @@ class ConsolePlatform:
         if text.isdigit() and 1 <= int(text) <= len(self._choices):
             text = self._choices[int(text) - 1]
         address = Address(NAME, "console", self._user)
-        return Line(Incoming(address=address, text=text, at=self._now(), is_admin=True, display_name=self._user))
+        # no display name: the console's one person is "you" in each reader's language
+        return Line(Incoming(address=address, text=text, at=self._now(), is_admin=True, display_name=""))
 
     def _parse_json(self, raw: str) -> Line:
         if len(raw) > MAX_LINE:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.i18n import space_zh
 from tests.e2e.matrix.human import Human
 from tests.e2e.matrix.synapse import ROOT, STOP_TIMEOUT, Synapse
 from tests.e2e.processes import LoggedBot, free_port, stop_process
@@ -141,4 +142,5 @@ def catalog_text(lang: str, msgid: str, **params: str) -> str:
         def __missing__(self, key: str) -> str:
             return "\x00"
 
-    return text.format_map(Cut(params)).split("\x00")[0]
+    rendered = text.format_map(Cut(params))
+    return (space_zh(rendered) if lang == "zh" else rendered).split("\x00")[0]
