@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import string
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -98,8 +99,11 @@ class Translator:
     def _finish(self, text: str) -> str:
         return space_zh(text) if self.lang == "zh" else text
 
+    def _format(self, template: str, params: dict[str, Any]) -> str:
+        return format_zh(template, params) if self.lang == "zh" else template.format(**params)
+
     def __call__(self, msgid: str, /, **params: Any) -> str:
-        return self._finish(self._tr.gettext(msgid).format(**params))
+        return self._format(self._tr.gettext(msgid), params)
 
     def provider(self, name: str, operator: str | None = None) -> str:
         """A provider's name for the reader; a line tracked by hand is named after its operator
@@ -113,7 +117,7 @@ class Translator:
         return text if text != msgid else key
 
     def plural(self, msgid: str, n: int, /, **params: Any) -> str:
-        return self._finish(self._tr.ngettext(msgid, msgid + "_plural", n).format(n=n, **params))
+        return self._format(self._tr.ngettext(msgid, msgid + "_plural", n), {"n": n, **params})
 
     def list(self, items: Sequence[str]) -> str:
         """``a, b and c`` / ``a, b og c`` / ``a、b和c``; an empty list is a dash."""
@@ -148,6 +152,10 @@ class Translator:
     def date(self, when: datetime) -> str:
         return format_date(self.local(when), format="medium", locale=self.locale)
 
+    def clock(self, hhmm: str) -> str:
+        """A time of day without a date (quiet hours, stored as ``HH:MM``): ``22.00`` in nb."""
+        return hhmm.replace(":", ".") if self.lang == "nb" else hhmm
+
     def time(self, when: datetime) -> str:
         return format_time(self.local(when), format=TIME_PATTERN.get(self.lang, "short"), locale=self.locale)
 
@@ -175,6 +183,26 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _DATE_UNITS = "年月日号"
 _CJK_THEN_LATIN = re.compile(f"([{_CJK}])([A-Za-z0-9/!@#])")
 _LATIN_THEN_CJK = re.compile(f"([A-Za-z0-9%)])([{_CJK}])")
+
+
+def format_zh(template: str, params: dict[str, Any]) -> str:
+    """``template.format(**params)`` with the zh spacing rule applied to the template's own
+    text and at the seams between it and each value; a value itself (a label, a name, a
+    command the user typed) is never changed, so ``/renew 小李的iPad`` still names the line."""
+    out = ""
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        out = _seam(out, space_zh(literal))
+        if field is not None:
+            value = params[field]
+            value = repr(value) if conversion == "r" else str(value) if conversion == "s" else value
+            out = _seam(out, format(value, spec or ""))
+    return out
+
+
+def _seam(left: str, right: str) -> str:
+    if left and right and space_zh(left[-1] + right[0]) != left[-1] + right[0]:
+        return f"{left} {right}"
+    return left + right
 
 
 def space_zh(text: str) -> str:

@@ -86,7 +86,8 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     t = ctx.t
     data = [t.percent(p / 100) for p in s.data_percent] + [t.data(b) for b in s.data_bytes]
     expiry = [t.plural("plan.days", h // 24) if h % 24 == 0 else t.plural("remind.hours", h) for h in s.expiry_hours]
-    quiet = (t("remind.quiet_range", start=ctx.household.quiet_start, end=ctx.household.quiet_end)
+    quiet = (t("remind.quiet_range", start=t.clock(ctx.household.quiet_start),
+               end=t.clock(ctx.household.quiet_end or ""))
              if ctx.household.quiet_start else t("remind.quiet_off"))
     scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
     return t(

@@ -63,7 +63,7 @@ def test_restart_keeps_everything(tmp_path: Path, console_factory: Callable[...,
     remind = _one(second.send({**GROUP, "text": "/remind dad"}))
     assert "30" in remind and "%" in remind and "20 %" not in remind
     household = _one(second.send({**GROUP, "text": "/remind"}))
-    assert "23:00–07:00" in household
+    assert "kl. 23.00–07.00" in household
     assert fixed_part("remind.off", "nb") in household
     dad = _one(second.send({**GROUP, "text": "/balance dad"}))
     assert "7,2 GB igjen av 10 GB" in dad  # 7.5 GB - 300 MB
