@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import commands, fanout, process, report, storage, sweep
+from bench import commands, fanout, postgres, process, report, storage, sweep
 from bench.common import FULL, TINY, Config, Results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "4": ("alert fan-out", fanout.run),
     "5": ("memory", process.run_memory),
     "6": ("start-up", process.run_startup),
+    "7": ("postgresql", postgres.run),
 }
 
 

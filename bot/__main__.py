@@ -18,7 +18,10 @@ from bot.errors import ConfigError, StoreError
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description="eSIM balance & renewal bot")
-    parser.add_argument("mode", nargs="?", choices=["console"], help="chat in the console instead of the platforms")
+    parser.add_argument("mode", nargs="?", choices=["console", "migrate"],
+                        help="console: chat in the console instead of the platforms; "
+                             "migrate: copy the data file into an empty PostgreSQL database (--to)")
+    parser.add_argument("--to", metavar="URL", help="with migrate: the postgresql:// URL to copy into")
     parser.add_argument("--jsonl", action="store_true", help="console speaks JSON lines (for programs)")
     parser.add_argument("--db", help="data file (console default: a temporary file; else DB_PATH)")
     parser.add_argument("--start", help="fake clock start for --jsonl, e.g. 2026-01-01T08:00:00Z")
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None, extras: app.Extras | None = None) -> int
     except ConfigError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 2
+    if args.mode == "migrate":
+        return _migrate(args.db or settings.db_path, args.to)
     quiet = args.mode == "console" or not (settings.telegram_enabled or settings.matrix_enabled)
     logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, _secrets(settings))
     if args.db:
@@ -73,10 +78,28 @@ def main(argv: list[str] | None = None, extras: app.Extras | None = None) -> int
     return 1 if bot.console is not None and bot.console.failed else 0
 
 
+def _migrate(db_path: str, url: str | None) -> int:
+    """Copy the embedded data into PostgreSQL; print what was copied, or why nothing was."""
+    if not url or not url.startswith(("postgresql://", "postgres://")):
+        print("Cannot migrate: give the target as --to postgresql://user@host:port/database", file=sys.stderr)
+        return 2
+    from bot.store.copy import copy_to_postgres  # psycopg is loaded only when it is used
+
+    try:
+        counts = asyncio.run(copy_to_postgres(db_path, url))
+    except StoreError as exc:
+        print(f"Cannot migrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"Copied {db_path} into PostgreSQL (the data file is unchanged):")
+    for table, n in counts.items():
+        print(f"  {table}: {n}")
+    return 0
+
+
 def _secrets(settings: Settings) -> list[str]:
     names = ("telegram_token", "telegram_webhook_secret", "matrix_password", "matrix_access_token",
              "airalo_client_id", "airalo_client_secret", "esimaccess_access_code", "esimaccess_secret_key",
-             "esimaccess_webhook_path", "esimgo_api_key")
+             "esimaccess_webhook_path", "esimgo_api_key", "database_url")
     return [value for name in names if isinstance(value := getattr(settings, name), str)]
 
 

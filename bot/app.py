@@ -53,8 +53,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
           extras: Extras | None = None) -> App:
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
-    store = store if store is not None else TinyDBStore(settings.db_path, now=clock.now(),
-                                                        compact_min_bytes=settings.db_compact_kib * 1024)
+    store = store if store is not None else open_store(settings, clock)
     metrics = Metrics()
     metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
     state = ProviderState(store)
@@ -92,7 +91,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
                           esimaccess_path=settings.esimaccess_webhook_path)
     return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
                console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
-               startup=[queue.load, jobs.refresh, *_provider_startup(providers)],
+               startup=[store.open, queue.load, jobs.refresh, *_provider_startup(providers)],
                services=extras(jobs, clock) if extras is not None else [])
 
 
@@ -111,6 +110,15 @@ class ProviderState:
     async def put_state(self, namespace: str, key: str, value: Any) -> None:
         async with self._store.transaction() as tx:
             await tx.put_state(namespace, key, value)
+
+
+def open_store(settings: Settings, clock: Clock) -> Store:
+    """PostgreSQL when ``DATABASE_URL`` is set (several workers), else the embedded TinyDB file."""
+    if settings.database_url:
+        from bot.store.postgres import PostgresStore  # psycopg is loaded only when it is used
+
+        return PostgresStore(settings.database_url)
+    return TinyDBStore(settings.db_path, now=clock.now(), compact_min_bytes=settings.db_compact_kib * 1024)
 
 
 def _provider_startup(providers: dict[str, Provider]) -> list[Callable[[], Awaitable[object]]]:

@@ -24,6 +24,7 @@ _MAX_VALUE = 4096
 @dataclass(frozen=True)
 class Settings:
     db_path: str = "./data/bot.json"
+    database_url: str | None = field(default=None, repr=False)  # postgresql://…: several workers share it
     default_language: str = "en"
     default_timezone: str = "Europe/Oslo"
     providers: tuple[str, ...] = ("demo",)
@@ -88,6 +89,11 @@ class Settings:
 
         if (v := get("DB_PATH")) is not None:
             values["db_path"] = v
+        if (v := get("DATABASE_URL")) is not None:
+            if re.fullmatch(r"postgres(?:ql)?://\S+", v):
+                values["database_url"] = v
+            else:
+                problems.append("DATABASE_URL: must be a postgresql:// URL (leave it unset for the embedded TinyDB file)")
         if (v := get("DEFAULT_LANGUAGE")) is not None:
             lang = normalize_language(v)
             if lang is None:

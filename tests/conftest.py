@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.i18n import Catalogs, space_zh
 from bot.messages import Address, Incoming, Reply
 from bot.store import MemoryStore, TinyDBStore
+from tests import postgres_server
 from tests.storeview import StoreView, run_now
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,3 +256,10 @@ def file_bot(tmp_path: Path) -> Iterator[Bot]:
     store = TinyDBStore(str(tmp_path / "bot.json"))
     yield make_bot(store)
     StoreView(store).close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_server.Server]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole run; ``.database()`` gives a new one."""
+    with postgres_server.server() as server:
+        yield server

@@ -163,3 +163,11 @@ def test_python_m_bot_with_a_bad_env_exits_2_listing_every_problem(tmp_path: Pat
 def test_python_m_bot_console_with_a_bad_env_exits_2() -> None:
     result = run_bot(["console", "--jsonl"], env=clean_env(PROVIDERS="nosuch"))
     assert result.returncode == 2 and "PROVIDERS" in result.stderr
+
+
+def test_database_url_is_a_postgresql_url_and_never_shown() -> None:
+    url = "postgresql://bot:s3cret@127.0.0.1:5432/esimbot"
+    settings = Settings.from_env({"DATABASE_URL": url})
+    assert settings.database_url == url and "s3cret" not in repr(settings)
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Settings.from_env({"DATABASE_URL": "mysql://x"})

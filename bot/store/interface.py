@@ -110,6 +110,10 @@ class Tx(Protocol):
 class Store(Protocol):
     """Opens units of work; ``close`` finishes outstanding background work (compaction)."""
 
+    async def open(self) -> None:
+        """Connect and bring the schema up to date before the first unit (a server backend);
+        raises ``StoreError`` saying what to fix. Embedded backends open in their constructor."""
+
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
     async def close(self) -> None: ...
     def health(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class DocumentStore:
         self._failing_since: float | None = None
         self._last_log = 0.0
 
+    async def open(self) -> None:
+        return None  # opened by the constructor
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[DocumentTx]:
         tx = DocumentTx(self.docs)

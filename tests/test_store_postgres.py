@@ -1,0 +1,128 @@
+"""What only the PostgreSQL backend has (issue 16): migrations, claims shared by two stores
+at once, a lost connection, and ``python -m bot migrate`` from a real data folder.
+(The common contract runs on it in ``test_store_contract.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.errors import StoreError, StoreWriteError
+from bot.store.postgres import PostgresStore, migrations
+from tests.conftest import DEMO, START, ConsoleProcess, clean_env, run_bot
+from tests.postgres_server import Server
+
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+async def opened(url: str) -> PostgresStore:
+    store = PostgresStore(url, max_connections=4)
+    await store.open()
+    return store
+
+
+async def test_the_schema_is_built_once_and_recorded(postgres: Server) -> None:
+    url = postgres.database()
+    first, second = await asyncio.gather(opened(url), opened(url))  # two workers starting at once
+    with psycopg.connect(url) as conn:
+        versions = conn.execute("SELECT version, name FROM schema_version ORDER BY version").fetchall()
+    assert versions == [(v, name) for v, name, _sql in migrations()]
+    assert first.health()["schema"] == second.health()["schema"] == migrations()[-1][0]
+    await first.close()
+    await second.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(postgres: Server) -> None:
+    url = postgres.database()
+    await (await opened(url)).close()
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO schema_version (version, name) VALUES (999, '999_future.sql')")
+    store = PostgresStore(url)
+    with pytest.raises(StoreError, match="schema version 999, newer than this bot"):
+        await store.open()
+
+
+async def test_an_unreachable_server_is_one_clear_error() -> None:
+    store = PostgresStore("postgresql://bot:secret-password@127.0.0.1:9/none")
+    with pytest.raises(StoreError) as caught:
+        await asyncio.wait_for(store.open(), 60)
+    assert "DATABASE_URL" in str(caught.value) and "secret-password" not in str(caught.value)
+
+
+async def test_two_stores_claim_disjoint_lines_at_the_same_moment(postgres: Server) -> None:
+    url = postgres.database()
+    a, b = await opened(url), await opened(url)
+    async with a.transaction() as tx:
+        for n in range(40):
+            await tx.set_due(f"line{n:02d}", T0)
+
+    async def claim(store: PostgresStore, owner: str) -> list[str]:
+        got: list[str] = []
+        for _ in range(10):
+            async with store.transaction() as tx:
+                got += await tx.claim_due_lines(owner, T0, timedelta(minutes=5), 3)
+            await asyncio.sleep(0)
+        return got
+
+    got_a, got_b = await asyncio.gather(claim(a, "a"), claim(b, "b"))
+    assert not set(got_a) & set(got_b)
+    assert sorted(got_a + got_b) == [f"line{n:02d}" for n in range(40)]
+    await a.close()
+    await b.close()
+
+
+async def test_a_lost_connection_refuses_the_unit_whole_and_the_next_one_works(postgres: Server) -> None:
+    url = postgres.database()
+    store = await opened(url)
+    with pytest.raises(StoreWriteError):
+        async with store.transaction() as tx:
+            await tx.set_user_language("u1", "zh")
+            with psycopg.connect(url, autocommit=True) as admin:  # the server drops every other session
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    assert store.health()["ok"] is False
+    async with store.transaction() as tx:
+        assert await tx.user_language("u1") is None  # nothing of the lost unit was kept
+        await tx.set_user_language("u1", "nb")
+    assert store.health()["ok"] is True
+    await store.close()
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_migrate_copies_a_real_data_folder_once_and_leaves_it_as_it_was(
+        postgres: Server, tmp_path: Path) -> None:
+    db = tmp_path / "data" / "bot.json"
+    db.parent.mkdir()
+    console = ConsoleProcess(db, start=START)
+    console.text(f"/link {DEMO['DEMO12']} DEMO12 mom", lang="nb")
+    console.text("/remind quiet 23:00-07:00")
+    console.text(f"/link {DEMO['DEMO20']} DEMO20 dad")
+    console.advance("PT12H")
+    console.close()
+    before = _digest(db.parent)
+    url = postgres.database()
+
+    done = run_bot(["migrate", "--db", str(db), "--to", url], env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert "lines: 2" in done.stdout and "households: 1" in done.stdout, done.stdout
+    assert _digest(db.parent) == before
+
+    again = run_bot(["migrate", "--db", str(db), "--to", url], env=clean_env())
+    assert again.returncode == 1 and "already holds the bot's data" in again.stderr
+    assert _digest(db.parent) == before
+
+    # the bot on PostgreSQL reads what the file had: the same lines, language and settings
+    env = clean_env(DATABASE_URL=url)
+    pg_console = ConsoleProcess(tmp_path / "unused.json", start=START, env=env)
+    lines = pg_console.text("/lines")
+    assert "mom" in lines and "dad" in lines and "linjer" in lines, lines
+    assert "23.00–07.00" in pg_console.text("/remind")
+    pg_console.close()
