@@ -46,6 +46,8 @@ class Config:
     burst: int  # write commands per burst (compaction row)
     crossings: int  # lines that cross a threshold in the storm sweep
     postgres_sizes: tuple[int, ...] = (10_000, 100_000)  # lines in the PostgreSQL section
+    worker_updates: int = 600  # webhook updates timed per worker count
+    failover_kills: int = 10
 
 
 FULL = Config(
@@ -59,7 +61,8 @@ TINY = Config(
     tiny=True, repeats=1, command_sizes=(100,), command_calls=10, storage_sizes=(100, 300), storage_ops=3,
     share_lines=100, sweep_lines=400, sweep_rate=100.0, sweep_window=1, sweep_warmup=0.2, evaluations=1_000,
     fanout_alerts=40, fanout_chats=20, fanout_target=20, fanout_timeout=10.0, fanout_runs=1, fanout_rate=300.0,
-    memory_sizes=(100,), startup_runs=1, link_count=50, burst=20, crossings=10, postgres_sizes=(100,),
+    memory_sizes=(100,), startup_runs=1, link_count=50, burst=20, crossings=10, postgres_sizes=(100,), worker_updates=30,
+    failover_kills=1,
 )
 
 

@@ -32,7 +32,7 @@ from bot.platforms.base import ChatEvents, Platform
 from bot.platforms.console import ConsolePlatform, tick_command
 from bot.records import OutboxItem
 from bot.router import PREFIXES, Router
-from bot.runtime import App, ConsoleIO, Service, serve, stdio
+from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store, TinyDBStore
 from bot.web import WebServer
 from handlers.registry import build_commands
@@ -45,6 +45,7 @@ from providers.manual import ManualProvider
 
 __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
 log = logging.getLogger(__name__)
+RESYNC_SECONDS = 2.0  # several workers: the leader reads what the others stored this often
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 Extras = Callable[[Jobs, Clock], list[Service]]
 
@@ -56,6 +57,9 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     store = store if store is not None else open_store(settings, clock)
     metrics = Metrics()
     metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
+    leader = _leader(settings)
+    if leader is not None:
+        metrics.gauge("esimbot_leader", lambda: 1.0 if leader.held else 0.0)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
     providers: dict[str, Provider] = {**_providers(settings, state=state, clock=clock), "manual": manual}
@@ -82,7 +86,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
                 audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now,
                 cadence=Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
-                                terminal=timedelta(hours=settings.poll_terminal_hours)))
+                                terminal=timedelta(hours=settings.poll_terminal_hours)),
+                resync=RESYNC_SECONDS if settings.database_url else None)
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
     router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
                     audience=audience, clock=clock, watcher=jobs, metrics=metrics)
@@ -92,7 +97,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
                console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
                startup=[store.open, queue.load, jobs.refresh, *_provider_startup(providers)],
-               services=extras(jobs, clock) if extras is not None else [])
+               services=extras(jobs, clock) if extras is not None else [], leader=leader,
+               shared_platforms=("telegram",) if settings.telegram_webhook_url else ())
 
 
 class ProviderState:
@@ -119,6 +125,15 @@ def open_store(settings: Settings, clock: Clock) -> Store:
 
         return PostgresStore(settings.database_url)
     return TinyDBStore(settings.db_path, now=clock.now(), compact_min_bytes=settings.db_compact_kib * 1024)
+
+
+def _leader(settings: Settings) -> Leader | None:
+    """Several workers may share a PostgreSQL store: one of them leads (``bot.runtime.Leader``)."""
+    if not settings.database_url:
+        return None
+    from bot.store.postgres import AdvisoryLeader
+
+    return AdvisoryLeader(settings.database_url)
 
 
 def _provider_startup(providers: dict[str, Provider]) -> list[Callable[[], Awaitable[object]]]:

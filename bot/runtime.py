@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.errors import StoreError
 from bot.jobs.runner import Jobs
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, Platform
@@ -19,6 +21,8 @@ from bot.router import Router
 from bot.store import Store
 from bot.web import WebServer
 from providers.base import Provider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +54,24 @@ class Console(Protocol):
     async def start(self, handler: Handler, steps: Jobs | None = None) -> None: ...
 
 
+class Leader(Protocol):
+    """Several workers share one store; one leads (``bot.store.postgres.AdvisoryLeader``).
+
+    Only the leader runs the job loop (polls, planning, delivery: so the providers' and the
+    platforms' rate limits hold for all workers together) and the platforms that one process
+    must own (Telegram long polling, the Matrix sync). Every worker answers webhooks."""
+
+    held: bool
+
+    async def campaign(self) -> None:
+        """Return once this worker leads (wait while another does)."""
+
+    async def lost(self) -> None:
+        """Return if leadership is lost after it was won (its database connection broke)."""
+
+    async def release(self) -> None: ...
+
+
 class Service(Protocol):
     """Something more to run beside the bot (a test's clock control); started last."""
 
@@ -70,35 +92,47 @@ class App:
     background_jobs: bool = True
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    leader: Leader | None = None  # None: the only process (the embedded store)
+    shared_platforms: tuple[str, ...] = ()  # with a leader: the platforms every worker runs
 
     def health(self) -> dict[str, Any]:
         store = self.store.health()
-        ok = (self.jobs.running or not self.background_jobs) and bool(store["ok"])
-        return {"ok": ok, "platforms": [p.name for p in self.platforms], "jobs": self.jobs.health(), "store": store}
+        following = self.leader is not None and not self.leader.held
+        ok = (self.jobs.running or not self.background_jobs or following) and bool(store["ok"])
+        role = None if self.leader is None else "leader" if self.leader.held else "follower"
+        holds = ["job loop", *self._names(shared=False)] if role == "leader" else []
+        return {"ok": ok, "role": role, "holds": holds, "platforms": [p.name for p in self.platforms],
+                "jobs": self.jobs.health(), "store": store}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly."""
+        """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly.
+        With a leader, the shared platforms start at once and the rest once this worker leads;
+        a leader that loses its lock stops (``StoreError``) rather than risk two leaders."""
         try:
             for step in self.startup:
                 await step()
             if self.web is not None:
                 await self.web.start(self.health)
-            for platform in self.platforms:
-                if platform.name == "console" and self.console is not None:
-                    await self.console.start(self.router.handle, steps=self.jobs)
-                else:
-                    await platform.start(self.router.handle)
+            if self.leader is not None:
+                await self._start_platforms(shared=True)
+                if await _first(stop.wait(), self.leader.campaign()) == 0:
+                    return  # stopped before it ever led
+                log.info("this worker leads now: it runs the job loop and %s",
+                         ", ".join(self._names(shared=False)) or "no exclusive platform")
+            await self._start_platforms(shared=False if self.leader is not None else None)
             await self.jobs.run_due()  # catch up on what fell due while the bot was down
             if self.background_jobs:
                 await self.jobs.start()
             for service in self.services:
                 await service.start()
-            waiters = [asyncio.create_task(stop.wait())]
+            ends: list[Awaitable[object]] = [stop.wait()]
             if self.console is not None:
-                waiters.append(asyncio.create_task(self.console.done.wait()))
-            _done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+                ends.append(self.console.done.wait())
+            if self.leader is not None:
+                ends.append(self.leader.lost())
+            if await _first(*ends) == len(ends) - 1 and self.leader is not None:
+                raise StoreError("this worker lost the database lock that made it the leader; it stops so "
+                                 "that two workers never lead at once (start it again)")
         finally:
             for service in reversed(self.services):
                 with contextlib.suppress(Exception):
@@ -112,7 +146,34 @@ class App:
             for provider in self.providers.values():
                 with contextlib.suppress(Exception):
                     await provider.aclose()
+            if self.leader is not None:
+                with contextlib.suppress(Exception):
+                    await self.leader.release()
             await self.store.close()
+
+    def _names(self, *, shared: bool) -> list[str]:
+        return [p.name for p in self.platforms if (p.name in self.shared_platforms) == shared]
+
+    async def _start_platforms(self, *, shared: bool | None) -> None:
+        """Start the platforms (``shared``: only those every worker runs, or only the others)."""
+        for platform in self.platforms:
+            if shared is not None and (platform.name in self.shared_platforms) != shared:
+                continue
+            if platform.name == "console" and self.console is not None:
+                await self.console.start(self.router.handle, steps=self.jobs)
+            else:
+                await platform.start(self.router.handle)
+
+
+async def _first(*waits: Awaitable[object]) -> int:
+    """Wait for the first of ``waits`` to finish, cancel the rest, return its index."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return next(i for i, task in enumerate(tasks) if task in done)
 
 
 async def serve(app: App) -> None:

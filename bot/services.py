@@ -135,7 +135,7 @@ class OrderBook:
         own, durable before the provider is called. False when another confirmation already
         took it (the two never both get True)."""
         async with self._store.transaction() as guard:
-            current = await guard.pending(pending.token)
+            current = await guard.pending(pending.token, for_update=True)
             if current is None or current.state != PendingState.OPEN:
                 return False
             await guard.save_pending(replace(pending, state=PendingState.PLACING))

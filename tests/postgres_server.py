@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -32,7 +33,7 @@ class Server:
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+        return urlunsplit(urlsplit(self.admin_url)._replace(path=f"/{name}"))  # keeps ?host=<socket dir>
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:

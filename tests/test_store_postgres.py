@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from bot.errors import StoreError, StoreWriteError
+from bot.records import Pending, PendingKind, PendingState
 from bot.store.postgres import PostgresStore, migrations
 from tests.conftest import DEMO, START, ConsoleProcess, clean_env, run_bot
 from tests.postgres_server import Server
@@ -126,3 +128,45 @@ def test_migrate_copies_a_real_data_folder_once_and_leaves_it_as_it_was(
     assert "mom" in lines and "dad" in lines and "linjer" in lines, lines
     assert "23.00–07.00" in pg_console.text("/remind")
     pg_console.close()
+
+
+async def test_two_workers_confirming_one_top_up_take_turns(postgres: Server) -> None:
+    """The money guard across processes: the second reader of a confirmation waits for the
+    first unit to end and then sees what it did, so only one of them may order."""
+    url = postgres.database()
+    a, b = await opened(url), await opened(url)
+    pending = Pending(token="tok", kind=PendingKind.TOPUP, household_id="telegram:1", line_id="line1",
+                      actor="telegram:1", created_at=T0)
+    async with a.transaction() as tx:
+        await tx.save_pending(pending)
+    first_read, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with a.transaction() as tx:
+            current = await tx.pending("tok", for_update=True)
+            assert current is not None and current.state == PendingState.OPEN
+            first_read.set()
+            await release.wait()
+            await tx.save_pending(replace(current, state=PendingState.PLACING))
+
+    async def second() -> PendingState | None:
+        await first_read.wait()
+        async with b.transaction() as tx:
+            current = await tx.pending("tok", for_update=True)
+            return None if current is None else current.state
+
+    one, two = asyncio.ensure_future(first()), asyncio.ensure_future(second())
+    with psycopg.connect(url, autocommit=True) as watch:  # wait until the second one waits on the lock
+        for _ in range(2000):
+            waiting = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND datname = current_database()").fetchone()
+            if waiting and waiting[0]:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the second confirmation never waited for the first")
+    release.set()
+    await one
+    assert await two == PendingState.PLACING
+    await a.close()
+    await b.close()

@@ -55,6 +55,18 @@ class AlertQueue:
             for item in await tx.outbox_pending():
                 self._mirror(item)
 
+    async def reload(self) -> None:
+        """Mirror the store again (several workers: others store alerts too). Alerts on
+        their way out stay out; in-memory pacing is forgotten and worked out again."""
+        async with self._store.transaction() as tx:
+            pending = await tx.outbox_pending()
+        self._items.clear()
+        self._due.clear()
+        self._by_key.clear()
+        for item in pending:
+            if item.id not in self._held:
+                self._mirror(item)
+
     @property
     def backlog(self) -> int:
         return len(self._items)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -37,9 +38,12 @@ MAX_SLEEP = 300.0
 
 class Jobs:
     def __init__(self, *, store: Store, poller: Poller, planner: Planner, delivery: Delivery, queue: AlertQueue,
-                 events: Events, clock: Clock, wake: asyncio.Event | None = None) -> None:
+                 events: Events, clock: Clock, wake: asyncio.Event | None = None, resync: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store, self._poller, self._planner, self._delivery = store, poller, planner, delivery
         self._queue, self._events, self._clock = queue, events, clock
+        # several workers: what the others stored is read again this often (seconds)
+        self._resync, self._monotonic, self._resynced = resync, monotonic, float("-inf")
         self._next_due: datetime | None = None
         self._wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -77,6 +81,8 @@ class Jobs:
                 log.exception("job sweep failed; trying again shortly")
             nxt = self.next_wake()
             delay = max(MAX_SLEEP if nxt is None else (nxt - self._clock.now()).total_seconds(), backoff)
+            if self._resync is not None:
+                delay = min(delay, self._resync)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.05), MAX_SLEEP))
@@ -93,6 +99,9 @@ class Jobs:
             self._next_due = await tx.next_due()
 
     async def run_due(self) -> None:
+        if self._resync is not None and self._monotonic() - self._resynced >= self._resync:
+            self._resynced = self._monotonic()
+            await self._queue.reload()
         await self._poller.sweep(self._clock.now())
         await self._delivery.deliver(self._clock.now())
         await self.refresh()
@@ -168,7 +177,8 @@ class Jobs:
 
 def wire(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[str, Platform], render: Render,
          audience: Audience, queue: AlertQueue, events: Events, clock: Clock, metrics: Metrics,
-         now: Callable[[], datetime] | None = None, cadence: Cadence | None = None) -> Jobs:
+         now: Callable[[], datetime] | None = None, cadence: Cadence | None = None,
+         resync: float | None = None) -> Jobs:
     """The stages after the queue, each after what it depends on; ``queue`` and ``events``
     come in built, since the platforms need ``events`` before delivery can have them."""
     wake = asyncio.Event()  # set when there is new work; the job loop waits on it
@@ -177,4 +187,4 @@ def wire(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[
                         hold=planner.hold, metrics=metrics, now=now)
     poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics, cadence=cadence)
     return Jobs(store=store, poller=poller, planner=planner, delivery=delivery, queue=queue, events=events,
-                clock=clock, wake=wake)
+                clock=clock, wake=wake, resync=resync)

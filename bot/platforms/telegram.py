@@ -164,7 +164,9 @@ class TelegramPlatform:
         except Exception:
             log.warning("Telegram webhook: an update could not be read; dropped")
             return
-        await self._app.update_queue.put(update)
+        # handled before the answer: a worker killed half-way never said 200, so the update is
+        # sent again (to another worker) instead of being lost
+        await self._app.process_update(update)
 
     # -- receiving ------------------------------------------------------------------------
     @contextlib.asynccontextmanager

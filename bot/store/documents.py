@@ -156,7 +156,8 @@ class DocumentTx:
         return sum(1 for at in doc["at"] if datetime.fromisoformat(at) >= since)
 
     # -- confirmations and orders ---------------------------------------------------------
-    async def pending(self, token: str) -> Pending | None:
+    async def pending(self, token: str, *, for_update: bool = False) -> Pending | None:
+        # one process, one event loop: a unit's read and write never interleave with another's
         return self._record("pending", token, Pending)  # type: ignore[no-any-return]
 
     async def save_pending(self, pending: Pending) -> None:

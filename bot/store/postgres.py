@@ -14,6 +14,7 @@ processes can share.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from bot.store.postgres_tx import PostgresTx
 
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x65_53_49_4D  # "eSIM": the advisory lock taken while the schema changes
+LEADER_LOCK = 0x65_53_49_4C  # held by the leading worker for as long as it leads
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -122,3 +124,49 @@ def _first_line(exc: BaseException) -> str:
     """The error's first line: PostgreSQL's messages never carry the password, the URL may."""
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+class AdvisoryLeader:
+    """Leadership among the workers of one database: a PostgreSQL advisory lock held on a
+    connection of its own (``bot.runtime.Leader``).
+
+    The lock lives as long as that connection: a leader killed with SIGKILL loses it as soon
+    as the server sees the connection close, and a waiting worker takes it on its next try
+    (every ``retry`` seconds). A leader checks its connection every ``retry`` seconds too;
+    when it breaks, ``lost`` returns and the worker stops rather than risk two leaders.
+    """
+
+    def __init__(self, url: str, *, key: int = LEADER_LOCK, retry: float = 1.0) -> None:
+        self._url, self._key, self._retry = url, key, retry
+        self._conn: AsyncConnection[Any] | None = None
+        self.held = False
+
+    async def campaign(self) -> None:
+        while True:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await AsyncConnection.connect(self._url, autocommit=True)
+                cur = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    self.held = True
+                    return
+            except psycopg.Error as exc:
+                log.warning("could not ask the database who leads (%s); trying again", _first_line(exc))
+                self._conn = None
+            await asyncio.sleep(self._retry)
+
+    async def lost(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry)
+            try:
+                assert self._conn is not None
+                await self._conn.execute("SELECT 1")
+            except (psycopg.Error, AssertionError):
+                self.held = False
+                return
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()  # the lock goes with the session
+        self.held = False

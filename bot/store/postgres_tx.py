@@ -136,8 +136,12 @@ class PostgresTx:
         return sum(1 for at in times if datetime.fromisoformat(at) >= since)
 
     # -- confirmations and orders ---------------------------------------------------------
-    async def pending(self, token: str) -> Pending | None:
-        return await self._doc("pending", "token", token, Pending)  # type: ignore[no-any-return]
+    async def pending(self, token: str, *, for_update: bool = False) -> Pending | None:
+        """``for_update`` locks the row until the unit ends: two workers confirming one top-up
+        at once take turns, so the second sees what the first did."""
+        lock = " FOR UPDATE" if for_update else ""
+        doc = await self._one(f"SELECT doc FROM pending WHERE token = %s{lock}", (token,))
+        return None if doc is None else from_doc(Pending, doc)
 
     async def save_pending(self, pending: Pending) -> None:
         await self._write("INSERT INTO pending (token, household_id, doc) VALUES (%s, %s, %s) ON CONFLICT (token) DO "

@@ -1,0 +1,157 @@
+"""8. Several workers on one PostgreSQL database (issue 16): Telegram webhook updates answered
+a second by 1, 2 and 3 workers (``python -m bot`` processes; the benchmark spreads the updates
+round-robin, as a load balancer would), and how long the workers take to have a new leader
+after the leader is killed with SIGKILL.
+
+Replies go to a loopback Bot API (``bench.botapi``) with its limits lifted, so the number is
+the bot's own handling (parse, store, render, reply). This machine has 2 cores: three
+CPU-bound workers cannot be three times one, and the row says so rather than hiding it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.botapi import BotApi
+from bench.common import Config, Results, Row
+from tests import postgres_server
+from tests.e2e.processes import free_port
+
+SECTION = "8. several workers"
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "1000001:BENCHbenchBENCHbenchBENCHbenchBENCH"
+SECRET = secrets.token_urlsafe(24)
+IN_FLIGHT = 8  # updates in flight per worker, as Telegram keeps up to 40 connections open
+
+
+@dataclass
+class Worker:
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    async def role(self, http: httpx.AsyncClient) -> str | None:
+        try:
+            return str((await http.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)).json().get("role"))
+        except (httpx.HTTPError, ValueError):
+            return None
+
+
+def _start(port: int, url: str, api: str, log: Path) -> Worker:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
+    env.update({"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": api, "DATABASE_URL": url, "WEB_PORT": str(port),
+                "TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:9/telegram/hook", "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                "PROVIDERS": "demo", "DB_PATH": str(log.with_suffix(".json")), "LOG_LEVEL": "WARNING"})
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=ROOT, stdin=subprocess.DEVNULL)
+    return Worker(port, proc)
+
+
+async def _ready(http: httpx.AsyncClient, workers: list[Worker]) -> None:
+    for worker in workers:
+        for _ in range(600):
+            if await worker.role(http) is not None:
+                break
+            if worker.proc.poll() is not None:
+                raise RuntimeError(f"a worker exited with {worker.proc.returncode}")
+            await asyncio.sleep(0.05)
+
+
+def _tails(folder: Path, n: int) -> str:
+    return "".join(p.read_text(errors="replace")[-1500:] for p in folder.glob(f"tp{n}-*.log"))
+
+
+async def _leader(http: httpx.AsyncClient, workers: list[Worker]) -> Worker:
+    """The worker that says it leads, polled every 50 ms (the role is only known by asking)."""
+    while True:
+        for worker in workers:
+            if await worker.role(http) == "leader":
+                return worker
+        await asyncio.sleep(0.05)
+
+
+def _stop(workers: list[Worker]) -> None:
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.proc.terminate()
+    for worker in workers:
+        try:
+            worker.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.proc.kill()
+
+
+def _update(n: int) -> dict[str, object]:
+    chat = {"id": 10_000 + n, "type": "private", "first_name": "Anna"}
+    return {"update_id": n, "message": {"message_id": n, "date": int(time.time()), "chat": chat,
+                                        "from": {"id": 10_000 + n, "is_bot": False, "first_name": "Anna"},
+                                        "text": "/lines", "entities": [{"offset": 0, "length": 6,
+                                                                         "type": "bot_command"}]}}
+
+
+async def _answered_per_second(n: int, count: int, server: postgres_server.Server, api: BotApi, folder: Path) -> float:
+    workers = [_start(free_port(), server.database(), api.url, folder / f"tp{n}-{i}.log") for i in range(n)]
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            await _ready(http, workers)
+            gate = asyncio.Semaphore(IN_FLIGHT * n)
+
+            async def post(i: int) -> None:
+                async with gate:
+                    answer = await http.post(f"http://127.0.0.1:{workers[i % n].port}/telegram/hook", json=_update(i),
+                                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"a worker answered {answer.status_code}:\n{_tails(folder, n)}")
+
+            await asyncio.gather(*(post(i) for i in range(count // 10)))  # warm-up: imports, caches, pools
+            started = time.perf_counter()
+            await asyncio.gather(*(post(i) for i in range(count // 10, count + count // 10)))
+            return count / (time.perf_counter() - started)
+    finally:
+        _stop(workers)
+
+
+async def _failovers(kills: int, server: postgres_server.Server, api: BotApi, folder: Path) -> list[float]:
+    url = server.database()
+    workers = [_start(free_port(), url, api.url, folder / f"fo-{i}.log") for i in range(3)]
+    took: list[float] = []
+    try:
+        async with httpx.AsyncClient() as http:
+            await _ready(http, workers)
+            for _ in range(kills):
+                leader = await _leader(http, workers)
+                leader.proc.kill()
+                killed = time.perf_counter()
+                await _leader(http, [w for w in workers if w is not leader])
+                took.append(time.perf_counter() - killed)
+                leader.proc.wait()
+                workers[workers.index(leader)] = fresh = _start(leader.port, url, api.url, folder / "fo-restart.log")
+                await _ready(http, [fresh])
+    finally:
+        _stop(workers)
+    return took
+
+
+async def run(config: Config, folder: Path, results: Results) -> None:
+    api = BotApi(overall_per_second=1e9, per_chat_seconds=0.0)
+    async with api.running():
+        with postgres_server.server(fsync=True) as server:
+            rates = {n: [await _answered_per_second(n, config.worker_updates, server, api, folder)
+                         for _ in range(config.repeats)] for n in (1, 2, 3)}
+            took = await _failovers(config.failover_kills, server, api, folder)
+    for n in (2, 3):
+        ratio = sorted(rates[n])[len(rates[n]) // 2] / sorted(rates[1])[len(rates[1]) // 2]
+        goal = {"goal": ">= 2.5 ratio", "met": ratio >= 2.5} if n == 3 else {}
+        results.add(Row(SECTION, f"webhook updates answered a second, {n} workers", "updates/s", rates[n],
+                        "1 worker", rates[1], note=f"{os.cpu_count()} cores on this machine", **goal))
+    results.add(Row(SECTION, f"a new leader after SIGKILL of the leader ({len(took)} kills; max {max(took):.2f} s)",
+                    "s", took, "the goal", [10.0], goal="<= 10 s worst", met=max(took) <= 10.0))
