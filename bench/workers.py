@@ -107,8 +107,12 @@ async def _answered_per_second(n: int, count: int, server: postgres_server.Serve
 
             async def post(i: int) -> None:
                 async with gate:
-                    answer = await http.post(f"http://127.0.0.1:{workers[i % n].port}/telegram/hook", json=_update(i),
-                                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                    for _ in range(200):  # 503: the worker is still starting; Telegram would send it again
+                        answer = await http.post(f"http://127.0.0.1:{workers[i % n].port}/telegram/hook",
+                                                 json=_update(i), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                        if answer.status_code != 503:
+                            break
+                        await asyncio.sleep(0.05)
                     if answer.status_code != 200:
                         raise RuntimeError(f"a worker answered {answer.status_code}:\n{_tails(folder, n)}")
 

@@ -22,18 +22,20 @@ from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import AuthError, ClaimRejected, NotFound, TopUpNotAllowed
-from providers.orders import OrderFlow, OrderSteps
+from providers.orders import OrderFlow, OrderingAdapter, OrderSteps
 
 NAME = parse.NAME
 TOKEN_MAX_AGE = timedelta(hours=24)
 
 
-class AiraloProvider:
+class AiraloProvider(OrderingAdapter):
     """Airalo eSIMs: balance, per-eSIM top-ups, exactly-once top-up orders, signed webhooks."""
 
     name = NAME
     supports_topup = True
     min_poll_seconds = 1800  # usage is cached 20 min and limited per ICCID (providers.md 7.8)
+
+    _http: ProviderHttp
 
     def __init__(
         self,
@@ -123,15 +125,6 @@ class AiraloProvider:
         if not plans:
             raise TopUpNotAllowed(NAME, "no top-up packages for this eSIM")
         return plans
-
-    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        return await self._orders.topup(iccid, plan_id, client_ref)
-
-    async def order_status(self, iccid: str, client_ref: str) -> Order:
-        return await self._orders.status(iccid, client_ref)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[BalanceEvent]:
         """Verify and parse one Airalo notification (see ``_airalo_parse.parse_webhook``)."""

@@ -23,17 +23,19 @@ from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import ClaimRejected, EsimTerminal, TopUpNotAllowed, TryLater
-from providers.orders import OrderBook, OrderFlow, OrderSteps
+from providers.orders import OrderBook, OrderFlow, OrderingAdapter, OrderSteps
 
 NAME = parse.NAME
 
 
-class EsimAccessProvider:
+class EsimAccessProvider(OrderingAdapter):
     """eSIM Access eSIMs: balance (bytes), per-eSIM top-ups, exactly-once top-ups."""
 
     name = NAME
     supports_topup = True
     min_poll_seconds = 3600  # usage lags 2-3 h and the account shares 8 req/s (providers.md 7.8)
+
+    _http: ProviderHttp
 
     def __init__(
         self,
@@ -106,15 +108,6 @@ class EsimAccessProvider:
                 raise EsimTerminal(NAME, "eSIM was cancelled or revoked")
             raise TopUpNotAllowed(NAME, "no top-up packages for this eSIM")
         return plans
-
-    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        return await self._orders.topup(iccid, plan_id, client_ref)
-
-    async def order_status(self, iccid: str, client_ref: str) -> Order:
-        return await self._orders.status(iccid, client_ref)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[BalanceEvent]:
         """Parse one notification (unsigned: the web server checks the secret path first)."""

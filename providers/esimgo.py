@@ -21,19 +21,21 @@ from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, Plan, StateStore
 from providers.errors import ClaimRejected, NotFound, PlanUnavailable, TopUpNotAllowed
-from providers.orders import OrderBook, OrderFlow, OrderSteps
+from providers.orders import OrderBook, OrderFlow, OrderingAdapter, OrderSteps
 
 NAME = parse.NAME
 MAX_COMPAT_CHECKS = 8
 MAX_CATALOGUE_PAGES = 20
 
 
-class EsimGoProvider:
+class EsimGoProvider(OrderingAdapter):
     """eSIM Go eSIMs: balance in bytes, compatible bundles as top-ups, exactly-once orders."""
 
     name = NAME
     supports_topup = True
     min_poll_seconds = 900
+
+    _http: ProviderHttp
 
     def __init__(
         self,
@@ -100,15 +102,6 @@ class EsimGoProvider:
         if not plans:
             raise TopUpNotAllowed(NAME, "no compatible bundles for this eSIM")
         return plans
-
-    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
-        return await self._orders.topup(iccid, plan_id, client_ref)
-
-    async def order_status(self, iccid: str, client_ref: str) -> Order:
-        return await self._orders.status(iccid, client_ref)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[BalanceEvent]:
         """Verify (V3 signature with the API key) and parse one usage callback."""

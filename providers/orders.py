@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from providers.base import Money, Order, OrderStatus, StateStore
 from providers.errors import NotFound, OutcomeUnknown, ProviderError
@@ -196,3 +196,24 @@ class OrderFlow:
         return Order(client_ref=client_ref, provider=self._name, iccid=str(entry["iccid"]),
                      plan_id=str(entry["plan_id"]), status=OrderStatus.FAILED, created_at=self._now())
 
+
+
+class _Closes(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class OrderingAdapter:
+    """What every API adapter answers the same way: top-ups and their status through its
+    ``OrderFlow`` (``_orders``), and closing its HTTP client (``_http``)."""
+
+    _orders: OrderFlow
+    _http: _Closes
+
+    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
+        return await self._orders.topup(iccid, plan_id, client_ref)
+
+    async def order_status(self, iccid: str, client_ref: str) -> Order:
+        return await self._orders.status(iccid, client_ref)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

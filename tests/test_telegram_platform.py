@@ -188,6 +188,12 @@ async def test_webhook_refuses_a_missing_or_wrong_secret(rig: Rig) -> None:
     assert rig.seen == []
 
 
+async def test_an_update_while_the_platform_is_not_running_is_refused_for_a_retry(rig: Rig) -> None:
+    await rig.platform.stop()  # starting or stopping: Telegram must send it again, to this or another worker
+    assert await rig.post(_message("/balance")) == 503
+    assert rig.seen == []
+
+
 async def test_a_command_is_answered_in_its_chat(rig: Rig) -> None:
     rig.replies.append([Reply("Top up?", choices=(Choice("Yes", "/confirm AbCd"),), silent=True)])
     assert await rig.post(_message("/renew mom")) == 200

@@ -156,17 +156,18 @@ class TelegramPlatform:
             except TelegramError as exc:
                 log.warning("Telegram: setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
 
-    async def _webhook_update(self, data: dict[str, Any]) -> None:
-        if self._app is None:
-            return
+    async def _webhook_update(self, data: dict[str, Any]) -> bool:
+        if self._app is None or not self._app.running:
+            return False  # starting or stopping: Telegram sends it again
         try:
             update = Update.de_json(data, self._app.bot)
         except Exception:
             log.warning("Telegram webhook: an update could not be read; dropped")
-            return
+            return True
         # handled before the answer: a worker killed half-way never said 200, so the update is
         # sent again (to another worker) instead of being lost
         await self._app.process_update(update)
+        return True
 
     # -- receiving ------------------------------------------------------------------------
     @contextlib.asynccontextmanager

@@ -34,9 +34,11 @@ def webhook_path(url: str) -> str:
     return path or DEFAULT_PATH
 
 
-def webhook_handler(secret: str, deliver: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[
+def webhook_handler(secret: str, deliver: Callable[[dict[str, Any]], Awaitable[bool]]) -> Callable[
         [web.Request], Awaitable[web.StreamResponse]]:
-    """An aiohttp handler that checks the secret, parses the update and hands it on."""
+    """An aiohttp handler that checks the secret, parses the update and hands it on;
+    ``deliver`` says False while the platform is not ready yet (starting or stopping): 503, so
+    Telegram sends the update again later instead of it being lost."""
     expected = secret.encode()
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -52,7 +54,8 @@ def webhook_handler(secret: str, deliver: Callable[[dict[str, Any]], Awaitable[N
             return web.Response(status=400)
         if not isinstance(data, dict):
             return web.Response(status=400)
-        await deliver(data)
+        if not await deliver(data):
+            return web.Response(status=503, headers={"Retry-After": "1"})
         return web.Response(status=200)
 
     return handle

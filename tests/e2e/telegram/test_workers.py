@@ -57,6 +57,8 @@ class RoundRobinProxy:
                                             timeout=30)
                     except httpx.TransportError:
                         continue  # a dead worker: the next one
+                    if answer.status_code == 503:
+                        continue  # still starting: the next one (Telegram would send it again later)
                     proxy.hits[port] += 1
                     self.send_response(answer.status_code)
                     self.end_headers()
