@@ -40,7 +40,7 @@ async def _nobody(incoming: Incoming) -> list[Reply]:
     return []
 
 
-def _items(count: int, chats: int, now: datetime) -> list[OutboxItem]:
+def waiting_alerts(count: int, chats: int, now: datetime) -> list[OutboxItem]:
     """Four lines per family in a row; every fourth chat a private one (a household of one)."""
     out = []
     for i in range(count):
@@ -61,7 +61,7 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
     api = BotApi(overall_per_second=config.fanout_rate, target=config.fanout_target)
     async with api.running():
         platform = TelegramPlatform(token=TOKEN, now=clock.now, api_url=api.url)
-        items = _items(config.fanout_alerts, config.fanout_chats, datetime.now(UTC))
+        items = waiting_alerts(config.fanout_alerts, config.fanout_chats, datetime.now(UTC))
         enqueue = math.nan
         async def render(item: OutboxItem) -> str:
             return alerts.render(item.alert, t, clock.now(), "/")
