@@ -34,6 +34,7 @@ SECTION = "8. several workers"
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1000001:BENCHbenchBENCHbenchBENCHbenchBENCH"
 SECRET = secrets.token_urlsafe(24)
+RETRY = 1.0  # seconds between a follower's tries for the lock (bot.store.postgres.AdvisoryLeader)
 IN_FLIGHT = 8  # updates in flight per worker, as Telegram keeps up to 40 connections open
 
 
@@ -136,6 +137,9 @@ async def _failovers(kills: int, server: postgres_server.Server, api: BotApi, fo
         async with httpx.AsyncClient() as http:
             await _ready(http, workers)
             for _ in range(kills):
+                # a deployment that has been up: every follower in its one-try-a-second cycle (a
+                # worker that has just started tries at once, which would flatter the number)
+                await asyncio.sleep(2 * RETRY)
                 leader = await _leader(http, workers)
                 leader.proc.kill()
                 killed = time.perf_counter()

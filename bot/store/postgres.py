@@ -142,6 +142,7 @@ class AdvisoryLeader:
         self.held = False
 
     async def campaign(self) -> None:
+        failing = False
         while True:
             try:
                 if self._conn is None or self._conn.closed:
@@ -151,20 +152,21 @@ class AdvisoryLeader:
                 if row and row[0]:
                     self.held = True
                     return
+                failing = False
             except psycopg.Error as exc:
-                log.warning("could not ask the database who leads (%s); trying again", _first_line(exc))
-                self._conn = None
+                if not failing:  # once per outage, not once a second
+                    log.warning("could not ask the database who leads (%s); trying again", _first_line(exc))
+                failing, self._conn = True, None
             await asyncio.sleep(self._retry)
 
     async def lost(self) -> None:
-        while True:
+        while self._conn is not None:
             await asyncio.sleep(self._retry)
             try:
-                assert self._conn is not None
                 await self._conn.execute("SELECT 1")
-            except (psycopg.Error, AssertionError):
-                self.held = False
-                return
+            except psycopg.Error:
+                break
+        self.held = False
 
     async def release(self) -> None:
         if self._conn is not None:
