@@ -80,7 +80,8 @@ class Translator:
     ``locales/GLOSSARY.md``): English as written in Britain (``31 Mar 2027``, ``13:00``,
     ``NOK 149.00``), Norwegian (``31. mars 2027``, ``kl. 13.00``, ``149,00 kr``), Chinese
     (``2027年3月31日``, ``13:00``, ``149.00 挪威克朗``). Chinese text gets one spacing rule
-    after rendering (``space_zh``): a space between Chinese and Latin letters or digits.
+    (``space_zh``: a space between Chinese and Latin letters or digits) inside the message's
+    own text and at its seams with the values, never inside a value (``format_zh``).
     """
 
     def __init__(self, lang: str, translations: Translations, tz: str, catalogs: Catalogs | None = None) -> None:

@@ -36,10 +36,12 @@ class PostgresTx:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
 
-    async def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def _rows(self, sql: str, args: Sequence[Any] = (), *, writes: bool = False) -> list[tuple[Any, ...]]:
         if self.closed:
             raise RuntimeError("this unit of work has ended")
         cur = await self._conn.execute(sql, args)
+        if writes and cur.rowcount:
+            self.wrote = True
         return await cur.fetchall() if cur.description else []
 
     async def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -47,12 +49,7 @@ class PostgresTx:
         return rows[0][0] if rows else None
 
     async def _write(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if self.closed:
-            raise RuntimeError("this unit of work has ended")
-        cur = await self._conn.execute(sql, args)
-        if cur.rowcount:
-            self.wrote = True
-        return await cur.fetchall() if cur.description else []
+        return await self._rows(sql, args, writes=True)
 
     async def _doc(self, table: str, key_column: str, key: str, cls: type[Any]) -> Any:
         doc = await self._one(f"SELECT doc FROM {table} WHERE {key_column} = %s", (key,))
