@@ -6,7 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
+from bot.messages import Choice
 from bot.records import Alert, Household
+from bot.reminders import Topic
 
 _ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
 
@@ -44,6 +46,13 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
     else:
         parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
     return "\n".join(parts)
+
+
+def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
+    """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day"."""
+    topup = f"{prefix}howto" if alert.provider == "manual" else f"{prefix}renew {alert.label}"
+    return (Choice(t("button.topup"), topup),
+            Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
 
 
 def _headline(alert: Alert, t: Translator, now: datetime) -> str:

@@ -27,6 +27,7 @@ from bot.jobs.events import Events
 from bot.jobs.poller import Cadence
 from bot.jobs.queue import AlertQueue
 from bot.jobs.runner import Jobs, wire
+from bot.messages import Reply
 from bot.metrics import Metrics
 from bot.platforms.base import ChatEvents, Platform
 from bot.platforms.console import ConsolePlatform, tick_command
@@ -75,13 +76,16 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
                                 readers=Readers(store, audience))
     console_platform = None
     if console is not None:
-        console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl)
+        console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
+                                           pictures=Path(settings.db_path).resolve().parent / "pictures")
         platforms.insert(0, console_platform)
 
-    async def render(item: OutboxItem) -> str:
+    async def render(item: OutboxItem) -> Reply:
         async with store.transaction() as tx:
             t = await audience.for_alert(tx, item)
-        return alerts.render(item.alert, t, clock.now(), PREFIXES.get(item.platform, "/"))
+        prefix = PREFIXES.get(item.platform, "/")
+        return Reply(alerts.render(item.alert, t, clock.now(), prefix),
+                     choices=alerts.buttons(item.alert, item.line_id, t, prefix))
 
     jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
                 audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now,

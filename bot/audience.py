@@ -8,7 +8,8 @@ platform's hint, the default) and the household's time zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from bot.i18n import Catalogs, Translator, negotiate
 from bot.messages import Address
@@ -18,9 +19,11 @@ from bot.store import Store, Tx
 
 @dataclass(frozen=True)
 class Recipient:
-    """One copy of an alert: to the chat (``private_user`` None) or to one user privately;
-    ``mention`` is the user a group copy names."""
+    """One copy of an alert: to a chat of the family (``private_user`` None) or to one user
+    privately; ``mention`` is the user a group copy names (only in chats of their platform)."""
 
+    platform: str
+    chat: str
     private_user: str | None
     mention: str | None
 
@@ -32,20 +35,32 @@ class Audience:
         self.default_timezone = default_timezone
 
     @staticmethod
-    def targets(line: Line, household: Household, *, owner_reachable: bool = True) -> list[Recipient]:
-        """A private chat gets the alert as is; a family's alert mentions the owner in the
-        group, goes to the owner privately, or both (the line's or the family's setting). An
-        owner known to have blocked the bot gets it in the group instead."""
-        if not household.is_group:
-            return [Recipient(None, None)]
+    def targets(line: Line, household: Household, *, owner_reachable: bool = True,
+                chats: Sequence[str] | None = None) -> list[Recipient]:
+        """A private chat gets the alert as is; a family's alert goes to each of its chats
+        (``chats``: the household's own and the joined ones still active), mentioning the
+        owner where they are, to the owner privately, or both (the line's or the family's
+        setting). An owner known to have blocked the bot gets it in the chats instead."""
+        keys = [household.id, *household.chats] if chats is None else list(chats)
+        owner_platform = line.owner.split(":", 1)[0] if ":" in line.owner else ""
         owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
+
+        def in_chats(mention: bool) -> list[Recipient]:
+            out = []
+            for key in keys:
+                platform, _, chat = key.partition(":")
+                out.append(Recipient(platform, chat, None, owner if mention and platform == owner_platform else None))
+            return out
+
+        if not household.family:
+            return in_chats(False)
         target = (line.reminders or household.reminders).target
-        group = Recipient(None, owner)
+        private = Recipient(owner_platform, owner, owner, None)
         if target == "owner":
-            return [Recipient(owner, None)] if owner_reachable else [group]
+            return [private] if owner_reachable else in_chats(True)
         if target == "both" and owner_reachable:
-            return [group, Recipient(owner, None)]
-        return [group]
+            return [*in_chats(True), private]
+        return in_chats(True)
 
     async def translator(self, tx: Tx, user_id: str | None, household: Household | None,
                          hint: str | None = None, *, private: bool = False) -> Translator:
@@ -62,13 +77,19 @@ class Audience:
         return self.catalogs.translator(lang, tz)
 
     async def for_alert(self, tx: Tx, item: OutboxItem) -> Translator:
-        """The language of whoever reads this alert: the owner in private, else the chat."""
+        """The language of whoever reads this alert: the owner in private, else the chat (a
+        chat that joined the household speaks its own language, in the family's time zone)."""
         household = await tx.household(item.household_id)
         line = await tx.line(item.line_id)
+        chat_key = f"{item.platform}:{item.chat}"
+        if household is not None and item.private_user is None and chat_key != household.id:
+            chat = await tx.household(chat_key)
+            if chat is not None:
+                household = replace(household, language=chat.language, language_hint=chat.language_hint)
         if item.private_user:
             user: str | None = f"{item.platform}:{item.private_user}"
         else:
-            user = line.owner if line is not None and household is not None and not household.is_group else None
+            user = line.owner if line is not None and household is not None and not household.family else None
         return await self.translator(tx, user, household, private=item.private_user is not None)
 
 

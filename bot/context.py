@@ -24,7 +24,8 @@ class Context:
     work (``bot.services``), committed after the reply is made, only when something changed."""
 
     incoming: Incoming
-    household: Household
+    household: Household  # the family (the home household when this chat joined one)
+    chat: Household  # this chat's own record (the household itself unless it joined another)
     lines: LineBook
     orders: OrderBook
     settings: HouseholdSettings
@@ -42,8 +43,9 @@ class Context:
 
     @property
     def is_admin(self) -> bool:
-        """Private chats: the user is admin. Groups: as the platform reports."""
-        return not self.household.is_group or self.incoming.is_admin
+        """Groups: as the platform reports. A private chat: its user, unless the chat joined
+        another household (there the user is a member, with rights on their own lines)."""
+        return self.incoming.is_admin or (not self.chat.is_group and self.chat.id == self.household.id)
 
     def require_admin(self) -> None:
         if not self.is_admin:

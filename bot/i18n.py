@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -152,6 +152,10 @@ class Translator:
 
     def date(self, when: datetime) -> str:
         return format_date(self.local(when), format="medium", locale=self.locale)
+
+    def day(self, when: datetime) -> str:
+        """A short day and month for a chart's axis: ``4 Dec`` / ``4. des.`` / ``12月4日``."""
+        return format_skeleton("MMMd", self.local(when), locale=self.locale)
 
     def clock(self, hhmm: str) -> str:
         """A time of day without a date (quiet hours, stored as ``HH:MM``): ``22.00`` in nb."""

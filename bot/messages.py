@@ -37,10 +37,24 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A PNG shown with a reply; the reply's text is its caption (Telegram) or summary."""
+
+    png: bytes = field(repr=False)
+    name: str  # a file name for it: ``usage-<line>.png``
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in pixels, from the PNG header."""
+        return int.from_bytes(self.png[16:20], "big"), int.from_bytes(self.png[20:24], "big")
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to send. ``to`` None means the chat the command came from;
     ``private`` sends it to the acting user's private chat instead; ``mention`` is a
-    platform user id the platform should mention; ``silent`` sends without a ping."""
+    platform user id the platform should mention; ``silent`` sends without a ping;
+    ``picture`` is shown with the text (a chart)."""
 
     text: str
     to: Address | None = None
@@ -48,6 +62,7 @@ class Reply:
     mention: str | None = None
     silent: bool = False
     private: bool = False
+    picture: Picture | None = None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ class ReminderSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Household:
-    """A chat: a private chat is a household of one, a group chat a family."""
+    """A chat: a private chat is a household of one, a group chat a family. Chats of other
+    platforms may join it (``/family join``): the household lists them in ``chats``
+    (``platform:chat``), and each joined chat's own record names it in ``home``. A joined
+    chat keeps only its language; everything else is the home household's."""
 
     id: str
     is_group: bool
@@ -50,6 +53,13 @@ class Household:
     reminders: ReminderSettings = ReminderSettings()
     active: bool = True
     language_hint: str | None = None  # private chats: the platform's language for the user
+    chats: tuple[str, ...] = ()  # the chats joined to this household
+    home: str | None = None  # this chat joined that household
+
+    @property
+    def family(self) -> bool:
+        """A group, or a household that other chats joined: roles and owner names apply."""
+        return self.is_group or bool(self.chats)
 
 
 @dataclasses.dataclass(frozen=True)

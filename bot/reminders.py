@@ -176,3 +176,37 @@ def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBal
     if not changes:
         return None
     return replace(last, as_of=max(event.received_at, last.as_of), **changes)
+
+
+# -- snooze: "Snooze 1 day" under an alert -------------------------------------------------
+SNOOZE = timedelta(days=1)
+
+
+class Topic(str):
+    """What a snooze covers: ``data`` (low, depleted) or ``expiry`` (soon, expired)."""
+
+    __slots__ = ()
+    DATA: Topic
+    EXPIRY: Topic
+
+    @classmethod
+    def of(cls, kind: AlertKind) -> Topic:
+        return cls.EXPIRY if kind in (AlertKind.EXPIRY, AlertKind.EXPIRED) else cls.DATA
+
+    @classmethod
+    def parse(cls, text: str) -> Topic | None:
+        return cls(text) if text in (cls.DATA, cls.EXPIRY) else None
+
+
+Topic.DATA, Topic.EXPIRY = Topic("data"), Topic("expiry")
+
+
+def snoozed_until(stored: Any, now: datetime) -> datetime | None:
+    """The end of a snooze kept as an ISO time, if it is still running at ``now``."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        until = datetime.fromisoformat(stored)
+    except ValueError:
+        return None
+    return until if until.tzinfo is not None and until > now else None

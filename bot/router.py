@@ -54,10 +54,12 @@ def parse(incoming: Incoming, bot_username: str | None) -> Incoming | None:
 
 @dataclass(frozen=True)
 class Reader:
-    """Who wrote, where: the household as it is now and the reader's translator."""
+    """Who wrote, where: the household as it is now (the home one, for a chat that joined
+    another), the chat's own record and the reader's translator."""
 
     household: Household
     t: Translator
+    chat: Household
 
 
 class Router:
@@ -115,7 +117,21 @@ class Router:
             await tx.set_user_hint(user, incoming.language[:16])
         if await tx.get_state("unreachable", user):
             await tx.put_state("unreachable", user, None)  # they talk to us again
-        return Reader(household, await self.audience.translator(tx, user, household, incoming.language))
+        home = await self._home(tx, household)
+        speaks = household if home is None else replace(home, language=household.language,
+                                                        language_hint=household.language_hint)
+        return Reader(home or household, await self.audience.translator(tx, user, speaks, incoming.language), household)
+
+    @staticmethod
+    async def _home(tx: Tx, chat: Household) -> Household | None:
+        """The household this chat joined, if it still lists the chat (else the link is cleared)."""
+        if chat.home is None:
+            return None
+        home = await tx.household(chat.home)
+        if home is not None and chat.id in home.chats:
+            return home
+        await tx.save_household(replace(chat, home=None))
+        return None
 
     async def dispatch(self, tx: Tx, incoming: Incoming, reader: Reader, outcome: list[str]) -> list[Reply]:
         """The handler's replies, or a refusal explained (refusals keep the unit's writes)."""
@@ -130,7 +146,7 @@ class Router:
             names = t.list([f"{prefix}{c.name}" for c in self.commands.values() if not c.hidden])
             return [Reply(t("error.unknown_command", command=incoming.command[:30], commands=names))]
         hid = reader.household.id
-        ctx = Context(incoming=incoming, household=reader.household, lines=LineBook(tx, hid, self.watcher),
+        ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
                       orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.watcher),
                       providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
                       default_language=self.audience.default_language)

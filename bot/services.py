@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from bot.records import Household, Line, OrderRecord, Pending, PendingState
+from bot.records import Household, Line, OrderRecord, Pending, PendingState, Sample
+from bot.reminders import Topic
 from bot.store import Store, Tx
 from providers.base import EsimBalance
 
@@ -43,6 +44,9 @@ class Watcher(Protocol):
     async def household_changed(self, tx: Tx, household: Household) -> None:
         """Its settings changed (quiet hours, time zone): waiting alerts follow them."""
 
+    async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
+        """No alert about the line's ``topic`` before ``until``: waiting ones wait until then."""
+
     async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
 
 
@@ -55,6 +59,9 @@ class NoWatcher:
         return None
 
     async def household_changed(self, tx: Tx, household: Household) -> None:
+        return None
+
+    async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         return None
 
     async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
@@ -102,11 +109,20 @@ class LineBook:
             await self._tx.add_sample(line.id, balance)
         return await self._watcher.line_seen(self._tx, line, balance, fresh_cycle=fresh_cycle)
 
+    async def samples(self, line: Line) -> list[Sample]:
+        """The line's recent balance samples, oldest first (at most a month, thinned)."""
+        return await self._tx.samples(line.id)
+
     async def last_balance(self, line: Line) -> EsimBalance | None:
         return await self._tx.last_balance(line.id)
 
     async def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
         return await self._watcher.forecast(self._tx, line, balance)
+
+    async def snooze(self, line: Line, topic: Topic, until: datetime) -> None:
+        """No alert about this line and topic until ``until``; then the newest one, once."""
+        await self._tx.put_state("snooze", f"{line.id}:{topic}", until.isoformat())
+        await self._watcher.line_snoozed(self._tx, line, topic, until)
 
     async def failed_links_since(self, user_id: str, since: datetime) -> int:
         return await self._tx.link_failures_since(user_id, since)
@@ -163,3 +179,39 @@ class HouseholdSettings:
 
     async def set_user_language(self, user_id: str, language: str | None) -> None:
         await self._tx.set_user_language(user_id, language)
+
+    # -- one family across chats (``/family``) ---------------------------------------------
+    async def household(self, household_id: str) -> Household | None:
+        return await self._tx.household(household_id)
+
+    async def invite(self, household: Household, code: str, until: datetime) -> None:
+        """A one-time code that joins another chat to ``household`` until ``until``."""
+        await self._tx.put_state("family_invite", code, {"household": household.id, "until": until.isoformat()})
+
+    async def redeem(self, code: str, now: datetime) -> Household | None:
+        """The household of a valid code, which is used up by this (None: unknown or expired)."""
+        found = await self._tx.get_state("family_invite", code)
+        if not isinstance(found, dict):
+            return None
+        await self._tx.put_state("family_invite", code, None)
+        try:
+            if datetime.fromisoformat(str(found.get("until"))) <= now:
+                return None
+        except ValueError:
+            return None
+        home = await self._tx.household(str(found.get("household")))
+        return home if home is not None and home.active and home.home is None else None
+
+    async def join(self, chat: Household, home: Household) -> int:
+        """``chat`` joins ``home``; its lines move there. Returns how many lines moved."""
+        lines = await self._tx.lines(chat.id)
+        for line in lines:
+            await self._tx.save_line(replace(line, household_id=home.id))
+        await self._tx.save_household(replace(home, chats=(*home.chats, chat.id)))
+        await self._tx.save_household(replace(chat, home=home.id))
+        return len(lines)
+
+    async def leave(self, chat: Household, home: Household) -> None:
+        """``chat`` is on its own again; the family's lines stay with the family."""
+        await self._tx.save_household(replace(home, chats=tuple(c for c in home.chats if c != chat.id)))
+        await self._tx.save_household(replace(chat, home=None))

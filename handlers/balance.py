@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.errors import provider_message
 from bot.messages import Incoming, Reply
 from bot.records import Line
+from handlers import actions
 from handlers.render import render_balance
 from providers.base import EsimBalance
 from providers.errors import OperatorMustAct, ProviderError, Unavailable
@@ -49,5 +50,5 @@ async def balance(incoming: Incoming, ctx: Context) -> Reply:
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
-    header = [ctx.t.plural("balance.family_header", len(lines))] if ctx.household.is_group and len(lines) > 1 else []
-    return Reply("\n\n".join([*header, *texts]))
+    header = [ctx.t.plural("balance.family_header", len(lines))] if ctx.household.family and len(lines) > 1 else []
+    return Reply("\n\n".join([*header, *texts]), choices=actions.under_balance(ctx, lines))

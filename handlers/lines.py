@@ -9,7 +9,7 @@ from bot.context import Context, mask_iccid
 from bot.errors import BotError, RateLimitedUser, UsageError
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Line, Pending, PendingKind
-from handlers import parsing
+from handlers import actions, parsing
 from handlers.render import line_summary, render_balance
 from providers.base import EsimBalance, Provider
 from providers.errors import ClaimRejected, NotFound, ProviderError
@@ -94,8 +94,7 @@ async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
         parts.append(await render_balance(ctx, line, bal))
-    parts.append(ctx.t("link.next", balance=ctx.cmd("balance"), renew=ctx.cmd("renew"), remind=ctx.cmd("remind")))
-    return Reply("\n\n".join(parts))
+    return Reply("\n\n".join(parts), choices=actions.under_balance(ctx, [line]))
 
 
 async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Command
-from handlers import balance, howto, lines, remind, renew, start
+from handlers import balance, family, howto, lines, remind, renew, start, usage
 
 
 def build_commands(*extra: Command) -> dict[str, Command]:
@@ -13,6 +13,7 @@ def build_commands(*extra: Command) -> dict[str, Command]:
         Command("start", start.make_start(commands), "help.start"),
         Command("help", start.make_help(commands), "help.help"),
         Command("balance", balance.balance, "help.balance", "usage.balance"),
+        Command("usage", usage.usage, "help.usage", "usage.usage"),
         Command("lines", lines.lines, "help.lines"),
         Command("link", lines.link, "help.link", "link.usage"),
         Command("unlink", lines.unlink, "help.unlink", "unlink.usage"),
@@ -20,11 +21,13 @@ def build_commands(*extra: Command) -> dict[str, Command]:
         Command("remind", remind.remind, "help.remind", "remind.usage"),
         Command("cap", renew.cap, "help.cap", "cap.usage"),
         Command("left", lines.left, "help.left", "left.usage"),
+        Command("family", family.family, "help.family", "family.usage"),
         Command("howto", howto.howto, "help.howto"),
         Command("lang", start.lang, "help.lang"),
         Command("buy", renew.buy, "help.renew", hidden=True),
         Command("confirm", renew.confirm, "help.confirm", hidden=True),
         Command("cancel", renew.cancel, "help.cancel", hidden=True),
+        Command("snooze", remind.snooze, "help.snooze", hidden=True),
         *extra,
     ]
     commands.update((c.name, c) for c in table)

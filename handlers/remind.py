@@ -6,9 +6,10 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from bot.errors import NotLinked, UsageError
+from bot.errors import BotError, NotLinked, UsageError
 from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
+from bot.reminders import SNOOZE, Topic
 from handlers import parsing
 
 TARGETS = {"me": "owner", "owner": "owner", "group": "group", "both": "both", "meg": "owner", "gruppe": "group",
@@ -95,3 +96,15 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
         data=t.list(data), expiry=t.list(expiry), quiet=quiet,
         tz=ctx.household.timezone, target=t(f"remind.target_{s.target}"),
     )
+
+
+async def snooze(incoming: Incoming, ctx: Context) -> Reply:
+    """"Snooze 1 day" under an alert: ``/snooze <line id> data|expiry`` (owner or admin)."""
+    topic = Topic.parse(incoming.args[1]) if len(incoming.args) == 2 else None
+    line = await ctx.lines.get(incoming.args[0][:16]) if topic is not None else None
+    if topic is None or line is None:
+        raise BotError("snooze.gone")
+    ctx.require_manager(line)
+    until = ctx.now + SNOOZE
+    await ctx.lines.snooze(line, topic, until)
+    return Reply(ctx.t(f"snooze.done_{topic}", label=line.label, until=ctx.t.date_time(until)))

@@ -18,7 +18,7 @@ async def provider_title(ctx: Context, line: Line) -> str:
 
 
 def line_title(ctx: Context, line: Line) -> str:
-    if ctx.household.is_group:
+    if ctx.household.family:
         return ctx.t("line.title_group", label=line.label, owner=line.owner_name or ctx.t("owner.self"))
     return ctx.t("line.title", label=line.label)
 

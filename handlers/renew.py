@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.errors import BotError, NotAllowed, UsageError
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState
-from handlers import parsing
+from handlers import actions, parsing
 from handlers.balance import fetch_and_render
 from handlers.render import howto_command, plan_label
 from providers.base import Money, OrderStatus, Plan
@@ -121,7 +121,8 @@ async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord
         return Reply(ctx.t("renew.failed", label=line.label))
     await ctx.lines.seen(line, None, fresh_cycle=True)
     balance = await fetch_and_render(ctx, line)
-    return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance)
+    return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance,
+                 choices=actions.under_receipt(ctx, line))
 
 
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:

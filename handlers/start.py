@@ -68,9 +68,9 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
     code = normalize_language(incoming.args[0])
     if code is None:
         raise UsageError("lang.unknown", value=incoming.args[0][:20], supported=names)
-    if ctx.household.is_group:
+    if ctx.chat.is_group:  # the chat's own language (a joined chat keeps its own)
         ctx.require_admin()
-        await ctx.settings.save(replace(ctx.household, language=code))
+        await ctx.settings.save(replace(ctx.chat, language=code))
     else:
         await ctx.settings.set_user_language(ctx.actor, code)
     ctx.t = ctx.t.with_language(code)

@@ -22,11 +22,12 @@ from tests.conftest import ConsoleProcess
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 START = "2026-01-01T08:00:00Z"  # 09:00 in Oslo
-TOKEN = re.compile(r"(/(?:buy|confirm|cancel) )\S+")  # confirmation tokens are random
+TOKEN = re.compile(r"(/(?:buy|confirm|cancel|snooze) )\S+")  # confirmation tokens and line ids are random
+INVITE = re.compile(r"\b[A-HJ-NP-Z2-9]{8}\b")  # so are family invite codes
 
 
 def mask(text: str) -> str:
-    return TOKEN.sub(r"\1<token>", text)
+    return INVITE.sub("<code>", TOKEN.sub(r"\1<token>", text))
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class Transcript:
             mention = f", mentioning {obj['mention']}" if obj.get("mention") else ""
             mark = "🔔 reminder" if obj.get("kind") == "alert" else "bot"
             self.lines.append(f"< {mark} ({where}{mention}):")
-            self.lines += [f"    {line}" if line else "" for line in obj["text"].split("\n")]
+            self.lines += [f"    {mask(line)}" if line else "" for line in obj["text"].split("\n")]
+            if obj.get("image"):
+                self.lines.append("    [picture: a PNG chart]")
             for i, choice in enumerate(obj.get("choices") or [], 1):
                 self.lines.append(f"    [{i}] {choice['label']}   → {mask(choice['command'])}")
 
@@ -109,6 +112,7 @@ def converse(t: Transcript, p: People) -> None:
     t.heading("A reminder arrives")
     t.advance("PT12H")
     t.say("/lines", **me)
+    t.say(f"/usage {p.dad}", **me)
 
     family = {"chat": "family", "group": True}
     admin = {**family, "user": "u1", "admin": True, "name": p.admin, "lang": p.lang}
@@ -122,6 +126,14 @@ def converse(t: Transcript, p: People) -> None:
     t.say("/cap 300 NOK", **admin)
     t.say("/balance", **member)
     t.advance("P1D")
+    t.heading("One family across chats")
+    invite = t.say("/family invite", **admin)
+    code = INVITE.search(invite[0]["text"])
+    assert code is not None, invite
+    grandma = {"chat": "grandma", "user": "u5", "name": p.guest, "lang": p.lang}
+    t.say(f"/family join {code.group()}", **grandma)
+    t.say("/family", **grandma)
+    t.say(f"/family join {code.group()}", **{**grandma, "chat": "uncle", "user": "u6"})
 
 
 @pytest.mark.parametrize("lang", sorted(PEOPLE))

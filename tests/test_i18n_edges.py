@@ -81,6 +81,10 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "quiet": t("remind.quiet_off") if i % 2 else t("remind.quiet_range", start=t.clock("22:00"), end=t.clock("08:00")),
             "scope": t("remind.scope_line", label=label), "sims": f"{p}link 8947000000000000012 DEMO12",
             "name": "Li Wei" if i % 2 else t("start.friend"), "max": str(MAX_LABEL), "limit": "4096",
+            "until": t.date_time(NOW + timedelta(days=1)), "code": "K7PQ2XWM", "join": f"{p}family join K7PQ2XWM",
+            "invite": f"{p}family invite", "leave": f"{p}family leave", "platform": t("platform.matrix"),
+            "chats": "\n".join(f"• {c}" for c in (t("family.chat_group", platform=t("platform.telegram")),
+                                                   t("family.chat_private", platform=t("platform.matrix")))[: 1 + i % 2]),
         }
 
 
@@ -118,6 +122,7 @@ ZH_LATIN_OK = {
     "kontant", "autopåfyll", "data", "rollover", "status", "utland", "start", "stopp", "fortsett", "link", "manual",
     "expiry", "quiet", "tz", "to", "me", "off", "cap", "zh", "nb", "en", "h", "d", "english", "norsk", "bokmål",
     "asia", "shanghai", "europe", "oslo", "ipad", "li", "wei", "xyz", "e", "demo", "esimaccess", "esimgo",
+    "telegram", "matrix", "invite", "join", "leave",  # platform names and /family syntax
 }
 
 

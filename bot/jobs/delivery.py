@@ -26,7 +26,7 @@ from bot.store import Store, Tx
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
-Render = Callable[[OutboxItem], Awaitable[str]]
+Render = Callable[[OutboxItem], Awaitable[str | Reply]]  # a Reply: text with buttons
 Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
 
@@ -141,7 +141,9 @@ class Delivery:
     async def _send(self, platform: Platform, item: OutboxItem) -> None:
         address = platform.private_address(item.private_user) if item.private_user is not None \
             else Address(item.platform, item.chat)
-        reply = Reply(await self._render(item), mention=item.mention, private=item.private_user is not None)
+        rendered = await self._render(item)
+        reply = replace(rendered if isinstance(rendered, Reply) else Reply(rendered),
+                        mention=item.mention, private=item.private_user is not None)
         await platform.send(address, reply, kind="alert")
 
     async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:

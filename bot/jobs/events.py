@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import alerts
+from bot.names import PlatformName
 from bot.records import Household, Line, OutboxItem
+from bot.reminders import Topic
 from bot.store import Store, Tx
 
 
@@ -65,7 +67,10 @@ class Events:
             await tx.put_state("unreachable", line.owner, True)
             if both or fallback or not household.active:
                 return None
-            return self._copy(item, mention=item.private_user, private_user=None, note="fallback from private")
+            platform, chat = household.id.split(":", 1)
+            return replace(self._copy(item, mention=item.private_user if platform == item.platform else None,
+                                      private_user=None, note="fallback from private"),
+                           platform=PlatformName(platform), chat=chat)
         owner_gone = bool(await tx.get_state("unreachable", line.owner))
         await self._leave(tx, item.platform, item.chat)
         if both or fallback or owner_gone:
@@ -77,6 +82,12 @@ class Events:
         """Nothing more is sent about a line once its unlink is confirmed."""
         await tx.set_due(line.id, None)
         await self._queue.drop(tx, lambda item: item.line_id == line.id, "line removed")
+
+    async def snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
+        """"Snooze 1 day": what waits about this line and topic waits until then."""
+        for item in self._queue.waiting():
+            if item.line_id == line.id and Topic.of(item.alert.kind) == topic and item.not_before < until:
+                await self._queue.save(tx, replace(item, not_before=until))
 
     async def quiet_changed(self, tx: Tx, household: Household) -> None:
         """Quiet hours moved or ended: alerts waiting for the old morning wait as the new

@@ -18,7 +18,7 @@ from bot import alerts
 from bot.audience import Audience
 from bot.names import PlatformName
 from bot.records import Household, Line, OutboxItem
-from bot.reminders import evaluate, forecast, make_alert
+from bot.reminders import Topic, evaluate, forecast, make_alert, snoozed_until
 from bot.store import Tx
 from providers.base import EsimBalance
 
@@ -49,15 +49,18 @@ class Planner:
             await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
         if result.due and household.active:
             alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance))
-            platform, chat = household.id.split(":", 1)
-            platform = PlatformName(platform)
             not_before = alerts.quiet_until(household, now) or now
+            topic = Topic.of(alert.kind)
+            snooze = snoozed_until(await tx.get_state("snooze", f"{line.id}:{topic}"), now)
+            if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
+                not_before = max(not_before, snooze)
             reachable = not await tx.get_state("unreachable", line.owner)
-            for to in self._audience.targets(line, household, owner_reachable=reachable):
+            chats = [household.id, *[c for c in household.chats if await _active(tx, c)]]
+            for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
                 await self._queue.enqueue(tx, OutboxItem(
-                    id=secrets.token_hex(6), line_id=line.id, household_id=household.id, platform=platform, chat=chat,
-                    alert=alert, created_at=now, not_before=not_before, private_user=to.private_user,
-                    mention=to.mention))
+                    id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
+                    platform=PlatformName(to.platform), chat=to.chat, alert=alert, created_at=now,
+                    not_before=not_before, private_user=to.private_user, mention=to.mention))
             tx.after_commit(self._on_queued)
         await tx.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []
@@ -72,3 +75,9 @@ class Planner:
         """Until when a due alert must still wait: the end of its household's quiet hours."""
         household = await tx.household(item.household_id)
         return alerts.quiet_until(household, now) if household is not None else None
+
+
+async def _active(tx: Tx, chat_key: str) -> bool:
+    """A joined chat gets alerts while the bot is still in it and it still belongs here."""
+    chat = await tx.household(chat_key)
+    return chat is None or chat.active

@@ -27,7 +27,7 @@ from bot.jobs.queue import AlertQueue
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
 from bot.records import Household, Line
-from bot.reminders import balance_from_event
+from bot.reminders import Topic, balance_from_event
 from bot.services import Notice
 from bot.store import Store, Tx
 from providers.base import BalanceEvent, EsimBalance, Provider
@@ -143,6 +143,9 @@ class Jobs:
 
     async def line_removed(self, tx: Tx, line: Line) -> None:
         await self._events.line_removed(tx, line)
+
+    async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
+        await self._events.snoozed(tx, line, topic, until)
 
     async def household_changed(self, tx: Tx, household: Household) -> None:
         await self._events.quiet_changed(tx, household)

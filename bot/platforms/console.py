@@ -8,17 +8,20 @@ per input line, one per output message, ``{"idle": true}`` after each input is h
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.context import Command, Context
 from bot.errors import UsageError
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Picture, Reply
 from bot.names import PlatformName
 from bot.platforms.base import Handler, SendLimits
 
@@ -74,8 +77,10 @@ class ConsolePlatform:
         jsonl: bool,
         steps: Steppable | None = None,
         user: str = "you",
+        pictures: Path | None = None,
     ) -> None:
         self._read, self._write, self._now = read, write, now
+        self._pictures = pictures or Path(tempfile.gettempdir()) / "esimbot-pictures"
         self.jsonl = jsonl
         self.steps = steps
         self._user = user
@@ -97,19 +102,29 @@ class ConsolePlatform:
             self._task.cancel()
 
     async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+        image = self.save_picture(reply.picture) if reply.picture is not None else None
         if self.jsonl:
             self._emit({
                 "chat": to.chat, "text": reply.text,
                 "choices": [{"label": c.label, "command": c.command} for c in reply.choices],
                 "mention": reply.mention, "private": reply.private,
-                "kind": kind,
+                "kind": kind, **({"image": str(image)} if image is not None else {}),
             })
             return
         head = "🔔 " if kind == "alert" else ""
-        self._write(f"\n{head}{reply.text}\n")
+        self._write(f"\n{head}{reply.text}\n" + (f"🖼 {image}\n" if image is not None else ""))
         self._choices = [c.command for c in reply.choices]
         for i, choice in enumerate(reply.choices, 1):
             self._write(f"  [{i}] {choice.label}\n")
+
+    def save_picture(self, picture: Picture) -> Path:
+        """The PNG as a file (named by its content, so an unchanged chart is one file)."""
+        self._pictures.mkdir(parents=True, exist_ok=True)
+        stem = Path(picture.name).stem[:40] or "picture"
+        path = self._pictures / f"{stem}-{hashlib.sha256(picture.png).hexdigest()[:12]}.png"
+        if not path.exists():
+            path.write_bytes(picture.png)
+        return path
 
     def _emit(self, obj: dict[str, Any]) -> None:
         self._write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -1,0 +1,93 @@
+"""/family: one household across chats and platforms (a Telegram group and a Matrix room).
+
+``/family invite`` (an admin) gives a one-time code, valid 15 minutes; ``/family join CODE``
+in another chat (a group by its admin, or a private chat) joins that chat to the household:
+its lines come along, it sees the family's overview and gets the family's alerts in its own
+language. ``/family leave`` takes a joined chat out again. Wrong codes count against the
+same budget as wrong link codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.context import Context
+from bot.errors import BotError, RateLimitedUser, UsageError
+from bot.messages import Incoming, Reply
+from bot.records import Household
+from handlers.lines import FAILURE_WINDOW, MAX_FAILURES
+
+INVITE_TTL = timedelta(minutes=15)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+CODE_LENGTH = 8
+MAX_CHATS = 10
+
+
+async def family(incoming: Incoming, ctx: Context) -> Reply:
+    """Show the family's chats, or invite, join or leave."""
+    action = incoming.args[0].casefold() if incoming.args else ""
+    if not action:
+        return await _show(ctx)
+    if action in ("invite", "inviter", "邀请"):
+        return await _invite(ctx)
+    if action in ("join", "bli-med", "加入") and len(incoming.args) == 2:
+        return await _join(ctx, incoming.args[1])
+    if action in ("leave", "forlat", "退出"):
+        return await _leave(ctx)
+    raise UsageError("family.usage")
+
+
+def chat_name(ctx: Context, chat: Household) -> str:
+    platform = chat.id.split(":", 1)[0]
+    return ctx.t(f"family.chat_{'group' if chat.is_group else 'private'}", platform=ctx.t(f"platform.{platform}"))
+
+
+async def _show(ctx: Context) -> Reply:
+    home = ctx.household
+    chats = [home, *[c for key in home.chats if (c := await ctx.settings.household(key)) is not None]]
+    names = [chat_name(ctx, c) + (" ← " + ctx.t("family.here") if c.id == ctx.chat.id else "") for c in chats]
+    lines = await ctx.lines.all()
+    return Reply(ctx.t.plural("family.show", len(lines), chats="\n".join(f"• {n}" for n in names),
+                             invite=ctx.cmd("family invite")))
+
+
+async def _invite(ctx: Context) -> Reply:
+    ctx.require_admin()
+    if len(ctx.household.chats) >= MAX_CHATS:
+        raise BotError("family.too_many", limit=MAX_CHATS)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    until = ctx.now + INVITE_TTL
+    await ctx.settings.invite(ctx.household, code, until)
+    return Reply(ctx.t("family.invite", code=code, join=ctx.cmd(f"family join {code}"), time=ctx.t.time(until)))
+
+
+async def _join(ctx: Context, code: str) -> Reply:
+    chat = ctx.chat
+    if chat.is_group:
+        ctx.require_admin()
+    if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
+        raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
+    home = await ctx.settings.redeem("".join(code.split("-")).upper()[:CODE_LENGTH * 2], ctx.now)
+    if home is None:
+        await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
+        raise BotError("family.bad_code", invite=ctx.cmd("family invite"))
+    if home.id == ctx.household.id:
+        raise BotError("family.same")
+    if chat.home is not None:
+        raise BotError("family.already", leave=ctx.cmd("family leave"))
+    if chat.chats:
+        raise BotError("family.is_home")
+    moved = await ctx.settings.join(chat, home)
+    said = [ctx.t("family.joined", balance=ctx.cmd("balance"))]
+    return Reply("\n".join(said + ([ctx.t.plural("family.moved", moved)] if moved else [])))
+
+
+async def _leave(ctx: Context) -> Reply:
+    chat = ctx.chat
+    if chat.home is None:
+        raise BotError("family.leave_home" if chat.chats else "family.not_joined")
+    if chat.is_group:
+        ctx.require_admin()
+    await ctx.settings.leave(chat, ctx.household)
+    return Reply(ctx.t("family.left"))
