@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Picture, Reply
 
 HTML = "org.matrix.custom.html"
 # 1️⃣ … 9️⃣ and 🔟: what a reader can react with to pick a choice.
@@ -188,3 +188,17 @@ def reply_content(
 
 def reaction_content(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+def image_content(picture: Picture, uri: str, keys: dict[str, Any] | None) -> dict[str, Any]:
+    """An ``m.image`` event for an uploaded PNG: ``url`` in a plain room, ``file`` with the
+    decryption keys (``keys`` from the encrypted upload) in an encrypted one."""
+    width, height = picture.size
+    content: dict[str, Any] = {"msgtype": "m.image", "body": picture.name,
+                               "info": {"mimetype": "image/png", "size": len(picture.png), "w": width, "h": height}}
+    if keys is None:
+        content["url"] = uri
+    else:
+        content["file"] = {"url": uri, "key": keys["key"], "iv": keys["iv"], "hashes": keys["hashes"],
+                           "v": keys.get("v", "v2"), "mimetype": "image/png"}
+    return content

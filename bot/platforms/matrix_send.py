@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import ClientError
-from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError
+from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError, UploadResponse
 
-from bot.messages import Address, Choice, Reply
+from bot.messages import Address, Choice, Picture, Reply
 from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.matrix_rooms import Rooms
@@ -69,9 +70,22 @@ class Sender:
         tx_id = None
         if kind == "alert":
             tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
+        if reply.picture is not None:  # the chart first, then its summary with the choices
+            await self._send_picture(room_id, reply.picture, encrypted=room is not None and room.encrypted)
         event_id = await self._room_send(room_id, content, tx_id)
         if reply.choices:
             self.offer(room_id, event_id, reply.choices)
+
+    async def _send_picture(self, room_id: str, picture: Picture, *, encrypted: bool) -> None:
+        """Upload the PNG (encrypted for an end-to-end encrypted room) and post it as ``m.image``."""
+        try:
+            resp, keys = await self._client.upload(io.BytesIO(picture.png), content_type="image/png",
+                                                   filename=picture.name, encrypt=encrypted, filesize=len(picture.png))
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
+        if not isinstance(resp, UploadResponse):
+            raise_for(resp.status_code, resp.retry_after_ms)
+        await self._room_send(room_id, render.image_content(picture, resp.content_uri, keys if encrypted else None), None)
 
     async def _room_for(self, to: Address) -> str:
         if not to.chat.startswith("@"):

@@ -20,6 +20,7 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     MessageEntity,
@@ -28,11 +29,12 @@ from telegram import (
     User,
 )
 
-from bot.messages import MAX_TEXT, Address, Incoming, Reply, clean_text, parse_command
+from bot.messages import MAX_TEXT, Address, Incoming, Picture, Reply, clean_text, parse_command
 from bot.names import PlatformName
 
 PLATFORM = PlatformName.TELEGRAM
 MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters
+CAPTION_LIMIT = 1024  # and for a photo's caption
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -151,6 +153,24 @@ class Outgoing:
     keyboard: InlineKeyboardMarkup | None = None
     silent: bool = False
     quote: int | None = None
+    photo: Picture | None = None
+
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """The Bot API calls that send it: a picture goes as a photo with the text as its
+        caption (and the buttons) when the text fits a caption, else first, on its own."""
+        texts = self.send_kwargs()
+        if self.photo is None:
+            return [("send_message", kwargs) for kwargs in texts]
+        photo: dict[str, Any] = {"chat_id": self.chat_id, "disable_notification": self.silent,
+                                 "photo": InputFile(self.photo.png, filename=self.photo.name)}
+        if self.quote is not None:
+            photo["reply_parameters"] = ReplyParameters(self.quote, allow_sending_without_reply=True)
+        if len(self.parts) == 1 and len(self.parts[0]) <= CAPTION_LIMIT and not self.entities:
+            photo["caption"] = self.parts[0]
+            if self.keyboard is not None:
+                photo["reply_markup"] = self.keyboard
+            return [("send_photo", photo)]
+        return [("send_photo", photo), *(("send_message", kwargs) for kwargs in texts)]
 
     def send_kwargs(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = []
@@ -195,7 +215,7 @@ def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command))] for c in reply.choices[:50]])
     return Outgoing(chat_id=chat_id, parts=tuple(split_text(text)), entities=entities, keyboard=keyboard,
-                    silent=reply.silent, quote=quote)
+                    silent=reply.silent, quote=quote, photo=reply.picture)
 
 
 def menu(entries: Iterable[MenuEntry], t: Callable[[str], str]) -> list[BotCommand]:

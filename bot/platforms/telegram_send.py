@@ -65,7 +65,7 @@ class Sender:
             target = self.private_address(asker) if reply.private else (reply.to or incoming.address)
             here = target.chat == incoming.address.chat
             try:
-                if i == 0 and edit is not None and here:
+                if i == 0 and edit is not None and here and reply.picture is None:
                     await self._retrying(functools.partial(self.edit, target, reply, edit, asker))
                 else:
                     await self._retrying(functools.partial(self.deliver, target, reply, quote if here else None, asker))
@@ -92,8 +92,8 @@ class Sender:
         """Send one reply as new message(s); remember who may turn its buttons into an outcome."""
         out = self._render(to, reply, quote)
         sent: Message | None = None
-        for kwargs in out.send_kwargs():
-            sent = await self.call(to, "send_message", kwargs)
+        for method, kwargs in out.calls():
+            sent = await self.call(to, method, kwargs)
         if out.keyboard is not None and sent is not None:
             self.keyboards.sent(to.chat, sent.message_id, asker)
 

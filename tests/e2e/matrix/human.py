@@ -18,12 +18,17 @@ from nio import (
     AsyncClientConfig,
     LoginResponse,
     MatrixRoom,
+    DownloadResponse,
     MegolmEvent,
     RoomCreateResponse,
+    RoomEncryptedImage,
+    RoomMessageImage,
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
 )
+
+from nio.crypto.attachments import decrypt_attachment
 
 DEADLINE = 20.0
 
@@ -58,7 +63,8 @@ class Human:
     async def __aenter__(self) -> Human:
         resp = await self.client.login(self._password, device_name="test-human")
         assert isinstance(resp, LoginResponse), resp
-        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice))  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice,  # type: ignore[arg-type]
+                                                          RoomMessageImage, RoomEncryptedImage))
         self.client.add_event_callback(self._on_megolm, MegolmEvent)  # type: ignore[arg-type]
         await self.sync(0)
         return self
@@ -69,6 +75,16 @@ class Human:
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice) -> None:
         self.seen.append(Said(room.room_id, event.sender, event.event_id, event.body,
                               dict(event.source.get("content", {})), bool(event.decrypted)))
+
+    async def picture(self, said: Said) -> bytes:
+        """The bytes of an ``m.image`` the bot sent, downloaded (and decrypted when it came encrypted)."""
+        file = said.content.get("file")
+        url = file["url"] if file else said.content["url"]
+        resp = await self.client.download(url)
+        assert isinstance(resp, DownloadResponse), resp
+        if not file:
+            return bytes(resp.body)
+        return bytes(decrypt_attachment(resp.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]))
 
     async def _on_megolm(self, room: MatrixRoom, event: MegolmEvent) -> None:
         self.undecryptable.append((room.room_id, event))

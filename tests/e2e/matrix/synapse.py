@@ -29,7 +29,7 @@ pid_file: @DIR@/homeserver.pid
 public_baseurl: "http://127.0.0.1:@PORT@/"
 listeners:
   - {port: @PORT@, bind_addresses: ['127.0.0.1'], type: http, tls: false, x_forwarded: false,
-     resources: [{names: [client], compress: false}]}
+     resources: [{names: [client, media], compress: false}]}
 database: {name: sqlite3, args: {database: @DIR@/homeserver.db}}
 media_store_path: @DIR@/media_store
 signing_key_path: @DIR@/localhost.signing.key

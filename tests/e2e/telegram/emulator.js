@@ -89,6 +89,42 @@ bot('sendMessage', (req, res, token, p, next) => {
   if (f) return fail(res, f.error_code, f.description, f.parameters);
   return ok(res, server.addBotMessage(p, token));
 });
+// (5) sendPhoto, which the emulator lacks: PTB uploads the picture as multipart/form-data. The
+// message keeps the caption and keyboard as a text message would, plus `photo` (size, PNG
+// dimensions) and `photo_base64` (the bytes, for the tests to look at).
+const multipart = (req) => {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(req.headers['content-type'] || '');
+  const fields = {}, files = {};
+  if (!m || !Buffer.isBuffer(req.body)) return { fields: { ...req.query, ...(Buffer.isBuffer(req.body) ? {} : req.body) }, files };
+  const boundary = Buffer.from(`--${m[1] || m[2]}`);
+  let start = req.body.indexOf(boundary);
+  while (start !== -1) {
+    const next = req.body.indexOf(boundary, start + boundary.length);
+    if (next === -1) break;
+    const part = req.body.subarray(start + boundary.length + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString();
+    const name = (/name="([^"]+)"/.exec(head) || [])[1];
+    if (name) {
+      if (/filename="/.test(head)) files[name] = part.subarray(split + 4); else fields[name] = part.subarray(split + 4).toString();
+    }
+    start = next;
+  }
+  return { fields, files };
+};
+app.post('/bot:token/sendPhoto', express.raw({ type: 'multipart/form-data', limit: '20mb' }), (req, res) => {
+  const token = req.params.token;
+  const { fields, files } = multipart(req);
+  const ref = String(fields.photo || '');
+  const png = files.photo || (ref.startsWith('attach://') ? files[ref.slice(9)] : undefined);
+  if (!png || png.length < 24 || png.subarray(1, 4).toString() !== 'PNG') return fail(res, 400, 'Bad Request: photo is not a PNG upload');
+  const photo = { file_id: `photo${png.length}`, file_unique_id: `u${png.length}`, width: png.readUInt32BE(16), height: png.readUInt32BE(20), file_size: png.length };
+  const raw = { chat_id: fields.chat_id, text: fields.caption || '', caption: fields.caption, reply_markup: fields.reply_markup,
+    photo, photo_base64: png.toString('base64') };
+  const msg = server.addBotMessage(raw, token);
+  delete msg.text;
+  return ok(res, { ...msg, photo: [photo], ...(fields.caption ? { caption: fields.caption } : {}) });
+});
 for (const m of ['editMessageText', 'editMessageReplyMarkup']) {
   bot(m, (req, res, token, p) => {
     if (m === 'editMessageText') server.editMessageText(p); else server.editMessageReplyMarkup(p);
