@@ -16,9 +16,9 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     LoginResponse,
     MatrixRoom,
-    DownloadResponse,
     MegolmEvent,
     RoomCreateResponse,
     RoomEncryptedImage,
@@ -27,7 +27,6 @@ from nio import (
     RoomMessageText,
     RoomSendResponse,
 )
-
 from nio.crypto.attachments import decrypt_attachment
 
 DEADLINE = 20.0
