@@ -10,6 +10,7 @@ same budget as wrong link codes.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from bot.context import Context
@@ -68,7 +69,8 @@ async def _join(ctx: Context, code: str) -> Reply:
         ctx.require_admin()
     if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
-    home = await ctx.settings.redeem("".join(code.split("-")).upper()[:CODE_LENGTH * 2], ctx.now)
+    typed = "".join(c for c in unicodedata.normalize("NFKC", code).upper() if c.isascii() and c.isalnum())
+    home = await ctx.settings.redeem(typed[:CODE_LENGTH * 2], ctx.now)  # "k7pq-2xwm", "K7PQ2XWM。" work too
     if home is None:
         await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
         raise BotError("family.bad_code", invite=ctx.cmd("family invite"))
