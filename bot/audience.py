@@ -36,20 +36,22 @@ class Audience:
 
     @staticmethod
     def targets(line: Line, household: Household, *, owner_reachable: bool = True,
-                chats: Sequence[str] | None = None) -> list[Recipient]:
+                chats: Sequence[Household] | None = None) -> list[Recipient]:
         """A private chat gets the alert as is; a family's alert goes to each of its chats
-        (``chats``: the household's own and the joined ones still active), mentioning the
-        owner where they are, to the owner privately, or both (the line's or the family's
-        setting). An owner known to have blocked the bot gets it in the chats instead."""
-        keys = [household.id, *household.chats] if chats is None else list(chats)
+        (``chats``: the household itself and the joined chats still active), mentioning the
+        owner in the groups of the owner's platform, to the owner privately, or both (the
+        line's or the family's setting). An owner known to have blocked the bot gets it in
+        the chats instead."""
+        rooms = [household] if chats is None else list(chats)
         owner_platform = line.owner.split(":", 1)[0] if ":" in line.owner else ""
         owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
 
         def in_chats(mention: bool) -> list[Recipient]:
             out = []
-            for key in keys:
-                platform, _, chat = key.partition(":")
-                out.append(Recipient(platform, chat, None, owner if mention and platform == owner_platform else None))
+            for room in rooms:
+                platform, _, chat = room.id.partition(":")
+                named = mention and room.is_group and platform == owner_platform
+                out.append(Recipient(platform, chat, None, owner if named else None))
             return out
 
         if not household.family:

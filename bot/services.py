@@ -205,8 +205,14 @@ class HouseholdSettings:
     async def join(self, chat: Household, home: Household) -> int:
         """``chat`` joins ``home``; its lines move there. Returns how many lines moved."""
         lines = await self._tx.lines(chat.id)
+        taken = {line.label.casefold() for line in await self._tx.lines(home.id)}
         for line in lines:
-            await self._tx.save_line(replace(line, household_id=home.id))
+            label, n = line.label, 1
+            while label.casefold() in taken:  # the family has a "mom" already: this one is "mom 2"
+                n += 1
+                label = f"{line.label} {n}"
+            taken.add(label.casefold())
+            await self._tx.save_line(replace(line, household_id=home.id, label=label))
         await self._tx.save_household(replace(home, chats=(*home.chats, chat.id)))
         await self._tx.save_household(replace(chat, home=home.id))
         return len(lines)

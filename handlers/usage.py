@@ -90,10 +90,11 @@ def day_ticks(start: datetime, end: datetime) -> list[datetime]:
 
 
 def data_ticks(top: int) -> list[int]:
-    """0 and round steps (1, 2, 2.5 or 5 times a power of ten, in MB) up to just above ``top``."""
-    mb = 1024**2
-    rough = max(top, mb) / 4 / mb
+    """0 and about five round steps (1, 2, 2.5 or 5 times a power of ten, in GB from 1 GB
+    up, else in MB, as ``Translator.data`` counts them) up to just above ``top``."""
+    unit = 1024**3 if top >= 1024**3 else 1024**2
+    rough = max(top, unit) / 5 / unit
     power = 10 ** math.floor(math.log10(rough))
     step = next(n * power for n in (*_NICE, 10) if n * power >= rough)
-    count = math.ceil(max(top, mb) / (step * mb))
-    return [round(i * step * mb) for i in range(count + 1)]
+    count = math.ceil(max(top, unit) / (step * unit))
+    return [round(i * step * unit) for i in range(count + 1)]

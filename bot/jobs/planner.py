@@ -55,7 +55,7 @@ class Planner:
             if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
                 not_before = max(not_before, snooze)
             reachable = not await tx.get_state("unreachable", line.owner)
-            chats = [household.id, *[c for c in household.chats if await _active(tx, c)]]
+            chats = [household, *[c for key in household.chats if (c := await _joined(tx, key)) is not None]]
             for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
                 await self._queue.enqueue(tx, OutboxItem(
                     id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
@@ -77,7 +77,7 @@ class Planner:
         return alerts.quiet_until(household, now) if household is not None else None
 
 
-async def _active(tx: Tx, chat_key: str) -> bool:
-    """A joined chat gets alerts while the bot is still in it and it still belongs here."""
+async def _joined(tx: Tx, chat_key: str) -> Household | None:
+    """A joined chat, while the bot is still in it (it gets the family's alerts)."""
     chat = await tx.household(chat_key)
-    return chat is None or chat.active
+    return chat if chat is not None and chat.active else None
