@@ -54,7 +54,9 @@ class Reply:
     """One message to send. ``to`` None means the chat the command came from;
     ``private`` sends it to the acting user's private chat instead; ``mention`` is a
     platform user id the platform should mention; ``silent`` sends without a ping;
-    ``picture`` is shown with the text (a chart)."""
+    ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
+    (Top up, Chart under a balance): pressing one answers in a new message and the reply
+    stays, where a question's buttons (plans, confirm) turn it into the answer."""
 
     text: str
     to: Address | None = None
@@ -63,6 +65,7 @@ class Reply:
     silent: bool = False
     private: bool = False
     picture: Picture | None = None
+    keep: bool = False
 
 
 @dataclass(frozen=True)

@@ -51,4 +51,4 @@ async def balance(incoming: Incoming, ctx: Context) -> Reply:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
     header = [ctx.t.plural("balance.family_header", len(lines))] if ctx.household.family and len(lines) > 1 else []
-    return Reply("\n\n".join([*header, *texts]), choices=actions.under_balance(ctx, lines))
+    return Reply("\n\n".join([*header, *texts]), choices=actions.under_balance(ctx, lines), keep=True)

@@ -94,7 +94,7 @@ async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
         parts.append(await render_balance(ctx, line, bal))
-    return Reply("\n\n".join(parts), choices=actions.under_balance(ctx, [line]))
+    return Reply("\n\n".join(parts), choices=actions.under_balance(ctx, [line]), keep=True)
 
 
 async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:

@@ -122,7 +122,7 @@ async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord
     await ctx.lines.seen(line, None, fresh_cycle=True)
     balance = await fetch_and_render(ctx, line)
     return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance,
-                 choices=actions.under_receipt(ctx, line))
+                 choices=actions.under_receipt(ctx, line), keep=True)
 
 
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:

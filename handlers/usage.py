@@ -11,11 +11,12 @@ from bot.context import Context
 from bot.messages import Choice, Incoming, Picture, Reply
 from bot.records import Line, Sample
 from handlers import actions
-from providers.base import EsimBalance, Status
+from providers.base import EsimBalance, OrderStatus, Status
 
 WINDOW = timedelta(days=30)
 AHEAD = timedelta(days=14)  # how far past now the chart looks for the forecast and the expiry
 X_TICKS = 6
+TOPPED_UP = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value)  # marked on the chart
 _NICE = [1, 2, 2.5, 5]
 
 
@@ -34,11 +35,11 @@ async def usage(incoming: Incoming, ctx: Context) -> Reply:
     last = await ctx.lines.last_balance(line)
     runs_out = await ctx.lines.forecast(line, last) if last is not None and last.status == Status.ACTIVE else None
     topups = [o.created_at for o in await ctx.orders.all()
-              if o.line_id == line.id and o.status in ("completed", "pending") and o.created_at >= points[0].as_of]
+              if o.line_id == line.id and o.status in TOPPED_UP and o.created_at >= points[0].as_of]
     spec = chart_spec(ctx, line, points, last, runs_out, topups)
     png = await charts.render(spec)
     return Reply(caption(ctx, line, points[-1], last, runs_out), picture=Picture(png, f"usage-{line.id}.png"),
-                 choices=actions.under_chart(ctx, line))
+                 choices=actions.under_chart(ctx, line), keep=True)
 
 
 def caption(ctx: Context, line: Line, newest: Sample, last: EsimBalance | None, runs_out: datetime | None) -> str:

@@ -6,6 +6,7 @@ backend, after a close and a fresh open: what was committed is what a restarted 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -304,6 +305,9 @@ async def test_samples_are_packed_bounded_and_never_go_backwards(backend: Backen
         assert samples[-1].remaining == 10_000_000_000 - (24 * (SAMPLE_DAYS + 5) - 1)
         assert samples[0].as_of >= samples[-1].as_of - timedelta(days=SAMPLE_DAYS)  # a chart's month is there
         assert [s.as_of for s in samples] == sorted(s.as_of for s in samples)
+        gaps = [b.as_of - a.as_of for a, b in itertools.pairwise(samples)]
+        assert max(gaps) <= timedelta(hours=36), "the month is thinned evenly, not emptied at the old end"
+        assert sum(s.as_of > samples[-1].as_of - timedelta(days=1) for s in samples) >= 20, "the last day stays"
     last = await backend.read(lambda tx: tx.last_balance("line1"))
     assert [b.data_remaining_bytes for b in last] == [10_000_000_000 - (24 * (SAMPLE_DAYS + 5) - 1)] * 2
 

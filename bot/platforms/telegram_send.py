@@ -95,7 +95,7 @@ class Sender:
         for method, kwargs in out.calls():
             sent = await self.call(to, method, kwargs)
         if out.keyboard is not None and sent is not None:
-            self.keyboards.sent(to.chat, sent.message_id, asker)
+            self.keyboards.sent(to.chat, sent.message_id, None if reply.keep else asker)
 
     async def edit(self, to: Address, reply: Reply, message_id: int, asker: str) -> None:
         """Show the outcome in the pressed message; its old buttons go, so it cannot be pressed twice."""
@@ -106,7 +106,7 @@ class Sender:
             await self.deliver(to, reply, None if is_private_chat(to.chat) else message_id, asker)
             return
         if out.keyboard is not None and len(out.parts) == 1:
-            self.keyboards.sent(to.chat, message_id, asker)
+            self.keyboards.sent(to.chat, message_id, None if reply.keep else asker)
         else:
             self.keyboards.done(to.chat, message_id)
         if len(out.parts) > 1:
@@ -115,7 +115,7 @@ class Sender:
             for kwargs in rest.send_kwargs():
                 sent = await self.call(to, "send_message", kwargs)
             if rest.keyboard is not None and sent is not None:
-                self.keyboards.sent(to.chat, sent.message_id, asker)
+                self.keyboards.sent(to.chat, sent.message_id, None if reply.keep else asker)
 
     async def call(self, to: Address, method: str, kwargs: dict[str, Any]) -> Any:
         """One Bot API call, its failures mapped onto the DeliveryError tree (table above)."""

@@ -1,8 +1,9 @@
 """Balance samples, packed: one short string per line instead of a document per sample.
 
 A line polled hourly for a month would hold 720 points; a chart and the forecast need far
-fewer. ``add`` keeps at most ``cap`` points within ``days``: when full, every other point
-of the older half goes, so recent points stay dense and old ones thin out evenly.
+fewer. ``add`` keeps at most ``cap`` points within ``days``: when full, the last day stays
+whole (the forecast's recent pace) and the older points thin out evenly over the month (a
+chart's shape): the point whose loss leaves the smallest gap goes first.
 
 The packed form is base64 of little-endian ``(uint32 seconds since base, uint64 bytes)``
 pairs (``2**64 - 1`` for "unknown"), with the base time in whole seconds beside it: about
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 _POINT = struct.Struct("<IQ")
 _UNKNOWN = 2**64 - 1
+RECENT = timedelta(days=1)  # kept whole when thinning
 Point = tuple[datetime, int | None]
 
 
@@ -56,7 +58,7 @@ def add(points: list[Point], at: datetime, remaining: int | None, *, cap: int, d
         return None  # an answer older than what we know (clock skew, a late reply): keep the newer
     kept = [p for p in points if p[0] < at and p[0] >= at - timedelta(days=days)]
     kept.append((at, remaining))
-    if len(kept) > cap:
-        half = len(kept) // 2
-        kept = kept[:half:2] + kept[half:]
+    while len(kept) > cap:
+        older = [i for i in range(1, len(kept) - 1) if kept[i][0] < at - RECENT] or list(range(1, len(kept) - 1))
+        del kept[min(older, key=lambda i: kept[i + 1][0] - kept[i - 1][0])]
     return kept

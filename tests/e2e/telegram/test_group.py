@@ -46,11 +46,12 @@ def test_family_group_roles_and_buttons(start_bot: Callable[..., BotProcess]) ->
     assert refusal["reply_parameters"]["message_id"] == plans["message_id"]
     assert buttons(tg.bot_message(plans["message_id"])) == buttons(confirm)
 
-    # the admin's press orders, and the message shows the outcome without buttons
+    # the admin's press orders, and the message shows the outcome: the confirm buttons are gone,
+    # the receipt's own "Balance" is there
     tg.press(ALICE, FAMILY, confirm, confirm_data)
     done = tg.edited(plans["message_id"], confirm["text"])
     assert done["text"].startswith(t("renew.done", label="mom", plan="").strip()[:8])
-    assert buttons(done) == []
+    assert buttons(done) == ["/balance mom"]
 
     # a second press (a stale client still showing the button) orders nothing more
     tg.press(ALICE, FAMILY, confirm, confirm_data)
