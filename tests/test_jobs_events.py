@@ -100,3 +100,15 @@ async def test_user_unreachable_sends_owner_alerts_to_the_group() -> None:
     await h.events.user_unreachable(P, "anna")
     await h.run(timedelta(hours=12))
     assert [(s.chat, s.mention) for s in h.platform.attempts] == [("fam", "anna")]
+
+
+async def test_a_family_follows_a_chat_that_moved() -> None:
+    h = make()
+    h.household("fam", chats=(f"{P}:kids",))
+    h.household("kids", home=f"{P}:fam")
+    await h.events.chat_moved(P, "kids", "kids-super")  # a joined group became a supergroup
+    assert h.household("fam").chats == (f"{P}:kids-super",)
+    assert h.household("kids-super").home == f"{P}:fam"
+    await h.events.chat_moved(P, "fam", "fam-super")  # and so did the home
+    assert h.household("kids-super").home == f"{P}:fam-super"
+    assert h.household("fam-super").chats == (f"{P}:kids-super",)

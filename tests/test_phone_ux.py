@@ -108,3 +108,18 @@ def test_a_receipt_offers_the_balance(console: ConsoleProcess) -> None:
     [receipt] = replies(console.say(commands(ask)[0]))
     assert fixed_part("renew.done") in receipt["text"], receipt["text"]
     assert [(c["label"], c["command"]) for c in receipt["choices"]] == [(fixed_part("button.balance"), "/balance dad")]
+
+
+def test_the_chart_in_jsonl_is_a_png_file_beside_the_text(console: ConsoleProcess) -> None:
+    console.say(f"/link {DEMO['DEMO12']} DEMO12 dad", lang="en")
+    [early] = replies(console.say("/usage dad"))
+    assert "image" not in early and fixed_part("usage.too_few") in early["text"]
+    console.advance("P1D")
+    [chart] = replies(console.say("/usage"))  # the only line: no need to name it
+    image = Path(chart["image"])
+    assert image.suffix == ".png" and image.read_bytes().startswith(b"\x89PNG")
+    assert chart["text"].startswith("📈 dad")
+    [again] = replies(console.say("/usage dad"))
+    assert again["image"] == chart["image"], "the same samples: the same picture, one file"
+    [unknown] = replies(console.say("/usage nosuch"))
+    assert "image" not in unknown and "dad" in unknown["text"]

@@ -35,9 +35,12 @@ class Events:
 
     # -- from platforms --------------------------------------------------------------------
     async def chat_moved(self, platform: str, old_chat: str, new_chat: str) -> None:
-        """A group got a new id (Telegram supergroup): the household and its alerts follow."""
+        """A group got a new id (Telegram supergroup): the household and its alerts follow,
+        and so does its family (the home's list of chats, or the joined chats' home)."""
+        old, new = f"{platform}:{old_chat}", f"{platform}:{new_chat}"
         async with self._store.transaction() as tx:
-            await tx.move_household(f"{platform}:{old_chat}", f"{platform}:{new_chat}")
+            await tx.move_household(old, new)
+            await self._family_follows(tx, old, new)
             for item in self._queue.waiting():
                 if item.platform == platform and item.chat == old_chat:
                     await self._queue.save(tx, replace(item, chat=new_chat, household_id=f"{platform}:{new_chat}"))
@@ -97,6 +100,19 @@ class Events:
         for item in self._queue.waiting():
             if item.household_id == household.id and item.not_before > now and item.attempts == 0:
                 await self._queue.save(tx, replace(item, not_before=until))
+
+    @staticmethod
+    async def _family_follows(tx: Tx, old: str, new: str) -> None:
+        moved = await tx.household(new)
+        if moved is None:
+            return
+        home = await tx.household(moved.home) if moved.home else None
+        if home is not None:
+            await tx.save_household(replace(home, chats=tuple(new if c == old else c for c in home.chats)))
+        for key in moved.chats:
+            joined = await tx.household(key)
+            if joined is not None and joined.home == old:
+                await tx.save_household(replace(joined, home=new))
 
     async def _leave(self, tx: Tx, platform: str, chat: str) -> None:
         household = await tx.household(f"{platform}:{chat}")
