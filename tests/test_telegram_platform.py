@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram.request import BaseRequest, RequestData
 
 from bot.i18n import Catalogs
-from bot.messages import Address, Choice, Incoming, Reply
+from bot.messages import Address, Choice, Incoming, Picture, Reply
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
 from bot.platforms.telegram import TelegramPlatform
 from bot.router import parse
@@ -72,12 +72,12 @@ class FakeApi(BaseRequest):
             return ME
         if name == "getUpdates":
             return []
-        if name in ("sendMessage", "editMessageText"):
-            self._next_id += name == "sendMessage"
+        if name in ("sendMessage", "editMessageText", "sendPhoto"):
+            self._next_id += name != "editMessageText"
             chat = int(params["chat_id"])
             return {"message_id": params.get("message_id", self._next_id), "date": 1772434800, "from": ME,
                     "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "F"},
-                    "text": params["text"]}
+                    "text": params.get("text", params.get("caption", ""))}
         if name == "getChatAdministrators":
             return [{"status": "creator", "is_anonymous": False,
                      "user": {"id": uid, "is_bot": False, "first_name": "A"}} for uid in self.admins]
@@ -325,3 +325,20 @@ async def test_a_refused_token_stops_the_start_with_status_2() -> None:
         await platform.start(handler)
     assert stopped.value.code == 2
     await platform.stop()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (800).to_bytes(4, "big") + (450).to_bytes(4, "big") + b"\0" * 16
+
+
+async def test_a_chart_goes_as_a_photo_with_its_caption_and_buttons(rig: Rig) -> None:
+    reply = Reply("📈 mom", picture=Picture(PNG, "usage-l1.png"), choices=(Choice("Balance", "/balance mom"),))
+    await rig.platform.send(Address("telegram", "7001", "7001"), reply)
+    [photo] = rig.api.called("sendPhoto")
+    assert photo["caption"] == "📈 mom" and "Balance" in json.dumps(photo["reply_markup"])
+    assert rig.api.called("sendMessage") == []
+
+
+async def test_a_refused_photo_still_sends_the_text(rig: Rig) -> None:
+    rig.api.errors["sendPhoto"] = (400, {"description": "Bad Request: PHOTO_INVALID_DIMENSIONS"})
+    await rig.platform.send(Address("telegram", "7001", "7001"), Reply("📈 mom", picture=Picture(PNG, "usage-l1.png")))
+    assert [m["text"] for m in rig.api.called("sendMessage")] == ["📈 mom"]

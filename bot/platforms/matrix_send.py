@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.matrix_rooms import Rooms
 
+log = logging.getLogger(__name__)
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 MAX_OFFERS = 5000
 DM_WAIT = 10.0
@@ -71,7 +73,10 @@ class Sender:
         if kind == "alert":
             tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
         if reply.picture is not None:  # the chart first, then its summary with the choices
-            await self._send_picture(room_id, reply.picture, encrypted=room is not None and room.encrypted)
+            try:
+                await self._send_picture(room_id, reply.picture, encrypted=room is not None and room.encrypted)
+            except Undeliverable:  # a refused upload (too large, media off): the summary still goes
+                log.warning("Matrix refused a picture; sending its text alone")
         event_id = await self._room_send(room_id, content, tx_id)
         if reply.choices:
             self.offer(room_id, event_id, reply.choices)

@@ -92,8 +92,15 @@ class Sender:
         """Send one reply as new message(s); remember who may turn its buttons into an outcome."""
         out = self._render(to, reply, quote)
         sent: Message | None = None
-        for method, kwargs in out.calls():
-            sent = await self.call(to, method, kwargs)
+        try:
+            for method, kwargs in out.calls():
+                sent = await self.call(to, method, kwargs)
+        except Undeliverable:
+            if reply.picture is None or sent is not None:
+                raise
+            log.warning("Telegram refused a picture; sending its text alone")
+            await self.deliver(to, replace(reply, picture=None), quote, asker)
+            return
         if out.keyboard is not None and sent is not None:
             self.keyboards.sent(to.chat, sent.message_id, None if reply.keep else asker)
 
