@@ -43,8 +43,7 @@ class Audience:
         line's or the family's setting). An owner known to have blocked the bot gets it in
         the chats instead."""
         rooms = [household] if chats is None else list(chats)
-        owner_platform = line.owner.split(":", 1)[0] if ":" in line.owner else ""
-        owner = line.owner.split(":", 1)[1] if ":" in line.owner else line.owner
+        owner_platform, _, owner = line.owner.partition(":") if ":" in line.owner else ("", "", line.owner)
 
         def in_chats(mention: bool) -> list[Recipient]:
             out = []

@@ -112,3 +112,13 @@ async def test_a_family_follows_a_chat_that_moved() -> None:
     await h.events.chat_moved(P, "fam", "fam-super")  # and so did the home
     assert h.household("kids-super").home == f"{P}:fam-super"
     assert h.household("fam-super").chats == (f"{P}:kids-super",)
+
+
+async def test_a_family_whose_first_group_removed_the_bot_still_hears_in_its_other_chats() -> None:
+    h = make(start=datetime(2026, 1, 9, 8, 0, tzinfo=UTC))
+    await h.link("DEMO20", "mom")  # in "fam"
+    h.household("fam", chats=(f"{P}:kids",))
+    h.household("kids", home=f"{P}:fam")
+    await h.events.chat_left(P, "fam")
+    await h.run(timedelta(hours=12))  # "5 %" falls due in the afternoon
+    assert [(s.chat, s.mention) for s in h.platform.sent] == [("kids", "anna")]

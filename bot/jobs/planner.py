@@ -17,7 +17,7 @@ from typing import Protocol
 from bot import alerts
 from bot.audience import Audience
 from bot.names import PlatformName
-from bot.records import Household, Line, OutboxItem
+from bot.records import Alert, Household, Line, OutboxItem
 from bot.reminders import Topic, evaluate, forecast, make_alert, snoozed_until
 from bot.store import Tx
 from providers.base import EsimBalance
@@ -47,23 +47,28 @@ class Planner:
         if result.new_cycle and before is not None:  # topped up: an unsent alert that is no longer true is stale
             still = set(result.crossed)
             await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
-        if result.due and household.active:
+        chats = await _reading(tx, household) if result.due else []
+        if chats:  # the family's chats the bot is still in
             alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance))
-            not_before = alerts.quiet_until(household, now) or now
-            topic = Topic.of(alert.kind)
-            snooze = snoozed_until(await tx.get_state("snooze", f"{line.id}:{topic}"), now)
-            if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
-                not_before = max(not_before, snooze)
-            reachable = not await tx.get_state("unreachable", line.owner)
-            chats = [household, *[c for key in household.chats if (c := await _joined(tx, key)) is not None]]
-            for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
-                await self._queue.enqueue(tx, OutboxItem(
-                    id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
-                    platform=PlatformName(to.platform), chat=to.chat, alert=alert, created_at=now,
-                    not_before=not_before, private_user=to.private_user, mention=to.mention))
-            tx.after_commit(self._on_queued)
+            await self._queue_alert(tx, line, household, chats, alert, now)
         await tx.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []
+
+    async def _queue_alert(self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert,
+                           now: datetime) -> None:
+        """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
+        not_before = alerts.quiet_until(household, now) or now
+        topic = Topic.of(alert.kind)
+        snooze = snoozed_until(await tx.get_state("snooze", f"{line.id}:{topic}"), now)
+        if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
+            not_before = max(not_before, snooze)
+        reachable = not await tx.get_state("unreachable", line.owner)
+        for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
+            await self._queue.enqueue(tx, OutboxItem(
+                id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
+                platform=PlatformName(to.platform), chat=to.chat, alert=alert, created_at=now,
+                not_before=not_before, private_user=to.private_user, mention=to.mention))
+        tx.after_commit(self._on_queued)
 
     async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
         if balance.data_unlimited:
@@ -77,7 +82,7 @@ class Planner:
         return alerts.quiet_until(household, now) if household is not None else None
 
 
-async def _joined(tx: Tx, chat_key: str) -> Household | None:
-    """A joined chat, while the bot is still in it (it gets the family's alerts)."""
-    chat = await tx.household(chat_key)
-    return chat if chat is not None and chat.active else None
+async def _reading(tx: Tx, household: Household) -> list[Household]:
+    """The household and the chats that joined it, those the bot is still in."""
+    joined = [await tx.household(key) for key in household.chats]
+    return [chat for chat in (household, *joined) if chat is not None and chat.active]

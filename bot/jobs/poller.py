@@ -123,7 +123,7 @@ class Poller:
                 await tx.set_due(line_id, None)
                 return None
             provider = self._providers.get(line.provider)
-            if provider is None or not household.active:
+            if provider is None or not (household.active or household.chats):  # nobody reads it: rest
                 await tx.set_due(line_id, now + self.intervals(line)[1])
                 return None
         polled = self._polled.get(line.id)
