@@ -81,6 +81,7 @@ class Line:
 class PendingKind(enum.StrEnum):
     TOPUP = "topup"
     UNLINK = "unlink"
+    INVITE = "invite"  # a /family invite code (``line_id`` empty)
 
 
 class PendingState(enum.StrEnum):

@@ -147,7 +147,7 @@ class Router:
             return [Reply(t("error.unknown_command", command=incoming.command[:30], commands=names))]
         hid = reader.household.id
         ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
-                      orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.watcher),
+                      orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.store, self.watcher),
                       providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
                       default_language=self.audience.default_language)
         log.info("command %s in %s", command.name, incoming.address.platform)

@@ -13,10 +13,10 @@ Handlers get these on ``ctx`` (``bot.context``), never the store or the unit its
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.records import Household, Line, OrderRecord, Pending, PendingState, Sample
+from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
 from bot.reminders import Topic
 from bot.store import Store, Tx
 from providers.base import EsimBalance
@@ -169,8 +169,8 @@ class OrderBook:
 
 
 class HouseholdSettings:
-    def __init__(self, tx: Tx, watcher: Watcher) -> None:
-        self._tx, self._watcher = tx, watcher
+    def __init__(self, tx: Tx, store: Store, watcher: Watcher) -> None:
+        self._tx, self._store, self._watcher = tx, store, watcher
 
     async def save(self, household: Household) -> None:
         """Its settings changed: waiting reminders follow them (quiet hours, time zone)."""
@@ -184,22 +184,22 @@ class HouseholdSettings:
     async def household(self, household_id: str) -> Household | None:
         return await self._tx.household(household_id)
 
-    async def invite(self, household: Household, code: str, until: datetime) -> None:
-        """A one-time code that joins another chat to ``household`` until ``until``."""
-        await self._tx.put_state("family_invite", code, {"household": household.id, "until": until.isoformat()})
+    async def invite(self, household: Household, code: str, actor: str, now: datetime) -> None:
+        """A one-time code that joins another chat to ``household`` (kept as a confirmation)."""
+        await self._tx.save_pending(Pending(token=code, kind=PendingKind.INVITE, household_id=household.id, line_id="",
+                                            actor=actor, created_at=now))
 
-    async def redeem(self, code: str, now: datetime) -> Household | None:
-        """The household of a valid code, which is used up by this (None: unknown or expired)."""
-        found = await self._tx.get_state("family_invite", code)
-        if not isinstance(found, dict):
-            return None
-        await self._tx.put_state("family_invite", code, None)
-        try:
-            if datetime.fromisoformat(str(found.get("until"))) <= now:
+    async def redeem(self, code: str, now: datetime, ttl: timedelta) -> Household | None:
+        """The household of a valid code (None: unknown, used or older than ``ttl``). Like the
+        money guard, the code is taken in a unit of its own: of two chats racing, one gets it."""
+        async with self._store.transaction() as guard:
+            found = await guard.pending(code, for_update=True)
+            if found is None or found.kind != PendingKind.INVITE or found.state != PendingState.OPEN:
                 return None
-        except ValueError:
+            await guard.save_pending(replace(found, state=PendingState.DONE))
+        if now - found.created_at > ttl:
             return None
-        home = await self._tx.household(str(found.get("household")))
+        home = await self._tx.household(found.household_id)
         return home if home is not None and home.active and home.home is None else None
 
     async def join(self, chat: Household, home: Household) -> int:

@@ -59,7 +59,7 @@ async def _invite(ctx: Context) -> Reply:
         raise BotError("family.too_many", limit=MAX_CHATS)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     until = ctx.now + INVITE_TTL
-    await ctx.settings.invite(ctx.household, code, until)
+    await ctx.settings.invite(ctx.household, code, ctx.actor, ctx.now)
     return Reply(ctx.t("family.invite", code=code, join=ctx.cmd(f"family join {code}"), time=ctx.t.time(until)))
 
 
@@ -70,7 +70,7 @@ async def _join(ctx: Context, code: str) -> Reply:
     if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
     typed = "".join(c for c in unicodedata.normalize("NFKC", code).upper() if c.isascii() and c.isalnum())
-    home = await ctx.settings.redeem(typed[:CODE_LENGTH * 2], ctx.now)  # "k7pq-2xwm", "K7PQ2XWM。" work too
+    home = await ctx.settings.redeem(typed[:CODE_LENGTH * 2], ctx.now, INVITE_TTL)  # "k7pq-2xwm", "K7PQ2XWM。" work too
     if home is None:
         await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
         raise BotError("family.bad_code", invite=ctx.cmd("family invite"))
