@@ -67,6 +67,10 @@ async def _join(ctx: Context, code: str) -> Reply:
     chat = ctx.chat
     if chat.is_group:
         ctx.require_admin()
+    if chat.home is not None:  # refused before the code is looked at, so it stays usable
+        raise BotError("family.already", leave=ctx.cmd("family leave"))
+    if chat.chats:
+        raise BotError("family.is_home")
     if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
     typed = "".join(c for c in unicodedata.normalize("NFKC", code).upper() if c.isascii() and c.isalnum())
@@ -76,10 +80,6 @@ async def _join(ctx: Context, code: str) -> Reply:
         raise BotError("family.bad_code", invite=ctx.cmd("family invite"))
     if home.id == ctx.household.id:
         raise BotError("family.same")
-    if chat.home is not None:
-        raise BotError("family.already", leave=ctx.cmd("family leave"))
-    if chat.chats:
-        raise BotError("family.is_home")
     moved = await ctx.settings.join(chat, home)
     said = [ctx.t("family.joined", balance=ctx.cmd("balance"))]
     return Reply("\n".join(said + ([ctx.t.plural("family.moved", moved)] if moved else [])))

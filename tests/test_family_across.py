@@ -76,7 +76,9 @@ def test_codes_are_one_time_expire_and_are_attempt_limited(console: ConsoleProce
     group = {"chat": "other", "user": "o1", "group": True, "admin": False, "lang": "en"}
     assert fixed_part("error.admin_only") in console.text(f"/family join {code}", **group)
     assert fixed_part("family.joined") in console.text(f"/family join {code}", **{**group, "admin": True})
-    assert fixed_part("family.same") in console.text(f"/family join {invite(console)}", **{**group, "admin": True})
+    assert fixed_part("family.already") in console.text(f"/family join {invite(console)}", **{**group, "admin": True})
+    assert fixed_part("family.same") in console.text(f"/family join {invite(console, {**ADMIN, 'chat': 'solo'})}",
+                                                     **{**ADMIN, "chat": "solo"}), "a family's own code"
 
 
 def test_a_chat_others_joined_cannot_join_elsewhere(console: ConsoleProcess) -> None:
@@ -85,6 +87,7 @@ def test_a_chat_others_joined_cannot_join_elsewhere(console: ConsoleProcess) -> 
     other = {"chat": "other-family", "user": "x", "group": True, "admin": True, "lang": "en"}
     elsewhere = invite(console, other)
     assert fixed_part("family.is_home") in console.text(f"/family join {elsewhere}", **ADMIN)
-    again = invite(console, other)
-    assert fixed_part("family.already") in console.text(f"/family join {again}", chat="kid", user="k1", lang="en")
+    assert fixed_part("family.already") in console.text(f"/family join {elsewhere}", chat="kid", user="k1", lang="en")
+    joined = console.text(f"/family join {elsewhere}", chat="aunt", user="a1", lang="en")
+    assert fixed_part("family.joined") in joined, "a refused join did not use the code up"
     assert console.text("/family nonsense", **ADMIN).startswith("/family")
