@@ -18,17 +18,20 @@ def under_balance(ctx: Context, lines: Sequence[Line]) -> tuple[Choice, ...]:
     """Top up, Chart, Reminders: for the line shown, or (several lines) asking which one."""
     if len(lines) == 1:
         line = lines[0]
-        spend = (Choice(ctx.t("button.topup"), ctx.cmd(f"renew {line.label}")),) if ctx.may_manage(line) else ()
-        return (*spend, Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
+        return (*_top_up(ctx, line), Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
                 Choice(ctx.t("button.reminders"), ctx.cmd(f"remind {line.label}")))
     spend = (Choice(ctx.t("button.topup"), ctx.cmd("renew")),) if any(ctx.may_manage(x) for x in lines) else ()
     return (*spend, Choice(ctx.t("button.chart"), ctx.cmd("usage")), Choice(ctx.t("button.reminders"), ctx.cmd("remind")))
 
 
 def under_chart(ctx: Context, line: Line) -> tuple[Choice, ...]:
-    spend = (Choice(ctx.t("button.topup"), ctx.cmd(f"renew {line.label}")),) if ctx.may_manage(line) else ()
-    return (*spend, Choice(ctx.t("button.balance"), ctx.cmd(f"balance {line.label}")))
+    return (*_top_up(ctx, line), Choice(ctx.t("button.balance"), ctx.cmd(f"balance {line.label}")))
 
 
 def under_receipt(ctx: Context, line: Line) -> tuple[Choice, ...]:
     return (Choice(ctx.t("button.balance"), ctx.cmd(f"balance {line.label}")),)
+
+
+def _top_up(ctx: Context, line: Line) -> tuple[Choice, ...]:
+    """"Top up" for who may spend on the line (its owner or an admin), nothing for others."""
+    return (Choice(ctx.t("button.topup"), ctx.cmd(f"renew {line.label}")),) if ctx.may_manage(line) else ()
