@@ -38,14 +38,20 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
     if alert.kind in ("data", "data_bytes", "depleted") and alert.expires_at is not None and alert.expires_at > now:
         parts.append(t("balance.expires", date=t.date(alert.expires_at), relative=t.relative(alert.expires_at, now)))
     if alert.runs_out_at is not None and alert.kind in ("data", "data_bytes") and alert.runs_out_at > now:
-        before = alert.expires_at is None or alert.runs_out_at < alert.expires_at
-        key = "forecast.before_expiry" if before else "forecast.after_expiry"
-        parts.append(t(key, relative=t.relative(alert.runs_out_at, now)))
+        parts.append(forecast_sentence(t, alert.runs_out_at, alert.expires_at, now))
     if alert.provider == "manual":
         parts.append(t("alert.howto", command=f"{prefix}howto"))
     else:
         parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
     return "\n".join(parts)
+
+
+def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | None, now: datetime) -> str:
+    """"At this rate the data runs out in …", before or after the plan expires (alerts,
+    balances and charts say it alike)."""
+    before = expires_at is None or runs_out < expires_at
+    key = "forecast.before_expiry" if before else "forecast.after_expiry"
+    return t(key, relative=t.relative(runs_out, now))
 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:

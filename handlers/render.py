@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.alerts import forecast_sentence
 from bot.context import Context, mask_iccid
 from bot.records import Line
 from providers.base import EsimBalance, Plan, Status
@@ -84,9 +85,7 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
         parts.append(t("balance.as_of", when=t.date_time(bal.as_of)))
     forecast = await ctx.lines.forecast(line, bal) if bal.status == Status.ACTIVE else None
     if forecast is not None and forecast > ctx.now:  # already empty: nothing to forecast
-        before = bal.expires_at is None or forecast < bal.expires_at
-        key = "forecast.before_expiry" if before else "forecast.after_expiry"
-        parts.append(t(key, relative=t.relative(forecast, ctx.now)))
+        parts.append(forecast_sentence(t, forecast, bal.expires_at, ctx.now))
     if line.provider == "manual":
         parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=await howto_command(ctx, line)))
     return "\n".join(parts)

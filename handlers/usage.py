@@ -7,10 +7,12 @@ import math
 from datetime import datetime, timedelta
 
 from bot import charts
+from bot.alerts import forecast_sentence
 from bot.context import Context
 from bot.messages import Choice, Incoming, Picture, Reply
 from bot.records import Line, Sample
 from handlers import actions
+from handlers.render import expiry_line
 from providers.base import EsimBalance, OrderStatus, Status
 
 WINDOW = timedelta(days=30)
@@ -46,12 +48,11 @@ def caption(ctx: Context, line: Line, newest: Sample, last: EsimBalance | None, 
     """The chart in words: what it shows, for the console and for readers without pictures."""
     t = ctx.t
     parts = [t("usage.caption", label=line.label, left=t.data(newest.remaining or 0), when=t.date_time(newest.as_of))]
+    expires_at = last.expires_at if last is not None else None
     if runs_out is not None and runs_out > ctx.now:
-        before = last is None or last.expires_at is None or runs_out < last.expires_at
-        parts.append(t("forecast.before_expiry" if before else "forecast.after_expiry",
-                       relative=t.relative(runs_out, ctx.now)))
-    if last is not None and last.expires_at is not None and last.expires_at > ctx.now:
-        parts.append(t("balance.expires", date=t.date(last.expires_at), relative=t.relative(last.expires_at, ctx.now)))
+        parts.append(forecast_sentence(t, runs_out, expires_at, ctx.now))
+    if expires_at is not None and expires_at > ctx.now and (said := expiry_line(ctx, expires_at)):
+        parts.append(said)
     return "\n".join(parts)
 
 
