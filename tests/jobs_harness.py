@@ -234,7 +234,11 @@ def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awai
     return render
 
 
-def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: SendLimits = TELEGRAM) -> Harness:
+Render = Callable[[OutboxItem], Awaitable[str]]
+
+
+def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: SendLimits = TELEGRAM,
+         wrap_render: Callable[[Render], Render] = lambda render: render) -> Harness:
     real = real if real is not None else MemoryStore()
     store = StoreView(real)
     clock = FakeClock(start)
@@ -246,7 +250,7 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
     outbox = AlertQueue(real)  # the pipeline as bot.app wires it
     events = Events(store=real, queue=outbox, now=clock.now)
-    jobs = wire(store=real, providers=providers, platforms={P: platform}, render=render_en(store, clock),
+    jobs = wire(store=real, providers=providers, platforms={P: platform}, render=wrap_render(render_en(store, clock)),
                 audience=audience, queue=outbox, events=events, clock=clock, metrics=metrics)
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())

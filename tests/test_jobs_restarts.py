@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import zlib
 from datetime import timedelta
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.records import Line
+from bot.errors import StoreWriteError
+from bot.records import Line, OutboxItem
 from bot.store import TinyDBStore
 from bot.store.journal import Journal
 from tests.jobs_harness import (
@@ -20,6 +22,7 @@ from tests.jobs_harness import (
     T0,
     Crash,
     P,
+    Render,
     _item,
     en,
     kinds,
@@ -52,6 +55,31 @@ async def test_catch_up_after_downtime_one_message_per_line(tmp_path: Path) -> N
     await h2.run(timedelta(days=1))
     assert len(h2.platform.sent) == 2  # and nothing stale follows
     StoreView(store2).close()
+
+
+async def test_an_alert_the_store_cannot_read_for_sending_waits_and_goes_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Rendering reads the store (the reader's language); when the store fails then, nothing
+    was sent: the alert waits in memory and goes when the store works again, without a
+    traceback (seen on PostgreSQL as a pool timeout under a burst of commands)."""
+    failures = [StoreWriteError("could not save: couldn't get a connection after 30.00 sec")] * 2
+
+    def flaky(render: Render) -> Render:
+        async def first_fails(item: OutboxItem) -> str:
+            if failures:
+                raise failures.pop()
+            return await render(item)
+        return first_fails
+
+    h = make(wrap_render=flaky)
+    h.household("fam")
+    with caplog.at_level(logging.WARNING):
+        await h.enqueue(_item("1", "fam"))
+        await h.jobs.run_due()
+        assert h.platform.sent == [] and h.outbox.backlog == 1
+        await h.run(timedelta(minutes=5))
+    assert failures == [] and len(h.platform.sent) == 1 and "l1" in h.platform.sent[0].text
+    assert [i.state for i in h.items()] == ["sent"]
+    assert not [r for r in caplog.records if r.exc_info], "a store failure is not a bug: no traceback"
 
 
 async def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path) -> None:

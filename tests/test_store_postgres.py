@@ -13,9 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.app import ProviderState
 from bot.errors import StoreError, StoreWriteError
 from bot.records import Pending, PendingKind, PendingState
 from bot.store.postgres import PostgresStore, migrations
+from providers.manual import ManualProvider
 from tests.conftest import DEMO, START, ConsoleProcess, clean_env, run_bot
 from tests.postgres_server import Server
 
@@ -92,6 +94,31 @@ async def test_a_lost_connection_refuses_the_unit_whole_and_the_next_one_works(p
         assert await tx.user_language("u1") is None  # nothing of the lost unit was kept
         await tx.set_user_language("u1", "nb")
     assert store.health()["ok"] is True
+    await store.close()
+
+
+async def test_as_many_commands_as_connections_each_using_a_providers_own_unit_all_finish(postgres: Server) -> None:
+    """A command's unit holds a connection while the provider's own state (manual lines, order
+    books, the demo's day 0) is read and written in units of their own. With every connection
+    held by a command, those inner units still get one (before: each waited out the pool's
+    timeout and the commands failed, which stalled a worker for 30 s under a burst)."""
+    store = PostgresStore(postgres.database(), max_connections=4, timeout=10)
+    await store.open()
+    manual = ManualProvider(ProviderState(store), now=lambda: T0)
+    refs = [await manual.track(operator="telenor", total_bytes=10**10, expires_at=T0 + timedelta(days=30), now=T0)
+            for _ in range(4)]
+    every_connection_held = asyncio.Barrier(len(refs))
+
+    async def command(n: int, ref: str) -> int | None:
+        async with store.transaction() as tx:  # the router's unit
+            await tx.set_user_language(f"u{n}", "en")
+            await every_connection_held.wait()
+            await manual.set_remaining(ref, 10**8, T0)
+            return (await manual.balance(ref)).data_remaining_bytes
+
+    assert await asyncio.gather(*(command(n, ref) for n, ref in enumerate(refs))) == [10**8] * len(refs)
+    async with store.transaction() as tx:
+        assert [await tx.user_language(f"u{n}") for n in range(len(refs))] == ["en"] * len(refs)
     await store.close()
 
 

@@ -26,6 +26,7 @@ from bot.store import Store, Tx
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
+STORE_RETRY = timedelta(seconds=5)  # an alert that could not be read for sending waits this long
 Render = Callable[[OutboxItem], Awaitable[str | Reply]]  # a Reply: text with buttons
 Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
@@ -104,7 +105,12 @@ class Delivery:
 
     async def _one(self, item: OutboxItem, now: datetime) -> int:
         try:
-            await self._send(self._platforms[item.platform], item)
+            rendered = await self._render(item)
+        except StoreWriteError:  # logged by the store; nothing left: it waits (in memory) and goes later
+            self._queue.defer(item, now + STORE_RETRY)
+            return 0
+        try:
+            await self._send(self._platforms[item.platform], item, rendered)
         except RetryLater as exc:
             self._stamp(item, now)
             async with self._store.transaction() as tx:
@@ -138,10 +144,9 @@ class Delivery:
         if self._now is not None:
             self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
 
-    async def _send(self, platform: Platform, item: OutboxItem) -> None:
+    async def _send(self, platform: Platform, item: OutboxItem, rendered: str | Reply) -> None:
         address = platform.private_address(item.private_user) if item.private_user is not None \
             else Address(item.platform, item.chat)
-        rendered = await self._render(item)
         reply = replace(rendered if isinstance(rendered, Reply) else Reply(rendered),
                         mention=item.mention, private=item.private_user is not None)
         await platform.send(address, reply, kind="alert")

@@ -8,6 +8,10 @@ processes can share.
 - The schema is built by the numbered SQL files in ``migrations/``, applied at ``open`` in one
   transaction under an advisory lock (two processes starting at once take turns) and recorded
   in ``schema_version``. A database newer than this code is refused with a clear message.
+- A unit opened while the same task has one open (a provider's own state is a unit of its
+  own inside a command's) takes its connection from a second pool: from the shared pool it
+  could wait for the very connections the outer units hold, and with as many commands at
+  once as there are connections none would ever finish (each waited the pool's timeout).
 - A commit that the server cannot make (connection lost, disk full on the server) raises
   ``StoreWriteError``; nothing of the unit is kept, and later units try again.
 """
@@ -19,6 +23,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
@@ -32,6 +37,7 @@ from bot.store.postgres_tx import PostgresTx
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x65_53_49_4D  # "eSIM": the advisory lock taken while the schema changes
 LEADER_LOCK = 0x65_53_49_4C  # held by the leading worker for as long as it leads
+_in_unit: ContextVar[bool] = ContextVar("in_unit", default=False)  # this task has a unit open
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -69,10 +75,15 @@ async def upgrade(conn: AsyncConnection[Any]) -> int:
 class PostgresStore:
     """The ``Store`` on PostgreSQL; see ``bot.store.interface`` for the contract."""
 
-    def __init__(self, url: str, *, max_connections: int = 10) -> None:
+    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0) -> None:
+        """``max_connections`` for the units, as many again (opened on demand) for the units
+        opened inside them; ``timeout``: seconds a unit waits for a connection."""
         self._url = url
-        self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_connections, open=False,
-                                         kwargs={"options": "-c TimeZone=UTC"})
+        utc = {"options": "-c TimeZone=UTC"}
+        self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
+                                         kwargs=utc)
+        self._inner = AsyncConnectionPool(url, min_size=0, max_size=max_connections, timeout=timeout, open=False,
+                                          kwargs=utc)
         self.version = 0
         self.commits = 0
         self.write_failures = 0
@@ -81,22 +92,25 @@ class PostgresStore:
     async def open(self) -> None:
         try:
             await self._pool.open(wait=True, timeout=30)
+            await self._inner.open()
             async with self._pool.connection() as conn:
                 self.version = await upgrade(conn)
         except (psycopg.Error, TimeoutError) as exc:
-            await self._pool.close()
+            await self.close()
             raise StoreError(f"cannot use the database in DATABASE_URL ({type(exc).__name__}: "
                              f"{_first_line(exc)}); check that the server runs and the URL is right") from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
+        pool = self._inner if _in_unit.get() else self._pool
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                tx = PostgresTx(conn)
+            async with pool.connection() as conn, conn.transaction():
+                tx, outer = PostgresTx(conn), _in_unit.set(True)
                 try:
                     yield tx
                 finally:
                     tx.closed = True
+                    _in_unit.reset(outer)
         except psycopg.OperationalError as exc:
             self.write_failures += 1
             if not self._failing:
@@ -117,6 +131,7 @@ class PostgresStore:
                 "write_failures": self.write_failures, "connections": stats.get("pool_size", 0)}
 
     async def close(self) -> None:
+        await self._inner.close()
         await self._pool.close()
 
 
