@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -80,6 +81,33 @@ async def test_an_alert_the_store_cannot_read_for_sending_waits_and_goes_once(ca
     assert failures == [] and len(h.platform.sent) == 1 and "l1" in h.platform.sent[0].text
     assert [i.state for i in h.items()] == ["sent"]
     assert not [r for r in caplog.records if r.exc_info], "a store failure is not a bug: no traceback"
+
+
+async def test_a_clock_advance_during_the_catch_up_waits_for_it() -> None:
+    """The console starts reading before the catch-up at start is over; an ``advance`` that
+    comes in then must not run a pass of its own beside it (its output would end before the
+    catch-up's alerts, which then came after the last ``idle``)."""
+    rendering, go_on = asyncio.Event(), asyncio.Event()
+
+    def slow(render: Render) -> Render:
+        async def waits(item: OutboxItem) -> str:
+            rendering.set()
+            await go_on.wait()
+            return await render(item)
+        return waits
+
+    h = make(wrap_render=slow)
+    h.household("fam")
+    await h.enqueue(_item("1", "fam"))
+    catch_up = asyncio.create_task(h.jobs.run_due())
+    await rendering.wait()
+    advance = asyncio.create_task(h.run(timedelta(minutes=1)))
+    for _ in range(100):  # however long the loop turns, the advance waits for the catch-up
+        await asyncio.sleep(0)
+    assert not advance.done() and h.platform.sent == []
+    go_on.set()
+    await asyncio.gather(catch_up, advance)
+    assert len(h.platform.sent) == 1 and [i.state for i in h.items()] == ["sent"]
 
 
 async def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ class Jobs:
         # several workers: what the others stored is read again this often (seconds)
         self._resync, self._monotonic, self._resynced = resync, monotonic, float("-inf")
         self._next_due: datetime | None = None
+        # one pass at a time: the catch-up at start, the loop and a console's clock advance
+        # would otherwise deliver from the same queue at once (alerts lost in the console)
+        self._one_pass = asyncio.Lock()
         self._wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -99,12 +102,13 @@ class Jobs:
             self._next_due = await tx.next_due()
 
     async def run_due(self) -> None:
-        if self._resync is not None and self._monotonic() - self._resynced >= self._resync:
-            self._resynced = self._monotonic()
-            await self._queue.reload()
-        await self._poller.sweep(self._clock.now())
-        await self._delivery.deliver(self._clock.now())
-        await self.refresh()
+        async with self._one_pass:
+            if self._resync is not None and self._monotonic() - self._resynced >= self._resync:
+                self._resynced = self._monotonic()
+                await self._queue.reload()
+            await self._poller.sweep(self._clock.now())
+            await self._delivery.deliver(self._clock.now())
+            await self.refresh()
 
     async def run_until(self, when: datetime) -> None:
         """Fake time only: step the clock through every due moment up to ``when``."""
