@@ -73,7 +73,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) \
         if settings.web_port is not None else None
     platforms = _chat_platforms(settings, clock=clock, events=events, web=web, catalogs=catalogs,
-                                readers=Readers(store, audience))
+                                readers=Readers(store, audience), state=state)
     console_platform = None
     if console is not None:
         console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
@@ -84,8 +84,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         async with store.transaction() as tx:
             t = await audience.for_alert(tx, item)
         prefix = PREFIXES.get(item.platform, "/")
-        return Reply(alerts.render(item.alert, t, clock.now(), prefix),
-                     choices=alerts.buttons(item.alert, item.line_id, t, prefix))
+        return Reply(alerts.render(item.alert, t, clock.now(), prefix),  # its buttons answer in new messages
+                     choices=alerts.buttons(item.alert, item.line_id, t, prefix), keep=True)
 
     jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
                 audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now,
@@ -106,8 +106,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
 
 
 class ProviderState:
-    """The providers' own state (order books, the demo's day 0, manual lines) in the store,
-    each write a unit of its own: an order book entry is on disk before the order request
+    """The providers' own state (order books, the demo's day 0, manual lines) and Telegram's
+    long button commands in the store, each write a unit of its own: an order book entry is on disk before the order request
     leaves, so after a crash ``/confirm`` reconciles the order instead of never finding it."""
 
     def __init__(self, store: Store) -> None:
@@ -168,7 +168,7 @@ def _providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dic
 
 
 def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None,
-                    catalogs: Catalogs, readers: Readers) -> list[Platform]:
+                    catalogs: Catalogs, readers: Readers, state: ProviderState) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---
@@ -181,7 +181,8 @@ def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web
         found.append(TelegramPlatform(
             token=settings.telegram_token, now=clock.now, api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
-            events=events, menu=Menu(build_commands(), catalogs), default_language=settings.default_language))
+            events=events, menu=Menu(build_commands(), catalogs), default_language=settings.default_language,
+            kept=state))
     # --- Matrix wiring (owned by the Matrix work) ---
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
         from bot.platforms.matrix import MatrixPlatform  # nio is imported only when Matrix is on

@@ -4,6 +4,7 @@ command menus, the webhook secret, replies, presses, admins, chat events and err
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,11 +17,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from telegram.request import BaseRequest, RequestData
 
+from bot.app import ProviderState
 from bot.i18n import Catalogs
 from bot.messages import Address, Choice, Incoming, Picture, Reply
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
 from bot.platforms.telegram import TelegramPlatform
+from bot.platforms.telegram_state import KeptState
 from bot.router import parse
+from bot.store import MemoryStore
 
 CATALOGS = Catalogs.load(Path(__file__).resolve().parent.parent / "locales")
 TOKEN = "123456:" + "B" * 35
@@ -143,12 +147,13 @@ class Rig:
         raise AssertionError(f"only {len(self.seen)} of {count} messages reached the core")
 
 
-@pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def running(kept: KeptState | None = None) -> AsyncIterator[Rig]:
+    """A started platform behind a test web server; two on one ``kept`` are two workers."""
     api, events, routes, seen = FakeApi(), Events(), Routes(), []
     replies: list[list[Reply]] = []
     platform = TelegramPlatform(token=TOKEN, now=lambda: datetime(2026, 3, 2, tzinfo=UTC), webhook_url=HOOK,
-                                webhook_secret=SECRET, web=routes, events=events, menu=Menu(), request=api)
+                                webhook_secret=SECRET, web=routes, events=events, menu=Menu(), request=api, kept=kept)
 
     async def handler(incoming: Incoming) -> list[Reply]:
         seen.append(incoming)
@@ -160,6 +165,12 @@ async def rig() -> AsyncIterator[Rig]:
             yield Rig(platform, api, events, seen, client, replies)
         finally:
             await platform.stop()
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    async with running() as started:
+        yield started
 
 
 def _message(text: str, *, chat: dict[str, Any] | None = None, user: int = 7001, **extra: Any) -> dict[str, Any]:
@@ -256,6 +267,32 @@ async def test_long_commands_travel_as_tokens(rig: Rig) -> None:
     await _press(rig, data, user=7001, message_id=rig.api.last_id, chat={"id": 7001, "type": "private", "first_name": "A"})
     await rig.settle(2)
     assert rig.seen[1].text == long and parse(rig.seen[1], None).args == ("妈妈的手机" * 5,)  # type: ignore[union-attr]
+
+
+async def test_a_long_button_works_on_another_worker_and_after_a_restart() -> None:
+    """The command behind a token is kept in the store: a press that reaches another worker
+    (or the same bot after a restart) runs it, and a follow-up button (under a balance) is
+    answered in a new message there too; a token nobody kept still says it expired."""
+    kept = ProviderState(MemoryStore())
+    long = "/usage " + "妈妈的手机" * 5
+    private_chat = {"id": 7001, "type": "private", "first_name": "A"}
+    async with running(kept) as first:
+        first.replies.append([Reply("Balance", choices=(Choice("Chart", long), Choice("Top up", "/renew mom")),
+                                    keep=True)])
+        await first.post(_message("/balance"))
+        await first.settle(1)
+        [[chart], [top_up]] = first.api.called("sendMessage")[0]["reply_markup"]["inline_keyboard"]
+        assert len(chart["callback_data"].encode()) <= 64 and top_up["callback_data"] == "+/renew mom"
+    async with running(kept) as second:
+        for n, button in enumerate((chart, top_up)):
+            await _press(second, button["callback_data"], user=7001, message_id=100, chat=private_chat)
+            await second.settle(n + 1)
+        await _press(second, "#" + "A" * 20, user=7001, message_id=101, chat=private_chat)  # answered before 200
+        assert [m.text for m in second.seen] == [long, "/renew mom"]
+        assert second.api.called("editMessageText") == [] and len(second.api.called("sendMessage")) == 2
+        expired = CATALOGS.translator("en")("button.expired")  # the presser's client sent no language
+        answers = [a.get("text") for a in second.api.called("answerCallbackQuery")]
+        assert answers == [None, None, expired], answers
 
 
 async def test_migration_and_removal_become_chat_events(rig: Rig) -> None:

@@ -26,7 +26,7 @@ from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.telegram_render import PLATFORM, MenuEntry, incoming_from_press, incoming_from_update, menu
 from bot.platforms.telegram_send import Sender
-from bot.platforms.telegram_state import AdminCache, Lru
+from bot.platforms.telegram_state import AdminCache, KeptState, Lru
 from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,9 @@ class TelegramPlatform:
                  webhook_url: str | None = None, webhook_secret: str | None = None, web: Routes | None = None,
                  events: ChatEvents | None = None, menu: MenuSource | None = None,
                  default_language: str = "en", poll_interval: float | None = None,
-                 request: BaseRequest | None = None, updates_request: BaseRequest | None = None) -> None:
+                 request: BaseRequest | None = None, updates_request: BaseRequest | None = None,
+                 kept: KeptState | None = None) -> None:
+        """``kept``: where long button commands are kept, so every worker knows them (the store)."""
         if webhook_url is not None and (web is None or not webhook_secret):
             raise ValueError("webhook mode needs the web server and a secret token")
         self._token, self._now, self._api_url = token, now, api_url
@@ -68,7 +70,7 @@ class TelegramPlatform:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._handler: Handler | None = None
         self.username: str | None = None
-        self._sender = Sender(self._bot, events=events, chat_moved=self._chat_moved)
+        self._sender = Sender(self._bot, events=events, chat_moved=self._chat_moved, kept=kept)
         self._admins = AdminCache(self._fetch_admins)
         self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._moved: Lru[tuple[str, str], bool] = Lru(64)
@@ -86,6 +88,8 @@ class TelegramPlatform:
             builder = builder.request(self._request)
         if self._updates_request is not None:
             builder = builder.get_updates_request(self._updates_request)
+        elif self._request is None:  # the last getUpdates at stop (marking updates read) must not wait
+            builder = builder.get_updates_connection_pool_size(2)  # for the cancelled long poll's connection
         if self._webhook_url is not None:
             builder = builder.updater(None)
         app = builder.build()
@@ -218,18 +222,18 @@ class TelegramPlatform:
         await self._run(incoming, quote=message.message_id if incoming.is_group else None)
 
     async def _on_press(self, query: CallbackQuery) -> None:
-        command = self._sender.buttons.decode(query.data or "")
-        incoming = None if command is None else incoming_from_press(
-            query, command, bot_username=self.username, at=self._now())
-        await self._answer_query(query, expired=command is None)
+        pressed = await self._sender.buttons.decode(query.data or "")
+        incoming = None if pressed is None else incoming_from_press(
+            query, pressed.command, bot_username=self.username, at=self._now())
+        await self._answer_query(query, expired=pressed is None)
         if incoming is None or not isinstance(query.message, Message):
             return
         message = query.message
         self._sender.names.put(str(query.from_user.id), query.from_user.first_name)
         if incoming.is_group:
             incoming = replace(incoming, is_admin=await self._admins.is_admin(message.chat.id, query.from_user.id))
-        edit = self._sender.keyboards.should_edit(str(message.chat.id), message.message_id, str(query.from_user.id),
-                                           is_group=incoming.is_group)
+        edit = not (pressed and pressed.follow_up) and self._sender.keyboards.should_edit(
+            str(message.chat.id), message.message_id, str(query.from_user.id), is_group=incoming.is_group)
         await self._run(incoming, quote=message.message_id if incoming.is_group else None,
                         edit=message.message_id if edit else None)
 

@@ -28,7 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, RetryLater, TargetGone, Undeliverable
 from bot.platforms.telegram_render import PLATFORM, Outgoing, is_private_chat, platform_user, render
-from bot.platforms.telegram_state import ButtonData, Keyboards, Lru
+from bot.platforms.telegram_state import ButtonData, KeptState, Keyboards, Lru
 
 log = logging.getLogger(__name__)
 SHORT_WAIT = 30.0  # a reply waits out a flood limit this long at most; alerts wait in the outbox
@@ -49,9 +49,9 @@ class Sender:
     """Sends through ``bot()`` (the started application's Bot, or an error while stopped)."""
 
     def __init__(self, bot: Callable[[], Any], *, events: ChatEvents | None,
-                 chat_moved: Callable[[str, str], Awaitable[None]]) -> None:
+                 chat_moved: Callable[[str, str], Awaitable[None]], kept: KeptState | None = None) -> None:
         self._bot, self._events, self._chat_moved = bot, events, chat_moved
-        self.buttons, self.keyboards = ButtonData(), Keyboards()
+        self.buttons, self.keyboards = ButtonData(kept), Keyboards()
         self.names: Lru[str, str] = Lru(4096)  # user id -> first name, to show in a mention
 
     def private_address(self, user: str) -> Address:
@@ -86,10 +86,12 @@ class Sender:
 
     def _render(self, to: Address, reply: Reply, quote: int | None) -> Outgoing:
         name = self.names.get(platform_user(reply.mention)) if reply.mention else None
-        return render(reply, chat_id(to.chat), button_data=self.buttons.encode, quote=quote, mention_name=name)
+        data = functools.partial(self.buttons.encode, follow_up=reply.keep)
+        return render(reply, chat_id(to.chat), button_data=data, quote=quote, mention_name=name)
 
     async def deliver(self, to: Address, reply: Reply, quote: int | None, asker: str | None) -> None:
         """Send one reply as new message(s); remember who may turn its buttons into an outcome."""
+        await self.buttons.remember((c.command for c in reply.choices), follow_up=reply.keep)
         out = self._render(to, reply, quote)
         sent: Message | None = None
         try:
@@ -106,6 +108,7 @@ class Sender:
 
     async def edit(self, to: Address, reply: Reply, message_id: int, asker: str) -> None:
         """Show the outcome in the pressed message; its old buttons go, so it cannot be pressed twice."""
+        await self.buttons.remember((c.command for c in reply.choices), follow_up=reply.keep)
         out = self._render(to, reply, None)
         try:
             await self.call(to, "edit_message_text", out.edit_kwargs(message_id))

@@ -1,25 +1,32 @@
 """Small in-memory state of the Telegram platform: group admins, button data and keyboards.
 
-All of it is a cache or a convenience: after a restart admins are asked again, a long
-button command that was replaced by a token says it expired, and a keyboard whose asker
-is unknown is answered with a new message instead of an edit. None of it guards money:
-``/confirm`` is idempotent in the store, so a second press can never order twice.
+All of it is a cache or a convenience: after a restart admins are asked again, and a keyboard
+whose asker is unknown is answered with a new message instead of an edit. Long button
+commands are the exception: they are kept in the store too, so a press that reaches another
+worker, or comes after a restart, still works. None of it guards money: ``/confirm`` is
+idempotent in the store, so a second press can never order twice.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from bot.errors import StoreError
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 TOKEN_PREFIX = "#"  # commands start with / or !, so a token can never be mistaken for one
 OPEN = "*"  # a keyboard anyone may press (an alert): answer with a new message, never edit
 DONE = ""  # a keyboard that already showed its outcome
+KEPT = "telegram_button"  # the store's namespace for long button commands
+FOLLOW_UP = "+"  # marks a follow-up button's data; commands start with / or !
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -47,24 +54,70 @@ class Lru(Generic[K, V]):
         self._items.pop(key, None)
 
 
+class KeptState(Protocol):
+    """Where long button commands are kept for every worker and after a restart; each call is
+    a unit of its own (``bot.app.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
+
+    async def get_state(self, namespace: str, key: str) -> Any: ...
+    async def put_state(self, namespace: str, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class Pressed:
+    command: str
+    follow_up: bool  # a follow-up button (``Reply.keep``): answer in a new message, leave this one
+
+
 class ButtonData:
     """Callback data is the choice's command itself when it fits in 64 bytes (it does for
-    ``/confirm AbCdEfGh`` and ``/buy <line> <plan>``); a longer one (a long Chinese label in
-    ``/renew <label>``) is kept here under a short token, the last ``size`` of them."""
+    ``/confirm AbCdEfGh`` and ``/buy <line> <plan>``), marked ``+`` on a follow-up button, so
+    any worker (or the bot after a restart) knows to answer in a new message. A longer one (a
+    long Chinese label in ``/renew <label>``) travels as a token made from its hash:
+    ``remember`` stores it under its token before the message leaves, so any worker can read
+    it back on a press; the same command always gets the same token, so the store holds each
+    long command once. The last ``size`` are also kept in memory."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, kept: KeptState | None = None, size: int = 4096) -> None:
+        self._kept = kept
         self._tokens: Lru[str, str] = Lru(size)
 
-    def encode(self, command: str) -> str:
-        if len(command.encode()) <= CALLBACK_LIMIT and not command.startswith(TOKEN_PREFIX):
-            return command
-        token = TOKEN_PREFIX + secrets.token_urlsafe(9)
-        self._tokens.put(token, command)
-        return token
+    @staticmethod
+    def encode(command: str, *, follow_up: bool = False) -> str:
+        data = FOLLOW_UP + command if follow_up else command
+        if len(data.encode()) <= CALLBACK_LIMIT and not data.startswith(TOKEN_PREFIX):
+            return data
+        digest = hashlib.sha256(data.encode()).digest()[:15]
+        return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode()
 
-    def decode(self, data: str) -> str | None:
-        """The command behind the data; None for a token this process no longer knows."""
-        return self._tokens.get(data) if data.startswith(TOKEN_PREFIX) else data
+    async def remember(self, commands: Iterable[str], *, follow_up: bool = False) -> None:
+        """Keep the commands that travel as tokens (before the buttons are sent)."""
+        for command in commands:
+            data, token = FOLLOW_UP + command if follow_up else command, self.encode(command, follow_up=follow_up)
+            if token == data or self._tokens.get(token) == data:
+                continue
+            self._tokens.put(token, data)
+            if self._kept is not None:
+                try:
+                    await self._kept.put_state(KEPT, token, data)
+                except StoreError:  # this worker still knows it; another one would say it expired
+                    log.warning("Telegram: a long button could not be stored; only this process knows it")
+
+    async def decode(self, data: str) -> Pressed | None:
+        """What a press asks for; None for a token nobody kept (or the store is down)."""
+        found: str | None = data
+        if data.startswith(TOKEN_PREFIX):
+            found = self._tokens.get(data)
+            if found is None and self._kept is not None:
+                try:
+                    stored = await self._kept.get_state(KEPT, data)
+                except StoreError:
+                    return None
+                if isinstance(stored, str) and self.encode(stored) == data:
+                    found = stored
+                    self._tokens.put(data, stored)
+        if found is None:
+            return None
+        return Pressed(found.removeprefix(FOLLOW_UP), found.startswith(FOLLOW_UP))
 
 
 class Keyboards:

@@ -49,14 +49,14 @@ def test_chart_is_a_photo_and_buttons_lead_to_it(start_bot: Callable[..., BotPro
 
     advance(port, "P2D")  # hourly looks at the demo line: two days of samples
     balance = tg.ask(MEI, chat, "/balance")
-    assert buttons(balance) == ["/renew 妈妈", "/usage 妈妈", "/remind 妈妈"]
-    tg.press(MEI, chat, balance, "/usage 妈妈")
+    assert buttons(balance) == ["+/renew 妈妈", "+/usage 妈妈", "+/remind 妈妈"]  # +: follow-ups, answered anew
+    tg.press(MEI, chat, balance, "+/usage 妈妈")
     chart = tg.reply(chat)
     png = png_of(chart)
     assert chart["photo"]["width"] == 800 and chart["photo"]["height"] == 450, chart["photo"]
     assert len(png) == chart["photo"]["file_size"] > 10_000
     assert chart["caption"].startswith("📈 妈妈")
-    assert buttons(chart) == ["/renew 妈妈", "/balance 妈妈"]
+    assert buttons(chart) == ["+/renew 妈妈", "+/balance 妈妈"]
     assert tg.bot_message(balance["message_id"])["text"] == balance["text"], "the balance stays as it was"
 
 
@@ -69,15 +69,15 @@ def test_alert_buttons_rights_and_snooze(start_bot: Callable[..., BotProcess]) -
     tg.ask(MEI, FAMILY, "/link 8947000000000000020 DEMO20 妈妈")  # 409 MB of 5 GB left, 300 MB a day
 
     member_view = tg.ask(KID, FAMILY, "/balance")
-    assert "/renew 妈妈" not in buttons(member_view), "a member who may not spend sees no Top up"
-    assert buttons(member_view) == ["/usage 妈妈", "/remind 妈妈"]
+    assert "+/renew 妈妈" not in buttons(member_view), "a member who may not spend sees no Top up"
+    assert buttons(member_view) == ["+/usage 妈妈", "+/remind 妈妈"]
 
     advance(port, "PT12H")  # under 5 %: one alert, with its buttons
     alert = tg.reply(FAMILY)
     assert t.percent(0.05) in alert["text"]
     assert labels(alert) == [t("button.topup"), t("button.snooze")]
     renew, snooze = buttons(alert)
-    assert renew == "/renew 妈妈" and snooze.startswith("/snooze ") and snooze.endswith(" data")
+    assert renew == "+/renew 妈妈" and snooze.startswith("+/snooze ") and snooze.endswith(" data")
 
     tg.press(KID, FAMILY, alert, snooze)  # not the owner, not an admin: refused, nothing changes
     refused = tg.reply(FAMILY)
