@@ -107,8 +107,9 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
 
 class ProviderState:
     """The providers' own state (order books, the demo's day 0, manual lines) and Telegram's
-    long button commands in the store, each write a unit of its own: an order book entry is on disk before the order request
-    leaves, so after a crash ``/confirm`` reconciles the order instead of never finding it."""
+    long button commands in the store, each write a unit of its own: an order book entry is
+    on disk before the order request leaves, so after a crash ``/confirm`` reconciles the
+    order instead of never finding it."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

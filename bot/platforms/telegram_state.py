@@ -54,6 +54,13 @@ class Lru(Generic[K, V]):
         self._items.pop(key, None)
 
 
+def _callback_data(data: str) -> str:
+    """``data`` itself when it fits Telegram's 64 bytes, else a token made from its hash."""
+    if len(data.encode()) <= CALLBACK_LIMIT and not data.startswith(TOKEN_PREFIX):
+        return data
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(hashlib.sha256(data.encode()).digest()[:15]).decode()
+
+
 class KeptState(Protocol):
     """Where long button commands are kept for every worker and after a restart; each call is
     a unit of its own (``bot.app.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
@@ -83,16 +90,13 @@ class ButtonData:
 
     @staticmethod
     def encode(command: str, *, follow_up: bool = False) -> str:
-        data = FOLLOW_UP + command if follow_up else command
-        if len(data.encode()) <= CALLBACK_LIMIT and not data.startswith(TOKEN_PREFIX):
-            return data
-        digest = hashlib.sha256(data.encode()).digest()[:15]
-        return TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode()
+        return _callback_data(FOLLOW_UP + command if follow_up else command)
 
     async def remember(self, commands: Iterable[str], *, follow_up: bool = False) -> None:
         """Keep the commands that travel as tokens (before the buttons are sent)."""
         for command in commands:
-            data, token = FOLLOW_UP + command if follow_up else command, self.encode(command, follow_up=follow_up)
+            data = FOLLOW_UP + command if follow_up else command
+            token = _callback_data(data)
             if token == data or self._tokens.get(token) == data:
                 continue
             self._tokens.put(token, data)
@@ -112,7 +116,7 @@ class ButtonData:
                     stored = await self._kept.get_state(KEPT, data)
                 except StoreError:
                     return None
-                if isinstance(stored, str) and self.encode(stored) == data:
+                if isinstance(stored, str) and _callback_data(stored) == data:
                     found = stored
                     self._tokens.put(data, stored)
         if found is None:

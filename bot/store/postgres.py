@@ -8,8 +8,8 @@ processes can share.
 - The schema is built by the numbered SQL files in ``migrations/``, applied at ``open`` in one
   transaction under an advisory lock (two processes starting at once take turns) and recorded
   in ``schema_version``. A database newer than this code is refused with a clear message.
-- A unit opened while the same task has one open (a provider's own state is a unit of its
-  own inside a command's) takes its connection from a second pool: from the shared pool it
+- A unit opened while its task (or the task that started it) has one open (a provider's own
+  state is a unit of its own inside a command's) takes its connection from a second pool: from the shared pool it
   could wait for the very connections the outer units hold, and with as many commands at
   once as there are connections none would ever finish (each waited the pool's timeout).
 - A commit that the server cannot make (connection lost, disk full on the server) raises
