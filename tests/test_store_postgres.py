@@ -122,6 +122,25 @@ async def test_as_many_commands_as_connections_each_using_a_providers_own_unit_a
     await store.close()
 
 
+async def test_an_inner_unit_waiting_for_a_row_its_outer_unit_holds_fails_instead_of_hanging(
+        postgres: Server) -> None:
+    """Two connections in one task: PostgreSQL sees no deadlock, so only the inner pool's
+    lock_timeout ends the wait; the outer unit then fails too, and nothing of it is kept."""
+    store = PostgresStore(postgres.database(), max_connections=2, inner_lock_timeout=0.2)
+    await store.open()
+    with pytest.raises(StoreWriteError, match="lock timeout"):
+        async with store.transaction() as outer:
+            await outer.put_state("test", "row", 1)
+            async with store.transaction() as inner:
+                await inner.put_state("test", "row", 2)
+    async with store.transaction() as tx:
+        assert await tx.get_state("test", "row") is None
+        await tx.put_state("test", "row", 3)  # the store works on
+    async with store.transaction() as tx:
+        assert await tx.get_state("test", "row") == 3
+    await store.close()
+
+
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -75,15 +75,21 @@ async def upgrade(conn: AsyncConnection[Any]) -> int:
 class PostgresStore:
     """The ``Store`` on PostgreSQL; see ``bot.store.interface`` for the contract."""
 
-    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0,
+                 inner_lock_timeout: float = 10.0) -> None:
         """``max_connections`` for the units, as many again (opened on demand) for the units
-        opened inside them; ``timeout``: seconds a unit waits for a connection."""
+        opened inside them; ``timeout``: seconds a unit waits for a connection.
+
+        An inner unit waits at most ``inner_lock_timeout`` seconds for a row lock, then fails
+        with ``StoreWriteError``: a row its own outer unit holds would otherwise be waited for
+        forever, and PostgreSQL cannot see that wait as a deadlock (two connections, one task)."""
         self._url = url
-        utc = {"options": "-c TimeZone=UTC"}
+        utc = "-c TimeZone=UTC"
+        inner = f"{utc} -c lock_timeout={max(1, round(inner_lock_timeout * 1000))}ms"
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
-                                         kwargs=utc)
+                                         kwargs={"options": utc})
         self._inner = AsyncConnectionPool(url, min_size=0, max_size=max_connections, timeout=timeout, open=False,
-                                          kwargs=utc)
+                                          kwargs={"options": inner})
         self.version = 0
         self.commits = 0
         self.write_failures = 0
