@@ -11,7 +11,7 @@ import pytest
 from bot.messages import Choice, Reply
 from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
-from bot.platforms.matrix_rooms import creators_are_admins, creators_of, invite_allowed
+from bot.platforms.matrix_rooms import SeenEvents, creators_are_admins, creators_of, invite_allowed
 from bot.platforms.matrix_send import raise_for
 from bot.platforms.matrix_session import Backoff, Session, load_session, save_session
 
@@ -138,3 +138,10 @@ def test_backoff_doubles_up_to_a_minute_and_resets() -> None:
     assert [backoff.next() for _ in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     backoff.reset()
     assert backoff.next() == 1
+
+
+def test_an_event_is_handled_once_and_only_the_newest_ids_are_remembered() -> None:
+    seen = SeenEvents(size=2)
+    assert [seen.first_time(e) for e in ("$a", "$a", "$b", "$c")] == [True, False, True, True]
+    assert seen.first_time("$c") is False and seen.first_time("$b") is False
+    assert seen.first_time("$a") is True  # forgotten: the oldest of three with room for two

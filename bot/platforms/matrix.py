@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from bot.names import PlatformName
 from bot.platforms import matrix_render as render
 from bot.platforms.base import ChatEvents, DeliveryError, Handler, RetryLater, SendLimits
 from bot.platforms.matrix_crypto import Undecryptable
-from bot.platforms.matrix_rooms import Rooms, invite_allowed
+from bot.platforms.matrix_rooms import Rooms, SeenEvents, invite_allowed
 from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
 from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
 
@@ -74,11 +73,10 @@ class MatrixPlatform:
         self._synced = asyncio.Event()
         self._sender = Sender(self.client, self.rooms, ready=lambda: self.ready, synced=lambda: self._synced)
         self._backoff = Backoff()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = SeenEvents()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
-
 
     @property
     def ready(self) -> bool:
@@ -171,17 +169,11 @@ class MatrixPlatform:
                                              access_token=None)
         await asyncio.sleep(delay)
 
-
     def fresh(self, event: Any) -> bool:
         """An event to act on: someone else's, sent after the start, not seen before."""
         if event.sender == self.client.user_id or event.server_timestamp < self._live_since_ms:
             return False
-        if event.event_id in self._seen:
-            return False
-        self._seen[event.event_id] = None
-        if len(self._seen) > 5000:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.first_time(event.event_id)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.client.user_id or event.membership != "invite":

@@ -9,6 +9,7 @@ matrix-nio 0.26 reports 0 for them, so creators are read from the create event i
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -133,3 +134,20 @@ class ReaderText:
     async def __call__(self, address: Address, msgid: str, **params: Any) -> str:
         translator = await self._readers().reader_translator(address)
         return translator(msgid, **params)
+
+
+class SeenEvents:
+    """The ids of the newest ``size`` events handled: a sync or a late key may bring one twice."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, event_id: str) -> bool:
+        """True once per event id (among the newest ``size``), and remembers it."""
+        if event_id in self._ids:
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
