@@ -9,6 +9,7 @@ HELP = {
     "esimbot_commands_total": "Commands handled, by command and outcome",
     "esimbot_provider_calls_total": "Provider calls, by provider and outcome",
     "esimbot_alerts_sent_total": "Reminder alerts delivered, by platform",
+    "esimbot_alerts_dropped_total": "Reminder alerts given up without sending, by platform and reason",
     "esimbot_outbox_backlog": "Alerts waiting in the outbox",
     "esimbot_webhooks_total": "Provider webhook requests, by provider and outcome",
 }

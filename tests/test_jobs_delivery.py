@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from bot.jobs.delivery import MAX_ATTEMPTS
+from bot.names import PlatformName
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
 from providers.base import GB, MB
 from tests.jobs_harness import (
@@ -209,3 +211,22 @@ async def test_pacing_overall_limit_per_second() -> None:
     assert len(times) == 40
     assert all(times[i + 30] - times[i] >= timedelta(seconds=1) for i in range(len(times) - 30))
     assert times[-1] - times[0] <= timedelta(seconds=3)
+
+
+async def test_an_alert_for_a_platform_not_running_waits_two_days_for_it_then_is_dropped() -> None:
+    """Matrix's token was removed, say: its alerts cannot leave. They wait (a restart with the
+    platform back sends them), but not forever: after UNSERVED_WAIT they are dropped as stale,
+    counted, and the alerts of the platforms that run are never held up by them."""
+    h = make()
+    away = replace(_item("m", "!room:hs"), platform=PlatformName.MATRIX, household_id="matrix:!room:hs")
+    await h.enqueue(away)
+    await h.enqueue(_item("t", "fam"))
+    await h.run(timedelta(days=2) - timedelta(minutes=1))
+    assert [s.chat for s in h.platform.sent] == ["fam"]
+    assert {i.id: i.state for i in h.items()}["item-m"] == "pending"
+    await h.run(timedelta(minutes=2))
+    [dropped] = [i for i in h.items() if i.id == "item-m"]
+    assert (dropped.state, dropped.note) == ("dropped", "platform not running")
+    assert h.outbox.backlog == 0
+    assert h.metrics.value("esimbot_alerts_dropped_total", platform="matrix", reason="platform not running") == 1
+    assert [s.chat for s in h.platform.sent] == ["fam"]

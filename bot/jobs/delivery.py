@@ -6,6 +6,8 @@ What the platform answers decides what happens next: wait and retry (RetryLater)
 the chat (ChatMoved), tell ``Events`` that the target is gone, which may give a fallback
 copy (TargetGone), or drop it (any other DeliveryError). ``hold`` says until when an alert
 must still wait even though it is due (quiet hours that a retry or the pace ran into).
+An alert for a platform this bot does not run (its token was removed, say) waits
+``UNSERVED_WAIT`` for the platform to come back after a restart, then is dropped as stale.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bot.store import Store, Tx
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 STORE_RETRY = timedelta(seconds=5)  # an alert that could not be read for sending waits this long
+UNSERVED_WAIT = timedelta(days=2)  # an alert for a platform this bot does not run waits this long for it
 Render = Callable[[OutboxItem], Awaitable[str | Reply]]  # a Reply: text with buttons
 Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
@@ -66,11 +69,16 @@ class Delivery:
         batch: list[OutboxItem] = []
         deferred: list[tuple[OutboxItem, datetime]] = []
         held: list[tuple[OutboxItem, datetime]] = []
+        unserved: list[OutboxItem] = []
         full: dict[str, datetime] = {}
         self.free_at = None
         async with self._store.transaction() as tx:
             for item in self._queue.take_due(now):
-                if item.platform not in self._platforms or item.platform in full:
+                if item.platform not in self._platforms:
+                    if now - item.created_at >= UNSERVED_WAIT:
+                        unserved.append(item)
+                    continue
+                if item.platform in full:
                     continue
                 pacer, is_group = self._pacers[item.platform], item.private_user is None
                 if (free := pacer.free_at(now)) > now:
@@ -91,6 +99,12 @@ class Delivery:
                 batch.append(item)
             for item, until in held:
                 await self._queue.save(tx, replace(item, not_before=until))
+            for item in unserved:
+                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="platform not running"))
+        if unserved:
+            log.warning("%d alerts dropped: their platform has not run here for %s", len(unserved), UNSERVED_WAIT)
+            for item in unserved:
+                self._metrics.inc("esimbot_alerts_dropped_total", platform=item.platform, reason="platform not running")
         for item, slot in deferred:
             self._queue.defer(item, slot)
         for item in batch:
