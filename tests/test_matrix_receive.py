@@ -145,3 +145,22 @@ async def test_choices_answered_by_number_or_reaction(platform: MatrixPlatform, 
         await deliver(platform, r, reaction)
     assert [(i.text, i.address.user) for i in got.seen] == [
         ("!buy l1 p5", ALICE), ("!7", ALICE), ("!buy l1 p5", BOB), ("!buy l1 p1", BOB)]
+
+
+async def test_a_reaction_picks_from_the_list_it_is_on_even_after_a_newer_one(
+        platform: MatrixPlatform, got: Recorder) -> None:
+    """A balance's buttons, then an alert's: 2️⃣ on the balance still means its second choice,
+    2️⃣ on the alert and !1 mean the alert's; a room the bot left forgets both."""
+    r = room((ALICE, "Alice"), (BOB, "Bob"))
+    platform.sender.offer(r.room_id, "$balance", (Choice("Top up", "!renew mom"), Choice("Chart", "!usage mom")))
+    platform.sender.offer(r.room_id, "$alert", (Choice("Top up", "!renew dad"), Choice("Snooze", "!snooze dad")))
+    for n, target in enumerate(("$balance", "$alert")):
+        await deliver(platform, r, ReactionEvent.from_dict({
+            "type": "m.reaction", "event_id": f"$r{n}", "sender": BOB, "origin_server_ts": START_MS + 9,
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": KEYCAP_2}}}))
+    await deliver(platform, r, text_event({"body": "!1"}, sender=ALICE))
+    assert [i.text for i in got.seen] == ["!usage mom", "!snooze dad", "!renew dad"]
+    assert platform.sender.chosen("!other:hs", 1, reacted_to="$alert") is None  # a list answers in its room only
+    platform.sender.forget(r.room_id)
+    assert platform.sender.chosen(r.room_id, 1) is None
+    assert platform.sender.chosen(r.room_id, 1, reacted_to="$balance") is None

@@ -27,7 +27,7 @@ from bot.platforms.matrix_rooms import Rooms
 
 log = logging.getLogger(__name__)
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
-MAX_OFFERS = 5000
+MAX_OFFERS = 20_000  # lists remembered for answers, across all rooms (a few hundred bytes each)
 DM_WAIT = 10.0
 
 
@@ -36,27 +36,32 @@ class Sender:
                  synced: Callable[[], asyncio.Event]) -> None:
         self._client, self._rooms = client, rooms
         self._ready, self._synced = ready, synced
-        self._offers: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        self._offers: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()  # event -> (room, commands)
+        self._last: dict[str, str] = {}  # room -> the event of the newest list offered there
 
-    # --- choices: the last list offered in a room is what !1 or a 1️⃣ reaction picks from ---
+    # --- choices: !1 picks from the newest list in a room, a 1️⃣ reaction from the list it is on ---
 
     def chosen(self, room_id: str, number: int, *, reacted_to: str | None = None) -> str | None:
-        offer = self._offers.get(room_id)
-        if offer is None or not 1 <= number <= len(offer[1]):
-            return None
-        if reacted_to is not None and reacted_to != offer[0]:
+        """The command behind choice ``number``; None when that list or number is unknown (the
+        newest ``MAX_OFFERS`` lists are remembered, so a reaction to an older one still works)."""
+        offer = self._offers.get(reacted_to or self._last.get(room_id, ""))
+        if offer is None or offer[0] != room_id or not 1 <= number <= len(offer[1]):
             return None
         return offer[1][number - 1]
 
     def forget(self, room_id: str) -> None:
-        self._offers.pop(room_id, None)
+        self._last.pop(room_id, None)
+        for event_id in [e for e, (room, _) in self._offers.items() if room == room_id]:
+            del self._offers[event_id]
 
     def offer(self, room_id: str, event_id: str, choices: Sequence[Choice]) -> None:
         """Remember the choices just sent in a room (event ``event_id``) as the ones to answer."""
-        self._offers[room_id] = (event_id, tuple(c.command for c in choices[: render.MAX_CHOICES]))
-        self._offers.move_to_end(room_id)
+        self._offers[event_id] = (room_id, tuple(c.command for c in choices[: render.MAX_CHOICES]))
+        self._last[room_id] = event_id
         if len(self._offers) > MAX_OFFERS:
-            self._offers.popitem(last=False)
+            event, (room, _commands) = self._offers.popitem(last=False)
+            if self._last.get(room) == event:
+                del self._last[room]
 
     # --- sending -----------------------------------------------------------------------------
 
