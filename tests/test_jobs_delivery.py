@@ -35,6 +35,7 @@ async def test_owner_gone_falls_back_to_the_group_and_is_recorded() -> None:
     assert h.store.get_state("unreachable", f"{P}:anna") is True
     dropped = [i for i in h.items() if i.state == "dropped"]
     assert [i.note for i in dropped] == ["target gone"]
+    assert h.metrics.value("esimbot_alerts_dropped_total", platform=P, reason="target gone") == 1
     # later alerts go straight to the group: the blocked chat is not tried again
     await h.run(timedelta(days=2))
     assert kinds(h) == ["data", "depleted"]
@@ -140,6 +141,7 @@ async def test_retry_later_forever_gives_up_after_max_attempts() -> None:
     assert len(h.platform.attempts) == MAX_ATTEMPTS
     [item] = h.items()
     assert (item.state, item.note) == ("dropped", "too many attempts")
+    assert h.metrics.value("esimbot_alerts_dropped_total", platform=P, reason="too many attempts") == 1
     assert h.outbox.backlog == 0
     assert h.jobs.next_wake() is None
 
@@ -157,6 +159,7 @@ async def test_undeliverable_is_dropped_and_the_rest_continue() -> None:
     assert len(h.platform.attempts) == 3
     states = {i.line_id: (i.state, i.note) for i in h.items()}
     assert states["line-1"] == ("dropped", "Undeliverable")
+    assert h.metrics.value("esimbot_alerts_dropped_total", platform=P, reason="Undeliverable") == 1
     assert states["line-2"][0] == states["line-3"][0] == "sent"
 
 

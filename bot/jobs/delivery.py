@@ -100,11 +100,9 @@ class Delivery:
             for item, until in held:
                 await self._queue.save(tx, replace(item, not_before=until))
             for item in unserved:
-                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="platform not running"))
+                await self._drop(tx, item, "platform not running")
         if unserved:
             log.warning("%d alerts dropped: their platform has not run here for %s", len(unserved), UNSERVED_WAIT)
-            for item in unserved:
-                self._metrics.inc("esimbot_alerts_dropped_total", platform=item.platform, reason="platform not running")
         for item, slot in deferred:
             self._queue.defer(item, slot)
         for item in batch:
@@ -134,14 +132,14 @@ class Delivery:
                 await self._queue.save(tx, replace(item, chat=exc.new_chat, not_before=now))
         except TargetGone:
             async with self._store.transaction() as tx:
-                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="target gone"))
+                await self._drop(tx, item, "target gone")
                 fallback = await self._events.target_gone(tx, item)
                 if fallback is not None:
                     await self._queue.enqueue(tx, fallback)
         except DeliveryError as exc:
             log.warning("alert dropped: %s", type(exc).__name__)
             async with self._store.transaction() as tx:
-                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note=type(exc).__name__))
+                await self._drop(tx, item, type(exc).__name__)
         except Exception:  # a platform bug: not the others' problem; back off, give up in the end
             log.exception("sending an alert failed unexpectedly")
             async with self._store.transaction() as tx:
@@ -153,6 +151,11 @@ class Delivery:
             self._metrics.inc("esimbot_alerts_sent_total", platform=item.platform)
             return 1
         return 0
+
+    async def _drop(self, tx: Tx, item: OutboxItem, reason: str) -> None:
+        """Give the alert up for good, noting and counting why."""
+        await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note=reason))
+        self._metrics.inc("esimbot_alerts_dropped_total", platform=item.platform, reason=reason)
 
     def _stamp(self, item: OutboxItem, reserved: datetime) -> None:
         if self._now is not None:
@@ -168,7 +171,7 @@ class Delivery:
     async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:
         item = replace(item, attempts=item.attempts + 1)
         if item.attempts >= MAX_ATTEMPTS:
-            await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="too many attempts"))
+            await self._drop(tx, item, "too many attempts")
             return
         wait = max(after, min(2 ** item.attempts, 3600))
         await self._queue.save(tx, replace(item, not_before=now + timedelta(seconds=wait)))
