@@ -9,7 +9,6 @@ matrix-nio 0.26 reports 0 for them, so creators are read from the create event i
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from nio import AsyncClient, MatrixRoom, RoomCreateError, RoomCreateResponse, Ro
 
 from bot.i18n import Translator
 from bot.messages import Address
+from bot.platforms.lru import Lru
 
 log = logging.getLogger(__name__)
 ADMIN_LEVEL = 50
@@ -140,14 +140,11 @@ class SeenEvents:
     """The ids of the newest ``size`` events handled: a sync or a late key may bring one twice."""
 
     def __init__(self, size: int = 5000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
+        self._ids: Lru[str, bool] = Lru(size)
 
     def first_time(self, event_id: str) -> bool:
         """True once per event id (among the newest ``size``), and remembers it."""
-        if event_id in self._ids:
+        if self._ids.get(event_id):
             return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
+        self._ids.put(event_id, True)
         return True

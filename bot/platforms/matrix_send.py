@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import io
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryErro
 from bot.messages import Address, Choice, Picture, Reply
 from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
+from bot.platforms.lru import Lru
 from bot.platforms.matrix_rooms import Rooms
 
 log = logging.getLogger(__name__)
@@ -36,32 +36,29 @@ class Sender:
                  synced: Callable[[], asyncio.Event]) -> None:
         self._client, self._rooms = client, rooms
         self._ready, self._synced = ready, synced
-        self._offers: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()  # event -> (room, commands)
-        self._last: dict[str, str] = {}  # room -> the event of the newest list offered there
+        self._offers: Lru[str, tuple[str, tuple[str, ...]]] = Lru(MAX_OFFERS)  # event -> (room, commands)
+        self._last: Lru[str, str] = Lru(MAX_OFFERS)  # room -> the event of the newest list offered there
 
     # --- choices: !1 picks from the newest list in a room, a 1️⃣ reaction from the list it is on ---
 
     def chosen(self, room_id: str, number: int, *, reacted_to: str | None = None) -> str | None:
         """The command behind choice ``number``; None when that list or number is unknown (the
-        newest ``MAX_OFFERS`` lists are remembered, so a reaction to an older one still works)."""
-        offer = self._offers.get(reacted_to or self._last.get(room_id, ""))
+        ``MAX_OFFERS`` lists last sent or used are remembered, so a reaction to an older one works)."""
+        offer = self._offers.get(reacted_to or self._last.get(room_id) or "")
         if offer is None or offer[0] != room_id or not 1 <= number <= len(offer[1]):
             return None
         return offer[1][number - 1]
 
     def forget(self, room_id: str) -> None:
-        self._last.pop(room_id, None)
-        for event_id in [e for e, (room, _) in self._offers.items() if room == room_id]:
-            del self._offers[event_id]
+        self._last.pop(room_id)
+        for event_id, (room, _commands) in self._offers.items():
+            if room == room_id:
+                self._offers.pop(event_id)
 
     def offer(self, room_id: str, event_id: str, choices: Sequence[Choice]) -> None:
         """Remember the choices just sent in a room (event ``event_id``) as the ones to answer."""
-        self._offers[event_id] = (room_id, tuple(c.command for c in choices[: render.MAX_CHOICES]))
-        self._last[room_id] = event_id
-        if len(self._offers) > MAX_OFFERS:
-            event, (room, _commands) = self._offers.popitem(last=False)
-            if self._last.get(room) == event:
-                del self._last[room]
+        self._offers.put(event_id, (room_id, tuple(c.command for c in choices[: render.MAX_CHOICES])))
+        self._last.put(room_id, event_id)
 
     # --- sending -----------------------------------------------------------------------------
 

@@ -24,9 +24,10 @@ from telegram.request import BaseRequest
 from bot.i18n import SUPPORTED, Catalogs
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
+from bot.platforms.lru import Lru
 from bot.platforms.telegram_render import PLATFORM, MenuEntry, incoming_from_press, incoming_from_update, menu
 from bot.platforms.telegram_send import Sender
-from bot.platforms.telegram_state import AdminCache, KeptState, Lru
+from bot.platforms.telegram_state import AdminCache, KeptState
 from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
 
 log = logging.getLogger(__name__)

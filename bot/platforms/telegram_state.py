@@ -13,12 +13,12 @@ import base64
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from bot.errors import StoreError
+from bot.platforms.lru import Lru
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
@@ -27,31 +27,11 @@ OPEN = "*"  # a keyboard anyone may press (an alert): answer with a new message,
 DONE = ""  # a keyboard that already showed its outcome
 KEPT = "telegram_button"  # the store's namespace for long button commands
 FOLLOW_UP = "+"  # marks a follow-up button's data; commands start with / or !
-K = TypeVar("K")
-V = TypeVar("V")
 
 
-class Lru(Generic[K, V]):
-    """A small least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-    def pop(self, key: K) -> None:
-        self._items.pop(key, None)
+def _marked(command: str, follow_up: bool) -> str:
+    """A follow-up button's command carries ``FOLLOW_UP`` in its data."""
+    return FOLLOW_UP + command if follow_up else command
 
 
 def _callback_data(data: str) -> str:
@@ -90,12 +70,12 @@ class ButtonData:
 
     @staticmethod
     def encode(command: str, *, follow_up: bool = False) -> str:
-        return _callback_data(FOLLOW_UP + command if follow_up else command)
+        return _callback_data(_marked(command, follow_up))
 
     async def remember(self, commands: Iterable[str], *, follow_up: bool = False) -> None:
         """Keep the commands that travel as tokens (before the buttons are sent)."""
         for command in commands:
-            data = FOLLOW_UP + command if follow_up else command
+            data = _marked(command, follow_up)
             token = _callback_data(data)
             if token == data or self._tokens.get(token) == data:
                 continue
