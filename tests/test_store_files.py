@@ -18,7 +18,7 @@ from tinydb import TinyDB
 from bot.errors import StoreError
 from bot.records import Household, Line
 from bot.store import TinyDBStore, snapshot
-from bot.store.journal import Journal
+from bot.store.journal import Journal, encode
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "v1"
@@ -50,6 +50,12 @@ def crash(store: TinyDBStore) -> None:
     store._lock.release()
 
 
+def next_record(journal: bytes) -> bytes:
+    """The record that would follow the journal's last one (the same operations again)."""
+    seq, ops = json.loads(journal.splitlines()[-1][9:])
+    return encode(seq + 1, ops)
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.json"
@@ -74,7 +80,7 @@ async def test_a_torn_last_record_is_dropped_with_one_log_line(db: Path, caplog:
     crash(store)
     journal = Path(str(db) + ".journal")
     whole = journal.read_bytes()
-    journal.write_bytes(whole + whole.splitlines(keepends=True)[-1][:30])  # died half-way through a third
+    journal.write_bytes(whole + next_record(whole)[:30])  # died half-way through a third
     with caplog.at_level(logging.INFO):
         again = TinyDBStore(db)
     assert await ids(again) == ["line0", "line1"]
@@ -277,7 +283,7 @@ async def test_a_disk_that_cannot_take_the_first_snapshot_is_refused(db: Path, m
     def full(*args: object, **kw: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.store.embedded.write_atomic", full)
+    monkeypatch.setattr("bot.store.files.Disk.write_file", full)
     with pytest.raises(StoreError, match="the disk is full"):
         TinyDBStore(db)
 

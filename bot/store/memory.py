@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import StoreWriteError
 from bot.store.documents import DocumentTx, Op
+from bot.store.files import os_problem
 from bot.store.tables import Data, Documents
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,9 @@ class DocumentStore:
                 self._failing_since = now
             if now - self._last_log >= LOG_EVERY:
                 self._last_log = now
-                log.error("could not save a change (%s); the bot keeps answering and tries again", exc.strerror)
-            raise StoreWriteError(f"could not save: {exc.strerror}") from exc
+                log.error("could not save a change to %s (%s); the bot keeps answering and tries again",
+                          exc.filename or "the data file", os_problem(exc))
+            raise StoreWriteError(f"could not save to {exc.filename}: {os_problem(exc)}") from exc
         if self._failing_since is not None:
             log.warning("saving works again")
             self._failing_since = None

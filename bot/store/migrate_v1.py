@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import samples
-from bot.store.files import read_bytes, refuse
+from bot.store.files import Disk, read_bytes, refuse
 from bot.store.interface import MAX_SAMPLES, SAMPLE_DAYS
 from bot.store.snapshot import decode
 from bot.store.tables import TABLES, Data
@@ -67,24 +67,26 @@ def read_v1(path: Path, meta: dict[str, Any], main: Data, now: datetime) -> Data
     return out
 
 
-def backup(path: Path) -> Path:
+def backup_of(path: Path) -> Path:
+    return path.with_name(path.name + ".v1-backup")
+
+
+def backup(path: Path, disk: Disk) -> Path:
     """Copy the data file and its shard folder to ``<path>.v1-backup/`` (whole, or not at all)."""
-    target = path.with_name(path.name + ".v1-backup")
+    target = backup_of(path)
     if target.exists():
         return target  # an earlier, interrupted upgrade already made it
     tmp = path.with_name(path.name + ".v1-backup.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    disk.remove(tmp)
+    disk.step("write", tmp)
     tmp.mkdir()
     shutil.copy2(path, tmp / path.name)
     shards = path.with_name(path.name + ".d")
     if shards.is_dir():
         shutil.copytree(shards, tmp / shards.name)
-    tmp.rename(target)
+    disk.rename(tmp, target)
+    disk.fsync_folder(path.parent)
     return target
-
-
-def remove_shards(path: Path) -> None:
-    shutil.rmtree(path.with_name(path.name + ".d"), ignore_errors=True)
 
 
 def counts(data: Data) -> str:

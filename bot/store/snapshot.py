@@ -1,13 +1,15 @@
 """The snapshot: every table in TinyDB's own JSON layout, plus a ``meta`` record.
 
-``TinyDB(path)`` opens a snapshot for inspection. The ``meta`` table holds one document,
-``{"_key": "store", "schema": 2, "seq": N}``: the journal records after ``N`` come on top.
+``TinyDB(path)`` opens a snapshot for inspection. The ``meta`` table, written last, holds one
+document, ``{"_key": "store", "schema": 2, "seq": N, "crc32": "..."}``: the journal records
+after ``N`` come on top, and the checksum covers every byte before the meta table and ``N``.
 ``decode`` refuses anything that is not a whole snapshot of ours, naming the file.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,9 @@ from bot.store.tables import TABLES, Data
 
 SCHEMA = 2
 CHUNK = 25  # documents encoded at a time (about 0.05 ms), so a compaction gives way to commands in between
+META = b',"meta":{"1":'  # the meta table comes last, after the checksummed tables
+KINDS: dict[str, Any] = {"households": Household, "lines": Line, "pending": Pending, "orders": OrderRecord,
+                         "alerts": AlertState, "outbox": OutboxItem}
 
 
 def _dumps(value: Any) -> bytes:
@@ -48,21 +53,38 @@ class Picture:
 
 
 def chunks(source: Data | Source, seq: int) -> Iterator[bytes]:
-    """The snapshot's bytes, ``CHUNK`` documents at a time."""
+    """The snapshot's bytes, ``CHUNK`` documents at a time, then the meta record with the
+    checksum of everything before it (and of ``seq``).
+
+    Each slice is a comma-separated run of members or nothing (documents added since the
+    freeze are left out), and a comma goes before a slice only once a member was written, so
+    the output is whole JSON for any interleaving of writes with the slices."""
     src = Picture(source) if isinstance(source, dict) else source
-    yield b'{"meta":{"1":' + _dumps({"_key": "store", "schema": SCHEMA, "seq": seq}) + b"}"
-    for name in TABLES:
-        yield b"," + _dumps(name) + b":{"
-        ids = src.frozen_ids(name)
+    crc = 0
+    for n, name in enumerate(TABLES):
+        head = (b"{" if n == 0 else b",") + _dumps(name) + b":{"
+        crc = zlib.crc32(head, crc)
+        yield head
+        ids, empty = src.frozen_ids(name), True
         for start in range(0, len(ids), CHUNK):
             body = _dumps(src.frozen(name, ids[start:start + CHUNK]))[1:-1]
-            yield (b"," if start and body else b"") + body
+            if body:
+                part = body if empty else b"," + body
+                crc, empty = zlib.crc32(part, crc), False
+                yield part
+        crc = zlib.crc32(b"}", crc)
         yield b"}"
-    yield b"}\n"
+    meta = {"_key": "store", "schema": SCHEMA, "seq": seq, "crc32": f"{_sealed(crc, seq):08x}"}
+    yield META + _dumps(meta) + b"}}\n"
+
+
+def _sealed(crc: int, seq: int) -> int:
+    return zlib.crc32(b"seq=%d" % seq, crc)
 
 
 def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str, Any], Data]:
-    """(meta document, tables) of a snapshot or a version-1 file (shard files have no meta)."""
+    """(meta document, tables) of a snapshot or a version-1 file (shard files have no meta).
+    A snapshot with a checksum must match it (a flipped byte anywhere is refused)."""
     if not raw.strip():
         raise refuse(path, "is empty (it was cut short or emptied)")
     try:
@@ -77,13 +99,39 @@ def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str,
         return {}, data
     if len(meta_docs) != 1:
         raise refuse(path, "is not a bot data file (no meta record)", "start with --db pointing elsewhere")
+    _check_sum(path, raw, meta_docs[0])
     return meta_docs[0], data
+
+
+def _check_sum(path: Path, raw: bytes, meta: dict[str, Any]) -> None:
+    if "crc32" not in meta:
+        return  # written before snapshots carried one; the next compaction adds it
+    at = raw.rfind(META)
+    seq = meta.get("seq")
+    if at < 0 or not isinstance(seq, int) or f"{_sealed(zlib.crc32(raw[:at]), seq):08x}" != meta["crc32"]:
+        raise refuse(path, "is damaged: its checksum does not match its contents")
+
+
+def check_document(table: str, doc: dict[str, Any]) -> None:
+    """Raise ``ValueError`` (or ``KeyError``, ``TypeError``) unless ``doc`` decodes into the
+    record type of ``table`` (a line without its label, a number where a date belongs)."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    if table in KINDS:
+        from_doc(KINDS[table], {k: v for k, v in doc.items() if k != "_key"})
+    elif table == "samples":
+        samples.check(doc)
+    elif table == "schedule":
+        for k in ("at", "until"):
+            if doc.get(k) is not None or k == "at":
+                datetime.fromisoformat(doc[k])  # TypeError for a number, KeyError when missing
+
+
+DAMAGE = (KeyError, TypeError, ValueError, AttributeError)
 
 
 def validate(path: Path, data: Data) -> None:
     """Every record decodes into its type (a number where a date belongs is refused)."""
-    kinds: dict[str, Any] = {"households": Household, "lines": Line, "pending": Pending, "orders": OrderRecord,
-                             "alerts": AlertState, "outbox": OutboxItem}
     for name, docs in data.items():
         if name not in TABLES:
             raise refuse(path, f"has an unknown table {name!r}", "start with --db pointing elsewhere")
@@ -91,14 +139,6 @@ def validate(path: Path, data: Data) -> None:
             try:
                 if not isinstance(doc.get("_key"), str) or not doc_id.isdigit():
                     raise ValueError("no key")
-                if name in kinds:
-                    from_doc(kinds[name], {k: v for k, v in doc.items() if k != "_key"})
-                elif name == "samples":
-                    samples.check(doc)
-                elif name == "schedule":
-                    for k in ("at", "until"):
-                        if doc.get(k) is not None:
-                            datetime.fromisoformat(doc[k])  # TypeError for a number
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                check_document(name, doc)
+            except DAMAGE as exc:
                 raise refuse(path, f"has a damaged record {doc_id} in {name!r} ({type(exc).__name__})") from exc
-
