@@ -31,16 +31,41 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import TinyDBStore
+from bot.store.journal import encode
 from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, clean_env
 from tests.test_reminders_console import key_of
 
 T0 = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 STEP = timedelta(hours=2)
 DAYS = 8
-CHATS = ("g1", "g2", "g3", "g4", "p1", "p2", "p3", "p4")
 DEMO_OF = {"g1": "DEMO20", "g2": "DEMO38", "g3": "DEMO12", "p1": "DEMO61", "p2": "DEMO53", "p3": "DEMO20"}
+LABEL = re.compile(r"\b([dm][gp]\d+(?:x\d+)?)\b")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big the week is: ``make test`` runs the small one, ``make chaos`` the operator's."""
+
+    families: int = 4
+    privates: int = 4
+    manual: int = 3  # hand-tracked lines a chat
+    busy: int = 3  # at most this many commands between two clock steps
+
+    @property
+    def chats(self) -> tuple[str, ...]:
+        return tuple(f"g{n}" for n in range(1, self.families + 1)) + tuple(f"p{n}" for n in range(1, self.privates + 1))
+
+
+SMALL = Scale()
+OPERATOR = Scale(families=50, privates=50, manual=10, busy=45)
 Out = list[dict[str, Any]]
 EXTRA_ENV: dict[str, str] = {}
+
+
+def torn_next(journal: bytes) -> bytes:
+    """The record that would follow the journal's last (what a kill in an append cuts short)."""
+    seq, ops = json.loads(journal.splitlines()[-1][9:])
+    return encode(seq + 1, ops)
 
 
 def who(chat: str) -> dict[str, Any]:
@@ -53,26 +78,27 @@ def iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def workload(seed: int) -> list[tuple[str, str, str]]:
+def workload(seed: int, scale: Scale = SMALL) -> list[tuple[str, str, str]]:
     """(kind, chat, argument) intents: say a command, or a flow (topup/unlink) on a label, or advance."""
     rnd = random.Random(seed)
     out: list[tuple[str, str, str]] = []
-    for chat in CHATS:
-        if chat in ("g2", "p4"):
+    chats = scale.chats
+    for chat in chats:
+        if chats.index(chat) % 6 == 1:  # g2 and p4 in the small week
             out.append(("say", chat, "/remind quiet off"))
         if chat in DEMO_OF and chat != "p3":
             code = DEMO_OF[chat]
             out.append(("say", chat, f"/link {DEMO[code]} {code} d{chat}"))
-        for k in range(3):
-            days = 2 + (CHATS.index(chat) + k * 3) % 6
-            out.append(("say", chat, f"/link manual telenor m{chat}{k} {5 + k} {(T0 + timedelta(days=days)):%Y-%m-%d}"))
-    left = {f"m{chat}{k}": 5 + k for chat in CHATS for k in range(3)}
+        for k in range(scale.manual):
+            days = 2 + (chats.index(chat) + k * 3) % 6
+            out.append(("say", chat, f"/link manual telenor m{chat}x{k} {5 + k} {(T0 + timedelta(days=days)):%Y-%m-%d}"))
+    left = {f"m{chat}x{k}": 5 + k for chat in chats for k in range(scale.manual)}
     unlinked: set[str] = set()
     for _step in range(DAYS * 24 // int(STEP.total_seconds() // 3600)):
         out.append(("advance", "", f"PT{int(STEP.total_seconds())}S"))
-        for _ in range(rnd.randint(0, 3)):
-            chat = rnd.choice(CHATS)
-            label = f"m{chat}{rnd.randrange(3)}"
+        for _ in range(rnd.randint(0, scale.busy)):
+            chat = rnd.choice(chats)
+            label = f"m{chat}x{rnd.randrange(scale.manual)}"
             roll = rnd.random()
             if label in unlinked:
                 continue
@@ -87,7 +113,7 @@ def workload(seed: int) -> list[tuple[str, str, str]]:
                 out.append(("topup", chat, f"d{chat}"))
             else:
                 out.append(("say", chat, "/balance"))
-    for chat in CHATS:
+    for chat in chats:
         out.append(("say", chat, "/lines"))
     return out
 
@@ -108,6 +134,7 @@ class Run:
     lines: dict[str, list[str]] = field(default_factory=dict)  # the last /lines answer of each chat
     dead: bool = False
     by_intent: dict[int, Out] = field(default_factory=dict)  # what each intent printed (reference runs)
+    compacted: list[int] = field(default_factory=list)  # intents during which a new snapshot was put in place
 
     def __post_init__(self) -> None:
         self.db = self.folder / "bot.json"
@@ -131,8 +158,8 @@ class Run:
         self.killed += 1
         self.in_compaction += Path(str(self.db) + ".journal.old").exists()
         journal = Path(str(self.db) + ".journal")
-        if self.torn and self.killed % 2 == 0 and journal.exists():
-            last = (journal.read_bytes().splitlines() or [b"00000000 [1,[]]"])[-1]
+        if self.torn and self.killed % 2 == 0 and journal.exists() and journal.stat().st_size:
+            last = torn_next(journal.read_bytes())
             with journal.open("ab") as fh:
                 fh.write(last[: rnd.randrange(1, max(2, len(last) - 1))])  # no newline: a record cut short
             self.torn_tails += 1
@@ -181,38 +208,54 @@ def play(folder: Path, intents: list[tuple[str, str, str]], kills: dict[int, int
     run = Run(folder)
     for index, (kind, chat, arg) in enumerate(intents):
         kill_after = kills.get(index)
-        if kind == "advance":
-            while (got := run.send({"advance": arg}, kill_after, rnd)) is None:
-                kill_after = None  # retried from the step's start, as the clock was then
-            run.by_intent[index] = got
-            run.now += STEP
-            continue
-        steps = [f"/renew {arg}", "pick", "confirm"] if kind == "topup" else \
-            [f"/unlink {arg}", "confirm"] if kind == "unlink" else [arg]
-        confirm: str | None = None
-        pick: str | None = None
-        position = 0
-        while position < len(steps):
-            step = steps[position]
-            text = confirm if step == "confirm" else step
-            if step == "pick":
-                text = pick
-            if text is None:
-                break  # the flow ended early (nothing to buy, the label is gone)
-            got = run.send({**who(chat), "text": text}, kill_after, rnd)
-            kill_after = None
-            if got is None:  # killed: a confirmation is tapped again, anything else is asked again from the start
-                position = position if step == "confirm" and confirm is not None else 0
-                continue
-            if text == "/lines":
-                run.lines[chat] = [str(o["text"]) for o in got if o.get("kind") == "reply"]
-            if step.startswith("/renew"):
-                pick = _choice(got)
-            elif step in ("pick",) or step.startswith("/unlink"):
-                confirm = _choice(got)
-            position += 1
+        before = snapshot_id(run.db)
+        carry_out(run, index, kind, chat, arg, kill_after, rnd)
+        if snapshot_id(run.db) != before:
+            run.compacted.append(index)
     run.close()
     return run
+
+
+def snapshot_id(db: Path) -> int | None:
+    try:
+        return db.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+def carry_out(run: Run, index: int, kind: str, chat: str, arg: str, kill_after: int | None,
+              rnd: random.Random) -> None:
+    """One intent, to its end, asked again after a kill as a person would."""
+    if kind == "advance":
+        while (got := run.send({"advance": arg}, kill_after, rnd)) is None:
+            kill_after = None  # retried from the step's start, as the clock was then
+        run.by_intent[index] = got
+        run.now += STEP
+        return
+    steps = [f"/renew {arg}", "pick", "confirm"] if kind == "topup" else \
+        [f"/unlink {arg}", "confirm"] if kind == "unlink" else [arg]
+    confirm: str | None = None
+    pick: str | None = None
+    position = 0
+    while position < len(steps):
+        step = steps[position]
+        text = confirm if step == "confirm" else step
+        if step == "pick":
+            text = pick
+        if text is None:
+            break  # the flow ended early (nothing to buy, the label is gone)
+        got = run.send({**who(chat), "text": text}, kill_after, rnd)
+        kill_after = None
+        if got is None:  # killed: a confirmation is tapped again, anything else is asked again from the start
+            position = position if step == "confirm" and confirm is not None else 0
+            continue
+        if text == "/lines":
+            run.lines[chat] = [str(o["text"]) for o in got if o.get("kind") == "reply"]
+        if step.startswith("/renew"):
+            pick = _choice(got)
+        elif step in ("pick",) or step.startswith("/unlink"):
+            confirm = _choice(got)
+        position += 1
 
 
 def alert_keys(out: Out) -> Counter[tuple[str, str, str]]:
@@ -220,7 +263,7 @@ def alert_keys(out: Out) -> Counter[tuple[str, str, str]]:
     for o in out:
         if o.get("kind") == "alert":
             first = str(o["text"]).split("\n", 1)[0]
-            label = re.search(r"\b([dm][gp]\d\d?)\b", first)
+            label = LABEL.search(first)
             assert label, first
             found[(str(o["chat"]), label.group(1), key_of(o))] += 1
     return found
@@ -233,25 +276,30 @@ def after_unlink(out: Out) -> list[str]:
     for o in out:
         text = str(o.get("text", ""))
         if o.get("kind") == "reply" and text.startswith("Removed "):
-            label = re.search(r"\b(m[gp]\d\d)\b", text)
+            label = LABEL.search(text)
             if label:
                 gone.add((str(o["chat"]), label.group(1)))
         elif o.get("kind") == "alert":
-            label = re.search(r"\b([dm][gp]\d\d?)\b", text.split("\n", 1)[0])
+            label = LABEL.search(text.split("\n", 1)[0])
             if label and (str(o["chat"]), label.group(1)) in gone:
                 bad.append(text.split("\n", 1)[0])
     return bad
 
 
-def plan_kills(intents: list[tuple[str, str, str]], count: int, seed: int, hot: list[int]) -> dict[int, int]:
-    """Half the kills anywhere, half right after the first of several alerts of one step (when
-    the outbox is sending and marking); a kill point more than once is used once."""
+def plan_kills(intents: list[tuple[str, str, str]], count: int, seed: int, hot: list[int],
+               compacting: list[int], last: int) -> dict[int, int]:
+    """A third of the kills anywhere, a third right after the first of several alerts of one
+    step (when the outbox is sending and marking), a third in the input that compacted the
+    store in the run without kills (during its snapshot write or rename); the final ``/lines``
+    (from ``last`` on) are never killed; a kill point more than once is used once."""
     rnd = random.Random(seed)
-    anywhere = rnd.sample(range(len(intents) - len(CHATS)), count - count // 2)
+    anywhere = rnd.sample(range(last), count - 2 * (count // 3))
     plan = {p: rnd.choice((0, 0, 1, 2, 5)) for p in anywhere}
-    for p in rnd.sample(hot, min(len(hot), count // 2)):
+    for p in rnd.sample(hot, min(len(hot), count // 3)):
         plan[p] = 1
-    spare = [p for p in range(len(intents) - len(CHATS)) if p not in plan]
+    for p in rnd.sample([p for p in compacting if p < last], min(len(compacting), count // 3)):
+        plan[p] = 0
+    spare = [p for p in range(last) if p not in plan]
     for p in rnd.sample(spare, count - len(plan)):
         plan[p] = rnd.choice((0, 1, 2))
     return plan
@@ -270,6 +318,14 @@ class Report:
     lines_differ: list[str]
     tracebacks: int
     inconsistent: list[str]
+    intents: int = 0
+    lines_linked: int = 0
+
+    def holds(self) -> bool:
+        """The pass criteria of ``tests/test_chaos.py``."""
+        return (not self.missing and sum(self.repeats.values()) <= self.kills
+                and max(self.repeats.values(), default=0) <= 1 and not self.strangers and not self.after_unlink
+                and not self.lines_differ and not self.inconsistent and self.tracebacks == 0)
 
     def lines(self) -> list[str]:
         return [f"reminders expected: {self.expected}; missing: {sum(self.missing.values())}; "
@@ -282,11 +338,12 @@ class Report:
                 f"records that do not fit together: {len(self.inconsistent)}"]
 
 
-def chaos(folder: Path, *, kills: int, seed: int = 7) -> Report:
-    intents = workload(seed)
+def chaos(folder: Path, *, kills: int, seed: int = 7, scale: Scale = SMALL) -> Report:
+    intents = workload(seed, scale)
     reference = play(folder / "reference", intents, {}, seed)
     hot = [i for i, out in reference.by_intent.items() if sum(o.get("kind") == "alert" for o in out) >= 2]
-    crashed = play(folder / "chaos", intents, plan_kills(intents, kills, seed, hot), seed)
+    plan = plan_kills(intents, kills, seed, hot, reference.compacted, len(intents) - len(scale.chats))
+    crashed = play(folder / "chaos", intents, plan, seed)
     expected, got = alert_keys(reference.out), alert_keys(crashed.out)
     ref_lines, got_lines = reference.lines, crashed.lines
     return Report(
@@ -295,9 +352,10 @@ def chaos(folder: Path, *, kills: int, seed: int = 7) -> Report:
         strangers=Counter({k: n for k, n in got.items() if k not in expected}),
         after_unlink=after_unlink(crashed.out), kills=crashed.killed, torn_tails=crashed.torn_tails,
         in_compaction=crashed.in_compaction,
-        lines_differ=[c for c in CHATS if ref_lines.get(c) != got_lines.get(c)],
+        lines_differ=[c for c in scale.chats if ref_lines.get(c) != got_lines.get(c)],
         tracebacks=sum("Traceback" in e for e in crashed.stderr + reference.stderr),
-        inconsistent=inconsistencies(crashed.db))
+        inconsistent=inconsistencies(crashed.db), intents=len(intents),
+        lines_linked=sum(kind == "say" and arg.startswith("/link") for kind, _chat, arg in intents))
 
 
 def inconsistencies(db: Path) -> list[str]:
@@ -324,14 +382,26 @@ def inconsistencies(db: Path) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     parser.add_argument("--kills", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7])
+    parser.add_argument("--scale", choices=("small", "operator"), default="small",
+                        help="small: 8 chats, 30 lines; operator: 100 chats, about 1 000 lines")
     args = parser.parse_args()
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="esim-chaos-") as tmp:
-        report = chaos(Path(tmp), kills=args.kills, seed=args.seed)
-    print("\n".join(report.lines()))
-    return 0 if not report.missing and not report.after_unlink else 1
+    scale = OPERATOR if args.scale == "operator" else SMALL
+    failed = 0
+    for seed in args.seeds:
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="esim-chaos-") as tmp:
+            report = chaos(Path(tmp), kills=args.kills, seed=seed, scale=scale)
+        print(f"seed {seed} ({args.scale}: {len(scale.chats)} chats, {report.lines_linked} lines, "
+              f"{report.intents} inputs, {time.monotonic() - started:.0f} s)")
+        print("\n".join(report.lines()))
+        for name in ("missing", "strangers", "repeats"):
+            if getattr(report, name):
+                print(f"  {name}: {dict(getattr(report, name))}")
+        failed += not report.holds()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
