@@ -57,3 +57,15 @@ def test_element_with_insecure_devices_excluded_talks_to_the_bot(
     second.wait_log(f"matrix: device {device} is signed by the bot's identity")
     assert_bot_device_signed(element, device)
     assert "mom" in ask(element, room, "!balance"), "after a restart the same device still reads and answers"
+
+
+def test_a_message_the_bot_cannot_read_gets_a_readable_answer_every_time(
+        start_bot: Callable[..., MatrixBot], element: ElementPerson) -> None:
+    start_bot(e2ee=True)
+    room = element.call("create_room", invite=[BOT])["room_id"]
+    element.call("wait_joined", room_id=room, member=BOT)
+    told = catalog_text("en", "matrix.undecryptable")
+    for attempt in range(2):  # the second is not swallowed by a quiet period: each is a command
+        answer = element.call("garbled", room_id=room, to=BOT)
+        assert answer["body"] == told, f"attempt {attempt}: {answer}"
+        assert catalog_text("en", "start.hello", name="alice") in ask(element, room, "!start"), "the next command is answered as usual"

@@ -84,6 +84,11 @@ function replyTo(room, from, eventId) {
     return final.length ? { body: null, encrypted: true, failures } : undefined;
 }
 
+async function answerTo(roomId, to, eventId, deadline) {
+    const reply = await until(client, () => replyTo(client.getRoom(roomId), to, eventId), deadline, `${to}'s reply`);
+    return { event_id: eventId, ...reply };
+}
+
 const commands = {
     async create_room({ invite, deadline }) {
         const { room_id } = await client.createRoom({
@@ -100,8 +105,17 @@ const commands = {
     },
     async ask({ room_id, to, text, deadline }) {
         const { event_id } = await client.sendTextMessage(room_id, text);
-        return { event_id, ...(await until(client, () => replyTo(client.getRoom(room_id), to, event_id), deadline,
-            `${to}'s reply to ${text}`)) };
+        return answerTo(room_id, to, event_id, deadline);
+    },
+    async garbled({ room_id, to, deadline }) {  // a megolm message whose key nobody will ever get
+        const content = {
+            algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAt",
+            sender_key: (await crypto.getOwnDeviceKeys()).curve25519, device_id: login.device_id,
+            session_id: globalThis.crypto.randomUUID(),
+        };
+        const path = `/rooms/${encodeURIComponent(room_id)}/send/m.room.encrypted/${globalThis.crypto.randomUUID()}`;
+        const { event_id } = await client.http.authedRequest("PUT", path, undefined, content);
+        return answerTo(room_id, to, event_id, deadline);
     },
     async devices({ member }) {
         const found = (await crypto.getUserDeviceInfo([member], true)).get(member) ?? new Map();
