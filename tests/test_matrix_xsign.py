@@ -141,13 +141,13 @@ def flow(server: FakeHomeserver, store: Path, password: str | None = PASSWORD) -
 
 async def test_first_start_makes_uploads_and_signs_then_a_restart_only_checks(tmp_path: Path) -> None:
     server = FakeHomeserver()
-    await flow(server, tmp_path, password=None).ensure()  # the first upload needs no password on Synapse
+    assert await flow(server, tmp_path, password=None).ensure()  # the first upload needs no password on Synapse
     assert server.device_signed_by_master()
     identity = load_identity(tmp_path)
     assert identity is not None and server.keys["master"]["keys"] == {f"ed25519:{identity.master.public}":
                                                                           identity.master.public}
     server.calls.clear()
-    await flow(server, tmp_path).ensure()
+    assert await flow(server, tmp_path).ensure()
     assert server.calls == ["query"], "a restart uploads nothing when all is in place"
 
 
@@ -174,7 +174,7 @@ async def test_an_identity_made_elsewhere_is_replaced_with_the_password(tmp_path
     elsewhere.mkdir()
     await flow(server, elsewhere).ensure()
     old = load_identity(elsewhere)
-    await flow(server, tmp_path, password=None).ensure()
+    assert not await flow(server, tmp_path, password=None).ensure()
     assert load_identity(tmp_path) is None and "MATRIX_PASSWORD" in caplog.text, "nothing made without a password"
     caplog.clear()
     with caplog.at_level(logging.INFO):
@@ -190,7 +190,7 @@ async def test_a_rotated_identity_is_reported_not_fought(tmp_path: Path, caplog:
     mine = load_identity(tmp_path)
     save_identity(tmp_path, Identity.generate())  # as if a backup of another identity came back
     server.calls.clear()
-    await flow(server, tmp_path).ensure()
+    assert not await flow(server, tmp_path).ensure()
     assert server.calls == ["query"], "the bot does not overwrite an identity reset elsewhere"
     assert mine is not None and mine.master.public in caplog.text and "delete the file" in caplog.text
     assert str(tmp_path / KEY_FILE) in caplog.text

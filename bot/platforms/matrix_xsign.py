@@ -165,7 +165,8 @@ class CrossSigning:
     password: str | None
     sign_with_device: Callable[[bytes], str] | None = None  # the device's own Ed25519 signature
 
-    async def ensure(self) -> None:
+    async def ensure(self) -> bool:
+        """True once the device is signed by the bot's identity; False (logged) when the operator must act."""
         query = await self._post("/_matrix/client/v3/keys/query", {"device_keys": {self.user_id: [self.device_id]}})
         mine, theirs = load_identity(self.store), master_public(query, self.user_id)
         if mine is None and theirs is not None and self.password is None:
@@ -173,18 +174,19 @@ class CrossSigning:
                       "example by Element, and the bot has not its private keys. Start the bot once with "
                       "MATRIX_PASSWORD set so it can replace that identity with its own; the device stays "
                       "unsigned until then", theirs)
-            return
+            return False
         if mine is not None and theirs is not None and theirs != mine.master.public:
             log.error("matrix: the account's cross-signing identity on the homeserver (master key %s) is not the "
                       "bot's (%s in %s): it was reset elsewhere, or the file was replaced. Clients that exclude "
                       "insecure devices will not talk to the bot. Restore the file from a backup, or stop the bot, "
                       "delete the file and start it with MATRIX_PASSWORD set to make a new identity (people will "
                       "see that the bot's identity changed)", theirs, mine.master.public, self.store / KEY_FILE)
-            return
+            return False
         if mine is None or theirs is None:
             mine = await self._upload(mine, replacing=theirs)
             query = await self._post("/_matrix/client/v3/keys/query", {"device_keys": {self.user_id: [self.device_id]}})
         await self._sign_device(mine, query)
+        return True
 
     async def _upload(self, mine: Identity | None, *, replacing: str | None) -> Identity:
         if mine is None:
@@ -259,9 +261,8 @@ async def cross_sign(client: AsyncClient, *, store: Path, password: str | None) 
             await client.keys_upload()
         assert client.olm is not None and client.device_id
         account = client.olm.account
-        await CrossSigning(NioHomeserver(client), store, client.user_id, client.device_id, password,
-                           lambda data: str(account.sign(data.decode("utf-8")))).ensure()
-        return True
+        return await CrossSigning(NioHomeserver(client), store, client.user_id, client.device_id, password,
+                                  lambda data: str(account.sign(data.decode("utf-8")))).ensure()
     except CrossSigningError as exc:
         log.error("matrix: cross-signing failed, the device stays unsigned: %s", exc)
     except Exception as exc:  # the network, or a homeserver answering nonsense: try again at the next start
