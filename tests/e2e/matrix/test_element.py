@@ -35,9 +35,11 @@ def ask(person: ElementPerson, room: str, text: str) -> str:
     return str(answer["body"])
 
 
-def assert_bot_device_signed(person: ElementPerson, device: str) -> None:
+def assert_bot_device_signed(person: ElementPerson, device: str) -> set[str]:
+    """Check the person sees ``device`` as signed by the bot; returns every device of the bot it knows."""
     devices = person.call("devices", member=BOT)["devices"]
     assert devices.get(device, {}).get("signed_by_owner") is True, f"the bot's device {device} is not cross-signed: {devices}"
+    return set(devices)
 
 
 def test_element_with_insecure_devices_excluded_talks_to_the_bot(
@@ -47,7 +49,7 @@ def test_element_with_insecure_devices_excluded_talks_to_the_bot(
     first.wait_log(f"matrix: signed device {device} with the bot's identity")
     room = element.call("create_room", invite=[BOT])["room_id"]
     element.call("wait_joined", room_id=room, member=BOT)
-    assert_bot_device_signed(element, device)
+    before = assert_bot_device_signed(element, device)
 
     assert catalog_text("en", "link.done", label="mom") in ask(element, room, "!link 8947000000000000020 DEMO20 mom")
     assert "mom" in ask(element, room, "!balance")
@@ -55,7 +57,7 @@ def test_element_with_insecure_devices_excluded_talks_to_the_bot(
 
     second = start_bot(e2ee=True, data=first.store.parent)
     second.wait_log(f"matrix: device {device} is signed by the bot's identity")
-    assert_bot_device_signed(element, device)
+    assert assert_bot_device_signed(element, device) == before, "a restart adds no device"
     assert "mom" in ask(element, room, "!balance"), "after a restart the same device still reads and answers"
 
 
