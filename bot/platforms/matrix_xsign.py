@@ -125,8 +125,8 @@ def load_identity(store: Path) -> Identity | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        log.error("matrix: %s is unreadable; keeping it, and the device stays unsigned", store / KEY_FILE)
-        raise CrossSigningError("unreadable key file") from None
+        raise CrossSigningError(f"{store / KEY_FILE} is unreadable: restore it from a backup, or delete it and start "
+                                "with MATRIX_PASSWORD set to make a new identity") from None
 
 
 def save_identity(store: Path, identity: Identity) -> None:
@@ -171,7 +171,7 @@ class CrossSigning:
         mine, theirs = load_identity(self.store), master_public(query, self.user_id)
         if mine is None and theirs is not None and self.password is None:
             log.error("matrix: the account already has a cross-signing identity (master key %s) made elsewhere, for "
-                      "example by Element, and the bot has not its private keys. Start the bot once with "
+                      "example by Element, and the bot does not have its private keys. Start the bot once with "
                       "MATRIX_PASSWORD set so it can replace that identity with its own; the device stays "
                       "unsigned until then", theirs)
             return False
@@ -212,7 +212,7 @@ class CrossSigning:
         if replacing is not None:
             log.warning("matrix: replaced the account's cross-signing identity (master key %s, made elsewhere) with "
                         "the bot's own", replacing)
-        log.info("matrix: made the bot's cross-signing identity, master key %s (private keys in %s)",
+        log.info("matrix: uploaded the bot's cross-signing identity, master key %s (private keys in %s)",
                  mine.master.public, self.store / KEY_FILE)
         return mine
 
@@ -235,7 +235,7 @@ class CrossSigning:
     async def _post(self, path: str, body: Json) -> Json:
         status, answer = await self.api.post(path, body)
         if status != 200:
-            raise CrossSigningError(f"{path.rsplit('/', 2)[-2:]} refused: {status} {answer.get('errcode', '')}")
+            raise CrossSigningError(f"{path.removeprefix('/_matrix/client/v3')} refused: {status} {answer.get('errcode', '')}")
         return answer
 
 
