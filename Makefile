@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps bench chaos provider-loop clean
+.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps e2e-element-deps bench chaos provider-loop clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -23,7 +23,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-e2e-deps: e2e-telegram-deps e2e-matrix-deps  ## servers for end-to-end tests
+e2e-deps: e2e-telegram-deps e2e-matrix-deps e2e-element-deps  ## servers and clients for end-to-end tests
 
 e2e-telegram-deps:  ## the Telegram Bot API emulator (npm, pinned)
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { echo "node and npm are required for the Telegram end-to-end tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
@@ -39,6 +39,15 @@ e2e-matrix-deps:  ## Synapse in its own venv (pinned)
 	  $(CACHE)/synapse-venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/matrix/synapse-requirements.txt && \
 	  cp tests/e2e/matrix/synapse-requirements.txt $(CACHE)/synapse-venv/requirements.txt || \
 	  { echo "could not install Synapse 1.163.2 into $(CACHE)/synapse-venv: the Matrix end-to-end tests need it" >&2; exit 1; }; fi
+
+ELEMENT := $(CACHE)/element-person
+e2e-element-deps:  ## a Matrix person on Element's crypto: matrix-js-sdk 43 + Rust crypto + Node 22, all from npm (pinned by package-lock.json)
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required to install the Matrix client of the end-to-end tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@if cmp -s tests/e2e/matrix/element/package-lock.json $(ELEMENT)/package-lock.json && [ -x $(ELEMENT)/node_modules/.bin/node ] && [ -d $(ELEMENT)/node_modules/matrix-js-sdk ]; then :; else \
+	  echo "installing matrix-js-sdk 43.0.0, matrix-sdk-crypto-wasm 18.9.0 and Node 22.23.3 into $(ELEMENT)"; \
+	  rm -rf $(ELEMENT) && mkdir -p $(ELEMENT) && cp tests/e2e/matrix/element/package.json tests/e2e/matrix/element/package-lock.json $(ELEMENT)/ && \
+	  (cd $(ELEMENT) && npm ci --no-audit --no-fund --loglevel=error) && [ -x $(ELEMENT)/node_modules/.bin/node ] || \
+	  { rm -f $(ELEMENT)/package-lock.json; echo "could not install the Element client into $(ELEMENT): the Matrix end-to-end tests need it" >&2; exit 1; }; fi
 
 tools:  ## gettext's msgfmt for the catalog check (on this kind of machine already; installed when missing)
 	@command -v msgfmt >/dev/null 2>&1 || { echo "installing gettext (msgfmt)"; apt-get update -qq && apt-get install -y -qq gettext >/dev/null; } \

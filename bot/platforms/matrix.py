@@ -39,6 +39,7 @@ from bot.platforms.matrix_crypto import Undecryptable
 from bot.platforms.matrix_rooms import Rooms, SeenEvents, invite_allowed
 from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
 from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
+from bot.platforms.matrix_xsign import cross_sign
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX
@@ -130,6 +131,8 @@ class MatrixPlatform:
             except Exception as exc:  # network or homeserver trouble: try again, slower and slower
                 await self._pause("homeserver unreachable at login", exc)
         self._backoff.reset()
+        if self._e2ee:  # before the first sync, so no room key goes out from an unsigned device
+            await cross_sign(self.client, store=self._store_path, password=self._password)
         while True:
             try:
                 await self.client.sync_forever(timeout=SYNC_TIMEOUT_MS, full_state=True)

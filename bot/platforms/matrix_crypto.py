@@ -2,7 +2,9 @@
 
 A room key often arrives a sync after the message it opens, so an undecryptable event
 waits ``key_grace`` seconds, is retried after every sync, and only then gets a
-plain-language notice on how to fix it (at most one per person and room every ten minutes).
+plain-language notice on how to fix it. In a direct room every such message gets its notice:
+each one is a command, and silence would leave the person guessing. In a family room it is
+at most one per person every ten minutes, so chatter the bot cannot read is not answered.
 With encryption turned off, a message in an encrypted room is explained at once.
 """
 
@@ -16,6 +18,8 @@ from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from nio import AsyncClient, EncryptionError, MatrixRoom, MegolmEvent, ReactionEvent, RoomMessageText
+
+from bot.platforms.matrix_rooms import Rooms
 
 log = logging.getLogger(__name__)
 QUIET_SECONDS = 600.0
@@ -80,7 +84,8 @@ class Undecryptable:
 
     def _explain(self, room: MatrixRoom, event: MegolmEvent, msgid: str) -> None:
         key, now = (room.room_id, event.sender), time.monotonic()
-        if now - self._told.get(key, -QUIET_SECONDS) < QUIET_SECONDS:
-            return
-        self._told[key] = now
+        if Rooms.is_group(room):
+            if now - self._told.get(key, -QUIET_SECONDS) < QUIET_SECONDS:
+                return
+            self._told[key] = now
         self._p.notice(room, event.sender, msgid, event.event_id)

@@ -105,6 +105,10 @@ def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., Matrix
         assert PASSWORDS[BOT] not in text, "the Matrix password leaked into the log"
         assert session["access_token"] not in text, "the Matrix access token leaked into the log"
         assert (bot.store / "session.json").stat().st_mode & 0o077 == 0, "session.json must be readable by its owner only"
+        keys = bot.store / "cross-signing.json"
+        if keys.exists():
+            assert keys.stat().st_mode & 0o077 == 0, "cross-signing.json must be readable by its owner only"
+            assert not any(seed in text for seed in json.loads(keys.read_text()).values()), "a private key leaked"
         if not bot.expect_exit:
             assert code == 0, f"the bot exited with {code}:\n{text[-3000:]}"
             assert "Traceback" not in text and " ERROR " not in text, text[-3000:]

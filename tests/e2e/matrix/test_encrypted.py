@@ -73,8 +73,11 @@ async def test_restart_keeps_the_device_and_its_keys(start_bot: Callable[..., Ma
     device = json.loads((first.store / "session.json").read_text())["device_id"]
     first.stop()
 
+    assert f"matrix: signed device {device} with the bot's identity" in first.log_text()
     second = start_bot(e2ee=True, data=first.store.parent)
     assert f"matrix: resumed session of {BOT} on device {device}" in second.log_text()
+    text = second.wait_log(f"matrix: device {device} is signed by the bot's identity")
+    assert "uploaded the bot's cross-signing identity" not in text, "a restart keeps the identity"
     answer = await alice.ask(room, BOT, "!balance")
     assert answer.decrypted and "mom" in answer.body, answer.body
     assert alice.undecryptable_in(room) == []
