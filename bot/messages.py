@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 MAX_TEXT = 2000  # longer input is refused before parsing; no command needs more
 
@@ -30,10 +31,21 @@ class Address:
         return f"{self.platform}:{self.user}"
 
 
+class ChoiceKind(StrEnum):
+    """What pressing a choice does, for platforms that show it (Telegram colours the button):
+    ``PAY`` spends money, ``DESTROY`` removes something, ``CANCEL`` drops the question."""
+
+    PLAIN = ""
+    PAY = "pay"
+    DESTROY = "destroy"
+    CANCEL = "cancel"
+
+
 @dataclass(frozen=True)
 class Choice:
     label: str
     command: str
+    kind: ChoiceKind = ChoiceKind.PLAIN
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ from telegram import (
     Update,
     User,
 )
+from telegram.constants import KeyboardButtonStyle
 
-from bot.messages import MAX_TEXT, Address, Incoming, Picture, Reply, clean_text, parse_command
+from bot.messages import MAX_TEXT, Address, Choice, ChoiceKind, Incoming, Picture, Reply, clean_text, parse_command
 from bot.names import PlatformName
 
 PLATFORM = PlatformName.TELEGRAM
@@ -212,10 +213,23 @@ def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str
                                       user=User(int(user_id), shown, is_bot=False)),)
     keyboard = None
     if reply.choices:
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command))] for c in reply.choices[:50]])
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+            c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, reply.choices))]
+            for c in reply.choices[:50]])
     return Outgoing(chat_id=chat_id, parts=tuple(split_text(text)), entities=entities, keyboard=keyboard,
                     silent=reply.silent, quote=quote, photo=reply.picture)
+
+
+def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
+    """Paying is green and its Cancel red; removing is red, so its Cancel keeps the app's colour
+    (two red buttons would not say which one is safe). Apps older than February 2026 ignore it."""
+    if choice.kind == ChoiceKind.PAY:
+        return KeyboardButtonStyle.SUCCESS
+    if choice.kind == ChoiceKind.DESTROY:
+        return KeyboardButtonStyle.DANGER
+    if choice.kind == ChoiceKind.CANCEL and not any(c.kind == ChoiceKind.DESTROY for c in beside):
+        return KeyboardButtonStyle.DANGER
+    return None
 
 
 def menu(entries: Iterable[MenuEntry], t: Callable[[str], str]) -> list[BotCommand]:
