@@ -88,3 +88,4 @@ class Command:
     summary: str  # message id of the one-line help
     usage: str | None = None  # message id of the detailed help
     hidden: bool = False  # reached through buttons; not listed in /help
+    admin: bool = False  # in a group, what only its admins use: left out of the members' menu

@@ -68,7 +68,9 @@ class Reply:
     platform user id the platform should mention; ``silent`` sends without a ping;
     ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
     (Top up, Chart under a balance): pressing one answers in a new message and the reply
-    stays, where a question's buttons (plans, confirm) turn it into the answer."""
+    stays, where a question's buttons (plans, confirm) turn it into the answer.
+    ``chat_language`` says the chat's own language was just set (a platform with menus per
+    chat words them in it)."""
 
     text: str
     to: Address | None = None
@@ -78,6 +80,7 @@ class Reply:
     private: bool = False
     picture: Picture | None = None
     keep: bool = False
+    chat_language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,5 +73,6 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
         await ctx.settings.save(replace(ctx.chat, language=code))
     else:
         await ctx.settings.set_user_language(ctx.actor, code)
-    ctx.t = ctx.t.with_language(code)
-    return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)))
+    ctx.t = ctx.t.with_language(code)  # its menus follow a group's language
+    return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)),
+                 chat_language=code if ctx.chat.is_group else None)

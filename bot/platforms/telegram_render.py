@@ -8,14 +8,12 @@ entity rather than escaped HTML.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import (
-    BotCommand,
     CallbackQuery,
     Chat,
     InlineKeyboardButton,
@@ -37,21 +35,7 @@ PLATFORM = PlatformName.TELEGRAM
 MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters
 CAPTION_LIMIT = 1024  # and for a photo's caption
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
-_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class MenuEntry(Protocol):
-    """What the command menu needs of a command (``bot.context.Command`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def summary(self) -> str: ...
-
-    @property
-    def hidden(self) -> bool: ...
 
 
 def platform_user(user: str) -> str:
@@ -230,18 +214,6 @@ def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
     if choice.kind == ChoiceKind.CANCEL and not any(c.kind == ChoiceKind.DESTROY for c in beside):
         return KeyboardButtonStyle.DANGER
     return None
-
-
-def menu(entries: Iterable[MenuEntry], t: Callable[[str], str]) -> list[BotCommand]:
-    """The visible commands for Telegram's command menu, described in one language."""
-    commands = []
-    for entry in entries:
-        if entry.hidden or not _COMMAND_NAME.match(entry.name):
-            continue
-        description = " ".join(t(entry.summary).split())[:256]
-        if description:
-            commands.append(BotCommand(entry.name, description))
-    return commands[:100]
 
 
 def chat_ids(update: Update) -> Sequence[int]:
