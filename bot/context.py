@@ -36,6 +36,7 @@ class Context:
     prefix: str = "/"
     default_language: str = "en"
     extra_commands: tuple[str, ...] = ()
+    bot_id: str = ""  # the bot on this platform (Telegram username, Matrix user id): links to it
 
     @property
     def actor(self) -> str:

@@ -95,6 +95,7 @@ class Incoming:
     is_admin: bool = False
     display_name: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    bot_id: str = ""  # the bot's own name on the platform (its Telegram username), for links to it
 
 
 def clean_text(text: str) -> str:

@@ -85,7 +85,7 @@ def incoming_from_update(update: Update, *, bot_username: str | None, at: dateti
         text=message.text, at=at,
         language=message.from_user.language_code, is_group=is_group,
         is_admin=not is_group or anonymous, display_name=name[:64],
-        extra={"message_id": str(message.message_id)},
+        extra={"message_id": str(message.message_id)}, bot_id=bot_username or "",
     )
 
 
@@ -106,7 +106,7 @@ def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str
         text=command, at=at,
         language=query.from_user.language_code, is_group=is_group, is_admin=not is_group,
         display_name=query.from_user.full_name[:64],
-        extra={"message_id": str(message.message_id), "pressed": "1"},
+        extra={"message_id": str(message.message_id), "pressed": "1"}, bot_id=bot_username or "",
     )
 
 
