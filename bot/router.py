@@ -158,7 +158,7 @@ class Router:
         log.info("command %s in %s", command.name, incoming.address.platform)
         try:
             result = await command.handler(incoming, ctx)
-            return [result] if isinstance(result, Reply) else list(result)
+            return _with_chat_language([result] if isinstance(result, Reply) else list(result), ctx.chat)
         except BotError as exc:
             outcome[0] = "refused"
             return [Reply(explain_refusal(ctx.t, exc, prefix))]
@@ -170,6 +170,14 @@ class Router:
     def _fallback(self, reader: Reader | None) -> Translator:
         return reader.t if reader is not None else self.audience.catalogs.translator(
             self.audience.default_language, self.audience.default_timezone)
+
+
+def _with_chat_language(replies: list[Reply], chat: Household) -> list[Reply]:
+    """Replies in a group that chose its language name it (a platform words the group's menus
+    in it); a handler that just changed it has said so itself."""
+    if not (chat.is_group and chat.language):
+        return replies
+    return [r if r.chat_language else replace(r, chat_language=chat.language) for r in replies]
 
 
 def explain_refusal(t: Translator, exc: BotError, prefix: str) -> str:

@@ -89,3 +89,13 @@ async def test_lang_in_a_group_says_the_chat_language_changed(bot: Bot) -> None:
     assert refused.chat_language is None
     (private,) = await bot.send("/lang zh", chat="p1")
     assert private.chat_language is None
+
+
+async def test_every_reply_in_a_group_with_a_language_names_it(bot: Bot) -> None:
+    (before,) = await bot.send("/help", chat="g2", group=True)
+    assert before.chat_language is None  # no language of its own: the global menus serve it
+    await bot.send("/lang zh", chat="g2", group=True, admin=True)
+    (member,) = await bot.send("/help", chat="g2", group=True, user="u3", lang="en")
+    assert member.chat_language == "zh"
+    (private,) = await bot.send("/help", chat="p2", lang="zh")
+    assert private.chat_language is None

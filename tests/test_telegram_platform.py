@@ -249,6 +249,41 @@ async def test_a_group_that_sets_its_language_gets_its_own_menus_in_it(rig: Rig)
     assert [c["command"] for c in calls[0]["commands"]] == ["balance"]
 
 
+def _chat_menu_calls(rig: Rig) -> list[dict[str, Any]]:
+    return [c for c in rig.api.called("setMyCommands") if c["scope"]["type"] in ("chat", "chat_administrators")]
+
+
+async def test_a_groups_menus_are_set_once_per_language_across_restarts() -> None:
+    kept = ProviderState(MemoryStore())
+    async with running(kept) as first:
+        first.replies += [[Reply("a", chat_language="zh")], [Reply("b", chat_language="zh")]]
+        await first.post(_message("/balance", chat=FAMILY))
+        await first.post(_message("/lines", chat=FAMILY))
+        await first.settle(2)
+        assert len(_chat_menu_calls(first)) == 2  # the second reply found them worded already
+    async with running(kept) as second:  # a restart, or another worker: the store remembers
+        second.replies += [[Reply("c", chat_language="zh")], [Reply("d", chat_language="nb")]]
+        await second.post(_message("/balance", chat=FAMILY))
+        await second.settle(1)
+        assert _chat_menu_calls(second) == []
+        await second.post(_message("/lang nb", chat=FAMILY))
+        await second.settle(2)
+        nb = CATALOGS.translator("nb")("help.balance")
+        assert [c["commands"][0]["description"] for c in _chat_menu_calls(second)] == [nb, nb]
+
+
+async def test_a_group_menu_refused_by_telegram_is_tried_again() -> None:
+    async with running() as rig:
+        rig.api.errors["setMyCommands"] = (400, {"description": "Bad Request: chat not found"})
+        rig.replies += [[Reply("a", chat_language="zh")], [Reply("b", chat_language="zh")]]
+        await rig.post(_message("/balance", chat=FAMILY))
+        await rig.settle(1)
+        del rig.api.errors["setMyCommands"]
+        await rig.post(_message("/lines", chat=FAMILY))
+        await rig.settle(2)
+        assert len(_chat_menu_calls(rig)) == 2 + 2
+
+
 async def test_a_language_set_in_a_private_chat_sets_no_chat_menu(rig: Rig) -> None:
     before = len(rig.api.called("setMyCommands"))
     rig.replies.append([Reply("Språk: norsk", chat_language="nb")])  # a private chat never says so; ignored if it did

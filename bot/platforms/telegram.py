@@ -55,7 +55,7 @@ class TelegramPlatform:
         self._token, self._now, self._api_url = token, now, api_url
         self._webhook_url, self._webhook_secret = webhook_url, webhook_secret
         self._events, self._menu, self._default_language = events, menu, default_language
-        self._menus = Menus(menu, default_language=default_language) if menu is not None else None
+        self._menus = Menus(menu, default_language=default_language, kept=kept) if menu is not None else None
         # the emulator and some self-hosted servers answer getUpdates at once (no long polling)
         self._poll_interval = poll_interval if poll_interval is not None else (0.2 if api_url else 0.0)
         self._request, self._updates_request = request, updates_request
@@ -257,7 +257,7 @@ class TelegramPlatform:
         await self._sender.answer(incoming, replies, quote=quote, edit=edit)
         languages = [r.chat_language for r in replies if r.chat_language]
         if incoming.is_group and languages and self._menus is not None and self._app is not None:
-            await self._menus.set(self._app.bot, self._menus.in_group(int(incoming.address.chat), languages[-1]))
+            await self._menus.follow_group(self._app.bot, int(incoming.address.chat), languages[-1])
 
     # -- sending (telegram_send.py) ---------------------------------------------------------
     def private_address(self, user: str) -> Address:

@@ -12,11 +12,16 @@ default; in a private chat, that chat, all private chats, the default. So the bo
 
 each in English, Norwegian and Chinese (``language_code``) and once without a language, in
 ``DEFAULT_LANGUAGE``. A group whose admins set its language (``/lang``) gets its own two
-lists (this chat, this chat's admins) in that language, set again when it changes.
+lists (this chat, this chat's admins) in that language. Every reply in such a group names
+the language (``Reply.chat_language``); the lists are set again when it or their wording
+changed (a new version), which the store remembers per group, so a restart, another worker
+or a group that became a supergroup costs one store read, not two API calls per message.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -35,10 +40,14 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
+from bot.errors import StoreError
 from bot.i18n import SUPPORTED, Catalogs
+from bot.platforms.lru import Lru
+from bot.platforms.telegram_state import KeptState
 
 log = logging.getLogger(__name__)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+KEPT = "telegram_menu"  # the store's namespace: group chat id -> the lists last set there
 
 
 class MenuEntry(Protocol):
@@ -90,8 +99,9 @@ class MenuCall:
 
 
 class Menus:
-    def __init__(self, source: MenuSource, *, default_language: str) -> None:
-        self._source, self._default_language = source, default_language
+    def __init__(self, source: MenuSource, *, default_language: str, kept: KeptState | None = None) -> None:
+        self._source, self._default_language, self._kept = source, default_language, kept
+        self._groups: Lru[int, str] = Lru(4096)  # chat -> what its lists say (language and wording)
 
     def _list(self, lang: str, *, admin: bool) -> list[BotCommand]:
         return menu(self._source.commands.values(), self._source.catalogs.translator(lang), admin=admin)
@@ -108,6 +118,35 @@ class Menus:
         """A group's own menus in its language, for every reader whatever their app's language."""
         return [MenuCall(BotCommandScopeChat(chat_id), None, self._list(lang, admin=False)),
                 MenuCall(BotCommandScopeChatAdministrators(chat_id), None, self._list(lang, admin=True))]
+
+    def _mark(self, chat_id: int, lang: str) -> str:
+        lists = [[c.to_dict() for c in call.commands] for call in self.in_group(chat_id, lang)]
+        return lang + ":" + hashlib.sha256(json.dumps(lists, sort_keys=True).encode()).hexdigest()[:16]
+
+    async def follow_group(self, bot: Any, chat_id: int, lang: str) -> None:
+        """Word a group's own lists in its language, unless they already are."""
+        mark = self._mark(chat_id, lang)
+        if self._groups.get(chat_id) == mark or await self._kept_mark(chat_id) == mark:
+            self._groups.put(chat_id, mark)
+            return
+        if await self.set(bot, self.in_group(chat_id, lang)):
+            self._groups.put(chat_id, mark)
+            await self._keep(chat_id, mark)
+
+    async def _kept_mark(self, chat_id: int) -> str | None:
+        try:
+            found = await self._kept.get_state(KEPT, str(chat_id)) if self._kept is not None else None
+        except StoreError:
+            return None  # set them again: harmless
+        return found if isinstance(found, str) else None
+
+    async def _keep(self, chat_id: int, mark: str) -> None:
+        if self._kept is None:
+            return
+        try:
+            await self._kept.put_state(KEPT, str(chat_id), mark)
+        except StoreError:
+            log.warning("Telegram: a group's menu could not be recorded; it is set again after a restart")
 
     async def set(self, bot: Any, calls: list[MenuCall]) -> bool:
         """Send the calls; a refusal is logged and the rest still go. True when all went."""
