@@ -69,8 +69,8 @@ class Reply:
     ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
     (Top up, Chart under a balance): pressing one answers in a new message and the reply
     stays, where a question's buttons (plans, confirm) turn it into the answer.
-    ``chat_language`` says the chat's own language was just set (a platform with menus per
-    chat words them in it)."""
+    ``chat_language`` is the chat's own language when it has one (a group's, set by its
+    admins; the router fills it in): a platform with menus per chat words them in it."""
 
     text: str
     to: Address | None = None

@@ -102,6 +102,7 @@ class Menus:
     def __init__(self, source: MenuSource, *, default_language: str, kept: KeptState | None = None) -> None:
         self._source, self._default_language, self._kept = source, default_language, kept
         self._groups: Lru[int, str] = Lru(4096)  # chat -> what its lists say (language and wording)
+        self._marks: dict[str, str] = {}  # language -> what a group's lists in it say
 
     def _list(self, lang: str, *, admin: bool) -> list[BotCommand]:
         return menu(self._source.commands.values(), self._source.catalogs.translator(lang), admin=admin)
@@ -119,13 +120,17 @@ class Menus:
         return [MenuCall(BotCommandScopeChat(chat_id), None, self._list(lang, admin=False)),
                 MenuCall(BotCommandScopeChatAdministrators(chat_id), None, self._list(lang, admin=True))]
 
-    def _mark(self, chat_id: int, lang: str) -> str:
-        lists = [[c.to_dict() for c in call.commands] for call in self.in_group(chat_id, lang)]
-        return lang + ":" + hashlib.sha256(json.dumps(lists, sort_keys=True).encode()).hexdigest()[:16]
+    def _mark(self, lang: str) -> str:
+        """The language and a digest of the wording, so a new version's descriptions show."""
+        if lang not in self._marks:
+            lists = [[c.to_dict() for c in call.commands] for call in self.in_group(0, lang)]
+            digest = hashlib.sha256(json.dumps(lists, sort_keys=True).encode()).hexdigest()[:16]
+            self._marks[lang] = f"{lang}:{digest}"
+        return self._marks[lang]
 
     async def follow_group(self, bot: Any, chat_id: int, lang: str) -> None:
         """Word a group's own lists in its language, unless they already are."""
-        mark = self._mark(chat_id, lang)
+        mark = self._mark(lang)
         if self._groups.get(chat_id) == mark or await self._kept_mark(chat_id) == mark:
             self._groups.put(chat_id, mark)
             return
