@@ -94,7 +94,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
                 resync=RESYNC_SECONDS if settings.database_url else None)
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
     router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
-                    audience=audience, clock=clock, watcher=jobs, metrics=metrics)
+                    audience=audience, clock=clock, watcher=jobs, metrics=metrics,
+                    bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None)
     if web is not None:
         webhooks.register(web, providers=providers, submit=jobs.submit_event, now=clock.now, metrics=metrics,
                           esimaccess_path=settings.esimaccess_webhook_path)

@@ -36,6 +36,7 @@ class Context:
     prefix: str = "/"
     default_language: str = "en"
     extra_commands: tuple[str, ...] = ()
+    bot_id: str = ""  # the bot on this platform (Telegram username, Matrix user id): links to it
 
     @property
     def actor(self) -> str:
@@ -88,3 +89,4 @@ class Command:
     summary: str  # message id of the one-line help
     usage: str | None = None  # message id of the detailed help
     hidden: bool = False  # reached through buttons; not listed in /help
+    admin: bool = False  # in a group, what only its admins use: left out of the members' menu

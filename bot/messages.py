@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 MAX_TEXT = 2000  # longer input is refused before parsing; no command needs more
 
@@ -30,10 +31,21 @@ class Address:
         return f"{self.platform}:{self.user}"
 
 
+class ChoiceKind(StrEnum):
+    """What pressing a choice does, for platforms that show it (Telegram colours the button):
+    ``PAY`` spends money, ``DESTROY`` removes something, ``CANCEL`` drops the question."""
+
+    PLAIN = ""
+    PAY = "pay"
+    DESTROY = "destroy"
+    CANCEL = "cancel"
+
+
 @dataclass(frozen=True)
 class Choice:
     label: str
     command: str
+    kind: ChoiceKind = ChoiceKind.PLAIN
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,9 @@ class Reply:
     platform user id the platform should mention; ``silent`` sends without a ping;
     ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
     (Top up, Chart under a balance): pressing one answers in a new message and the reply
-    stays, where a question's buttons (plans, confirm) turn it into the answer."""
+    stays, where a question's buttons (plans, confirm) turn it into the answer.
+    ``chat_language`` is the chat's own language when it has one (a group's, set by its
+    admins; the router fills it in): a platform with menus per chat words them in it."""
 
     text: str
     to: Address | None = None
@@ -66,6 +80,7 @@ class Reply:
     private: bool = False
     picture: Picture | None = None
     keep: bool = False
+    chat_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,7 @@ class Incoming:
     is_admin: bool = False
     display_name: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    bot_id: str = ""  # the bot's own name on the platform (its Telegram username), for links to it
 
 
 def clean_text(text: str) -> str:

@@ -65,12 +65,16 @@ class Reader:
 class Router:
     def __init__(self, *, commands: Mapping[str, Command], store: Store, providers: Mapping[str, Provider],
                  manual: ManualLines, audience: Audience, clock: Clock, watcher: Watcher | None = None,
-                 bot_username: str | None = None, metrics: Metrics | None = None) -> None:
+                 bot_username: str | None = None, metrics: Metrics | None = None,
+                 bot_ids: Mapping[str, str] | None = None) -> None:
+        """``bot_ids``: the bot's own id per platform when the platform's messages do not carry
+        it (Matrix: ``MATRIX_USER``), for the links a handler gives to it."""
         self.commands = dict(commands)
         self.store, self.providers, self.manual = store, providers, manual
         self.audience, self.clock = audience, clock
         self.watcher = watcher or NoWatcher()
         self.bot_username = bot_username
+        self.bot_ids = dict(bot_ids or {})
         self.metrics = metrics or Metrics()
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
@@ -149,11 +153,12 @@ class Router:
         ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
                       orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.store, self.watcher),
                       providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
-                      default_language=self.audience.default_language)
+                      default_language=self.audience.default_language,
+                      bot_id=incoming.bot_id or self.bot_ids.get(incoming.address.platform, ""))
         log.info("command %s in %s", command.name, incoming.address.platform)
         try:
             result = await command.handler(incoming, ctx)
-            return [result] if isinstance(result, Reply) else list(result)
+            return _with_chat_language([result] if isinstance(result, Reply) else list(result), ctx.chat)
         except BotError as exc:
             outcome[0] = "refused"
             return [Reply(explain_refusal(ctx.t, exc, prefix))]
@@ -165,6 +170,14 @@ class Router:
     def _fallback(self, reader: Reader | None) -> Translator:
         return reader.t if reader is not None else self.audience.catalogs.translator(
             self.audience.default_language, self.audience.default_timezone)
+
+
+def _with_chat_language(replies: list[Reply], chat: Household) -> list[Reply]:
+    """Replies in a group that chose its language name it (a platform words the group's menus
+    in it); a handler that just changed it has said so itself."""
+    if not (chat.is_group and chat.language):
+        return replies
+    return [r if r.chat_language else replace(r, chat_language=chat.language) for r in replies]
 
 
 def explain_refusal(t: Translator, exc: BotError, prefix: str) -> str:

@@ -3,6 +3,9 @@
 A button is a command like any typed one, so pressing it a week later checks everything
 again (the line, the reader's rights, the plan) and a top-up still asks for confirmation.
 "Top up" is offered only to someone who may spend on the line (its owner or an admin).
+A question that spends money or removes something offers its action first and Cancel
+second, in the same words everywhere; the paying label says so in its text (a 💳), for the
+platforms that cannot colour a button.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.context import Context
-from bot.messages import Choice
+from bot.messages import Choice, ChoiceKind
 from bot.records import Line
+from providers.base import Money
 
 
 def under_balance(ctx: Context, lines: Sequence[Line]) -> tuple[Choice, ...]:
@@ -35,3 +39,18 @@ def under_receipt(ctx: Context, line: Line) -> tuple[Choice, ...]:
 def _top_up(ctx: Context, line: Line) -> tuple[Choice, ...]:
     """"Top up" for who may spend on the line (its owner or an admin), nothing for others."""
     return (Choice(ctx.t("button.topup"), ctx.cmd(f"renew {line.label}")),) if ctx.may_manage(line) else ()
+
+
+def pay_or_cancel(ctx: Context, price: Money, token: str) -> tuple[Choice, Choice]:
+    """"💳 Pay 149,00 kr", then "Cancel", for the pending order ``token``."""
+    pay = ctx.t("button.pay", price=ctx.t.money(price.amount, price.currency))
+    return Choice(pay, ctx.cmd(f"confirm {token}"), ChoiceKind.PAY), _cancel(ctx, token)
+
+
+def remove_or_cancel(ctx: Context, token: str) -> tuple[Choice, Choice]:
+    """"Yes, remove it", then "Cancel", for the pending removal ``token``."""
+    return Choice(ctx.t("button.unlink"), ctx.cmd(f"confirm {token}"), ChoiceKind.DESTROY), _cancel(ctx, token)
+
+
+def _cancel(ctx: Context, token: str) -> Choice:
+    return Choice(ctx.t("button.cancel"), ctx.cmd(f"cancel {token}"), ChoiceKind.CANCEL)

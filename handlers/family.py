@@ -5,6 +5,10 @@ in another chat (a group by its admin, or a private chat) joins that chat to the
 its lines come along, it sees the family's overview and gets the family's alerts in its own
 language. ``/family leave`` takes a joined chat out again. Wrong codes count against the
 same budget as wrong link codes.
+
+On Telegram the invite also gives links with the code in them (``bot.links``): one adds the
+bot to a group, one opens its private chat, and either makes the app send ``/start join_CODE``
+there, which joins exactly as ``/family join CODE`` would. On Matrix it links to the bot.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import secrets
 import unicodedata
 from datetime import timedelta
 
+from bot import links
 from bot.context import Context
 from bot.errors import BotError, RateLimitedUser, UsageError
 from bot.messages import Incoming, Reply
@@ -60,10 +65,19 @@ async def _invite(ctx: Context) -> Reply:
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     until = ctx.now + INVITE_TTL
     await ctx.settings.invite(ctx.household, code, ctx.actor, ctx.now)
-    return Reply(ctx.t("family.invite", code=code, join=ctx.cmd(f"family join {code}"), time=ctx.t.time(until)))
+    said = [ctx.t("family.invite", code=code, join=ctx.cmd(f"family join {code}"), time=ctx.t.time(until))]
+    platform = ctx.incoming.address.platform
+    if placeholders := links.invite_links(platform, ctx.bot_id, code):
+        said.append(ctx.t(f"family.invite_{platform}", **placeholders))
+    return Reply("\n".join(said))
 
 
-async def _join(ctx: Context, code: str) -> Reply:
+async def join_by_link(ctx: Context, code: str) -> Reply:
+    """``/start join_CODE`` from an invite link: the same join, a refusal that names the link."""
+    return await _join(ctx, code, bad="family.bad_link")
+
+
+async def _join(ctx: Context, code: str, *, bad: str = "family.bad_code") -> Reply:
     chat = ctx.chat
     if chat.is_group:
         ctx.require_admin()
@@ -77,7 +91,7 @@ async def _join(ctx: Context, code: str) -> Reply:
     home = await ctx.settings.redeem(typed[:CODE_LENGTH * 2], ctx.now, INVITE_TTL)  # "k7pq-2xwm", "K7PQ2XWM。" work too
     if home is None:
         await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
-        raise BotError("family.bad_code", invite=ctx.cmd("family invite"))
+        raise BotError(bad, invite=ctx.cmd("family invite"))
     if home.id == ctx.household.id:
         raise BotError("family.same")
     moved = await ctx.settings.join(chat, home)

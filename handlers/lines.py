@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.context import Context, mask_iccid
 from bot.errors import BotError, RateLimitedUser, UsageError
-from bot.messages import Choice, Incoming, Reply
+from bot.messages import Incoming, Reply
 from bot.records import Line, Pending, PendingKind
 from handlers import actions, parsing
 from handlers.render import line_summary, render_balance
@@ -147,7 +147,4 @@ async def unlink(incoming: Incoming, ctx: Context) -> Reply:
     token = secrets.token_urlsafe(6)
     await ctx.orders.ask(Pending(token=token, kind=PendingKind.UNLINK, household_id=ctx.household.id,
                                    line_id=line.id, actor=ctx.actor, created_at=ctx.now))
-    return Reply(ctx.t("unlink.ask", label=line.label), choices=(
-        Choice(ctx.t("button.unlink"), f"{ctx.prefix}confirm {token}"),
-        Choice(ctx.t("button.cancel"), f"{ctx.prefix}cancel {token}"),
-    ))
+    return Reply(ctx.t("unlink.ask", label=line.label), choices=actions.remove_or_cancel(ctx, token))

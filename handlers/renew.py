@@ -54,11 +54,8 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
     await ctx.orders.ask(Pending(token=token, kind=PendingKind.TOPUP, household_id=ctx.household.id, line_id=line.id,
                                    actor=ctx.actor, created_at=ctx.now, plan_id=plan.id,
                                    plan_title=plan_label(ctx, plan), price=plan.price))
-    return Reply(ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)), choices=(
-        Choice(ctx.t("button.confirm_buy", price=ctx.t.money(plan.price.amount, plan.price.currency)),
-               f"{ctx.prefix}confirm {token}"),
-        Choice(ctx.t("button.cancel"), f"{ctx.prefix}cancel {token}"),
-    ))
+    return Reply(ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)),
+                 choices=actions.pay_or_cancel(ctx, plan.price, token))
 
 
 async def confirm(incoming: Incoming, ctx: Context) -> Reply:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from bot import links
 from bot.context import Command, Context, HandlerFn
 from bot.errors import UsageError
 from bot.i18n import SUPPORTED, normalize_language
 from bot.messages import Incoming, Reply
+from handlers import family
 
 DEMO_SIMS = (
     ("8947000000000000012", "DEMO12"), ("8947000000000000020", "DEMO20"), ("8947000000000000038", "DEMO38"),
@@ -29,7 +31,10 @@ def _demo_hint(ctx: Context) -> str | None:
 
 def make_start(commands: Mapping[str, Command]) -> HandlerFn:
     async def start(incoming: Incoming, ctx: Context) -> Reply:
-        """Greet in the reader's language with the command list and a demo hint."""
+        """Greet in the reader's language with the command list and a demo hint, or join the
+        family whose invite link sent the person here (``/start join_CODE``)."""
+        if incoming.args and (code := links.code_in(incoming.args[0])) is not None:
+            return await family.join_by_link(ctx, code)
         name = incoming.display_name[:40] or ctx.t("start.friend")
         parts = [ctx.t("start.hello", name=name), _command_list(ctx, commands)]
         if (hint := _demo_hint(ctx)) is not None:
@@ -73,5 +78,6 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
         await ctx.settings.save(replace(ctx.chat, language=code))
     else:
         await ctx.settings.set_user_language(ctx.actor, code)
-    ctx.t = ctx.t.with_language(code)
-    return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)))
+    ctx.t = ctx.t.with_language(code)  # its menus follow a group's language
+    return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)),
+                 chat_language=code if ctx.chat.is_group else None)

@@ -192,7 +192,7 @@ def test_interactive_console_for_a_person(tmp_path: Path) -> None:
     out = result.stdout
     assert not out.lstrip().startswith("{")  # not JSON
     assert "[1] 1 GB · 7 days · NOK\xa049.00" in out and "[2] 5 GB · 30 days · NOK\xa0149.00" in out
-    assert "[1] Buy for NOK\xa0149.00" in out
+    assert "[1] 💳 Pay NOK\xa0149.00" in out and "[2] Cancel" in out  # the paying choice first, marked
     assert fixed_part("renew.done") in out
     assert out.count("5.4 GB left of 10 GB") == 2  # after the top-up and in /balance
     assert UNEXPECTED not in out and "Traceback" not in result.stderr

@@ -212,6 +212,7 @@ FAMILIES = {
     "howto": list(VERIFIED),
     "remind.target": sorted(set(TARGETS.values())),
     "lang.name": list(SUPPORTED),
+    "family.invite": ["telegram", "matrix"],  # the invite's links (bot.links.invite_links)
 }
 
 
@@ -225,7 +226,7 @@ def test_families_built_at_run_time_exist(family: str) -> None:
 def test_families_are_still_built_that_way() -> None:
     """If the code stops building these ids with f-strings, the family list above is stale."""
     text = "\n".join(p.read_text(encoding="utf-8") for p in _sources())
-    for pattern in ('f"provider.{', 'f"status.{', 'f"howto.{', 'f"remind.target_{', "lang.name_"):
+    for pattern in ('f"provider.{', 'f"status.{', 'f"howto.{', 'f"remind.target_{', "lang.name_", 'f"family.invite_{'):
         assert pattern in text, pattern
 
 

@@ -119,8 +119,10 @@ class Menu:
             name: str
             summary: str
             hidden: bool = False
+            admin: bool = False
 
-        self.commands = {"balance": Cmd("balance", "help.balance"), "confirm": Cmd("confirm", "help.confirm", True)}
+        self.commands = {"balance": Cmd("balance", "help.balance"), "confirm": Cmd("confirm", "help.confirm", True),
+                         "cap": Cmd("cap", "help.cap", admin=True)}
         self.catalogs = CATALOGS
 
 
@@ -182,10 +184,14 @@ def _message(text: str, *, chat: dict[str, Any] | None = None, user: int = 7001,
     return {"update_id": 1, "message": body}
 
 
-async def test_start_sets_the_menu_in_every_language_and_the_webhook(rig: Rig) -> None:
-    menus = {p.get("language_code"): p["commands"] for p in rig.api.called("setMyCommands")}
-    assert set(menus) == {None, "en", "nb", "zh"}
-    assert menus["nb"] == [{"command": "balance", "description": CATALOGS.translator("nb")("help.balance")}]
+async def test_start_sets_the_menus_per_scope_and_language_and_the_webhook(rig: Rig) -> None:
+    menus = {(p["scope"]["type"], p.get("language_code")): [c["command"] for c in p["commands"]]
+             for p in rig.api.called("setMyCommands")}
+    assert len(menus) == 16
+    assert menus["all_group_chats", "nb"] == ["balance"] and menus["all_chat_administrators", "nb"] == ["balance", "cap"]
+    assert menus["all_private_chats", None] == ["balance", "cap"] and menus["default", "zh"] == ["balance"]
+    nb = next(p for p in rig.api.called("setMyCommands") if p.get("language_code") == "nb")
+    assert nb["commands"][0] == {"command": "balance", "description": CATALOGS.translator("nb")("help.balance")}
     (hook,) = rig.api.called("setWebhook")
     assert hook["url"] == HOOK and hook["secret_token"] == SECRET
     assert rig.platform.username == "EsimTestBot"
@@ -224,6 +230,66 @@ async def test_group_admins_are_asked_once_and_the_command_is_quoted(rig: Rig) -
     assert [i.is_admin for i in rig.seen] == [True, False]
     assert len(rig.api.called("getChatAdministrators")) == 1  # cached
     assert all(s["reply_parameters"]["message_id"] == 42 for s in rig.api.called("sendMessage"))
+
+
+async def test_a_group_that_sets_its_language_gets_its_own_menus_in_it(rig: Rig) -> None:
+    rig.api.admins = [7001]
+    before = len(rig.api.called("setMyCommands"))
+    rig.replies.append([Reply("Språk: norsk", chat_language="nb")])
+    await rig.post(_message("/lang nb", chat=FAMILY))
+    rig.replies.append([Reply("Balance")])
+    await rig.post(_message("/balance", chat=FAMILY))
+    await rig.settle(2)
+    calls = rig.api.called("setMyCommands")[before:]
+    assert [(c["scope"], c.get("language_code")) for c in calls] == [
+        ({"type": "chat", "chat_id": FAMILY["id"]}, None), ({"type": "chat_administrators", "chat_id": FAMILY["id"]}, None)]
+    nb = CATALOGS.translator("nb")
+    assert calls[1]["commands"] == [{"command": "balance", "description": nb("help.balance")},
+                                    {"command": "cap", "description": nb("help.cap")}]
+    assert [c["command"] for c in calls[0]["commands"]] == ["balance"]
+
+
+def _chat_menu_calls(rig: Rig) -> list[dict[str, Any]]:
+    return [c for c in rig.api.called("setMyCommands") if c["scope"]["type"] in ("chat", "chat_administrators")]
+
+
+async def test_a_groups_menus_are_set_once_per_language_across_restarts() -> None:
+    kept = ProviderState(MemoryStore())
+    async with running(kept) as first:
+        first.replies += [[Reply("a", chat_language="zh")], [Reply("b", chat_language="zh")]]
+        await first.post(_message("/balance", chat=FAMILY))
+        await first.post(_message("/lines", chat=FAMILY))
+        await first.settle(2)
+        assert len(_chat_menu_calls(first)) == 2  # the second reply found them worded already
+    async with running(kept) as second:  # a restart, or another worker: the store remembers
+        second.replies += [[Reply("c", chat_language="zh")], [Reply("d", chat_language="nb")]]
+        await second.post(_message("/balance", chat=FAMILY))
+        await second.settle(1)
+        assert _chat_menu_calls(second) == []
+        await second.post(_message("/lang nb", chat=FAMILY))
+        await second.settle(2)
+        nb = CATALOGS.translator("nb")("help.balance")
+        assert [c["commands"][0]["description"] for c in _chat_menu_calls(second)] == [nb, nb]
+
+
+async def test_a_group_menu_refused_by_telegram_is_tried_again() -> None:
+    async with running() as rig:
+        rig.api.errors["setMyCommands"] = (400, {"description": "Bad Request: chat not found"})
+        rig.replies += [[Reply("a", chat_language="zh")], [Reply("b", chat_language="zh")]]
+        await rig.post(_message("/balance", chat=FAMILY))
+        await rig.settle(1)
+        del rig.api.errors["setMyCommands"]
+        await rig.post(_message("/lines", chat=FAMILY))
+        await rig.settle(2)
+        assert len(_chat_menu_calls(rig)) == 2 + 2
+
+
+async def test_a_language_set_in_a_private_chat_sets_no_chat_menu(rig: Rig) -> None:
+    before = len(rig.api.called("setMyCommands"))
+    rig.replies.append([Reply("Språk: norsk", chat_language="nb")])  # a private chat never says so; ignored if it did
+    await rig.post(_message("/lang nb"))
+    await rig.settle(1)
+    assert len(rig.api.called("setMyCommands")) == before
 
 
 async def _press(rig: Rig, data: str, *, user: int, message_id: int, chat: dict[str, Any]) -> None:

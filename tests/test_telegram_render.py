@@ -17,7 +17,6 @@ from bot.platforms.telegram_render import (
     MAX_MESSAGE,
     incoming_from_press,
     incoming_from_update,
-    menu,
     render,
     split_text,
 )
@@ -197,15 +196,3 @@ def test_edit_shows_the_outcome_and_drops_the_old_buttons() -> None:
                   "link_preview_options": kw["link_preview_options"], "reply_markup": None}
     kw = render(Reply("Top up?", choices=(Choice("Yes", "/confirm x"),)), -4001, button_data=_data).edit_kwargs(77)
     assert kw["reply_markup"].inline_keyboard[0][0].callback_data == "/confirm x"
-
-
-class _Command:
-    def __init__(self, name: str, summary: str, hidden: bool = False) -> None:
-        self.name, self.summary, self.hidden = name, summary, hidden
-
-
-def test_menu_lists_visible_commands_with_translated_descriptions() -> None:
-    entries = [_Command("balance", "help.balance"), _Command("confirm", "help.confirm", hidden=True),
-               _Command("Bad-Name", "help.x")]
-    commands = menu(entries, lambda msgid: f"  {msgid.upper()}  ")
-    assert [(c.command, c.description) for c in commands] == [("balance", "HELP.BALANCE")]

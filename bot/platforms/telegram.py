@@ -11,21 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import CallbackQuery, Chat, ChatMember, ChatMemberUpdated, Message, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.i18n import SUPPORTED, Catalogs
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_render import PLATFORM, MenuEntry, incoming_from_press, incoming_from_update, menu
+from bot.platforms.telegram_menu import Menus, MenuSource
+from bot.platforms.telegram_render import PLATFORM, incoming_from_press, incoming_from_update
 from bot.platforms.telegram_send import Sender
 from bot.platforms.telegram_state import AdminCache, KeptState
 from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
@@ -33,16 +33,6 @@ from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CONFLICT_EXIT = 3
-
-
-class MenuSource(Protocol):
-    """Where the command menu comes from (the router fits): the commands and the catalogs."""
-
-    @property
-    def commands(self) -> Mapping[str, MenuEntry]: ...
-
-    @property
-    def catalogs(self) -> Catalogs: ...
 
 
 def _leave_loop() -> None:
@@ -65,6 +55,7 @@ class TelegramPlatform:
         self._token, self._now, self._api_url = token, now, api_url
         self._webhook_url, self._webhook_secret = webhook_url, webhook_secret
         self._events, self._menu, self._default_language = events, menu, default_language
+        self._menus = Menus(menu, default_language=default_language, kept=kept) if menu is not None else None
         # the emulator and some self-hosted servers answer getUpdates at once (no long polling)
         self._poll_interval = poll_interval if poll_interval is not None else (0.2 if api_url else 0.0)
         self._request, self._updates_request = request, updates_request
@@ -107,7 +98,8 @@ class TelegramPlatform:
             log.error("Telegram refused TELEGRAM_TOKEN; create or copy the token with @BotFather")
             raise SystemExit(2) from None
         self.username = app.bot.username
-        await self._set_menus()
+        if self._menus is not None:
+            await self._menus.set(app.bot, self._menus.everywhere())
         await app.start()
         if self._webhook_url is not None:
             await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret,
@@ -147,19 +139,6 @@ class TelegramPlatform:
         logging.getLogger("telegram.ext.Updater").setLevel(logging.CRITICAL)
         await self.stop()
         asyncio.get_running_loop().call_soon(_leave_loop)
-
-    async def _set_menus(self) -> None:
-        """The command menu in each supported language and a default, from the catalogs."""
-        if self._menu is None or self._app is None:
-            return
-        source = self._menu
-        entries = list(source.commands.values())
-        for lang in (None, *SUPPORTED):
-            t = source.catalogs.translator(lang or self._default_language)
-            try:
-                await self._app.bot.set_my_commands(menu(entries, t), language_code=lang)
-            except TelegramError as exc:
-                log.warning("Telegram: setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
 
     async def _webhook_update(self, data: dict[str, Any]) -> bool:
         if self._app is None or not self._app.running:
@@ -274,7 +253,11 @@ class TelegramPlatform:
     async def _run(self, incoming: Incoming, *, quote: int | None, edit: int | None = None) -> None:
         """Hand the message to the core and answer in the chat it came from."""
         assert self._handler is not None
-        await self._sender.answer(incoming, await self._handler(incoming), quote=quote, edit=edit)
+        replies = await self._handler(incoming)
+        await self._sender.answer(incoming, replies, quote=quote, edit=edit)
+        languages = [r.chat_language for r in replies if r.chat_language]
+        if incoming.is_group and languages and self._menus is not None and self._app is not None:
+            await self._menus.follow_group(self._app.bot, int(incoming.address.chat), languages[-1])
 
     # -- sending (telegram_send.py) ---------------------------------------------------------
     def private_address(self, user: str) -> Address:

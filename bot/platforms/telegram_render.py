@@ -8,14 +8,12 @@ entity rather than escaped HTML.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import (
-    BotCommand,
     CallbackQuery,
     Chat,
     InlineKeyboardButton,
@@ -28,29 +26,16 @@ from telegram import (
     Update,
     User,
 )
+from telegram.constants import KeyboardButtonStyle
 
-from bot.messages import MAX_TEXT, Address, Incoming, Picture, Reply, clean_text, parse_command
+from bot.messages import MAX_TEXT, Address, Choice, ChoiceKind, Incoming, Picture, Reply, clean_text, parse_command
 from bot.names import PlatformName
 
 PLATFORM = PlatformName.TELEGRAM
 MAX_MESSAGE = 4096  # Telegram's limit for one message text, in characters
 CAPTION_LIMIT = 1024  # and for a photo's caption
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
-_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class MenuEntry(Protocol):
-    """What the command menu needs of a command (``bot.context.Command`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def summary(self) -> str: ...
-
-    @property
-    def hidden(self) -> bool: ...
 
 
 def platform_user(user: str) -> str:
@@ -100,7 +85,7 @@ def incoming_from_update(update: Update, *, bot_username: str | None, at: dateti
         text=message.text, at=at,
         language=message.from_user.language_code, is_group=is_group,
         is_admin=not is_group or anonymous, display_name=name[:64],
-        extra={"message_id": str(message.message_id)},
+        extra={"message_id": str(message.message_id)}, bot_id=bot_username or "",
     )
 
 
@@ -121,7 +106,7 @@ def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str
         text=command, at=at,
         language=query.from_user.language_code, is_group=is_group, is_admin=not is_group,
         display_name=query.from_user.full_name[:64],
-        extra={"message_id": str(message.message_id), "pressed": "1"},
+        extra={"message_id": str(message.message_id), "pressed": "1"}, bot_id=bot_username or "",
     )
 
 
@@ -212,22 +197,23 @@ def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str
                                       user=User(int(user_id), shown, is_bot=False)),)
     keyboard = None
     if reply.choices:
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command))] for c in reply.choices[:50]])
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+            c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, reply.choices))]
+            for c in reply.choices[:50]])
     return Outgoing(chat_id=chat_id, parts=tuple(split_text(text)), entities=entities, keyboard=keyboard,
                     silent=reply.silent, quote=quote, photo=reply.picture)
 
 
-def menu(entries: Iterable[MenuEntry], t: Callable[[str], str]) -> list[BotCommand]:
-    """The visible commands for Telegram's command menu, described in one language."""
-    commands = []
-    for entry in entries:
-        if entry.hidden or not _COMMAND_NAME.match(entry.name):
-            continue
-        description = " ".join(t(entry.summary).split())[:256]
-        if description:
-            commands.append(BotCommand(entry.name, description))
-    return commands[:100]
+def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
+    """Paying is green and its Cancel red; removing is red, so its Cancel keeps the app's colour
+    (two red buttons would not say which one is safe). Apps older than February 2026 ignore it."""
+    if choice.kind == ChoiceKind.PAY:
+        return KeyboardButtonStyle.SUCCESS
+    if choice.kind == ChoiceKind.DESTROY:
+        return KeyboardButtonStyle.DANGER
+    if choice.kind == ChoiceKind.CANCEL and not any(c.kind == ChoiceKind.DESTROY for c in beside):
+        return KeyboardButtonStyle.DANGER
+    return None
 
 
 def chat_ids(update: Update) -> Sequence[int]:

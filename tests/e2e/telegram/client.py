@@ -137,8 +137,16 @@ class TelegramClient:
     def answers(self) -> list[dict[str, Any]]:
         return list(self._post("/getAnswers", {"token": self.token}))
 
-    def commands(self) -> dict[str, list[dict[str, str]]]:
+    def commands(self) -> dict[str, dict[str, list[dict[str, str]]]]:
+        """Every menu the bot set: scope ("all_group_chats", "chat:-100…") -> language ('' none) -> list."""
         return dict(self._post("/getCommands", {"token": self.token}))
+
+    def menu(self, who: Person, chat: ChatRef) -> dict[str, str]:
+        """The menu ``who`` sees in ``chat`` (command -> description, in order), as Telegram picks
+        it; a group's admins are the ones ``set_admins`` named."""
+        found = self._post("/menuFor", {"token": self.token, "chatId": chat.id, "userId": who.id,
+                                        "language": who.language_code})
+        return {c["command"]: c["description"] for c in found["commands"]}
 
 
 def keyboard(message: dict[str, Any]) -> list[list[dict[str, Any]]]:

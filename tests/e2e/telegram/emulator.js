@@ -59,13 +59,40 @@ app.use(express.urlencoded({ extended: true }));
 const bot = (method, fn) => app.all(`/bot:token/${method}`, (req, res) => fn(req, res, req.params.token, { ...req.query, ...req.body }));
 // (1) a complete bot user
 bot('getMe', (req, res) => ok(res, BOT));
-// (4) methods the emulator lacks, recorded for the tests
+// (4) methods the emulator lacks, recorded for the tests. Command menus are kept per scope
+// ("all_group_chats", "chat:-100123", "chat_member:-100123:7") and language ('' for none).
+const scopeKey = (scope) => {
+  const s = parsed(scope) || { type: 'default' };
+  return [s.type, s.chat_id, s.user_id].filter((x) => x !== undefined && x !== null).join(':');
+};
+const menus = (token, scope) => ((state.commands[token] ||= {})[scopeKey(scope)] ||= {});
 bot('setMyCommands', (req, res, token, p) => {
-  (state.commands[token] ||= {})[p.language_code || ''] = typeof p.commands === 'string' ? JSON.parse(p.commands) : p.commands;
+  const commands = parsed(p.commands) || [];
+  if (commands.length) menus(token, p.scope)[p.language_code || ''] = commands;
+  else delete menus(token, p.scope)[p.language_code || '']; // an empty list deletes, as on Telegram
   ok(res, true);
 });
-bot('getMyCommands', (req, res, token, p) => ok(res, (state.commands[token] || {})[p.language_code || ''] || []));
-for (const m of ['deleteMyCommands', 'setMyDescription', 'setMyShortDescription', 'setMyName', 'setChatMenuButton']) {
+bot('deleteMyCommands', (req, res, token, p) => { delete menus(token, p.scope)[p.language_code || '']; ok(res, true); });
+bot('getMyCommands', (req, res, token, p) => ok(res, menus(token, p.scope)[p.language_code || ''] || []));
+// The list a reader sees: the first one set, narrowest scope first, each with the reader's
+// language and then without (core.telegram.org/bots/api#determining-list-of-commands); group
+// admins are the ones set with /setChatAdministrators.
+const menuFor = (token, { chatId, userId, language }) => {
+  const group = Number(chatId) < 0;
+  const admin = ((state.admins[token] || {})[String(chatId)] || []).some((u) => Number(u.id) === Number(userId));
+  const scopes = group
+    ? [`chat_member:${chatId}:${userId}`, ...(admin ? [`chat_administrators:${chatId}`] : []), `chat:${chatId}`,
+      ...(admin ? ['all_chat_administrators'] : []), 'all_group_chats', 'default']
+    : [`chat:${chatId}`, 'all_private_chats', 'default'];
+  for (const scope of scopes) {
+    for (const lang of [language || '', '']) {
+      const found = ((state.commands[token] || {})[scope] || {})[lang];
+      if (found) return { scope, language_code: lang, commands: found };
+    }
+  }
+  return { scope: null, language_code: '', commands: [] };
+};
+for (const m of ['setMyDescription', 'setMyShortDescription', 'setMyName', 'setChatMenuButton']) {
   bot(m, (req, res) => ok(res, true));
 }
 bot('answerCallbackQuery', (req, res, token, p) => {
@@ -140,6 +167,7 @@ app.post('/setChatAdministrators', (req, res) => { (state.admins[req.body.token]
 app.post('/setConflict', (req, res) => { state.conflict.add(req.body.token); ok(res, true); });
 app.post('/failChat', (req, res) => { (state.failures[req.body.token] ||= {})[String(req.body.chatId)] = req.body.error; ok(res, true); });
 app.post('/getCommands', (req, res) => ok(res, state.commands[req.body.token] || {}));
+app.post('/menuFor', (req, res) => ok(res, menuFor(req.body.token, req.body)));
 app.post('/getAnswers', (req, res) => ok(res, state.answers[req.body.token] || []));
 app.post('/getEdits', (req, res) => ok(res, state.edits[req.body.token] || []));
 app.post('/getBotMessages', (req, res) => ok(res, server.storage.botMessages.filter((u) => u.botToken === req.body.token).map(toBotMessage)));

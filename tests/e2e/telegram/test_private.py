@@ -61,7 +61,7 @@ def test_private_conversation(start_bot: Callable[..., BotProcess], lang: str) -
     assert saved["text"].startswith(t("remind.saved"))
     assert t.percent(0.3) in saved["text"]
 
-    menus = tg.commands()
+    menus = tg.commands()["all_private_chats"]
     assert set(menus) == {"", "en", "nb", "zh"}
     assert {"command": "balance", "description": t("help.balance")} in menus[lang]
     assert all(c["command"] not in ("buy", "confirm", "cancel") for c in menus[lang])
