@@ -142,10 +142,13 @@ class Translator:
             amount, currency, format=MONEY_PATTERN.get(self.lang), locale=self.locale,
             format_type="name" if self.lang == "zh" and currency != "CNY" else "standard"))
 
-    def data(self, n_bytes: int) -> str:
+    def data(self, n_bytes: int, *, zero_in_gb: bool = False) -> str:
         """A data size, rounded down so the bot never over-promises (GB = 1024 MB, as most
         providers count). Exact decimal sizes (eSIM Go's 1 GB = 10^9 bytes) are shown as the
-        provider sold them, not as 953 MB."""
+        provider sold them, not as 953 MB. ``zero_in_gb``: nothing is "0 GB" (a chart's axis
+        counted in GB)."""
+        if n_bytes == 0 and zero_in_gb:
+            return format_unit(0, "digital-gigabyte", length="short", locale=self.locale)
         if n_bytes > 0 and n_bytes % 10**9 == 0:
             return format_unit(n_bytes // 10**9, "digital-gigabyte", length="short", locale=self.locale)
         if n_bytes >= _GB:
