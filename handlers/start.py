@@ -69,7 +69,8 @@ def make_help(commands: Mapping[str, Command]) -> HandlerFn:
 
 async def lang(incoming: Incoming, ctx: Context) -> Reply:
     """Show or set the language: the user's own in private, the family's in a group (admins)."""
-    names = ctx.t.list([ctx.t("lang.choice", code=code, name=ctx.t("lang.name_" + code)) for code in SUPPORTED])
+    ordered = sorted(SUPPORTED, key=lambda code: code != ctx.t.lang)  # the reader's own first
+    names = ctx.t.list([ctx.t("lang.choice", code=code, name=ctx.t("lang.name_" + code)) for code in ordered])
     if not incoming.args:
         return Reply(ctx.t("lang.show", current=ctx.t("lang.name_" + ctx.t.lang), supported=names, prefix=ctx.prefix))
     code = normalize_language(incoming.args[0])
