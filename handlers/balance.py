@@ -69,7 +69,8 @@ async def overview(ctx: Context, lines: list[Line], header: list[str]) -> Reply:
     """One line per eSIM (name, data left, expiry), the details a tap away: fits a phone."""
     found = await asyncio.gather(*(fetch(ctx, line) for line in lines))
     items = [overview_item(ctx, line, bal) for line, (bal, _reason) in zip(lines, found, strict=True)]
-    return Reply("\n".join([*header, *items, ctx.t("balance.overview", all=ctx.cmd("balance all"))]),
+    every = ctx.cmd("balance " + ctx.t("balance.all_keyword"))  # "/balance alle" in nb: each word in ALL works
+    return Reply("\n".join([*header, *items, ctx.t("balance.overview", all=every)]),
                  choices=tuple(Choice(line.label, ctx.cmd(f"balance {line.label}")) for line in lines), keep=True)
 
 

@@ -82,7 +82,7 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "scope": t("remind.scope_line", label=label), "sims": f"{p}link 8947000000000000012 DEMO12",
             "name": "Li Wei" if i % 2 else "Anna", "max": str(MAX_LABEL), "limit": "4096",
             "until": t.date_time(NOW + timedelta(days=1)), "code": "K7PQ2XWM", "join": f"{p}family join K7PQ2XWM",
-            "suggestion": f"{p}renew", "values": listed, "all": f"{p}balance all",
+            "suggestion": f"{p}renew", "values": listed, "all": f"{p}balance " + t("balance.all_keyword"),
             "title": t("line.title_group", label=label, owner="Li Wei") if i % 2 else t("line.title", label=label),
             "invite": f"{p}family invite", "leave": f"{p}family leave", "platform": t("platform.matrix"),
             "chats": "\n".join(f"• {c}" for c in (t("family.chat_group", platform=t("platform.telegram")),
@@ -125,7 +125,7 @@ ZH_LATIN_OK = {
     "expiry", "quiet", "tz", "to", "me", "off", "cap", "zh", "nb", "en", "h", "d", "english", "norsk", "bokmål",
     "asia", "shanghai", "europe", "oslo", "ipad", "li", "wei", "xyz", "e", "demo", "esimaccess", "esimgo",
     "telegram", "matrix", "invite", "join", "leave",  # platform names and /family syntax
-    "all", "other",  # keywords typed as they are: /balance all, /link manual other
+    "other",  # typed as it is: /link manual other
 }
 
 
