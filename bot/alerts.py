@@ -40,7 +40,7 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
     if alert.runs_out_at is not None and alert.kind in ("data", "data_bytes") and alert.runs_out_at > now:
         parts.append(forecast_sentence(t, alert.runs_out_at, alert.expires_at, now))
     if alert.provider == "manual":
-        parts.append(t("alert.howto", command=f"{prefix}howto"))
+        parts.append(t("alert.howto", command=howto_command(alert, prefix)))
     else:
         parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
     return "\n".join(parts)
@@ -56,10 +56,17 @@ def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day"."""
-    topup = (Choice(t("button.howto"), f"{prefix}howto") if alert.provider == "manual"
+    topup = (Choice(t("button.howto"), howto_command(alert, prefix)) if alert.provider == "manual"
              else Choice(t("button.topup"), f"{prefix}renew {alert.label}"))
     return (topup,
             Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
+
+
+def howto_command(alert: Alert, prefix: str) -> str:
+    """``/howto telenor`` for a line tracked by hand, as its balance says (``/howto`` when the
+    operator is not one with a guide)."""
+    known = alert.operator and alert.operator != "other"
+    return f"{prefix}howto {alert.operator}" if known else f"{prefix}howto"
 
 
 def _headline(alert: Alert, t: Translator, now: datetime) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import SUPPORTED
-from tests.conftest import DEMO, Bot, fixed_part
+from tests.conftest import DEMO, Bot, ConsoleProcess, fixed_part
 
 SCREEN_LINES = 18  # what a phone shows of a chat message without scrolling, line breaks included
 LABELS = {"en": ("mum", "dad", "kid", "gran", "home"), "nb": ("mamma", "pappa", "barn", "bestemor", "hjemme"),
@@ -86,3 +86,13 @@ async def test_howto_is_short_steps(bot: Bot, lang: str, operator: str) -> None:
     steps = text.split("\n")[1:]
     assert len(steps) >= 2 and all(s.startswith("• ") for s in steps), text
     assert all(len(s) <= (90 if lang == "zh" else 170) for s in steps), [s for s in steps if len(s) > 170]
+
+
+def test_an_alert_for_a_line_tracked_by_hand_points_to_its_operator(console: ConsoleProcess) -> None:
+    """Review S8: the alert says /howto telenor like the balance card, under a labelled button."""
+    console.say("/link manual telenor home 10 03.01.2026", lang="en")  # START is 1 Jan, 09:00 in Oslo
+    came = [o for o in console.advance("P2D") if o.get("kind") == "alert"]
+    assert came, "the expiry reminder"
+    first = came[0]
+    assert "/howto telenor" in first["text"], first["text"]
+    assert first["choices"][0] == {"label": fixed_part("button.howto"), "command": "/howto telenor"}
