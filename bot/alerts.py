@@ -36,11 +36,11 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
     if alert.kind not in ("data", "data_bytes") and alert.remaining is not None and alert.total and not alert.unlimited:
         parts.append(t("balance.data", left=t.data(alert.remaining), total=t.data(alert.total)))
     if alert.kind in ("data", "data_bytes", "depleted") and alert.expires_at is not None and alert.expires_at > now:
-        parts.append(t("balance.expires", date=t.date(alert.expires_at), relative=t.relative(alert.expires_at, now)))
+        parts.append(t("balance.expires", date=t.date(alert.expires_at), relative=t.days(alert.expires_at, now)))
     if alert.runs_out_at is not None and alert.kind in ("data", "data_bytes") and alert.runs_out_at > now:
         parts.append(forecast_sentence(t, alert.runs_out_at, alert.expires_at, now))
     if alert.provider == "manual":
-        parts.append(t("alert.howto", command=f"{prefix}howto"))
+        parts.append(t("alert.howto", command=howto_command(alert, prefix)))
     else:
         parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
     return "\n".join(parts)
@@ -49,16 +49,24 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
 def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | None, now: datetime) -> str:
     """"At this rate the data runs out in …", before or after the plan expires (alerts,
     balances and charts say it alike)."""
-    before = expires_at is None or runs_out < expires_at
-    key = "forecast.before_expiry" if before else "forecast.after_expiry"
-    return t(key, relative=t.relative(runs_out, now))
+    if expires_at is not None and runs_out >= expires_at:
+        return t("forecast.after_expiry")
+    return t("forecast.before_expiry", relative=t.relative(runs_out, now))
 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day"."""
-    topup = f"{prefix}howto" if alert.provider == "manual" else f"{prefix}renew {alert.label}"
-    return (Choice(t("button.topup"), topup),
+    topup = (Choice(t("button.howto"), howto_command(alert, prefix)) if alert.provider == "manual"
+             else Choice(t("button.topup"), f"{prefix}renew {alert.label}"))
+    return (topup,
             Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
+
+
+def howto_command(alert: Alert, prefix: str) -> str:
+    """``/howto telenor`` for a line tracked by hand, as its balance says (``/howto`` when the
+    operator is not one with a guide)."""
+    known = alert.operator and alert.operator != "other"
+    return f"{prefix}howto {alert.operator}" if known else f"{prefix}howto"
 
 
 def _headline(alert: Alert, t: Translator, now: datetime) -> str:
@@ -68,7 +76,7 @@ def _headline(alert: Alert, t: Translator, now: datetime) -> str:
     if alert.kind == "depleted":
         return t("alert.depleted", label=alert.label)
     if alert.kind == "expiry" and alert.expires_at is not None:
-        return t("alert.expiry", label=alert.label, relative=t.relative(alert.expires_at, now),
+        return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now),
                  date=t.date_time(alert.expires_at))
     left = t.data(alert.remaining or 0)
     if alert.kind == "data" and alert.total:

@@ -6,6 +6,7 @@ comes in through this object, built per message by the router.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,3 +91,14 @@ class Command:
     usage: str | None = None  # message id of the detailed help
     hidden: bool = False  # reached through buttons; not listed in /help
     admin: bool = False  # in a group, what only its admins use: left out of the members' menu
+
+
+def unknown_command(t: Translator, typed: str, commands: Mapping[str, Command], prefix: str) -> str:
+    """"There's no /renw command. Did you mean /renew?": the closest listed command, never
+    the whole list of fifteen (a phone screen); "send /help" when nothing is close."""
+    names = [c.name for c in commands.values() if not c.hidden]
+    close = difflib.get_close_matches(typed.lower(), names, n=1, cutoff=0.6)
+    command = f"{prefix}{typed[:30]}"
+    if close:
+        return t("error.unknown_command", command=command, suggestion=f"{prefix}{close[0]}")
+    return t("error.unknown_command_none", command=command, help=f"{prefix}help")

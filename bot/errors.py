@@ -22,6 +22,12 @@ class BotError(Exception):
         super().__init__(self.msgid)
 
 
+class OneOf(tuple[str, ...]):
+    """A placeholder's choices when the reader must pick one: listed with "or" (``a, b or c``)."""
+
+    __slots__ = ()
+
+
 class UsageError(BotError):
     """The command's arguments are wrong; the message says how to write it."""
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
@@ -120,9 +121,15 @@ class Translator:
     def plural(self, msgid: str, n: int, /, **params: Any) -> str:
         return self._format(self._tr.ngettext(msgid, msgid + "_plural", n), {"n": n, **params})
 
-    def list(self, items: Sequence[str]) -> str:
-        """``a, b and c`` / ``a, b og c`` / ``a、b和c``; an empty list is a dash."""
-        return format_list(list(items), locale=self.locale) if items else "–"
+    def list(self, items: Sequence[str], style: str = "standard") -> str:
+        """``a, b and c`` / ``a, b og c`` / ``a、b 和 c``; ``style="or"`` where the reader picks
+        one (``a, b or c``). An empty list is a dash. In zh the spacing rule holds at every
+        seam of the list (``3 天和 1 天``) and never inside an item."""
+        if not items:
+            return "–"
+        if self.lang != "zh":
+            return format_list(list(items), style=style, locale=self.locale)  # type: ignore[arg-type]
+        return zh_list(list(items), Locale.parse(self.locale).list_patterns[style])
 
     def number(self, value: float | Decimal) -> str:
         return format_decimal(value, locale=self.locale)
@@ -135,10 +142,13 @@ class Translator:
             amount, currency, format=MONEY_PATTERN.get(self.lang), locale=self.locale,
             format_type="name" if self.lang == "zh" and currency != "CNY" else "standard"))
 
-    def data(self, n_bytes: int) -> str:
+    def data(self, n_bytes: int, *, zero_in_gb: bool = False) -> str:
         """A data size, rounded down so the bot never over-promises (GB = 1024 MB, as most
         providers count). Exact decimal sizes (eSIM Go's 1 GB = 10^9 bytes) are shown as the
-        provider sold them, not as 953 MB."""
+        provider sold them, not as 953 MB. ``zero_in_gb``: nothing is "0 GB" (a chart's axis
+        counted in GB)."""
+        if n_bytes == 0 and zero_in_gb:
+            return format_unit(0, "digital-gigabyte", length="short", locale=self.locale)
         if n_bytes > 0 and n_bytes % 10**9 == 0:
             return format_unit(n_bytes // 10**9, "digital-gigabyte", length="short", locale=self.locale)
         if n_bytes >= _GB:
@@ -167,6 +177,15 @@ class Translator:
     def date_time(self, when: datetime) -> str:
         return self("time.date_time", date=self.date(when), time=self.time(when))
 
+    def days(self, when: datetime, now: datetime) -> str:
+        """Calendar days in the reader's time zone, for a date shown beside it: ``today``,
+        ``tomorrow``, ``in 2 days``, ``yesterday``, ``3 days ago`` (9 Dec seen on 7 Dec at
+        20:53 is "in 2 days", never "in 1 day")."""
+        days = (self.local(when).date() - self.local(now).date()).days
+        if days in (-1, 0, 1):
+            return self(("time.yesterday", "time.today", "time.tomorrow")[days + 1])
+        return self.plural("time.in_days" if days > 0 else "time.days_ago", abs(days))
+
     def relative(self, when: datetime, now: datetime) -> str:
         """``in 3 days`` / ``2 hours ago`` in whole units (rounded down: never more time than
         there is); under a minute is said in words, never "0 seconds"."""
@@ -186,8 +205,9 @@ MONEY_PATTERN = {"en": "\xa4\xa4\u00a0#,##0.00"}  # NOK 149.00 (CLDR en_GB would
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _DATE_UNITS = "年月日号"
-_CJK_THEN_LATIN = re.compile(f"([{_CJK}])([A-Za-z0-9/!@#])")
-_LATIN_THEN_CJK = re.compile(f"([A-Za-z0-9%)])([{_CJK}])")
+_FULL_PUNCT = "，。：；！？（）“”、"
+_CJK_THEN_LATIN = re.compile(f"([{_CJK}])([A-Za-z0-9/!@#<\\[])")
+_LATIN_THEN_CJK = re.compile(f"([A-Za-z0-9%)>\\]])([{_CJK}])")
 
 
 def format_zh(template: str, params: dict[str, Any]) -> str:
@@ -204,7 +224,22 @@ def format_zh(template: str, params: dict[str, Any]) -> str:
     return out
 
 
+def zh_list(items: list[str], patterns: Any) -> str:
+    """Babel's list algorithm with each pattern (``{0}、{1}``, ``{0}和{1}``) joined by
+    ``format_zh``, so the spacing rule holds at the seams and items stay as they are."""
+    if len(items) == 1:
+        return items[0]
+    if len(items) == 2:
+        return format_zh(patterns["2"], {"0": items[0], "1": items[1]})
+    out = format_zh(patterns["start"], {"0": items[0], "1": items[1]})
+    for item in items[2:-1]:
+        out = format_zh(patterns["middle"], {"0": out, "1": item})
+    return format_zh(patterns["end"], {"0": out, "1": items[-1]})
+
+
 def _seam(left: str, right: str) -> str:
+    if left and left[-1] in _FULL_PUNCT:  # full-width punctuation carries its own space
+        return left + right.lstrip(" ")
     if left and right and space_zh(left[-1] + right[0]) != left[-1] + right[0]:
         return f"{left} {right}"
     return left + right

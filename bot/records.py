@@ -192,6 +192,7 @@ class Alert:
     unlimited: bool = False
     expires_at: datetime | None = None
     runs_out_at: datetime | None = None
+    operator: str | None = None  # a line tracked by hand: its operator, so the alert says /howto telenor
 
     @property
     def key(self) -> ThresholdKey:

@@ -93,11 +93,12 @@ def headline(keys: Sequence[ThresholdKey]) -> tuple[AlertKind, int | None]:
 
 
 def make_alert(keys: Sequence[ThresholdKey], label: str, provider: str, balance: EsimBalance,
-               runs_out_at: datetime | None) -> Alert:
+               runs_out_at: datetime | None, operator: str | None = None) -> Alert:
     kind, threshold = headline(keys)
     return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
                  remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
-                 unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at)
+                 unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at,
+                 operator=operator)
 
 
 def forecast(samples: Sequence[Sample]) -> datetime | None:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 
 from bot.audience import Audience
 from bot.clock import Clock
-from bot.context import Command, Context
-from bot.errors import BotError, StoreWriteError, provider_message
+from bot.context import Command, Context, unknown_command
+from bot.errors import BotError, OneOf, StoreWriteError, provider_message
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
 from bot.metrics import Metrics
@@ -147,8 +147,7 @@ class Router:
             return [Reply(t("error.empty" if not text else "error.not_a_command", help=f"{prefix}help"))]
         command = self.commands.get(incoming.command)
         if command is None:
-            names = t.list([f"{prefix}{c.name}" for c in self.commands.values() if not c.hidden])
-            return [Reply(t("error.unknown_command", command=incoming.command[:30], commands=names))]
+            return [Reply(unknown_command(t, incoming.command, self.commands, prefix))]
         hid = reader.household.id
         ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
                       orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.store, self.watcher),
@@ -181,9 +180,10 @@ def _with_chat_language(replies: list[Reply], chat: Household) -> list[Reply]:
 
 
 def explain_refusal(t: Translator, exc: BotError, prefix: str) -> str:
-    """The refusal in the reader's language: a list placeholder as the language lists things,
-    a count ``n`` through the message's plural forms."""
-    params = {k: t.list(v) if isinstance(v, list | tuple) else v for k, v in exc.params.items()}
+    """The refusal in the reader's language: a list placeholder as the language lists things
+    (choices to pick one from as an "or" list), a count ``n`` through the message's plural forms."""
+    params = {k: t.list(v, style="or" if isinstance(v, OneOf) else "standard") if isinstance(v, list | tuple) else v
+              for k, v in exc.params.items()}
     params.setdefault("prefix", prefix)
     count = params.pop("n", None)
     if isinstance(count, int):

@@ -53,9 +53,10 @@ async def _show(ctx: Context) -> Reply:
     home = ctx.household
     chats = [home, *[c for key in home.chats if (c := await ctx.settings.household(key)) is not None]]
     names = [chat_name(ctx, c) + (" ← " + ctx.t("family.here") if c.id == ctx.chat.id else "") for c in chats]
-    lines = await ctx.lines.all()
-    return Reply(ctx.t.plural("family.show", len(lines), chats="\n".join(f"• {n}" for n in names),
-                             invite=ctx.cmd("family invite")))
+    lines, invite = await ctx.lines.all(), ctx.cmd("family invite")
+    if len(chats) == 1:  # no list of one
+        return Reply(ctx.t.plural("family.show_alone", len(lines), invite=invite))
+    return Reply(ctx.t.plural("family.show", len(lines), chats="\n".join(f"• {n}" for n in names), invite=invite))
 
 
 async def _invite(ctx: Context) -> Reply:

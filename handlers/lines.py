@@ -6,8 +6,8 @@ import secrets
 from datetime import timedelta
 
 from bot.context import Context, mask_iccid
-from bot.errors import BotError, RateLimitedUser, UsageError
-from bot.messages import Incoming, Reply
+from bot.errors import BotError, OneOf, RateLimitedUser, UsageError
+from bot.messages import Choice, Incoming, Reply
 from bot.records import Line, Pending, PendingKind
 from handlers import actions, parsing
 from handlers.render import line_summary, render_balance
@@ -65,8 +65,7 @@ async def _check_room(ctx: Context, label: str) -> None:
 async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Provider:
     candidates = [p for name, p in ctx.providers.items() if name != "manual" and named in (None, name)]
     if named is not None and not candidates:
-        names = ctx.t.list([n for n in ctx.providers if n != "manual"])
-        raise UsageError("link.unknown_provider", provider=named[:20], providers=names)
+        raise UsageError("link.unknown_provider", provider=named[:20], providers=OneOf(n for n in ctx.providers if n != "manual"))
     for provider in candidates:
         try:
             await provider.verify_claim(iccid, code)
@@ -103,7 +102,8 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError("link.manual_usage", prefix=ctx.prefix)
     operator = parsing.normalize(args[0]).casefold()
     if operator not in OPERATORS:
-        raise UsageError("link.unknown_operator", operator=args[0][:20], operators=list(OPERATORS))
+        raise UsageError("link.unknown_operator", operator=args[0][:20],
+                         operators=OneOf((*OPERATORS[:-1], ctx.t("link.operator_other"))))
     label = parsing.parse_label(" ".join(args[1:-2]))
     total = parsing.parse_size(args[-2])
     expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())

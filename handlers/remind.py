@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.errors import BotError, NotLinked, UsageError
+from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
 from bot.reminders import SNOOZE, Topic
@@ -93,9 +94,14 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
     return t(
         "remind.show", scope=scope, state=t("remind.on") if s.enabled else t("remind.off"),
-        data=t.list(data), expiry=t.list(expiry), quiet=quiet,
+        data=_when(t, "remind.data_when", data), expiry=_when(t, "remind.expiry_when", expiry), quiet=quiet,
         tz=ctx.household.timezone, target=t(f"remind.target_{s.target}"),
     )
+
+
+def _when(t: Translator, msgid: str, values: list[str]) -> str:
+    """"at 20% and 5% left" / "剩余 20% 和 5% 时"; "off" when there is none."""
+    return t(msgid, values=t.list(values)) if values else t("remind.off")
 
 
 async def snooze(incoming: Incoming, ctx: Context) -> Reply:

@@ -25,9 +25,12 @@ def line_title(ctx: Context, line: Line) -> str:
 
 
 async def line_summary(ctx: Context, line: Line) -> str:
-    ref = ctx.t("line.manual_ref") if line.provider == "manual" else mask_iccid(line.ref)
-    return ctx.t("lines.item", label=line.label, owner=line.owner_name or ctx.t("owner.self"),
-                 provider=await provider_title(ctx, line), iccid=ref)
+    """``• mum — Anna — Demo — 89…0012``; a line tracked by hand has no number to show (its
+    provider already says "tracked by hand")."""
+    owner, provider = line.owner_name or ctx.t("owner.self"), await provider_title(ctx, line)
+    if line.provider == "manual":
+        return ctx.t("lines.item_manual", label=line.label, owner=owner, provider=provider)
+    return ctx.t("lines.item", label=line.label, owner=owner, provider=provider, iccid=mask_iccid(line.ref))
 
 
 def percent_left(balance: EsimBalance) -> int | None:
@@ -67,12 +70,12 @@ def expiry_line(ctx: Context, expires_at: datetime | None) -> str | None:
     t = ctx.t
     if expires_at <= ctx.now:
         return t("balance.expired_on", date=t.date(expires_at))
-    return t("balance.expires", date=t.date(expires_at), relative=t.relative(expires_at, ctx.now))
+    return t("balance.expires", date=t.date(expires_at), relative=t.days(expires_at, ctx.now))
 
 
 async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_reason: str | None = None) -> str:
     t = ctx.t
-    parts = [line_title(ctx, line) + " · " + await provider_title(ctx, line)]
+    parts = [t("line.heading", title=line_title(ctx, line), provider=await provider_title(ctx, line))]
     parts += data_lines(ctx, bal)
     if (exp := expiry_line(ctx, bal.expires_at)) is not None:
         parts.append(exp)

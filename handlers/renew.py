@@ -34,7 +34,7 @@ async def renew(incoming: Incoming, ctx: Context) -> Reply:
     provider = ctx.providers.get(line.provider)
     if provider is None or not provider.supports_topup:
         howto = await howto_command(ctx, line)
-        return Reply(ctx.t("renew.manual", label=line.label, howto=howto), choices=(Choice(howto, howto),))
+        return Reply(ctx.t("renew.manual", label=line.label, howto=howto), choices=(Choice(ctx.t("button.howto"), howto),))
     plans = await provider.plans(line.ref)
     if not plans:
         return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t.provider(line.provider)))
@@ -64,7 +64,7 @@ async def confirm(incoming: Incoming, ctx: Context) -> Reply:
     if pending.state == PendingState.DONE:
         return Reply(ctx.t("confirm.already_done"))
     if pending.state == PendingState.CANCELLED:
-        return Reply(ctx.t("confirm.cancelled"))
+        return Reply(_cancelled(ctx, pending, line))
     if pending.state == PendingState.PLACING:
         return await _reconcile(ctx, pending, line)
     if ctx.now - pending.created_at > PENDING_TTL:
@@ -124,11 +124,18 @@ async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord
 
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:
     """Drop a pending action."""
-    pending, _line = await _pending(ctx, incoming)
+    pending, line = await _pending(ctx, incoming)
     if pending.state != PendingState.OPEN:
         return Reply(ctx.t("confirm.already_done"))
     await ctx.orders.close(pending, PendingState.CANCELLED)
-    return Reply(ctx.t("confirm.cancelled"))
+    return Reply(_cancelled(ctx, pending, line))
+
+
+def _cancelled(ctx: Context, pending: Pending, line: Line) -> str:
+    """What a cancel left as it was: the line stays (a removal), nothing was ordered (a top-up)."""
+    if pending.kind == PendingKind.UNLINK:
+        return ctx.t("unlink.cancelled", label=line.label)
+    return ctx.t("confirm.cancelled")
 
 
 async def _pending(ctx: Context, incoming: Incoming) -> tuple[Pending, Line]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot import links
-from bot.context import Command, Context, HandlerFn
+from bot.context import Command, Context, HandlerFn, unknown_command
 from bot.errors import UsageError
 from bot.i18n import SUPPORTED, normalize_language
 from bot.messages import Incoming, Reply
@@ -18,27 +18,34 @@ DEMO_SIMS = (
 )
 
 
-def _command_list(ctx: Context, commands: Mapping[str, Command]) -> str:
-    return "\n".join(f"{ctx.prefix}{c.name} — {ctx.t(c.summary)}" for c in commands.values() if not c.hidden)
+# What /start shows: the everyday commands, so the greeting fits one phone screen (/help has all).
+START_COMMANDS = ("balance", "link", "renew", "remind", "usage")
 
 
-def _demo_hint(ctx: Context) -> str | None:
+def _command_list(ctx: Context, commands: Mapping[str, Command], only: tuple[str, ...] | None = None) -> str:
+    shown = [c for c in commands.values() if not c.hidden and (only is None or c.name in only)]
+    return "\n".join(f"{ctx.prefix}{c.name} — {ctx.t(c.summary)}" for c in shown)
+
+
+def _demo_hint(ctx: Context, count: int = len(DEMO_SIMS)) -> str | None:
     if "demo" not in ctx.providers:
         return None
-    sims = "\n".join(f"{ctx.prefix}link {iccid} {code}" for iccid, code in DEMO_SIMS)
+    sims = "\n".join(f"{ctx.prefix}link {iccid} {code}" for iccid, code in DEMO_SIMS[:count])
     return ctx.t("start.demo", sims=sims)
 
 
 def make_start(commands: Mapping[str, Command]) -> HandlerFn:
     async def start(incoming: Incoming, ctx: Context) -> Reply:
-        """Greet in the reader's language with the command list and a demo hint, or join the
-        family whose invite link sent the person here (``/start join_CODE``)."""
+        """Greet in the reader's language with the everyday commands and one demo line, or
+        join the family whose invite link sent the person here (``/start join_CODE``)."""
         if incoming.args and (code := links.code_in(incoming.args[0])) is not None:
             return await family.join_by_link(ctx, code)
-        name = incoming.display_name[:40] or ctx.t("start.friend")
-        parts = [ctx.t("start.hello", name=name), _command_list(ctx, commands)]
-        if (hint := _demo_hint(ctx)) is not None:
+        name = incoming.display_name[:40]
+        hello = ctx.t("start.hello", name=name) if name else ctx.t("start.hello_anon")  # no "你好，你好！"
+        parts = [hello, _command_list(ctx, commands, START_COMMANDS)]
+        if (hint := _demo_hint(ctx, 1)) is not None:
             parts.append(hint)
+        parts.append(ctx.t("start.more", help=ctx.cmd("help")))
         return Reply("\n\n".join(parts))
 
     return start
@@ -56,7 +63,7 @@ def make_help(commands: Mapping[str, Command]) -> HandlerFn:
                 return Reply(ctx.t(command.usage, prefix=ctx.prefix))
             if command is not None:
                 return Reply(f"{ctx.prefix}{command.name} — {ctx.t(command.summary)}")
-            return Reply(ctx.t("help.unknown", command=name[:30]) + "\n\n" + _command_list(ctx, commands))
+            return Reply(unknown_command(ctx.t, name, commands, ctx.prefix))
         parts = [ctx.t("help.header"), _command_list(ctx, commands), ctx.t("help.more", prefix=ctx.prefix)]
         if (hint := _demo_hint(ctx)) is not None:
             parts.append(hint)
@@ -67,7 +74,8 @@ def make_help(commands: Mapping[str, Command]) -> HandlerFn:
 
 async def lang(incoming: Incoming, ctx: Context) -> Reply:
     """Show or set the language: the user's own in private, the family's in a group (admins)."""
-    names = ctx.t.list([f"{code} ({ctx.t('lang.name_' + code)})" for code in SUPPORTED])
+    ordered = sorted(SUPPORTED, key=lambda code: code != ctx.t.lang)  # the reader's own first
+    names = ctx.t.list([ctx.t("lang.choice", code=code, name=ctx.t("lang.name_" + code)) for code in ordered])
     if not incoming.args:
         return Reply(ctx.t("lang.show", current=ctx.t("lang.name_" + ctx.t.lang), supported=names, prefix=ctx.prefix))
     code = normalize_language(incoming.args[0])

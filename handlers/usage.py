@@ -13,7 +13,7 @@ from bot.messages import Choice, Incoming, Picture, Reply
 from bot.records import Line, Sample
 from handlers import actions
 from handlers.render import expiry_line
-from providers.base import EsimBalance, OrderStatus, Status
+from providers.base import GB, EsimBalance, OrderStatus, Status
 
 WINDOW = timedelta(days=30)
 AHEAD = timedelta(days=14)  # how far past now the chart looks for the forecast and the expiry
@@ -76,7 +76,7 @@ def chart_spec(ctx: Context, line: Line, points: list[Sample], last: EsimBalance
         points=tuple((s.as_of.timestamp(), float(s.remaining or 0)) for s in points),
         x_range=(start.timestamp(), end.timestamp()),
         x_ticks=tuple((day.timestamp(), t.day(day)) for day in day_ticks(t.local(start), t.local(end))),
-        y_ticks=tuple((float(v), t.data(v)) for v in data_ticks(top)),
+        y_ticks=tuple((float(v), t.data(v, zero_in_gb=top >= GB)) for v in data_ticks(top)),
         runs_out=runs_out.timestamp() if runs_out is not None and runs_out > points[-1].as_of else None,
         expires_at=expires.timestamp() if expires is not None and start <= expires <= end else None,
         topups=tuple(at.timestamp() for at in topups if start <= at <= end),

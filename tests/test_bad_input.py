@@ -58,7 +58,8 @@ CASES = [
     ("bad label", f"/link {DEMO['DEMO38']} DEMO38 {'x' * 30}", "label.invalid"),
     ("unknown operator", "/link manual nokia mom 10 2026-12-31", "link.unknown_operator"),
     ("bad date", "/link manual telenor mom 10 31.02.2026", "date.invalid"),
-    ("unknown command", "/frobnicate", "error.unknown_command"),
+    ("unknown command", "/frobnicate", "error.unknown_command_none"),
+    ("typo in a command", "/renw", "error.unknown_command"),
     ("unknown confirmation", "/confirm nosuchtoken", "confirm.unknown"),
     ("100 000 characters", HUGE, "error.too_long"),
     ("plain text", "what is my balance?", "error.not_a_command"),
@@ -66,7 +67,8 @@ CASES = [
     ("empty message", "", "error.empty"),
     ("control characters only", "\x00\x07\x1b\x7f\u200b", "error.empty"),
     ("unknown howto operator", "/howto nokia", "howto.unknown"),
-    ("unknown help topic", "/help frobnicate", "help.unknown"),
+    ("unknown help topic", "/help frobnicate", "error.unknown_command_none"),
+    ("typo in a help topic", "/help remnd", "error.unknown_command"),
 ]
 ISSUE_ITEMS = ("wrong Luhn digit", "wrong length", "not 89", "wrong code", "already linked here", "unknown label",
                "unknown language", "malformed threshold", "100 000 characters", "emoji", "empty message")

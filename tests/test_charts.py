@@ -72,10 +72,10 @@ def test_a_font_without_hanzi_would_show_tofu() -> None:
 
 def test_the_spec_is_in_the_readers_language() -> None:
     zh, en = spec_for("zh", samples(120)), spec_for("en", samples(120))
-    assert zh.title == "妈妈的剩余流量" and en.title == "Data left on 妈妈"
+    assert zh.title == "妈妈的剩余流量" and en.title == "妈妈 – data left"
     assert zh.legend[0] == "剩余流量" and en.legend[1] == "Forecast at the current pace"
     assert all("月" in label for _, label in zh.x_ticks) and all(" Mar" in label for _, label in en.x_ticks)
-    assert en.y_ticks[0] == (0.0, "0 MB") and en.y_ticks[-1] == (5.0 * GB, "5 GB")
+    assert en.y_ticks[0] == (0.0, "0 GB")  # one unit on the axis (review S12) and en.y_ticks[-1] == (5.0 * GB, "5 GB")
     assert zh.runs_out == (NOW + timedelta(days=3)).timestamp()
     assert zh.expires_at == (NOW + timedelta(days=5)).timestamp(), "the expiry is within the picture"
     assert zh.topups == ((NOW - timedelta(days=3)).timestamp(),) and zh.x_range[0] < zh.topups[0]

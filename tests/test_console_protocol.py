@@ -112,7 +112,7 @@ def test_advance_moves_the_clock_and_answers_idle(console: ConsoleProcess) -> No
     later = console.text("/balance dad", lang="en")
     # 30 hours at 300 MB/day = 375 MB used: 7680 - 375 = 7305 MB -> 7.1 GB (rounded down)
     assert "7.1 GB left of 10 GB" in later
-    assert "Expires 21 Jan 2026 (in 18 days)" in later  # 18.75 days: whole days, rounded down
+    assert "Expires 21 Jan 2026 (in 19 days)" in later  # calendar days in Oslo: 2 Jan -> 21 Jan
     assert "2 Jan 2026, 15:00" in later  # as of 08:00Z + 30 h = 15:00 Oslo
     console.close()
 
@@ -125,8 +125,8 @@ def test_advance_accepts_compound_durations(console: ConsoleProcess) -> None:
         assert obj["kind"] == "alert" and obj["chat"] == "c1"
     assert any("kid" in obj["text"] for obj in alerts)
     text = console.text("/balance", lang="en")
-    # day 2 (Jan 3, 08:00Z) is 11.5 hours away; 36.5 h used 456 MB of 2 GB
-    assert "Expires 3 Jan 2026 (in 11 hours)" in text
+    # day 2 (Jan 3, 08:00Z) is 11.5 hours away, on the next calendar day; 36.5 h used 456 MB of 2 GB
+    assert "Expires 3 Jan 2026 (tomorrow)" in text
     assert "1.5 GB left of 3 GB" in text
     console.close()
 

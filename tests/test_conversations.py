@@ -202,9 +202,9 @@ async def test_unlink_asks_first_and_cancel_keeps_the_line(bot: Bot) -> None:
     await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
     ask = (await bot.send("/unlink dad"))[0]
     confirm, cancel = (c.command for c in ask.choices)
-    assert await bot.text(cancel) == fixed_part("confirm.cancelled")
+    assert await bot.text(cancel) == "OK, dad stays."  # a removal was cancelled, not an order (review S1)
     assert "dad" in await bot.text("/lines")
-    assert await bot.text(confirm) == fixed_part("confirm.cancelled")  # a cancelled one stays cancelled
+    assert await bot.text(confirm) == "OK, dad stays."  # a cancelled one stays cancelled
     assert "dad" in await bot.text("/lines")
     ask = (await bot.send("/unlink DAD"))[0]  # labels are case-insensitive
     assert fixed_part("unlink.done") in await bot.text(ask.choices[0].command)

@@ -1,5 +1,7 @@
 """Whole conversations per language, kept as golden files a reviewer reads in one sitting
-(issue 15, item 5): link, balance, renew, remind, bad input, a reminder, and a family.
+(issue 15, item 5; issue 31, item 5): link, balance, renew, remind, bad input and typos, a
+reminder and its snooze, removing a line and changing one's mind, a family across chats, and
+the phone-sized overview of many lines.
 
 The conversation runs through ``python -m bot console --jsonl`` (the real app on the demo
 provider and a fake clock), so the transcript is exactly what a person would read. A change to
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ConsoleProcess
+from tests.conftest import DEMO, ConsoleProcess
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 START = "2026-01-01T08:00:00Z"  # 09:00 in Oslo
@@ -43,7 +45,7 @@ class People:
 
 
 PEOPLE = {
-    "en": People("en", mom="mom", dad="dad", kid="Li's iPad", home="home", admin="Anna", member="Li", guest="Tom"),
+    "en": People("en", mom="mum", dad="dad", kid="Li's iPad", home="home", admin="Anna", member="Li", guest="Tom"),
     "nb": People("nb", mom="mamma", dad="pappa", kid="Linas iPad", home="hjemme", admin="Kari", member="Lina", guest="Ola"),
     "zh": People("zh", mom="妈妈", dad="爸爸", kid="小李的iPad", home="家里", admin="王芳", member="小李", guest="老张"),
 }
@@ -91,6 +93,11 @@ def first_choice(out: list[dict[str, Any]]) -> str:
     return str(reply["choices"][0]["command"])
 
 
+def last_choice(out: list[dict[str, Any]]) -> str:
+    [reply] = [o for o in out if o.get("kind") == "reply"]
+    return str(reply["choices"][-1]["command"])
+
+
 def converse(t: Transcript, p: People) -> None:
     me = {"chat": "me", "user": "u1", "lang": p.lang, "name": p.admin}
     t.heading("A private chat: link, balance, top up, reminders")
@@ -108,9 +115,22 @@ def converse(t: Transcript, p: People) -> None:
     t.say("/link 8947000000000000013 DEMO12", **me)
     t.say("/renew nosuch", **me)
     t.say("/remind data 150%", **me)
+    t.say("/link manual foo x 5 31.12.2026", **me)
     t.say("hello?", **me)
-    t.heading("A reminder arrives")
-    t.advance("PT12H")
+    t.heading("Typos")
+    t.say(f"/renw {p.mom}", **me)
+    t.say("/balanse", **me)
+    t.say("/help remnd", **me)
+    t.say("/frobnicate", **me)
+    t.say("/start", chat="anon", user="u7", lang=p.lang, name="")
+    t.heading("Removing a line, then changing one's mind")
+    ask = t.say(f"/unlink {p.dad}", **me)
+    t.say(last_choice(ask), **me)
+    t.heading("A reminder arrives, and is snoozed")
+    came = t.advance("PT12H")
+    snooze = [c["command"] for o in came if o.get("kind") == "alert" for c in o["choices"] if "/snooze" in c["command"]]
+    assert snooze, came
+    t.say(snooze[0], **me)
     t.say("/lines", **me)
     t.say(f"/usage {p.dad}", **me)
 
@@ -124,7 +144,9 @@ def converse(t: Transcript, p: People) -> None:
     t.say(f"/link manual telenor {p.home} 10 31.01.2026", **admin)
     t.say(f"/renew {p.kid}", **guest)
     t.say("/cap 300 NOK", **admin)
+    t.say("/lines", **member)
     t.say("/balance", **member)
+    t.say("/family", **admin)
     t.advance("P1D")
     t.heading("One family across chats")
     invite = t.say("/family invite", **admin)
@@ -134,6 +156,12 @@ def converse(t: Transcript, p: People) -> None:
     t.say(f"/family join {code.group()}", **grandma)
     t.say("/family", **grandma)
     t.say(f"/family join {code.group()}", **{**grandma, "chat": "uncle", "user": "u6"})
+    t.heading("Many lines on a phone")
+    for sim, label in (("DEMO46", p.guest), ("DEMO53", p.member)):
+        t.say(f"/link {DEMO[sim]} {sim} {label}", **me)
+    overview = t.say("/balance", **me)
+    t.say(first_choice(overview), **me)
+    t.say("/howto talkmore", **me)
 
 
 @pytest.mark.parametrize("lang", sorted(PEOPLE))

@@ -45,7 +45,7 @@ def _messages() -> tuple[list[str], set[str]]:
 IDS, PLURAL = _messages()
 
 LONG_LABEL = "Grandma Li's second iPad"[:MAX_LABEL]
-NEUTRAL_NAMES = ("mom", "Li Wei", LONG_LABEL, "Li's phone", "xyz?!", "E-7Q2K9", "Europe/Oslo")
+NEUTRAL_NAMES = ("mom", "Anna", "Li Wei", LONG_LABEL, "Li's phone", "xyz?!", "E-7Q2K9", "Europe/Oslo")
 
 
 def scenarios(t: Translator) -> Iterator[dict[str, str]]:
@@ -80,8 +80,10 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "tz": "Europe/Oslo", "target": t("remind.target_group"), "state": t("remind.on"),
             "quiet": t("remind.quiet_off") if i % 2 else t("remind.quiet_range", start=t.clock("22:00"), end=t.clock("08:00")),
             "scope": t("remind.scope_line", label=label), "sims": f"{p}link 8947000000000000012 DEMO12",
-            "name": "Li Wei" if i % 2 else t("start.friend"), "max": str(MAX_LABEL), "limit": "4096",
+            "name": "Li Wei" if i % 2 else "Anna", "max": str(MAX_LABEL), "limit": "4096",
             "until": t.date_time(NOW + timedelta(days=1)), "code": "K7PQ2XWM", "join": f"{p}family join K7PQ2XWM",
+            "suggestion": f"{p}renew", "values": listed, "all": f"{p}balance " + t("balance.all_keyword"),
+            "title": t("line.title_group", label=label, owner="Li Wei") if i % 2 else t("line.title", label=label),
             "invite": f"{p}family invite", "leave": f"{p}family leave", "platform": t("platform.matrix"),
             "group": "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM", "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
             "link": "https://matrix.to/#/@esim:example.org",
@@ -125,6 +127,7 @@ ZH_LATIN_OK = {
     "expiry", "quiet", "tz", "to", "me", "off", "cap", "zh", "nb", "en", "h", "d", "english", "norsk", "bokmål",
     "asia", "shanghai", "europe", "oslo", "ipad", "li", "wei", "xyz", "e", "demo", "esimaccess", "esimgo",
     "telegram", "matrix", "invite", "join", "leave",  # platform names and /family syntax
+    "other",  # typed as it is: /link manual other
 }
 
 

@@ -134,7 +134,7 @@ async def test_collapsed_alerts_keep_the_most_severe_headline() -> None:
     await h.run_to(datetime(2026, 1, 10, 7, 5, tzinfo=UTC))
     assert kinds(h) == ["depleted"], h.texts()
     [text] = h.texts()
-    assert "(in 19 hours)" in text or "in 1 day" in text, text  # the expiry is told as well
+    assert "Expires 11 Jan 2026 (tomorrow)" in text, text  # the expiry is told as well, in calendar words
 
 
 async def test_a_topup_drops_an_unsent_alert_of_the_old_cycle() -> None:

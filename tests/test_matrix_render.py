@@ -37,6 +37,13 @@ def test_alert_is_text_with_an_intentional_mention() -> None:
     assert "m.relates_to" not in content
 
 
+def test_a_chinese_alert_mentions_with_a_full_width_colon() -> None:
+    """Review 2026-12, Z21: "王芳：⚠️ 妈妈：…", never "王芳: " in a Chinese message."""
+    content = render.reply_content(Reply("⚠️ 妈妈：流量仅剩 5%", mention=ALICE), kind="alert", mention_name="王芳")
+    assert content["body"] == "王芳：⚠️ 妈妈：流量仅剩 5%"
+    assert content["formatted_body"].endswith("</a>：⚠️ 妈妈：流量仅剩 5%")
+
+
 def test_silent_alert_and_plain_alert_without_mention() -> None:
     assert render.reply_content(Reply("x", silent=True), kind="alert")["msgtype"] == "m.notice"
     plain = render.reply_content(Reply("x"), kind="alert")

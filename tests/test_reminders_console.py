@@ -57,10 +57,11 @@ def key_of(alert: dict[str, Any]) -> str:
         return "data:5" if int(m.group(1)) <= 5 else "data:20"
     if first.startswith("⏰"):
         assert fixed_part("alert.expiry") in first, first
-        m = re.search(r"in (\d+) (day|days|hour|hours)\b", first)
+        if re.search(r"\bexpires (today|tomorrow)\b", first):  # calendar words beside the date
+            return "expiry:24"
+        m = re.search(r"\bexpires in (\d+) days\b", first)
         assert m, first
-        hours = int(m.group(1)) * (24 if m.group(2).startswith("day") else 1)
-        return "expiry:24" if hours <= 36 else "expiry:72"
+        return "expiry:24" if int(m.group(1)) <= 1 else "expiry:72"
     if first.startswith("❌"):
         if fixed_part("alert.expired") in first:
             return "expired"
@@ -146,7 +147,7 @@ def test_demo38_one_expires_in_1_day_and_one_expired(console_factory: Factory) -
     out = c.advance("P4D")
     assert keys(out) == ["expiry:24", "expired"]
     first, second = alerts(out)
-    assert "kid expires in 1 day" in first["text"]
+    assert "kid expires tomorrow (3 Jan 2026, 09:00)" in first["text"]  # sent 2 Jan: calendar words
     assert "kid expired on 3 Jan 2026" in second["text"]
     assert keys(c.advance("P10D")) == []
     c.close()
@@ -194,7 +195,10 @@ def test_quiet_hours_an_alert_due_at_2300_arrives_at_0800(
     assert keys(c.advance(span(wait - timedelta(seconds=1)))) == []  # 07:59:59, not before
     out = c.advance("PT1S")  # 08:00:00 local
     assert keys(out) == ["expiry:24"]
-    assert "kid expires in" in alerts(out)[0]["text"]
+    # said on the local day it arrives: 08:00 on the 10th for 23:00 the same day is "today"
+    said = re.search(r"kid expires (today|tomorrow) \((\d+) ", alerts(out)[0]["text"])
+    assert said, alerts(out)[0]["text"]
+    assert int(said.group(2)) - arrives_local.day == ("today", "tomorrow").index(said.group(1))
     c.close()
 
 

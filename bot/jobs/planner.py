@@ -32,6 +32,15 @@ class Queue(Protocol):
     async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None: ...
 
 
+async def _operator(tx: Tx, line: Line) -> str | None:
+    """A line tracked by hand: its operator, so its alert points to ``/howto telenor``. The
+    manual lines keep it in their state entry (``providers.manual``: ``"manual"``, ref)."""
+    if line.provider != "manual":
+        return None
+    entry = await tx.get_state("manual", line.ref)
+    return str(entry["operator"]) if isinstance(entry, dict) and entry.get("operator") else None
+
+
 class Planner:
     def __init__(self, *, queue: Queue, audience: Audience, on_queued: Callable[[], None] = lambda: None) -> None:
         self._queue, self._audience, self._on_queued = queue, audience, on_queued
@@ -49,7 +58,8 @@ class Planner:
             await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
         chats = await _reading(tx, household) if result.due else []
         if chats:  # the family's chats the bot is still in
-            alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance))
+            alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance),
+                               await _operator(tx, line))
             await self._queue_alert(tx, line, household, chats, alert, now)
         await tx.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []

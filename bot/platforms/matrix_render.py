@@ -18,6 +18,7 @@ from typing import Any
 from bot.messages import Choice, Picture, Reply
 
 HTML = "org.matrix.custom.html"
+_HAN = re.compile("[\u4e00-\u9fff]")
 # 1️⃣ … 9️⃣ and 🔟: what a reader can react with to pick a choice.
 KEYCAPS = (*(f"{n}\ufe0f\u20e3" for n in range(1, 10)), "🔟")
 MAX_CHOICES = len(KEYCAPS)
@@ -144,6 +145,13 @@ def to_html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
+def mention_separator(text: str) -> str:
+    """``王芳：⚠️ 妈妈：…`` in a Chinese message (a full-width colon carries its own space),
+    ``Anna: ⚠️ mum: …`` otherwise; the message's own script says which (the platform does
+    not know the reader's language)."""
+    return "：" if _HAN.search(text) else ": "
+
+
 def mention_link(user_id: str, name: str) -> str:
     return f'<a href="https://matrix.to/#/{html.escape(user_id, quote=True)}">{html.escape(name)}</a>'
 
@@ -166,9 +174,9 @@ def reply_content(
     body, formatted = "\n\n".join(plain), "<br><br>".join(rich)
     mentions: list[str] = []
     if reply.mention:
-        name = mention_name or reply.mention
-        body = f"{name}: {body}"
-        formatted = f"{mention_link(reply.mention, name)}: {formatted}"
+        name, sep = mention_name or reply.mention, mention_separator(reply.text)
+        body = f"{name}{sep}{body}"
+        formatted = f"{mention_link(reply.mention, name)}{sep}{formatted}"
         mentions.append(reply.mention)
     alert = kind == "alert" and not reply.silent
     content: dict[str, Any] = {

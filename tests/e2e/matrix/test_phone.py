@@ -38,7 +38,7 @@ async def test_usage_chart_is_an_image(start_bot: Callable[..., MatrixBot], alic
     data = await alice.picture(image)
     assert data.startswith(PNG) and len(data) == image.content["info"]["size"]
     assert catalog_text("en", "usage.caption", label="mom") in summary.body, summary.body
-    assert "!2 · Balance" in summary.body, summary.body
+    assert "!2 · Data left" in summary.body, summary.body
     assert alice.undecryptable_in(room) == []
 
 

@@ -47,7 +47,7 @@ def test_family_group_roles_and_buttons(start_bot: Callable[..., BotProcess]) ->
     assert buttons(tg.bot_message(plans["message_id"])) == buttons(confirm)
 
     # the admin's press orders, and the message shows the outcome: the confirm buttons are gone,
-    # the receipt's own "Balance" is there
+    # the receipt's own "Data left" is there
     tg.press(ALICE, FAMILY, confirm, confirm_data)
     done = tg.edited(plans["message_id"], confirm["text"])
     assert done["text"].startswith(t("renew.done", label="mom", plan="").strip()[:8])
