@@ -9,7 +9,7 @@ from bot.context import Context, mask_iccid
 from bot.errors import BotError, RateLimitedUser, UsageError
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Line, Pending, PendingKind
-from handlers import actions, parsing
+from handlers import actions, parsing, values
 from handlers.render import line_summary, render_balance
 from providers.base import EsimBalance, Provider
 from providers.errors import ClaimRejected, NotFound, ProviderError
@@ -104,9 +104,9 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
     operator = parsing.normalize(args[0]).casefold()
     if operator not in OPERATORS:
         raise UsageError("link.unknown_operator", operator=args[0][:20], operators=list(OPERATORS))
-    label = parsing.parse_label(" ".join(args[1:-2]))
-    total = parsing.parse_size(args[-2])
-    expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())
+    today = ctx.t.local(ctx.now).date()
+    words, total, expires = values.label_size_date(args[1:], ctx.t.lang, ctx.household.timezone, today)
+    label = parsing.parse_label(" ".join(words))
     await _check_room(ctx, label)
     ref = await ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
     line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
@@ -115,14 +115,15 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
 
 
 async def left(incoming: Incoming, ctx: Context) -> Reply:
-    """/left <label> <amount>: record what a manual line has left."""
+    """/left <label> <amount>: record what a manual line has left (``2,5 GB``, ``0 MB``, ``20 %``)."""
     if len(incoming.args) < 2:
         raise UsageError("left.usage", prefix=ctx.prefix)
-    line = await ctx.find_line(" ".join(incoming.args[:-1]))
+    line, amount = await values.line_then(ctx, incoming.args)
     ctx.require_manager(line)
     if line.provider != "manual":
         raise BotError("left.not_manual", label=line.label)
-    remaining = parsing.parse_size(incoming.args[-1])
+    total = (await ctx.providers["manual"].balance(line.ref)).data_total_bytes
+    remaining = values.amount_left(" ".join(amount), ctx.t.lang, total)
     await ctx.manual.set_remaining(line.ref, remaining, ctx.now)
     bal = await ctx.providers["manual"].balance(line.ref)
     await ctx.lines.seen(line, bal)
