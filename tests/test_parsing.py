@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 import math
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest

@@ -152,3 +152,10 @@ def test_lists_split_as_babel_joins_them(text: str, want: list[str]) -> None:
 ])
 def test_durations_in_every_language(text: str, minutes: int) -> None:
     assert readback_time.duration(text).total_seconds() == minutes * 60
+
+
+@pytest.mark.parametrize(("typed", "code"), [("Norsk bokmål", "nb"), ("中文", "zh"), ("english", "en"), ("(中文)", "zh"),
+                                             ("nb (Norsk bokmål)", "nb")])
+async def test_a_language_by_the_name_the_bot_lists(bot: Bot, typed: str, code: str) -> None:
+    t = CATALOGS.translator(code)
+    assert await bot.text(f"/lang {typed}") == t("lang.set", language=t("lang.name_" + code))
