@@ -24,12 +24,21 @@ MAX_VALUE_WORDS = 4  # "31. des. 2026", "1 234 567,89 kr": the most words one va
 
 
 async def line_then(ctx: Context, args: Sequence[str]) -> tuple[Line, tuple[str, ...]]:
-    """The line named by the longest leading run of words, and the words after it (at least one)."""
+    """The line named by leading words and the words after it (at least one): the longest
+    name whose rest reads as an amount ("kid" 2 GB, when "kid 2" is a line too), else the longest name."""
+    found: tuple[Line, tuple[str, ...]] | None = None
     for n in range(len(args) - 1, 0, -1):
         try:
-            return await ctx.find_line(" ".join(args[:n])), tuple(args[n:])
+            line = await ctx.find_line(" ".join(args[:n]))
         except NotLinked:
             continue
+        if _reads(" ".join(args[n:])):
+            return line, tuple(args[n:])
+        found = found or (line, tuple(args[n:]))
+    if found is not None:
+        return found
+    if _reads(" ".join(args)):
+        raise UsageError("left.usage", prefix=ctx.prefix)  # an amount without a name
     await ctx.find_line(" ".join(args[: _value_start(args)]))  # raises: no such line (or none at all)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -159,3 +159,11 @@ def test_durations_in_every_language(text: str, minutes: int) -> None:
 async def test_a_language_by_the_name_the_bot_lists(bot: Bot, typed: str, code: str) -> None:
     t = CATALOGS.translator(code)
     assert await bot.text(f"/lang {typed}") == t("lang.set", language=t("lang.name_" + code))
+
+
+async def test_a_name_that_ends_in_a_number_and_an_amount(bot: Bot) -> None:
+    await bot.text("/link manual telenor kid 10 2026-12-31")
+    await bot.text("/link manual telenor kid 2 10 2026-12-31")
+    assert "2 GB left of 10 GB" in await bot.text("/left kid 2 GB")  # "kid", 2 GB
+    assert "📶 kid 2 ·" in await bot.text("/left kid 2 3 GB")
+    assert await bot.text("/left 2,5 GB") == CATALOGS.translator("en")("left.usage", prefix="/")
