@@ -124,14 +124,6 @@ def parse_hours(raw: str) -> int:
     return minutes // 60
 
 
-def parse_clock(raw: str) -> str:
-    try:
-        hour, minute = readback_time.clock(raw)
-    except ValueError:
-        raise UsageError("remind.bad_quiet", value=quoted(raw)) from None
-    return f"{hour:02d}:{minute:02d}"
-
-
 def parse_quiet(raw: str) -> tuple[str, str] | None:
     """``22:00-08:00``, ``kl. 22.00–08.00``, ``22:00至08:00`` -> ("22:00", "08:00"); ``off`` -> None."""
     if readback.clean(raw) in QUIET_OFF:

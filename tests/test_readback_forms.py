@@ -167,3 +167,12 @@ async def test_a_name_that_ends_in_a_number_and_an_amount(bot: Bot) -> None:
     assert "2 GB left of 10 GB" in await bot.text("/left kid 2 GB")  # "kid", 2 GB
     assert "📶 kid 2 ·" in await bot.text("/left kid 2 3 GB")
     assert await bot.text("/left 2,5 GB") == CATALOGS.translator("en")("left.usage", prefix="/")
+
+
+@pytest.mark.parametrize(("text", "msgid"), [("/remind expiry 99999999999999999999d", "remind.duration_range"),
+                                             ("/left home 99999999999999999999 GB", "size.too_big"),
+                                             ("/link manual telenor hytta 10 99999-01-01", "date.invalid"),
+                                             ("/cap 99999999999999999999 NOK", "cap.out_of_range")])
+async def test_huge_numbers_are_out_of_range_not_a_crash(bot: Bot, text: str, msgid: str) -> None:
+    await _home(bot, "en")
+    assert (await bot.text(text)).startswith(CATALOGS.translator("en")(msgid, value="\0", max="", prefix="/").split("\0")[0])
