@@ -27,6 +27,7 @@ from babel.numbers import (
     list_currencies,
     parse_decimal,
 )
+from babel.units import format_unit
 
 from bot.i18n import FORMAT_LOCALE, SUPPORTED
 
@@ -37,7 +38,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[.,]\d+")
 _SIZE = re.compile(r"(.*?\d) ?([^\d ]*)")
 _MONEY = re.compile(r"([^\d.,]*?) ?([\d.,]+) ?([^\d.,]*)")
 _EXTRA_SIZE_UNITS = {"g": GB, "gib": GB, "gbs": GB, "m": MB, "mib": MB, "mbs": MB}
-_CURRENCY_ALIASES = {"kr": "NOK", "kr.": "NOK", ",-": "NOK", "元": "CNY", "$": "USD"}
+_CURRENCY_ALIASES = {"kr": "NOK", "kr.": "NOK", "元": "CNY", "$": "USD"}
 
 
 def clean(text: str) -> str:
@@ -65,15 +66,11 @@ def number(text: str, lang: str) -> Decimal:
 
 @functools.cache
 def _unit_words(*units: str) -> frozenset[str]:
-    """Every spelling of the units in CLDR for the three languages: ``GB``, ``gigabytes``,
-    ``吉字节``; ``days``, ``d``, ``døgn``, ``天``."""
-    words: set[str] = set()
-    for lang in SUPPORTED:
-        patterns = Locale.parse(FORMAT_LOCALE[lang])._data["unit_patterns"]
-        for unit in units:
-            for forms in patterns.get(unit, {}).values():
-                words.update(p.replace("{0}", "").strip().casefold() for k, p in forms.items() if k != "per")
-    return frozenset(w for w in words if w)
+    """Every spelling Babel (CLDR) gives the units in the three languages, long, short and
+    narrow, singular and plural: ``GB``, ``gigabytes``, ``吉字节``; ``days``, ``d``, ``døgn``, ``天``."""
+    words = {clean(format_unit(n, unit, length=length, locale=FORMAT_LOCALE[lang])).strip("0123456789 ")
+             for lang in SUPPORTED for unit in units for length in ("long", "short", "narrow") for n in (1, 2, 5)}
+    return frozenset(w for w in words if w and w not in units)  # Babel falls back to the unit's id
 
 
 def unit_of(word: str, table: Mapping[str, tuple[str, ...]]) -> str | None:
