@@ -4,14 +4,17 @@ the reader's language. The bot's own forms round-trip in ``tests/test_readback.p
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from bot import readback, readback_time
 from bot.app import LOCALES
-from bot.i18n import SUPPORTED, Catalogs
-from tests.conftest import Bot
+from bot.i18n import SUPPORTED, Catalogs, Translator
+from tests.conftest import Bot, ConsoleProcess
 
 CATALOGS = Catalogs.load(LOCALES)
 NBSP = "\u00a0"
@@ -22,57 +25,98 @@ async def _home(bot: Bot, lang: str) -> None:
     assert "home" in reply, reply
 
 
-TYPED = [  # (language, what is typed, what the reply then shows)
-    ("nb", "/left home 2,5GB", "2,5 GB igjen av 10 GB"),
-    ("nb", "/left home 2,5 GB", "2,5 GB igjen av 10 GB"),
-    ("en", "/left home 2,5 GB", "2.5 GB left of 10 GB"),
-    ("en", "/left home 2.5 gb", "2.5 GB left of 10 GB"),
-    ("zh", "/left home ２．５ＧＢ", "剩余流量 2.5 GB（共 10 GB）"),
-    ("nb", "/left home 1 023 MB", f"1{NBSP}023 MB igjen"),
-    ("nb", "/left home 0 MB", "0 MB igjen av 10 GB"),
-    ("en", "/left home 20 %", "2 GB left of 10 GB"),
-    ("en", "/left “home” 3 GB", "3 GB left of 10 GB"),
-    ("nb", "/remind data 20 %", f"Data igjen: 20{NBSP}%"),
-    ("nb", "/remind data 20 %, 5 %", f"Data igjen: 20{NBSP}% og 5{NBSP}%"),
-    ("nb", "/remind data 20%,5%", f"Data igjen: 20{NBSP}% og 5{NBSP}%"),
-    ("nb", "/remind data 20 % og 2,5 GB", f"Data igjen: 20{NBSP}% og 2,5 GB"),
-    ("zh", "/remind data 20％、5％", "20%和5%"),
-    ("en", "/remind home data 500MB", "Data left: 500 MB"),
-    ("nb", "/remind expiry 12t", "Før utløp: 12 timer"),
-    ("nb", "/remind expiry 3 d, 1 døgn", "Før utløp: 3 dager og 1 dag"),
-    ("zh", "/remind expiry 3天", "3 天"),
-    ("zh", "/remind expiry 3 天，12 小时", "3 天和12 小时"),
-    ("en", "/remind expiry 1d12h", "Before expiry: 36 hours"),
-    ("en", "/remind expiry 2 days and 1 day", "Before expiry: 2 days and 1 day"),
-    ("nb", "/remind quiet kl. 22.00 - 08.00", "kl. 22.00–08.00"),
-    ("nb", "/remind quiet 22.00–08.00", "kl. 22.00–08.00"),
-    ("en", "/remind quiet 22:00 to 07:30", "Quiet hours: 22:00–07:30"),
-    ("zh", "/remind quiet 22:00至08:00", "22:00–08:00"),
-    ("zh", "/remind quiet ２２：００－０８：００", "22:00–08:00"),
-    ("en", "/remind tz asia/shanghai", "Time zone: Asia/Shanghai"),
-    ("zh", "/link manual telenor 家里 10GB 2026年12月31日", "2026年12月31日到期"),
-    ("zh", "/link manual telenor 家里 10 ２０２６年１２月３１日", "2026年12月31日到期"),
-    ("zh", "/link manual telenor 家里 3 GB 12月31日", "2026年12月31日到期"),
-    ("nb", "/link manual telenor hjemme 2,5 GB 31. des. 2026", "Utløper 31. des. 2026"),
-    ("nb", "/link manual telenor hjemme 2 5 GB 31. desember 2026", "5 GB igjen av 5 GB"),
-    ("en", "/link manual telenor home 2 10 31 December 2026", "Expires 31 Dec 2026"),
-    ("en", "/link manual telenor home 2 10 GB Dec 31, 2026", "📶 home 2 ·"),
-    ("en", "/link manual telenor kid 1 500 MB 31.12.2026", "500 MB left of 500 MB"),
-    ("nb", "/cap 300 kr", f"300,00{NBSP}kr"),
-    ("nb", "/cap kr 300,50", f"300,50{NBSP}kr"),
-    ("nb", "/cap 300kr", f"300,00{NBSP}kr"),
-    ("en", "/cap NOK 300", f"NOK{NBSP}300.00"),
-    ("en", "/cap €50", f"EUR{NBSP}50.00"),
-    ("zh", "/cap 300 挪威克朗", "300.00 挪威克朗"),
-    ("zh", "/cap ¥100", "¥100.00"),
+GB, MB = 1024**3, 1024**2
+DEC_31 = datetime(2026, 12, 31, 12, tzinfo=UTC)
+
+
+def left(amount: int, total: int = 10 * GB) -> Callable[[Translator], str]:
+    return lambda t: t("balance.data", left=t.data(amount), total=t.data(total))
+
+
+def listed(*values: Callable[[Translator], str]) -> Callable[[Translator], str]:
+    return lambda t: t.list([v(t) for v in values])
+
+
+def pct(p: int) -> Callable[[Translator], str]:
+    return lambda t: t.percent(p / 100)
+
+
+def size(n: int) -> Callable[[Translator], str]:
+    return lambda t: t.data(n)
+
+
+def days(n: int) -> Callable[[Translator], str]:
+    return lambda t: t.plural("plan.days", n)
+
+
+def hours(n: int) -> Callable[[Translator], str]:
+    return lambda t: t.plural("remind.hours", n)
+
+
+def quiet(start: str, end: str) -> Callable[[Translator], str]:
+    return lambda t: t("remind.quiet_range", start=t.clock(start), end=t.clock(end))
+
+
+def money(amount: str, currency: str) -> Callable[[Translator], str]:
+    return lambda t: t.money(Decimal(amount), currency)
+
+
+def dec_31(t: Translator) -> str:
+    return t.date(DEC_31)
+
+
+TYPED: list[tuple[str, str, Callable[[Translator], str]]] = [  # (language, typed, what the reply then shows)
+    ("nb", "/left home 2,5GB", left(int(2.5 * GB))),
+    ("nb", "/left home 2,5 GB", left(int(2.5 * GB))),
+    ("en", "/left home 2,5 GB", left(int(2.5 * GB))),
+    ("en", "/left home 2.5 gb", left(int(2.5 * GB))),
+    ("zh", "/left home ２．５ＧＢ", left(int(2.5 * GB))),
+    ("nb", "/left home 1 023 MB", left(1023 * MB)),
+    ("nb", "/left home 0 MB", left(0)),
+    ("en", "/left home 20 %", left(2 * GB)),
+    ("en", "/left “home” 3 GB", left(3 * GB)),
+    ("nb", "/remind data 20 %", listed(pct(20))),
+    ("nb", "/remind data 20 %, 5 %", listed(pct(20), pct(5))),
+    ("nb", "/remind data 20%,5%", listed(pct(20), pct(5))),
+    ("nb", "/remind data 20 % og 2,5 GB", listed(pct(20), size(int(2.5 * GB)))),
+    ("zh", "/remind data 20％、5％", listed(pct(20), pct(5))),
+    ("en", "/remind home data 500MB", listed(size(500 * MB))),
+    ("nb", "/remind expiry 12t", listed(hours(12))),
+    ("nb", "/remind expiry 3 d, 1 døgn", listed(days(3), days(1))),
+    ("zh", "/remind expiry 3天", listed(days(3))),
+    ("zh", "/remind expiry 3 天，12 小时", listed(days(3), hours(12))),
+    ("en", "/remind expiry 1d12h", listed(hours(36))),
+    ("en", "/remind expiry 2 days and 1 day", listed(days(2), days(1))),
+    ("nb", "/remind quiet kl. 22.00 - 08.00", quiet("22:00", "08:00")),
+    ("nb", "/remind quiet 22.00–08.00", quiet("22:00", "08:00")),
+    ("en", "/remind quiet 22:00 to 07:30", quiet("22:00", "07:30")),
+    ("zh", "/remind quiet 22:00至08:00", quiet("22:00", "08:00")),
+    ("zh", "/remind quiet ２２：００－０８：００", quiet("22:00", "08:00")),
+    ("en", "/remind tz asia/shanghai", lambda t: "Asia/Shanghai"),
+    ("zh", "/link manual telenor 家里 10GB 2026年12月31日", dec_31),
+    ("zh", "/link manual telenor 家里 10 ２０２６年１２月３１日", dec_31),
+    ("zh", "/link manual telenor 家里 3 GB 12月31日", dec_31),
+    ("nb", "/link manual telenor hjemme 2,5 GB 31. des. 2026", dec_31),
+    ("nb", "/link manual telenor hjemme 2 5 GB 31. desember 2026", left(5 * GB, 5 * GB)),
+    ("en", "/link manual telenor home 2 10 31 December 2026", dec_31),
+    ("en", "/link manual telenor home 2 10 GB Dec 31, 2026", lambda t: t("line.title", label="home 2")),
+    ("en", "/link manual telenor kid 1 500 MB 31.12.2026", left(500 * MB, 500 * MB)),
+    ("nb", "/cap 300 kr", money("300", "NOK")),
+    ("nb", "/cap kr 300,50", money("300.50", "NOK")),
+    ("nb", "/cap 300kr", money("300", "NOK")),
+    ("en", "/cap NOK 300", money("300", "NOK")),
+    ("en", "/cap €50", money("50", "EUR")),
+    ("zh", "/cap 300 挪威克朗", money("300", "NOK")),
+    ("zh", "/cap ¥100", money("100", "CNY")),
 ]
 
 
 @pytest.mark.parametrize(("lang", "text", "shown"), TYPED, ids=[f"{c[0]}:{c[1]}" for c in TYPED])
-async def test_plain_typed_forms_are_understood(bot: Bot, lang: str, text: str, shown: str) -> None:
+async def test_plain_typed_forms_are_understood(bot: Bot, lang: str, text: str, shown: Callable[[Translator], str]) -> None:
     await _home(bot, lang)
     reply = await bot.text(text, lang=lang)
-    assert shown in reply, reply
+    want = shown(CATALOGS.translator(lang))
+    assert re.search(rf"(?<![\d.,]){re.escape(want)}(?![\d%])", reply), (want, reply)
 
 
 WRONG = [  # (what is typed, the message, its values): the value quoted whole, the real problem named
@@ -176,3 +220,19 @@ async def test_a_name_that_ends_in_a_number_and_an_amount(bot: Bot) -> None:
 async def test_huge_numbers_are_out_of_range_not_a_crash(bot: Bot, text: str, msgid: str) -> None:
     await _home(bot, "en")
     assert (await bot.text(text)).startswith(CATALOGS.translator("en")(msgid, value="\0", max="", prefix="/").split("\0")[0])
+
+
+def test_the_console_process_reads_what_it_printed(console: ConsoleProcess) -> None:
+    """The real ``python -m bot console --jsonl``: a Norwegian and a Chinese reader copy back
+    the bot's own "2,5 GB", "20 %" (no-break space), "kl. 22.00–08.00", "3 天" and 年月日."""
+    nb, zh = {"chat": "nb", "user": "kari", "lang": "nb"}, {"chat": "zh", "user": "fang", "lang": "zh"}
+    assert "31. des. 2026" in console.text("/link manual telenor hjemme 10 GB 31. des. 2026", **nb)
+    t_nb, t_zh = CATALOGS.translator("nb"), CATALOGS.translator("zh")
+    assert left(int(2.5 * GB))(t_nb) in console.text("/left hjemme 2,5 GB", **nb)
+    said = console.text(f"/remind data 20{NBSP}% og 5{NBSP}%", **nb)
+    assert f"20{NBSP}% og 5{NBSP}%" in said, said
+    assert quiet("22:00", "08:00")(t_nb) in console.text("/remind quiet kl. 22.00–08.00", **nb)
+    assert "2026年12月31日" in console.text("/link manual telenor 家里 10 GB 2026年12月31日", **zh)
+    assert t_zh.plural("plan.days", 3) in console.text("/remind expiry 3天", **zh)
+    assert "2026年" in console.text("/tick 3 天", **zh)
+    console.close()
