@@ -90,14 +90,18 @@ def label_size_date(args: Sequence[str], lang: str, tz: str, today: date) -> tup
 
 def _first_error(args: Sequence[str], lang: str, tz: str, today: date) -> UsageError:
     """What to say when the words do not split: the date's error, else the size's, each quoting
-    the words that seem to be that value."""
+    the words that seem to be that value; the usage when both read but no name is left."""
     k = _date_words(args)
     try:
         parsing.parse_date(" ".join(args[-k:]), tz, today)
-        size_words = args[-k - 1:-k]
-        if len(args) - k >= 3 and not any(c.isdigit() for c in size_words[0]):
-            size_words = args[-k - 2:-k]  # "10 GiB"
-        parsing.parse_size(" ".join(size_words), lang)
+    except UsageError as exc:
+        return exc
+    before = args[:-k]
+    if any(_try(parsing.parse_size, " ".join(before[-m:]), lang) for m in (1, 2) if m <= len(before)):
+        return UsageError("link.manual_usage")
+    words = before[-2:] if len(before) >= 3 and not any(c.isdigit() for c in before[-1]) else before[-1:]
+    try:
+        parsing.parse_size(" ".join(words), lang)  # "10 GiB"
     except UsageError as exc:
         return exc
     return UsageError("link.manual_usage")

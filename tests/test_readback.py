@@ -5,7 +5,8 @@ chat would) and the reply shows the same value again.
 One property per command argument that takes such a value: ``/left`` (a data amount or a
 percent), ``/link manual`` (a plan size and an expiry date, after a line name with spaces),
 ``/remind`` (data and percent thresholds as the bot lists them, times before expiry, quiet
-hours, the time zone, a line name with spaces), ``/cap`` (money) and ``/tick`` (a duration).
+hours, the time zone, a line name with spaces), ``/cap`` (money), ``/tick`` (a duration) and
+every command that takes a line's name (with spaces, in the quotes the bot shows it in).
 """
 
 from __future__ import annotations
@@ -210,3 +211,17 @@ def test_tick_reads_the_durations_it_shows(lang: str, unit: str, n: int) -> None
     reply = _say(bot, lang, f"/tick {t.plural(unit, n)}")
     assert bot.clock.now() - before == (timedelta(days=n) if unit == "plan.days" else timedelta(hours=n))
     assert reply == t("tick.done", now=t.date_time(bot.clock.now()))
+
+
+@SETTINGS
+@given(lang=langs, label=names, quote=st.sampled_from(["{}", "“{}”", "«{}»", "「{}」"]))
+def test_every_command_that_takes_a_name_finds_it(lang: str, label: str, quote: str) -> None:
+    """A name with spaces, as the bot shows it (also in the quotes its messages put around it)."""
+    t = t_for(lang)
+    chat = f"name-{next(_chats)}"
+    _say(shared(), lang, f"/link manual telenor {label} 10 2026-12-31", chat=chat)
+    unknown = t("error.unknown_label", label="\0", labels="").split("\0")[0]
+    for command in ("balance", "usage", "renew", "remind", "left", "unlink"):
+        tail = " 2 GB" if command == "left" else ""
+        reply = _say(shared(), lang, f"/{command} {quote.format(label)}{tail}", chat=chat)
+        assert label in reply and unknown not in reply, (command, reply)

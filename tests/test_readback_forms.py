@@ -136,6 +136,7 @@ WRONG = [  # (what is typed, the message, its values): the value quoted whole, t
     ("/link manual telenor hytta 10 GB 31 Foo 2026", "date.invalid", {"value": "31 Foo 2026"}),
     ("/link manual telenor hytta 10 TB 31.12.2026", "size.invalid", {"value": "10 TB"}),
     ("/link manual telenor hytta 10 2031-01-01", "date.out_of_range", {"value": "2031-01-01"}),
+    ("/link manual telenor 10 GB 31.12.2026", "link.manual_usage", {}),
     ("/cap lots of money", "cap.bad_amount", {"value": "lots of money"}),
     ("/cap 300 kroner", "cap.bad_currency", {"currency": "kroner"}),
     ("/tick 3 weeks", "tick.bad_duration", {"value": "3 weeks"}),
