@@ -99,9 +99,11 @@ def clean_text(text: str) -> str:
 
 _PREFIXES = ("/", "!")
 _FULLWIDTH = {"／": "/", "！": "!", "　": " "}
-# Words break at spaces, but not at the no-break spaces the bot itself writes inside a value
-# ("20 %", "1 023 MB", "300,00 kr" in Norwegian), so a value copied back stays one argument.
-_BREAKS = re.compile(r"[^\S\u00a0\u202f\u2007]+")
+# Words break at spaces, but not at a no-break space after a digit: that is how the bot itself
+# writes a value ("20 %", "1 023 MB", "300,00 kr" in Norwegian), so one copied back stays one
+# argument; a no-break space anywhere else (a keyboard's) breaks words like any space.
+_NO_BREAK = "\u00a0\u202f\u2007"
+_BREAKS = re.compile(rf"(?:(?<!\d)[{_NO_BREAK}]|[^\S{_NO_BREAK}])+")
 
 
 def parse_command(text: str, *, bot_username: str | None = None) -> tuple[str, tuple[str, ...]] | None:

@@ -25,6 +25,7 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     args = incoming.args
     if args and args[0].casefold() == "manual":
         return await link_manual(args[1:], ctx)
+    args = tuple(word for arg in args for word in arg.split())  # no value here keeps a no-break space
     if len(args) < 2:
         raise UsageError("link.usage", prefix=ctx.prefix)
     iccid, rest = parsing.take_iccid(args)

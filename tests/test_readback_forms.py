@@ -237,3 +237,20 @@ def test_the_console_process_reads_what_it_printed(console: ConsoleProcess) -> N
     assert t_zh.plural("plan.days", 3) in console.text("/remind expiry 3天", **zh)
     assert "2026年" in console.text("/tick 3 天", **zh)
     console.close()
+
+
+@pytest.mark.parametrize(("text", "args"), [
+    (f"/remind data 20{NBSP}%, 5 %", ("data", f"20{NBSP}%,", "5", "%")),  # the bot's own "20 %" stays one word
+    (f"/left home 1{NBSP}023 MB", ("home", f"1{NBSP}023", "MB")),
+    (f"/balance{NBSP}mom", ("mom",)),  # a keyboard's no-break space, not after a digit: a space
+    (f"/family join{NBSP}K7PQ2XWM", ("join", "K7PQ2XWM")),
+    (f"/cap NOK{NBSP}300.00", ("NOK", "300.00")),
+])
+def test_no_break_spaces_after_a_digit_keep_a_value_together(text: str, args: tuple[str, ...]) -> None:
+    from bot.messages import parse_command
+
+    assert parse_command(text) == (text[1:].split()[0].split(NBSP)[0], args)
+
+
+async def test_an_iccid_and_code_joined_by_a_no_break_space(bot: Bot) -> None:
+    assert "dad" in await bot.text(f"/link 8947000000000000012{NBSP}DEMO12 dad")
