@@ -119,7 +119,7 @@ async def left(incoming: Incoming, ctx: Context) -> Reply:
     """/left <label> <amount>: record what a manual line has left (``2,5 GB``, ``0 MB``, ``20 %``)."""
     if len(incoming.args) < 2:
         raise UsageError("left.usage", prefix=ctx.prefix)
-    line, amount = await values.line_then(ctx, incoming.args)
+    line, amount = await values.line_and_amount(ctx, incoming.args)
     ctx.require_manager(line)
     if line.provider != "manual":
         raise BotError("left.not_manual", label=line.label)

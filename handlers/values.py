@@ -23,8 +23,8 @@ T = TypeVar("T")
 MAX_VALUE_WORDS = 4  # "31. des. 2026", "1 234 567,89 kr": the most words one value takes
 
 
-async def line_then(ctx: Context, args: Sequence[str]) -> tuple[Line, tuple[str, ...]]:
-    """The line named by leading words and the words after it (at least one): the longest
+async def line_and_amount(ctx: Context, args: Sequence[str]) -> tuple[Line, tuple[str, ...]]:
+    """``/left``: the line named by leading words and the amount after it (at least one word): the longest
     name whose rest reads as an amount ("kid" 2 GB, when "kid 2" is a line too), else the longest name."""
     found: tuple[Line, tuple[str, ...]] | None = None
     for n in range(len(args) - 1, 0, -1):
