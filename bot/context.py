@@ -7,6 +7,7 @@ comes in through this object, built per message by the router.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,11 +62,12 @@ class Context:
             raise NotAllowed("error.owner_or_admin", label=line.label)
 
     async def find_line(self, label: str) -> Line:
-        """The household's line with this label (case-insensitive), else NotLinked listing labels."""
-        wanted = " ".join(label.split()).casefold()
+        """The household's line with this label (case-insensitive, full-width letters and the
+        quotes the bot shows it in allowed: ``“mom”``, ``«mamma»``), else NotLinked listing labels."""
+        wanted = _label_key(label)
         lines = await self.lines.all()
         for line in lines:
-            if line.label.casefold() == wanted:
+            if _label_key(line.label) == wanted:
                 return line
         if not lines:
             raise NotLinked("lines.none", prefix=self.prefix)
@@ -73,6 +75,14 @@ class Context:
 
     def cmd(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+
+def _label_key(label: str) -> str:
+    text = unicodedata.normalize("NFKC", label).strip().strip(_QUOTES)
+    return " ".join(text.split()).casefold()
+
+
+_QUOTES = "\"“”«»「」『』‘’"
 
 
 def mask_iccid(iccid: str) -> str:

@@ -6,6 +6,7 @@ handler returns. Pressing a ``Choice`` is exactly the same as sending its ``comm
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,6 +115,11 @@ def clean_text(text: str) -> str:
 
 _PREFIXES = ("/", "!")
 _FULLWIDTH = {"／": "/", "！": "!", "　": " "}
+# Words break at spaces, but not at a no-break space after a digit: that is how the bot itself
+# writes a value ("20 %", "1 023 MB", "300,00 kr" in Norwegian), so one copied back stays one
+# argument; a no-break space anywhere else (a keyboard's) breaks words like any space.
+_NO_BREAK = "\u00a0\u202f\u2007"
+_BREAKS = re.compile(rf"(?:(?<!\d)[{_NO_BREAK}]|[^\S{_NO_BREAK}])+")
 
 
 def parse_command(text: str, *, bot_username: str | None = None) -> tuple[str, tuple[str, ...]] | None:
@@ -122,7 +128,10 @@ def parse_command(text: str, *, bot_username: str | None = None) -> tuple[str, t
     text = "".join(_FULLWIDTH.get(c, c) for c in text).strip()
     if len(text) < 2 or text[0] not in _PREFIXES:
         return None
-    head, *args = text[1:].split()
+    words = [word.strip() for word in _BREAKS.split(text[1:]) if word.strip()]
+    if not words:
+        return None
+    head, *args = words
     name, _, target = head.partition("@")
     if target and bot_username and target.lower() != bot_username.lower().lstrip("@"):
         return None

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from bot.context import Context, mask_iccid
 from bot.errors import BotError, OneOf, RateLimitedUser, UsageError
-from bot.messages import Choice, Incoming, Reply
+from bot.messages import Incoming, Reply
 from bot.records import Line, Pending, PendingKind
-from handlers import actions, parsing
+from handlers import actions, parsing, values
 from handlers.render import line_summary, render_balance
 from providers.base import EsimBalance, Provider
 from providers.errors import ClaimRejected, NotFound, ProviderError
@@ -25,6 +25,7 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     args = incoming.args
     if args and args[0].casefold() == "manual":
         return await link_manual(args[1:], ctx)
+    args = tuple(word for arg in args for word in arg.split())  # no value here keeps a no-break space
     if len(args) < 2:
         raise UsageError("link.usage", prefix=ctx.prefix)
     iccid, rest = parsing.take_iccid(args)
@@ -104,9 +105,9 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
     if operator not in OPERATORS:
         raise UsageError("link.unknown_operator", operator=args[0][:20],
                          operators=OneOf((*OPERATORS[:-1], ctx.t("link.operator_other"))))
-    label = parsing.parse_label(" ".join(args[1:-2]))
-    total = parsing.parse_size(args[-2])
-    expires = parsing.parse_date(args[-1], ctx.household.timezone, ctx.t.local(ctx.now).date())
+    today = ctx.t.local(ctx.now).date()
+    words, total, expires = values.label_size_date(args[1:], ctx.t.lang, ctx.household.timezone, today)
+    label = parsing.parse_label(" ".join(words))
     await _check_room(ctx, label)
     ref = await ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
     line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
@@ -115,14 +116,15 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
 
 
 async def left(incoming: Incoming, ctx: Context) -> Reply:
-    """/left <label> <amount>: record what a manual line has left."""
+    """/left <label> <amount>: record what a manual line has left (``2,5 GB``, ``0 MB``, ``20 %``)."""
     if len(incoming.args) < 2:
         raise UsageError("left.usage", prefix=ctx.prefix)
-    line = await ctx.find_line(" ".join(incoming.args[:-1]))
+    line, amount = await values.line_and_amount(ctx, incoming.args)
     ctx.require_manager(line)
     if line.provider != "manual":
         raise BotError("left.not_manual", label=line.label)
-    remaining = parsing.parse_size(incoming.args[-1])
+    total = (await ctx.providers["manual"].balance(line.ref)).data_total_bytes
+    remaining = values.amount_left(" ".join(amount), ctx.t.lang, total)
     await ctx.manual.set_remaining(line.ref, remaining, ctx.now)
     bal = await ctx.providers["manual"].balance(line.ref)
     await ctx.lines.seen(line, bal)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel.numbers import list_currencies
+from babel.numbers import format_decimal
 
+from bot import readback, readback_time
 from bot.errors import UsageError
+from bot.i18n import FORMAT_LOCALE
 
 GB = 1024**3
 MB = 1024**2
 MAX_LABEL = 24
+MAX_SIZE = 10_000 * GB
+MAX_LEAD_HOURS = 60 * 24
+MAX_CAP = 1_000_000
+QUOTE_MAX = 100  # an error quotes the argument whole, up to this many characters
+QUIET_OFF = ("off", "none", "av", "ingen", "关", "关闭")
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―－_.]+")
 
 
@@ -74,108 +82,103 @@ def parse_label(raw: str) -> str:
     return label
 
 
-def parse_size(raw: str) -> int:
-    """``500MB``, ``1.5 GB``, ``2,5gb``, ``3`` (GB) -> bytes."""
-    text = normalize(raw).lower().replace(",", ".").replace(" ", "")
-    m = re.fullmatch(r"(\d{1,6}(?:\.\d{1,3})?)(gb|g|mb|m)?", text)
-    if not m:
-        raise UsageError("size.invalid", value=raw[:20])
-    number = Decimal(m.group(1))
-    unit = MB if m.group(2) in ("mb", "m") else GB
-    value = int(number * unit)
-    if value <= 0 or value > 10_000 * GB:
-        raise UsageError("size.invalid", value=raw[:20])
+def quoted(raw: str) -> str:
+    """The argument as the user typed it, whole (spaces tidied), for an error to quote."""
+    text = " ".join(raw.split())
+    return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1] + "…"
+
+
+def parse_size(raw: str, lang: str = "en", *, allow_zero: bool = False) -> int:
+    """``500MB``, ``1.5 GB``, ``2,5 GB``, ``1 023 MB``, ``3`` (GB) -> bytes; 0 only where
+    "nothing left" makes sense (``/left``)."""
+    try:
+        value = readback.size(raw, lang)
+    except ValueError:
+        raise UsageError("size.invalid", value=quoted(raw)) from None
+    if value > MAX_SIZE:
+        raise UsageError("size.too_big", value=quoted(raw))
+    if value <= 0 and not allow_zero:
+        raise UsageError("size.zero", value=quoted(raw))
     return value
 
 
-def parse_percent(raw: str) -> int:
-    text = normalize(raw).replace(" ", "")
-    m = re.fullmatch(r"(\d{1,2})%", text)
-    if not m or not 1 <= int(m.group(1)) <= 99:
-        raise UsageError("remind.bad_percent", value=raw[:20])
-    return int(m.group(1))
+def parse_percent(raw: str, lang: str = "en") -> int:
+    """``20%``, ``20 %``, ``２０％`` -> 20: a whole percent from 1 to 99."""
+    try:
+        value = readback.percent(raw, lang)
+    except ValueError:
+        value = Decimal(0)
+    if value != value.to_integral() or not 1 <= value <= 99:
+        raise UsageError("remind.bad_percent", value=quoted(raw))
+    return int(value)
 
 
 def parse_hours(raw: str) -> int:
-    """``3d``, ``12h``, ``1d12h`` -> whole hours (1 hour .. 60 days)."""
-    text = normalize(raw).lower().replace(" ", "")
-    m = re.fullmatch(r"(?:(\d{1,2})d)?(?:(\d{1,3})h)?", text)
-    if not text or not m:
-        raise UsageError("remind.bad_duration", value=raw[:20])
-    hours = int(m.group(1) or 0) * 24 + int(m.group(2) or 0)
-    if not 1 <= hours <= 60 * 24:
-        raise UsageError("remind.bad_duration", value=raw[:20])
-    return hours
-
-
-def parse_clock(raw: str) -> str:
-    m = re.fullmatch(r"(\d{1,2})[:.](\d{2})", normalize(raw))
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise UsageError("remind.bad_quiet", value=raw[:20])
-    return f"{int(m.group(1)):02d}:{m.group(2)}"
+    """``3d``, ``12h``, ``1d12h``, ``3 days``, ``12 timer``, ``3 天`` -> whole hours (1 hour .. 60 days)."""
+    try:
+        minutes = int(readback_time.duration(raw).total_seconds()) // 60
+    except ValueError:
+        raise UsageError("remind.bad_duration", value=quoted(raw)) from None
+    if minutes % 60 or not 1 <= minutes // 60 <= MAX_LEAD_HOURS:
+        raise UsageError("remind.duration_range", value=quoted(raw))
+    return minutes // 60
 
 
 def parse_quiet(raw: str) -> tuple[str, str] | None:
-    """``22:00-08:00`` -> ("22:00", "08:00"); ``off`` -> None."""
-    text = normalize(raw).lower()
-    if text in ("off", "none", "av", "关"):
+    """``22:00-08:00``, ``kl. 22.00–08.00``, ``22:00至08:00`` -> ("22:00", "08:00"); ``off`` -> None."""
+    if readback.clean(raw) in QUIET_OFF:
         return None
-    parts = re.split(r"[-–~至]", text)
-    if len(parts) != 2:
-        raise UsageError("remind.bad_quiet", value=raw[:20])
-    start, end = parse_clock(parts[0]), parse_clock(parts[1])
+    try:
+        (h1, m1), (h2, m2) = readback_time.time_range(raw)
+    except ValueError:
+        raise UsageError("remind.bad_quiet", value=quoted(raw)) from None
+    start, end = f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"
     if start == end:
-        raise UsageError("remind.bad_quiet", value=raw[:20])
+        raise UsageError("remind.quiet_same", value=quoted(raw))
     return start, end
 
 
 def parse_timezone(raw: str) -> str:
+    """``Europe/Oslo`` as shown, also typed in another case (``europe/oslo``)."""
     name = normalize(raw)
+    if not re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+){0,2}", name):
+        raise UsageError("remind.bad_timezone", value=quoted(raw))
+    name = _zones().get(name.casefold(), name)
     try:
-        if not re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+){0,2}", name):
-            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError("remind.bad_timezone", value=raw[:40]) from None
+        raise UsageError("remind.bad_timezone", value=quoted(raw)) from None
     return name
 
 
-def parse_money(amount: str, currency: str) -> tuple[Decimal, str]:
+@functools.cache
+def _zones() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in available_timezones()}
+
+
+def parse_money(raw: str, lang: str = "en") -> tuple[Decimal, str]:
+    """``300 NOK``, ``NOK 300.00``, ``300,00 kr``, ``300.00 挪威克朗``, ``¥10``, ``10 €`` -> (amount, code)."""
     try:
-        value = Decimal(normalize(amount).replace(",", "."))
-    except InvalidOperation:
-        raise UsageError("cap.usage") from None
-    if not value.is_finite() or value <= 0 or value > 1_000_000 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise UsageError("cap.usage")
-    code = normalize(currency).upper()
-    if code == "KR":
-        code = "NOK"
-    if code not in list_currencies():
-        raise UsageError("cap.bad_currency", currency=currency[:10])
-    return value, code
+        amount, currency = readback.split_money(raw)
+        value = readback.number(amount, lang)
+    except ValueError:
+        raise UsageError("cap.bad_amount", value=quoted(raw)) from None
+    if value <= 0 or value > MAX_CAP or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise UsageError("cap.out_of_range", value=quoted(raw), max=format_decimal(MAX_CAP, locale=FORMAT_LOCALE[lang]))
+    try:
+        return value, readback.currency(currency, lang)
+    except ValueError:
+        raise UsageError("cap.bad_currency", currency=quoted(currency)) from None
 
 
 def parse_date(raw: str, tz: str, today: date) -> datetime:
-    """``2026-12-31``, ``31.12.2026``, ``31/12/2026``, ``31.12`` -> end of that day (local) in UTC."""
-    text = normalize(raw)
-    formats = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y", "%Y/%m/%d")
-    for fmt in formats:
-        try:
-            day = datetime.strptime(text, fmt).date()
-            break
-        except ValueError:
-            continue
-    else:
-        m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.?", text)
-        try:
-            if not m:
-                raise ValueError(text)
-            day = date(today.year, int(m.group(2)), int(m.group(1)))
-            if day < today:
-                day = day.replace(year=today.year + 1)
-        except ValueError:
-            raise UsageError("date.invalid", value=raw[:20]) from None
+    """``2026-12-31``, ``31.12.2026``, ``31 Dec 2026``, ``31. des. 2026``, ``2026年12月31日``,
+    ``31.12`` -> the end of that day (local) in UTC."""
+    try:
+        day = readback_time.day(raw, today)
+    except ValueError:
+        raise UsageError("date.invalid", value=quoted(raw)) from None
     if not today - timedelta(days=366) <= day <= today + timedelta(days=3 * 366):
-        raise UsageError("date.invalid", value=raw[:20])
+        raise UsageError("date.out_of_range", value=quoted(raw))
     local_end = datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(tz))
     return local_end.astimezone(UTC)

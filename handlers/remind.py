@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from bot import readback
 from bot.context import Context
 from bot.errors import BotError, NotLinked, UsageError
 from bot.i18n import Translator
@@ -40,21 +41,21 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     else:
         ctx.require_admin()
     household = ctx.household
-    key, values = args[0].casefold(), args[1:]
+    key, values, lang = args[0].casefold(), " ".join(args[1:]), ctx.t.lang
     if key in ON or key in OFF:
         settings = replace(settings, enabled=key in ON)
-    elif key in ("data", "数据") and values:
-        settings = _data(settings, values)
+    elif key in ("data", "数据", "流量") and values:
+        settings = _data(settings, values, lang)
     elif key in ("expiry", "utløp", "到期") and values:
-        hours = sorted({parsing.parse_hours(v) for v in _items(values)}, reverse=True)
+        hours = sorted({parsing.parse_hours(v) for v in readback.items(values)}, reverse=True)
         settings = replace(settings, expiry_hours=tuple(hours[:5]))
-    elif key in ("to", "til", "发给") and values and values[0].casefold() in TARGETS:
-        settings = replace(settings, target=TARGETS[values[0].casefold()])
+    elif key in ("to", "til", "发给") and values and values.casefold() in TARGETS:
+        settings = replace(settings, target=TARGETS[values.casefold()])
     elif key in ("quiet", "stille", "免打扰") and values and line is None:
-        quiet = parsing.parse_quiet(values[0])
+        quiet = None if readback.clean(values) == readback.clean(ctx.t("remind.quiet_off")) else parsing.parse_quiet(values)
         household = replace(household, quiet_start=quiet[0] if quiet else None, quiet_end=quiet[1] if quiet else None)
     elif key in ("tz", "tidssone", "时区") and values and line is None:
-        household = replace(household, timezone=parsing.parse_timezone(values[0]))
+        household = replace(household, timezone=parsing.parse_timezone(values))
     else:
         raise UsageError("remind.usage")
     if line is not None:
@@ -68,18 +69,15 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))
 
 
-def _items(values: tuple[str, ...]) -> list[str]:
-    return [v for chunk in values for v in chunk.replace("，", ",").split(",") if v.strip()]
-
-
-def _data(settings: ReminderSettings, values: tuple[str, ...]) -> ReminderSettings:
+def _data(settings: ReminderSettings, values: str, lang: str) -> ReminderSettings:
+    """``20 %, 5 %``, ``20% og 500 MB``, ``2,5 GB``: percents and amounts, as the bot lists them."""
     percents: set[int] = set()
     sizes: set[int] = set()
-    for item in _items(values):
-        if item.strip().endswith(("%", "％")):
-            percents.add(parsing.parse_percent(item))
+    for item in readback.items(values):
+        if readback.clean(item).endswith("%"):
+            percents.add(parsing.parse_percent(item, lang))
         else:
-            sizes.add(parsing.parse_size(item))
+            sizes.add(parsing.parse_size(item, lang))
     return replace(settings, data_percent=tuple(sorted(percents, reverse=True))[:5],
                    data_bytes=tuple(sorted(sizes, reverse=True))[:5])
 

@@ -199,9 +199,7 @@ async def cap(incoming: Incoming, ctx: Context) -> Reply:
     if len(args) == 1 and args[0].casefold() in ("off", "av", "关", "none"):
         await ctx.settings.save(replace(ctx.household, cap=None))
         return Reply(ctx.t("cap.off"))
-    if len(args) != 2:
-        raise UsageError("cap.usage")
-    amount, currency = parsing.parse_money(args[0], args[1])
+    amount, currency = parsing.parse_money(" ".join(args), ctx.t.lang)
     household: Household = replace(ctx.household, cap=Money(amount, currency))
     await ctx.settings.save(household)
     return Reply(ctx.t("cap.set", cap=ctx.t.money(amount, currency)))

@@ -78,9 +78,9 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
     names = ctx.t.list([ctx.t("lang.choice", code=code, name=ctx.t("lang.name_" + code)) for code in ordered])
     if not incoming.args:
         return Reply(ctx.t("lang.show", current=ctx.t("lang.name_" + ctx.t.lang), supported=names, prefix=ctx.prefix))
-    code = normalize_language(incoming.args[0])
+    code = normalize_language(incoming.args[0]) or _by_name(ctx, " ".join(incoming.args))
     if code is None:
-        raise UsageError("lang.unknown", value=incoming.args[0][:20], supported=names)
+        raise UsageError("lang.unknown", value=" ".join(incoming.args)[:40], supported=names)
     if ctx.chat.is_group:  # the chat's own language (a joined chat keeps its own)
         ctx.require_admin()
         await ctx.settings.save(replace(ctx.chat, language=code))
@@ -89,3 +89,9 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
     ctx.t = ctx.t.with_language(code)  # its menus follow a group's language
     return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)),
                  chat_language=code if ctx.chat.is_group else None)
+
+
+def _by_name(ctx: Context, text: str) -> str | None:
+    """A language by the name the bot lists it under (``Norsk bokmål``, ``中文``, ``(English)``)."""
+    wanted = text.strip("()（） ").casefold()
+    return next((code for code in SUPPORTED if ctx.t("lang.name_" + code).casefold() == wanted), None)

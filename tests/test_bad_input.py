@@ -53,7 +53,7 @@ CASES = [
     ("malformed lead time", "/remind expiry soon", "remind.bad_duration"),
     ("malformed quiet hours", "/remind quiet 25:00-08:00", "remind.bad_quiet"),
     ("unknown time zone", "/remind tz Mars/Olympus", "remind.bad_timezone"),
-    ("bad cap", "/cap lots NOK", "cap.usage"),
+    ("bad cap", "/cap lots NOK", "cap.bad_amount"),
     ("unknown currency", "/cap 100 XYZ", "cap.bad_currency"),
     ("bad label", f"/link {DEMO['DEMO38']} DEMO38 {'x' * 30}", "label.invalid"),
     ("unknown operator", "/link manual nokia mom 10 2026-12-31", "link.unknown_operator"),

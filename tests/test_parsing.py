@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -146,16 +147,23 @@ def test_luhn(digits: str, ok: bool) -> None:
 
 @pytest.mark.parametrize(("raw", "want"), [
     ("500MB", 500 * MB), ("500mb", 500 * MB), ("500 m", 500 * MB), ("1.5GB", int(1.5 * GB)), ("2,5gb", int(2.5 * GB)),
-    ("3", 3 * GB), ("3g", 3 * GB), ("１．５ＧＢ", int(1.5 * GB)), ("0.001GB", int(Decimal("0.001") * GB)),
+    ("3", 3 * GB), ("3g", 3 * GB), ("１．５ＧＢ", int(1.5 * GB)), ("0.001GB", math.ceil(Decimal("0.001") * GB)),
     ("10000GB", 10_000 * GB),
 ])
 def test_parse_size(raw: str, want: int) -> None:
     assert parsing.parse_size(raw) == want
 
 
-@pytest.mark.parametrize("raw", ["", "0", "0MB", "-1GB", "abc", "1e3", "10001GB", "1.2345GB", "5 TB", "1GB1", "∞"])
+@pytest.mark.parametrize("raw", ["", "-1GB", "abc", "1e3", "1.2345GB", "5 TB", "1GB1", "∞", "2,5 GiBs", "GB"])
 def test_parse_size_refuses(raw: str) -> None:
     usage("size.invalid", parsing.parse_size, raw)
+
+
+@pytest.mark.parametrize(("raw", "msgid"), [("0", "size.zero"), ("0MB", "size.zero"), ("0,0 GB", "size.zero"),
+                                            ("10001GB", "size.too_big"), ("99999999GB", "size.too_big")])
+def test_parse_size_says_what_is_out_of_range(raw: str, msgid: str) -> None:
+    usage(msgid, parsing.parse_size, raw)
+    assert parsing.parse_size("0 MB", "nb", allow_zero=True) == 0
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -177,9 +185,14 @@ def test_parse_hours(raw: str, want: int) -> None:
     assert parsing.parse_hours(raw) == want
 
 
-@pytest.mark.parametrize("raw", ["", "3", "0h", "0d", "61d", "1441h", "3 days", "d", "h", "-1d", "1.5d", "soon"])
+@pytest.mark.parametrize("raw", ["", "3", "d", "h", "-1d", "1.5d", "soon", "3 weeks"])
 def test_parse_hours_refuses(raw: str) -> None:
     usage("remind.bad_duration", parsing.parse_hours, raw)
+
+
+@pytest.mark.parametrize("raw", ["0h", "0d", "61d", "1441h", "30 min", "90 min"])
+def test_parse_hours_out_of_range(raw: str) -> None:
+    usage("remind.duration_range", parsing.parse_hours, raw)
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -191,10 +204,14 @@ def test_parse_quiet(raw: str, want: tuple[str, str] | None) -> None:
     assert parsing.parse_quiet(raw) == want
 
 
-@pytest.mark.parametrize("raw", ["", "22:00", "25:00-08:00", "22:60-08:00", "22:00-22:00", "22-08",
+@pytest.mark.parametrize("raw", ["", "22:00", "25:00-08:00", "22:60-08:00", "22-08",
                                  "22:00-08:00-09:00", "night", "22:0-08:00"])
 def test_parse_quiet_refuses(raw: str) -> None:
     usage("remind.bad_quiet", parsing.parse_quiet, raw)
+
+
+def test_parse_quiet_same_start_and_end() -> None:
+    usage("remind.quiet_same", parsing.parse_quiet, "22:00-22:00")
 
 
 @pytest.mark.parametrize(("raw", "ok"), [
@@ -228,10 +245,15 @@ def test_parse_date_in_another_zone() -> None:
     assert parsing.parse_date("2026-12-31", "Asia/Shanghai", TODAY) == datetime(2026, 12, 31, 15, 59, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("raw", ["", "tomorrow", "31.02.2026", "2026-13-01", "32.01", "2024-12-31", "2030-01-01",
-                                 "12/31/2026", "2026-12-31T10:00", "0.0"])
+@pytest.mark.parametrize("raw", ["", "tomorrow", "31.02.2026", "2026-13-01", "32.01", "12/31/2026", "2026-12-31T10:00",
+                                 "0.0", "31 Foo 2026", "Dec 2026", "2026", "31 Dec 12 2026", "2026年13月1日"])
 def test_parse_date_refuses(raw: str) -> None:
     usage("date.invalid", parsing.parse_date, raw, "Europe/Oslo", TODAY)
+
+
+@pytest.mark.parametrize("raw", ["2024-12-31", "2030-01-01", "1 Jan 2030"])
+def test_parse_date_out_of_range(raw: str) -> None:
+    usage("date.out_of_range", parsing.parse_date, raw, "Europe/Oslo", TODAY)
 
 
 # --- money --------------------------------------------------------------------------------
@@ -243,16 +265,17 @@ def test_parse_date_refuses(raw: str) -> None:
     ("1000000", "CNY", (Decimal("1000000"), "CNY")),
 ])
 def test_parse_money(amount: str, currency: str, want: tuple[Decimal, str]) -> None:
-    assert parsing.parse_money(amount, currency) == want
+    assert parsing.parse_money(f"{amount} {currency}") == want
 
 
-@pytest.mark.parametrize(("amount", "currency", "msgid"), [
-    ("0", "NOK", "cap.usage"), ("-5", "NOK", "cap.usage"), ("NaN", "NOK", "cap.usage"), ("Infinity", "NOK", "cap.usage"),
-    ("1.234", "NOK", "cap.usage"), ("1000001", "NOK", "cap.usage"), ("lots", "NOK", "cap.usage"), ("", "NOK", "cap.usage"),
-    ("100", "XYZ", "cap.bad_currency"), ("100", "kroner", "cap.bad_currency"), ("100", "", "cap.bad_currency"),
+@pytest.mark.parametrize(("text", "msgid"), [
+    ("0 NOK", "cap.out_of_range"), ("-5 NOK", "cap.bad_amount"), ("NaN NOK", "cap.bad_amount"),
+    ("Infinity NOK", "cap.bad_amount"), ("1.234 NOK", "cap.out_of_range"), ("1000001 NOK", "cap.out_of_range"),
+    ("lots NOK", "cap.bad_amount"), ("NOK", "cap.bad_amount"), ("300", "cap.bad_amount"), ("NOK 300 kr", "cap.bad_amount"),
+    ("100 XYZ", "cap.bad_currency"), ("100 kroner", "cap.bad_currency"),
 ])
-def test_parse_money_refuses(amount: str, currency: str, msgid: str) -> None:
-    usage(msgid, parsing.parse_money, amount, currency)
+def test_parse_money_refuses(text: str, msgid: str) -> None:
+    usage(msgid, parsing.parse_money, text)
 
 
 # --- labels -----------------------------------------------------------------------------

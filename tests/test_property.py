@@ -28,6 +28,9 @@ TOKENS = [
     "-5", "1e9", "NaN", "Infinity", "2026-12-31", "31.12.2026", "31.02", "29.02.2027", "provider=demo",
     "provider=nope", *DEMO.values(), *DEMO, "demo-1gb-7d", "demo-unl-7d", "zh", "nb", "en", "nb-NO", "zh-Hant",
     "８９４７", "－", "@", "/", "!", "%", "\u200b", "\x00", "😀", "ﷺ", "\u202e", " ",
+    # the bot's own forms (issue 31): values with spaces and no-break spaces, 年月日, 天, kl.
+    "2,5 GB", "20\u00a0%", "1\u00a0023 MB", "kl. 22.00–08.00", "3 天和1 天", "2026年12月31日", "31. des. 2026",
+    "NOK 300.00", "300,00\u00a0kr", "¥10.00", "12t", "“dad”", "20 % og 5 %", "0,4 %", "60 dager",
 ]
 word = st.one_of(
     st.sampled_from(TOKENS),

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot import readback_time
 from bot.context import Command, Context
 from bot.errors import UsageError
 from bot.messages import Address, Incoming, Picture, Reply
@@ -211,14 +212,28 @@ class ConsolePlatform:
                              is_admin=admin, display_name=name[:64]))
 
 
+def _tick_duration(text: str) -> timedelta:
+    """``12h``, ``3 days``, ``3 天``, ``12 timer``, ``90 min`` as the bot writes durations, or ISO ``PT6H``."""
+    try:
+        delta = readback_time.duration(text)
+    except ValueError:
+        return parse_duration(text)
+    if not timedelta(0) < delta <= MAX_ADVANCE:
+        raise ValueError(text)
+    return delta
+
+
 def tick_command(steps: Steppable, clock: Any) -> Command:
     """``/tick 12h`` (console only): let simulated time pass so reminders can fall due."""
 
     async def tick(incoming: Incoming, ctx: Context) -> Reply:
+        if not incoming.args:
+            raise UsageError("tick.usage")
+        text = " ".join(incoming.args)
         try:
-            delta = parse_duration(incoming.args[0] if incoming.args else "")
+            delta = _tick_duration(text)
         except ValueError:
-            raise UsageError("tick.usage") from None
+            raise UsageError("tick.bad_duration", value=" ".join(text.split())[:100]) from None
         await steps.run_until(clock.now() + delta)
         return Reply(ctx.t("tick.done", now=ctx.t.date_time(clock.now())))
 
