@@ -59,8 +59,11 @@ test: $(VENV)/.synced lint tools e2e-deps
 bench: $(VENV)/.synced
 	$(PY) -m bench
 
-chaos: $(VENV)/.synced  ## the crash test with 200 SIGKILLs (make test runs it with 50)
+chaos: $(VENV)/.synced  ## crash and damage tests in full (make test runs a sample of each)
 	$(PY) -m tests.chaos --kills 200
+	$(PY) -m tests.chaos --scale operator --kills 20 --seeds 1 2 3
+	$(PY) -m tests.store_crashes --seeds 1 2 3
+	$(PY) -m tests.store_damage --cases 20000
 
 PROVIDER_TESTS := tests/test_providers_*.py tests/test_order_faults.py tests/test_app_providers.py tests/test_console_providers.py
 provider-loop: $(VENV)/.synced  ## the provider tests 20 times with every core busy (a flaky test shows here)

@@ -32,7 +32,7 @@ async def test_direct_room_round_trip(start_bot: Callable[..., MatrixBot], alice
     event = await alice.say(room, "!start")
     answer = await alice.reply_from(room, BOT)
     assert_notice_reply(answer, event)
-    assert "!link 8947000000000000020 DEMO20" in answer.body, "the help shows Matrix's ! prefix"
+    assert "!link 8947000000000000012 DEMO12" in answer.body and "!help" in answer.body, "the greeting shows Matrix's ! prefix"
 
     answer = await alice.ask(room, BOT, "!link 8947000000000000020 DEMO20 mom")
     assert catalog_text(lang, "link.done", label="mom") in answer.body, answer.body
