@@ -29,7 +29,7 @@ from pathlib import Path
 from bot.errors import StoreError
 from bot.store import journal as journal_file
 from bot.store import migrate_v1, snapshot
-from bot.store.files import Disk, os_problem, read_bytes, refuse, temp_of
+from bot.store.files import Disk, check_regular, os_problem, read_bytes, refuse, temp_of
 from bot.store.journal import Journal
 from bot.store.lock import FileLock
 from bot.store.memory import DocumentStore
@@ -80,7 +80,7 @@ class TinyDBStore(DocumentStore):
         if meta.get("schema") != snapshot.SCHEMA:
             raise refuse(self.path, f"has data schema {meta.get('schema')}; this bot reads {snapshot.SCHEMA}",
                          "run the bot version that wrote it, or start with --db pointing elsewhere")
-        if read_bytes(self.journal_path) is None and read_bytes(self.old_path) is None:
+        if not check_regular(self.journal_path) and not check_regular(self.old_path):
             raise refuse(self.journal_path, "is missing (changes after the last snapshot would be lost)")
         snapshot.validate(self.path, data)
         return data, int(meta["seq"]), len(raw)
