@@ -22,7 +22,6 @@ from pathlib import Path
 from bench.botapi import BotApi
 from bench.common import Config, Results, Row
 from bench.pipeline import pipeline
-from bot import alerts
 from bot.app import LOCALES
 from bot.clock import SystemClock
 from bot.i18n import Catalogs
@@ -30,6 +29,7 @@ from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
 from bot.platforms.telegram import TelegramPlatform
 from bot.records import Alert, OutboxItem
+from bot.reminders import text as alerts
 from bot.store import TinyDBStore
 
 SECTION = "4. alert fan-out"
@@ -63,8 +63,8 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
         platform = TelegramPlatform(token=TOKEN, now=clock.now, api_url=api.url)
         items = waiting_alerts(config.fanout_alerts, config.fanout_chats, datetime.now(UTC))
         enqueue = math.nan
-        async def render(item: OutboxItem) -> str:
-            return alerts.render(item.alert, t, clock.now(), "/")
+        async def render(item: OutboxItem) -> Reply:
+            return Reply(alerts.render(item.alert, t, clock.now(), "/"))
 
         if run > 0:  # the alerts were stored before (as after a restart): Outbox.enqueue is timed once
             started = time.perf_counter()

@@ -27,7 +27,7 @@ from bench.pipeline import pipeline
 from bot.clock import FakeClock
 from bot.metrics import Metrics
 from bot.records import AlertState, ReminderSettings
-from bot.reminders import evaluate
+from bot.reminders.rules import evaluate
 from bot.store import TinyDBStore
 from providers._limits import TokenBucket
 from providers.base import GB, EsimBalance, Status

@@ -10,29 +10,32 @@ platform, provider or store class. ``build`` takes every outside system as an ar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import alerts, webhooks
+from bot import webhooks
 from bot.audience import Audience, Readers
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Command
 from bot.i18n import Catalogs
-from bot.jobs.events import Events
-from bot.jobs.poller import Cadence
-from bot.jobs.queue import AlertQueue
-from bot.jobs.runner import Jobs, wire
-from bot.messages import Reply
 from bot.metrics import Metrics
 from bot.platforms.base import ChatEvents, Platform
 from bot.platforms.console import ConsolePlatform, tick_command
-from bot.records import OutboxItem
-from bot.router import PREFIXES, Router
+from bot.reminders.delivery import Delivery, Render
+from bot.reminders.events import Events
+from bot.reminders.loop import JobLoop
+from bot.reminders.planner import Planner
+from bot.reminders.poller import Cadence, Poller
+from bot.reminders.queue import AlertQueue
+from bot.reminders.text import AlertRenderer
+from bot.reminders.watcher import ReminderWatcher
+from bot.router import Router
 from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store, TinyDBStore
 from bot.web import WebServer
@@ -48,7 +51,7 @@ __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
 log = logging.getLogger(__name__)
 RESYNC_SECONDS = 2.0  # several workers: the leader reads what the others stored this often
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
-Extras = Callable[[Jobs, Clock], list[Service]]
+Extras = Callable[[JobLoop, Clock], list[Service]]
 
 
 def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None,
@@ -79,31 +82,52 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
                                            pictures=Path(settings.db_path).resolve().parent / "pictures")
         platforms.insert(0, console_platform)
-
-    async def render(item: OutboxItem) -> Reply:
-        async with store.transaction() as tx:
-            t = await audience.for_alert(tx, item)
-        prefix = PREFIXES.get(item.platform, "/")
-        return Reply(alerts.render(item.alert, t, clock.now(), prefix),  # its buttons answer in new messages
-                     choices=alerts.buttons(item.alert, item.line_id, t, prefix), keep=True)
-
-    jobs = wire(store=store, providers=providers, platforms={p.name: p for p in platforms}, render=render,
-                audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=clock.now,
-                cadence=Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
-                                terminal=timedelta(hours=settings.poll_terminal_hours)),
-                resync=RESYNC_SECONDS if settings.database_url else None)
+    reminders = build_reminders(
+        store=store, providers=providers, platforms={p.name: p for p in platforms},
+        render=AlertRenderer(store=store, audience=audience, now=clock.now), audience=audience, queue=queue,
+        events=events, clock=clock, metrics=metrics, now=clock.now,
+        cadence=Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
+                        terminal=timedelta(hours=settings.poll_terminal_hours)),
+        resync=RESYNC_SECONDS if settings.database_url else None)
+    jobs, watcher = reminders.loop, reminders.watcher
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
     router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
-                    audience=audience, clock=clock, watcher=jobs, metrics=metrics,
+                    audience=audience, clock=clock, watcher=watcher, metrics=metrics,
                     bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None)
     if web is not None:
-        webhooks.register(web, providers=providers, submit=jobs.submit_event, now=clock.now, metrics=metrics,
+        webhooks.register(web, providers=providers, submit=watcher.submit_event, now=clock.now, metrics=metrics,
                           esimaccess_path=settings.esimaccess_webhook_path)
     return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
                console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
                startup=[store.open, queue.load, jobs.refresh, *_provider_startup(providers)],
                services=extras(jobs, clock) if extras is not None else [], leader=leader,
                shared_platforms=("telegram",) if settings.telegram_webhook_url else ())
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """The reminder pipeline as built: the loop, the way in for commands and webhooks, and the
+    poller (its health and tests' fault injection)."""
+
+    loop: JobLoop
+    watcher: ReminderWatcher
+    poller: Poller
+
+
+def build_reminders(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[str, Platform],
+                    render: Render, audience: Audience, queue: AlertQueue, events: Events, clock: Clock,
+                    metrics: Metrics, now: Callable[[], datetime] | None = None, cadence: Cadence | None = None,
+                    resync: float | None = None) -> Reminders:
+    """The stages after the queue, each after what it depends on; ``queue`` and ``events``
+    come in built, since the platforms need ``events`` before delivery can have them."""
+    wake = asyncio.Event()  # set when there is new work; the job loop waits on it
+    planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
+    delivery = Delivery(store=store, queue=queue, platforms=platforms, render=render, events=events,
+                        hold=planner.hold, metrics=metrics, now=now)
+    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics, cadence=cadence)
+    loop = JobLoop(store=store, poller=poller, delivery=delivery, queue=queue, clock=clock, wake=wake, resync=resync)
+    watcher = ReminderWatcher(store=store, loop=loop, poller=poller, planner=planner, events=events, clock=clock)
+    return Reminders(loop, watcher, poller)
 
 
 class ProviderState:

@@ -27,7 +27,7 @@ from bot.errors import BotError, OneOf, StoreWriteError, provider_message
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
 from bot.metrics import Metrics
-from bot.names import PlatformName
+from bot.names import PREFIXES
 from bot.records import Household
 from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
@@ -35,7 +35,6 @@ from providers import errors as perr
 from providers.base import ManualLines, Provider
 
 log = logging.getLogger(__name__)
-PREFIXES: dict[str, str] = {PlatformName.MATRIX: "!"}  # the command prefix each platform's users type; "/" elsewhere
 
 
 def parse(incoming: Incoming, bot_username: str | None) -> Incoming | None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.errors import StoreError
-from bot.jobs.runner import Jobs
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, Platform
+from bot.reminders.loop import JobLoop
 from bot.router import Router
 from bot.store import Store
 from bot.web import WebServer
@@ -51,7 +51,7 @@ class Console(Protocol):
     done: asyncio.Event
     failed: bool
 
-    async def start(self, handler: Handler, steps: Jobs | None = None) -> None: ...
+    async def start(self, handler: Handler, steps: JobLoop | None = None) -> None: ...
 
 
 class Leader(Protocol):
@@ -84,7 +84,7 @@ class App:
     store: Store
     router: Router
     providers: Mapping[str, Provider]
-    jobs: Jobs
+    jobs: JobLoop
     metrics: Metrics
     platforms: list[Platform] = field(default_factory=list)
     console: Console | None = None

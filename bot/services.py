@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
-from bot.reminders import Topic
+from bot.reminders.forecast import runs_out
+from bot.reminders.timing import Topic
 from bot.store import Store, Tx
 from providers.base import EsimBalance
 
@@ -47,8 +48,6 @@ class Watcher(Protocol):
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about the line's ``topic`` before ``until``: waiting ones wait until then."""
 
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
-
 
 class NoWatcher:
     async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
@@ -62,9 +61,6 @@ class NoWatcher:
         return None
 
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
-        return None
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
         return None
 
 
@@ -117,7 +113,7 @@ class LineBook:
         return await self._tx.last_balance(line.id)
 
     async def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
-        return await self._watcher.forecast(self._tx, line, balance)
+        return runs_out(balance, await self._tx.samples(line.id))
 
     async def snooze(self, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about this line and topic until ``until``; then the newest one, once."""

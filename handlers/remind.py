@@ -11,7 +11,7 @@ from bot.errors import BotError, NotLinked, UsageError
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
-from bot.reminders import SNOOZE, Topic
+from bot.reminders.timing import SNOOZE, Topic
 from handlers import parsing
 
 TARGETS = {"me": "owner", "owner": "owner", "group": "group", "both": "both", "meg": "owner", "gruppe": "group",

@@ -7,10 +7,10 @@ import math
 from datetime import datetime, timedelta
 
 from bot import charts
-from bot.alerts import forecast_sentence
 from bot.context import Context
 from bot.messages import Choice, Incoming, Picture, Reply
 from bot.records import Line, Sample
+from bot.reminders.text import forecast_sentence
 from handlers import actions
 from handlers.render import expiry_line
 from providers.base import GB, EsimBalance, OrderStatus, Status

@@ -12,19 +12,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import alerts
-from bot.app import LOCALES, ProviderState
+from bot.app import LOCALES, ProviderState, build_reminders
 from bot.audience import Audience
 from bot.clock import FakeClock
 from bot.i18n import Catalogs
-from bot.jobs.events import Events
-from bot.jobs.poller import Poller
-from bot.jobs.queue import AlertQueue
-from bot.jobs.runner import Jobs, wire
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, SendLimits
 from bot.records import Alert, Household, Line, OutboxItem, ReminderSettings
+from bot.reminders import text as alerts
+from bot.reminders.events import Events
+from bot.reminders.loop import JobLoop
+from bot.reminders.poller import Poller
+from bot.reminders.queue import AlertQueue
+from bot.reminders.watcher import ReminderWatcher
 from bot.services import Notice
 from bot.store import MemoryStore
 from bot.store.memory import DocumentStore
@@ -174,17 +175,18 @@ class Harness:
     clock: FakeClock
     platform: RecordingPlatform
     outbox: AlertQueue
-    jobs: Jobs
+    jobs: JobLoop
     demo: FlakyDemo
     scripted: Scripted
     metrics: Metrics
     events: Events
     poller: Poller
+    watcher: ReminderWatcher
     lines: dict[str, Line] = field(default_factory=dict)
 
     async def seen(self, line: Line, bal: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         async with self.store.store.transaction() as tx:
-            return await self.jobs.line_seen(tx, line, bal, fresh_cycle=fresh_cycle)
+            return await self.watcher.line_seen(tx, line, bal, fresh_cycle=fresh_cycle)
 
     async def enqueue(self, item: OutboxItem) -> None:
         async with self.store.store.transaction() as tx:
@@ -225,16 +227,16 @@ class Harness:
         return self.store.outbox()
 
 
-def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awaitable[str]]:
-    async def render(item: OutboxItem) -> str:
+def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awaitable[Reply]]:
+    async def render(item: OutboxItem) -> Reply:
         household = store.household(item.household_id)
         tz = household.timezone if household else "Europe/Oslo"
         lang = (household.language if household else None) or "en"
-        return alerts.render(item.alert, CATALOGS.translator(lang, tz), clock.now(), "/")
+        return Reply(alerts.render(item.alert, CATALOGS.translator(lang, tz), clock.now(), "/"))
     return render
 
 
-Render = Callable[[OutboxItem], Awaitable[str]]
+Render = Callable[[OutboxItem], Awaitable[Reply]]
 
 
 def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: SendLimits = TELEGRAM,
@@ -250,12 +252,15 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
     outbox = AlertQueue(real)  # the pipeline as bot.app wires it
     events = Events(store=real, queue=outbox, now=clock.now)
-    jobs = wire(store=real, providers=providers, platforms={P: platform}, render=wrap_render(render_en(store, clock)),
-                audience=audience, queue=outbox, events=events, clock=clock, metrics=metrics)
+    reminders = build_reminders(store=real, providers=providers, platforms={P: platform},
+                                render=wrap_render(render_en(store, clock)), audience=audience, queue=outbox,
+                                events=events, clock=clock, metrics=metrics)
+    jobs = reminders.loop
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())
     run_now(jobs.refresh())
-    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, jobs.poller)
+    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, reminders.poller,
+                   reminders.watcher)
 
 
 def kinds(h: Harness) -> list[str]:

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import alerts
 from bot.app import LOCALES
 from bot.clock import FakeClock
 from bot.i18n import SUPPORTED, Catalogs, Translator
 from bot.records import Alert, AlertKind
+from bot.reminders import text as alerts
 from handlers.render import expiry_line
 from tests.conftest import DEMO, make_bot
 

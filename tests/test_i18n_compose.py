@@ -18,10 +18,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot import alerts
 from bot.app import LOCALES
 from bot.i18n import SUPPORTED, Catalogs
 from bot.records import Alert, AlertKind
+from bot.reminders import text as alerts
 from tests.conftest import DEMO, START_AT, make_bot
 from tests.test_i18n_edges import COMMAND, DOUBLED, ENGLISH, IDS, ZH_LATIN_OK
 

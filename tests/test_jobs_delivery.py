@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.jobs.delivery import MAX_ATTEMPTS
 from bot.names import PlatformName
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
+from bot.reminders.delivery import MAX_ATTEMPTS
 from providers.base import GB, MB
 from tests.jobs_harness import (
     T0,

@@ -42,7 +42,7 @@ async def test_turning_quiet_hours_off_releases_the_alerts_waiting_for_the_morni
     async with h.store.store.transaction() as tx:  # what /remind quiet off does
         household = replace(h.household("fam"), quiet_start=None, quiet_end=None)
         await tx.save_household(household)
-        await h.jobs.household_changed(tx, household)
+        await h.watcher.household_changed(tx, household)
     await h.run(timedelta(seconds=1))
     assert kinds(h) == ["data"] and h.outbox.backlog == 0
 
@@ -55,7 +55,7 @@ async def test_line_removed_drops_pending_alerts() -> None:
     line = h.lines["mom"]
     h.store.delete_line(line.id)
     async with h.store.store.transaction() as tx:
-        await h.jobs.line_removed(tx, line)
+        await h.watcher.line_removed(tx, line)
     assert h.outbox.backlog == 0
     assert "line-mom" not in h.store.schedule()
     await h.run(timedelta(days=3))
@@ -67,7 +67,7 @@ async def test_line_removed_marks_the_item_dropped_while_the_line_is_kept() -> N
     await h.link("DEMO20", "mom")
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     async with h.store.store.transaction() as tx:
-        await h.jobs.line_removed(tx, h.lines["mom"])
+        await h.watcher.line_removed(tx, h.lines["mom"])
     assert [(i.state, i.note) for i in h.items()] == [("dropped", "line removed")]
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import alerts
 from bot.platforms.base import RetryLater
 from bot.records import Household
+from bot.reminders import timing
 from providers.base import GB, MB, EsimBalance
 from tests.jobs_harness import (
     DEMO,
@@ -78,11 +78,11 @@ async def test_quiet_hours_in_the_households_time_zone() -> None:
 ])
 def test_quiet_until(now_local: datetime, until_local: datetime | None) -> None:
     household = Household(id="x:y", is_group=True, created_at=T0)
-    got = alerts.quiet_until(household, now_local.astimezone(UTC))
+    got = timing.quiet_until(household, now_local.astimezone(UTC))
     assert got == (until_local.astimezone(UTC) if until_local else None)
-    assert alerts.quiet_until(replace(household, quiet_start=None, quiet_end=None), now_local.astimezone(UTC)) is None
+    assert timing.quiet_until(replace(household, quiet_start=None, quiet_end=None), now_local.astimezone(UTC)) is None
     daytime = replace(household, quiet_start="12:00", quiet_end="13:00")  # a quiet time that does not wrap
-    assert alerts.quiet_until(daytime, datetime(2026, 3, 29, 12, 30, tzinfo=OSLO).astimezone(UTC)) == \
+    assert timing.quiet_until(daytime, datetime(2026, 3, 29, 12, 30, tzinfo=OSLO).astimezone(UTC)) == \
         datetime(2026, 3, 29, 13, 0, tzinfo=OSLO).astimezone(UTC)
 
 

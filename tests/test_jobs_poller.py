@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.jobs.poller import ERROR_RETRY, Cadence
 from bot.records import Line
+from bot.reminders.poller import ERROR_RETRY, Cadence
 from bot.services import Notice
 from providers.base import GB, MB, BalanceEvent, EsimBalance, Status
 from providers.errors import RateLimited, Unavailable
@@ -127,7 +127,7 @@ async def test_rate_limited_provider_is_asked_again_after_retry_after() -> None:
 
 @pytest.mark.parametrize("hang", [False, True], ids=["exception", "hang"])
 async def test_a_broken_provider_does_not_stop_the_others_or_spin(monkeypatch: pytest.MonkeyPatch, hang: bool) -> None:
-    monkeypatch.setattr("bot.jobs.poller.POLL_TIMEOUT", 0.01)
+    monkeypatch.setattr("bot.reminders.poller.POLL_TIMEOUT", 0.01)
     h = make()
     broken = Broken(hang=hang)
     h.poller._providers = {**h.poller._providers, "broken": broken}  # type: ignore[dict-item]
@@ -170,7 +170,7 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     event = BalanceEvent(provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(),
                          threshold_used_percent=98)
     calls = h.scripted.calls
-    assert await h.jobs.submit_event(event) is True
+    assert await h.watcher.submit_event(event) is True
     assert h.jobs.next_wake() == h.clock.now()  # the loop wakes for it at once
     await h.jobs.run_due()
     assert kinds(h) == ["data"]  # from the event's own figures: 98 % used
@@ -180,8 +180,8 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     assert h.scripted.call_times[calls:] == [T0 + timedelta(hours=1)]  # the look, as soon as allowed
     assert kinds(h) == ["data"]  # and no second alert
     wrong = replace(event, provider="demo")
-    assert await h.jobs.submit_event(wrong) is False
-    assert await h.jobs.submit_event(replace(event, iccid="9" * 19)) is False
+    assert await h.watcher.submit_event(wrong) is False
+    assert await h.watcher.submit_event(replace(event, iccid="9" * 19)) is False
 
 
 async def test_health_shape() -> None:

@@ -13,16 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.records import AlertState, ReminderSettings, Sample
-from bot.reminders import (
-    crossed_keys,
-    evaluate,
-    forecast,
-    headline,
-    is_new_cycle,
-    make_alert,
-    next_crossing,
-    with_announced,
-)
+from bot.reminders.forecast import forecast
+from bot.reminders.rules import crossed_keys, evaluate, headline, is_new_cycle, make_alert, next_crossing, with_announced
 from providers.base import GB, MB, EsimBalance, Status
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)

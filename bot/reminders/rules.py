@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample, ThresholdKey
+from bot.records import Alert, AlertKind, AlertState, ReminderSettings, ThresholdKey
 from providers.base import BalanceEvent, EsimBalance, Status
 
 SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
@@ -101,28 +101,6 @@ def make_alert(keys: Sequence[ThresholdKey], label: str, provider: str, balance:
                  operator=operator)
 
 
-def forecast(samples: Sequence[Sample]) -> datetime | None:
-    """When data runs out at the recent pace: from the current cycle's samples (remaining
-    never rising), None with fewer than two samples or no usage."""
-    cycle: list[Sample] = []
-    for sample in reversed(samples):
-        if sample.remaining is None:
-            break
-        if cycle and sample.remaining < cycle[-1].remaining:  # type: ignore[operator]
-            break  # data was added after this sample: an older cycle
-        cycle.append(sample)
-    if len(cycle) < 2:
-        return None
-    last, first = cycle[0], cycle[-1]
-    left, start = last.remaining or 0, first.remaining or 0
-    used = start - left
-    seconds = (last.as_of - first.as_of).total_seconds()
-    if used <= 0 or seconds <= 0:
-        return None
-    runs_out: datetime = last.as_of + timedelta(seconds=left * seconds / used)
-    return runs_out
-
-
 def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: AlertState,
                   runs_out_at: datetime | None) -> tuple[datetime | None, datetime | None]:
     """The earliest moments an unannounced threshold may be crossed, to look just then:
@@ -177,37 +155,3 @@ def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBal
     if not changes:
         return None
     return replace(last, as_of=max(event.received_at, last.as_of), **changes)
-
-
-# -- snooze: "Snooze 1 day" under an alert -------------------------------------------------
-SNOOZE = timedelta(days=1)
-
-
-class Topic(str):
-    """What a snooze covers: ``data`` (low, depleted) or ``expiry`` (soon, expired)."""
-
-    __slots__ = ()
-    DATA: Topic
-    EXPIRY: Topic
-
-    @classmethod
-    def of(cls, kind: AlertKind) -> Topic:
-        return cls.EXPIRY if kind in (AlertKind.EXPIRY, AlertKind.EXPIRED) else cls.DATA
-
-    @classmethod
-    def parse(cls, text: str) -> Topic | None:
-        return cls(text) if text in (cls.DATA, cls.EXPIRY) else None
-
-
-Topic.DATA, Topic.EXPIRY = Topic("data"), Topic("expiry")
-
-
-def snoozed_until(stored: Any, now: datetime) -> datetime | None:
-    """The end of a snooze kept as an ISO time, if it is still running at ``now``."""
-    if not isinstance(stored, str):
-        return None
-    try:
-        until = datetime.fromisoformat(stored)
-    except ValueError:
-        return None
-    return until if until.tzinfo is not None and until > now else None

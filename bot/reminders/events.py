@@ -14,15 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from bot import alerts
 from bot.names import PlatformName
 from bot.records import Household, Line, OutboxItem
-from bot.reminders import Topic
+from bot.reminders import timing
+from bot.reminders.timing import Topic
 from bot.store import Store, Tx
 
 
 class Queue(Protocol):
-    """What the handlers need of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+    """What the handlers need of the alert queue (``bot.reminders.queue.AlertQueue``)."""
 
     def waiting(self) -> Iterator[OutboxItem]: ...
     async def save(self, tx: Tx, item: OutboxItem) -> None: ...
@@ -96,7 +96,7 @@ class Events:
         """Quiet hours moved or ended: alerts waiting for the old morning wait as the new
         hours say (at once, when there are none now)."""
         now = self._now()
-        until = alerts.quiet_until(household, now) or now
+        until = timing.quiet_until(household, now) or now
         for item in self._queue.waiting():
             if item.household_id == household.id and item.not_before > now and item.attempts == 0:
                 await self._queue.save(tx, replace(item, not_before=until))

@@ -1,33 +1,34 @@
-"""When an alert may go (quiet hours) and its text in the reader's language (who gets it: bot.audience)."""
+"""An alert's words and buttons in its reader's language, from the facts kept in the outbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from datetime import datetime
 
+from bot.audience import Audience
 from bot.i18n import Translator
-from bot.messages import Choice
-from bot.records import Alert, Household
-from bot.reminders import Topic
+from bot.messages import Choice, Reply
+from bot.names import PREFIXES
+from bot.records import Alert, OutboxItem
+from bot.reminders.timing import Topic
+from bot.store import Store
 
 _ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
 
 
-def quiet_until(household: Household, now: datetime) -> datetime | None:
-    """The end of the household's quiet hours if ``now`` falls inside them, else None.
-    Computed on local wall-clock time, so daylight-saving changes keep 08:00 at 08:00."""
-    if not household.quiet_start or not household.quiet_end:
-        return None
-    tz = ZoneInfo(household.timezone)
-    local = now.astimezone(tz)
-    start = time.fromisoformat(household.quiet_start)
-    end = time.fromisoformat(household.quiet_end)
-    t = local.time().replace(tzinfo=None)
-    inside = start <= t or t < end if start > end else start <= t < end
-    if not inside:
-        return None
-    day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+class AlertRenderer:
+    """Renders a queued alert for its reader: the language of whoever reads it, the command
+    prefix of its platform, and buttons that answer in new messages."""
+
+    def __init__(self, *, store: Store, audience: Audience, now: Callable[[], datetime]) -> None:
+        self._store, self._audience, self._now = store, audience, now
+
+    async def __call__(self, item: OutboxItem) -> Reply:
+        async with self._store.transaction() as tx:
+            t = await self._audience.for_alert(tx, item)
+        prefix = PREFIXES.get(item.platform, "/")
+        return Reply(render(item.alert, t, self._now(), prefix),
+                     choices=buttons(item.alert, item.line_id, t, prefix), keep=True)
 
 
 def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:

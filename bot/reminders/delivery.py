@@ -21,21 +21,21 @@ from typing import Protocol
 from bot.errors import StoreWriteError
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
-from bot.pacer import Pacer
 from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
 from bot.records import OutboxItem, OutboxState
+from bot.reminders.pacer import Pacer
 from bot.store import Store, Tx
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 STORE_RETRY = timedelta(seconds=5)  # an alert that could not be read for sending waits this long
 UNSERVED_WAIT = timedelta(days=2)  # an alert for a platform this bot does not run waits this long for it
-Render = Callable[[OutboxItem], Awaitable[str | Reply]]  # a Reply: text with buttons
+Render = Callable[[OutboxItem], Awaitable[Reply]]  # text with its buttons (bot.reminders.text)
 Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
 
 class Queue(Protocol):
-    """What delivery needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+    """What delivery needs of the alert queue (``bot.reminders.queue.AlertQueue``)."""
 
     def take_due(self, now: datetime) -> Iterator[OutboxItem]: ...
     def defer(self, item: OutboxItem, until: datetime) -> None: ...
@@ -45,7 +45,7 @@ class Queue(Protocol):
 
 
 class GoneHandler(Protocol):
-    """Told when a target is gone; may give the copy to send instead (``bot.jobs.events``)."""
+    """Told when a target is gone; may give the copy to send instead (``bot.reminders.events``)."""
 
     async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None: ...
 
@@ -161,11 +161,10 @@ class Delivery:
         if self._now is not None:
             self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
 
-    async def _send(self, platform: Platform, item: OutboxItem, rendered: str | Reply) -> None:
+    async def _send(self, platform: Platform, item: OutboxItem, rendered: Reply) -> None:
         address = platform.private_address(item.private_user) if item.private_user is not None \
             else Address(item.platform, item.chat)
-        reply = replace(rendered if isinstance(rendered, Reply) else Reply(rendered),
-                        mention=item.mention, private=item.private_user is not None)
+        reply = replace(rendered, mention=item.mention, private=item.private_user is not None)
         await platform.send(address, reply, kind="alert")
 
     async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:

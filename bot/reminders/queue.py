@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sortedcontainers import SortedList
 
 from bot.records import Alert, OutboxItem, OutboxState
-from bot.reminders import SEVERITY
+from bot.reminders.rules import SEVERITY
 from bot.store import Store, Tx
 
 Key = tuple[str, str, str, str | None]

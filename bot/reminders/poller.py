@@ -24,7 +24,8 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.records import Household, Line
-from bot.reminders import next_crossing
+from bot.reminders.forecast import runs_out
+from bot.reminders.rules import next_crossing
 from bot.store import Store, Tx
 from providers.base import EsimBalance, Provider, Status
 from providers.errors import ProviderError, TryLater
@@ -78,12 +79,10 @@ class _Look:
 
 
 class Observer(Protocol):
-    """The next stage (``bot.jobs.planner.Planner``)."""
+    """The next stage (``bot.reminders.planner.Planner``)."""
 
     async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
                       *, fresh_cycle: bool = False) -> list[str]: ...
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
 
 
 class Poller:
@@ -175,7 +174,7 @@ class Poller:
         state = await tx.alert_state(line.id) if balance.status is not Status.TERMINATED else None
         if state is not None:
             settings = line.reminders or household.reminders
-            expiry, data = next_crossing(balance, settings, state, await self._planner.forecast(tx, line, balance))
+            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)))
             if expiry is not None:
                 nxt = min(nxt, expiry + STEP)
             if data is not None:
