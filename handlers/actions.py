@@ -1,4 +1,4 @@
-"""The one-tap buttons under balances, charts and receipts (the alerts' own: ``bot.alerts``).
+"""The one-tap buttons under balances, charts and receipts (the alerts' own: ``bot.reminders.text``).
 
 A button is a command like any typed one, so pressing it a week later checks everything
 again (the line, the reader's rights, the plan) and a top-up still asks for confirmation.

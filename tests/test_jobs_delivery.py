@@ -1,4 +1,4 @@
-"""The reminder pipeline, sending: fallbacks when a target is gone, retries, drops, pacing (``bot/jobs``)."""
+"""The reminder pipeline, sending: fallbacks when a target is gone, retries, drops, pacing (``bot/reminders``)."""
 
 
 from __future__ import annotations

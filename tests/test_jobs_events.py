@@ -1,5 +1,5 @@
 """The reminder pipeline: news that flows backwards (chats moved or left, users gone, lines
-removed, quiet hours changed), ``bot/jobs/events.py``."""
+removed, quiet hours changed), ``bot/reminders/events.py``."""
 
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reminder pipeline, the rules' answer as alerts: quiet hours, collapse, new cycles, recipients (``bot/jobs``)."""
+"""The reminder pipeline, the rules' answer as alerts: quiet hours, collapse, new cycles, recipients (``bot/reminders``)."""
 
 
 from __future__ import annotations

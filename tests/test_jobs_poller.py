@@ -1,4 +1,4 @@
-"""The reminder pipeline, which lines are looked at when, provider errors, webhooks (``bot/jobs``)."""
+"""The reminder pipeline, which lines are looked at when, provider errors, webhooks (``bot/reminders``)."""
 
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reminder pipeline, catch-up after downtime and restarts on the same file, crashes included (``bot/jobs``)."""
+"""The reminder pipeline, catch-up after downtime and restarts on the same file, crashes included (``bot/reminders``)."""
 
 
 from __future__ import annotations

@@ -284,6 +284,23 @@ def test_catch_up_after_3_days_down_one_message_per_line(tmp_path: Path, console
     second.close()
 
 
+def test_after_3_days_down_the_first_advance_ends_only_after_every_catch_up_alert(
+        tmp_path: Path, console_factory: Factory) -> None:
+    """The protocol's promise: ``{"idle": true}`` after an advance means every alert due by
+    then was written, the start-up catch-up's included; none arrives after the next input."""
+    db = tmp_path / "bot.json"
+    first = console_factory(db, start=iso(T0))
+    link(first, "DEMO20", "mom")
+    link(first, "DEMO38", "kid")
+    first.close()
+
+    second = console_factory(db, start=iso(T0 + timedelta(days=3)))
+    got = sorted((label_of(a, ("mom", "kid")), key_of(a)) for a in alerts(second.advance("PT1S")))
+    assert got == [("kid", "expired"), ("mom", "depleted")]
+    assert alerts(second.say("/help")) == []
+    second.close()
+
+
 def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path, console_factory: Factory) -> None:
     db = tmp_path / "bot.json"
     first = console_factory(db, start=iso(T0))

@@ -103,18 +103,22 @@ class JobLoop:
             await self.refresh()
 
     async def run_until(self, when: datetime) -> None:
-        """Fake time only: step the clock through every due moment up to ``when``."""
+        """Fake time only: step the clock through every due moment up to ``when``. The clock
+        moves only between passes: a pass in flight (the start-up catch-up) ends at the time
+        it began, and what it left waiting (a paced second alert) is due before ``when``."""
         set_clock: Callable[[datetime], None] | None = getattr(self._clock, "set", None)
         if set_clock is None:
             raise TypeError("run_until needs a clock that can be set (FakeClock or OffsetClock)")
-        await self.refresh()
+        async with self._one_pass:  # waits for a pass in flight, then sees what it left
+            await self.refresh()
         for _ in range(100_000):
-            nxt = self.next_wake()
-            if nxt is None or nxt > when:
-                break
-            set_clock(max(nxt, self._clock.now()))
+            async with self._one_pass:
+                nxt = self.next_wake()
+                if nxt is None or nxt > when:
+                    set_clock(when)
+                    break
+                set_clock(max(nxt, self._clock.now()))
             await self.run_due()
-        set_clock(when)
         await self.run_due()
 
     def soon(self, at: datetime) -> None:
