@@ -75,7 +75,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     events = Events(store=store, queue=queue, now=clock.now)
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) \
         if settings.web_port is not None else None
-    platforms = _chat_platforms(settings, clock=clock, events=events, web=web, catalogs=catalogs,
+    commands = build_commands()
+    platforms = _chat_platforms(settings, clock=clock, events=events, web=web, menu=Menu(commands, catalogs),
                                 readers=Readers(store, audience), state=state)
     console_platform = None
     if console is not None:
@@ -91,7 +92,7 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
         resync=RESYNC_SECONDS if settings.database_url else None)
     jobs, watcher = reminders.loop, reminders.watcher
     extra = [tick_command(jobs, clock)] if console_platform is not None else []
-    router = Router(commands=build_commands(*extra), store=store, providers=providers, manual=manual,
+    router = Router(commands={**commands, **{c.name: c for c in extra}}, store=store, providers=providers, manual=manual,
                     audience=audience, clock=clock, watcher=watcher, metrics=metrics,
                     bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None)
     if web is not None:
@@ -194,7 +195,7 @@ def _providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dic
 
 
 def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None,
-                    catalogs: Catalogs, readers: Readers, state: ProviderState) -> list[Platform]:
+                    menu: Menu, readers: Readers, state: ProviderState) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---
@@ -207,7 +208,7 @@ def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web
         found.append(TelegramPlatform(
             token=settings.telegram_token, now=clock.now, api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
-            events=events, menu=Menu(build_commands(), catalogs), default_language=settings.default_language,
+            events=events, menu=menu, default_language=settings.default_language,
             kept=state))
     # --- Matrix wiring (owned by the Matrix work) ---
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:

@@ -35,9 +35,8 @@ class Context:
     manual: ManualLines
     t: Translator
     now: datetime
+    commands: Mapping[str, Command]  # every command, as /start and /help list them
     prefix: str = "/"
-    default_language: str = "en"
-    extra_commands: tuple[str, ...] = ()
     bot_id: str = ""  # the bot on this platform (Telegram username, Matrix user id): links to it
 
     @property

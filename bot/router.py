@@ -151,7 +151,7 @@ class Router:
         ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
                       orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.store, self.watcher),
                       providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
-                      default_language=self.audience.default_language,
+                      commands=self.commands,
                       bot_id=incoming.bot_id or self.bot_ids.get(incoming.address.platform, ""))
         log.info("command %s in %s", command.name, incoming.address.platform)
         try:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bot import links
-from bot.context import Command, Context, HandlerFn, unknown_command
+from bot.context import Command, Context, unknown_command
 from bot.errors import UsageError
 from bot.i18n import SUPPORTED, normalize_language
 from bot.messages import Incoming, Reply
@@ -34,42 +34,36 @@ def _demo_hint(ctx: Context, count: int = len(DEMO_SIMS)) -> str | None:
     return ctx.t("start.demo", sims=sims)
 
 
-def make_start(commands: Mapping[str, Command]) -> HandlerFn:
-    async def start(incoming: Incoming, ctx: Context) -> Reply:
-        """Greet in the reader's language with the everyday commands and one demo line, or
-        join the family whose invite link sent the person here (``/start join_CODE``)."""
-        if incoming.args and (code := links.code_in(incoming.args[0])) is not None:
-            return await family.join_by_link(ctx, code)
-        name = incoming.display_name[:40]
-        hello = ctx.t("start.hello", name=name) if name else ctx.t("start.hello_anon")  # no "你好，你好！"
-        parts = [hello, _command_list(ctx, commands, START_COMMANDS)]
-        if (hint := _demo_hint(ctx, 1)) is not None:
-            parts.append(hint)
-        parts.append(ctx.t("start.more", help=ctx.cmd("help")))
-        return Reply("\n\n".join(parts))
-
-    return start
+async def start(incoming: Incoming, ctx: Context) -> Reply:
+    """Greet in the reader's language with the everyday commands and one demo line, or
+    join the family whose invite link sent the person here (``/start join_CODE``)."""
+    if incoming.args and (code := links.code_in(incoming.args[0])) is not None:
+        return await family.join_by_link(ctx, code)
+    name = incoming.display_name[:40]
+    hello = ctx.t("start.hello", name=name) if name else ctx.t("start.hello_anon")  # no "你好，你好！"
+    parts = [hello, _command_list(ctx, ctx.commands, START_COMMANDS)]
+    if (hint := _demo_hint(ctx, 1)) is not None:
+        parts.append(hint)
+    parts.append(ctx.t("start.more", help=ctx.cmd("help")))
+    return Reply("\n\n".join(parts))
 
 
-def make_help(commands: Mapping[str, Command]) -> HandlerFn:
-    async def help_(incoming: Incoming, ctx: Context) -> Reply:
-        """List commands, or explain one."""
-        if incoming.args:
-            name = incoming.args[0].lstrip("/!／！").lower()
-            command = commands.get(name)
-            if command is not None and command.hidden:
-                command = None
-            if command is not None and command.usage is not None:
-                return Reply(ctx.t(command.usage, prefix=ctx.prefix))
-            if command is not None:
-                return Reply(f"{ctx.prefix}{command.name} — {ctx.t(command.summary)}")
-            return Reply(unknown_command(ctx.t, name, commands, ctx.prefix))
-        parts = [ctx.t("help.header"), _command_list(ctx, commands), ctx.t("help.more", prefix=ctx.prefix)]
-        if (hint := _demo_hint(ctx)) is not None:
-            parts.append(hint)
-        return Reply("\n\n".join(parts))
-
-    return help_
+async def help_(incoming: Incoming, ctx: Context) -> Reply:
+    """List commands, or explain one."""
+    if incoming.args:
+        name = incoming.args[0].lstrip("/!／！").lower()
+        command = ctx.commands.get(name)
+        if command is not None and command.hidden:
+            command = None
+        if command is not None and command.usage is not None:
+            return Reply(ctx.t(command.usage, prefix=ctx.prefix))
+        if command is not None:
+            return Reply(f"{ctx.prefix}{command.name} — {ctx.t(command.summary)}")
+        return Reply(unknown_command(ctx.t, name, ctx.commands, ctx.prefix))
+    parts = [ctx.t("help.header"), _command_list(ctx, ctx.commands), ctx.t("help.more", prefix=ctx.prefix)]
+    if (hint := _demo_hint(ctx)) is not None:
+        parts.append(hint)
+    return Reply("\n\n".join(parts))
 
 
 async def lang(incoming: Incoming, ctx: Context) -> Reply:
