@@ -27,7 +27,7 @@ from bot.clock import SystemClock
 from bot.i18n import Catalogs
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
-from bot.platforms.telegram import TelegramPlatform
+from bot.platforms.telegram.platform import TelegramPlatform
 from bot.records import Alert, OutboxItem
 from bot.reminders import text as alerts
 from bot.store import TinyDBStore

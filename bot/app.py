@@ -201,7 +201,7 @@ def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web
     # --- Telegram wiring (owned by the Telegram work) ---
     if settings.telegram_token is not None:
         from bot.errors import ConfigError
-        from bot.platforms.telegram import TelegramPlatform  # PTB is imported only when Telegram is on
+        from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
 
         if settings.telegram_webhook_url is not None and web is None:
             raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
@@ -212,8 +212,8 @@ def _chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web
             kept=state))
     # --- Matrix wiring (owned by the Matrix work) ---
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
-        from bot.platforms.matrix import MatrixPlatform  # nio is imported only when Matrix is on
-        from bot.platforms.matrix_session import store_dir
+        from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
+        from bot.platforms.matrix.session import store_dir
 
         found.append(MatrixPlatform(
             homeserver=settings.matrix_homeserver, user=settings.matrix_user, password=settings.matrix_password,

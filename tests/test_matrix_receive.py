@@ -13,7 +13,7 @@ import pytest
 from nio import MatrixRoom, ReactionEvent, RoomMessageText
 
 from bot.messages import Choice, Incoming, Reply
-from bot.platforms.matrix import MatrixPlatform
+from bot.platforms.matrix.platform import MatrixPlatform
 
 BOT, ALICE, BOB = "@bot:localhost", "@alice:localhost", "@bob:localhost"
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)

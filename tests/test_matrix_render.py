@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.messages import Choice, Reply
-from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
-from bot.platforms.matrix_rooms import SeenEvents, creators_are_admins, creators_of, invite_allowed
-from bot.platforms.matrix_send import raise_for
-from bot.platforms.matrix_session import Backoff, Session, load_session, save_session
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.rooms import SeenEvents, creators_are_admins, creators_of, invite_allowed
+from bot.platforms.matrix.send import raise_for
+from bot.platforms.matrix.session import Backoff, Session, load_session, save_session
 
 ALICE = "@alice:localhost"
 

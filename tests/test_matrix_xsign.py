@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.platforms.matrix_xsign import (
+from bot.platforms.matrix.xsign import (
     KEY_FILE,
     CrossSigning,
     CrossSigningError,

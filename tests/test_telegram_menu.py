@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.app import LOCALES, Menu
 from bot.i18n import Catalogs
-from bot.platforms.telegram_menu import MenuCall, Menus, menu
+from bot.platforms.telegram.menu import MenuCall, Menus, menu
 from handlers.registry import build_commands
 from tests.conftest import Bot
 

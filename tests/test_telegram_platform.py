@@ -21,8 +21,8 @@ from bot.app import ProviderState
 from bot.i18n import Catalogs
 from bot.messages import Address, Choice, Incoming, Picture, Reply
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
-from bot.platforms.telegram import TelegramPlatform
-from bot.platforms.telegram_state import KeptState
+from bot.platforms.telegram.platform import TelegramPlatform
+from bot.platforms.telegram.state import KeptState
 from bot.router import parse
 from bot.store import MemoryStore
 

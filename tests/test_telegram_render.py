@@ -13,7 +13,7 @@ import pytest
 from telegram import Bot, InlineKeyboardMarkup, MessageEntity, ReplyParameters, Update
 
 from bot.messages import Address, Choice, Reply
-from bot.platforms.telegram_render import (
+from bot.platforms.telegram.render import (
     MAX_MESSAGE,
     incoming_from_press,
     incoming_from_update,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse
 
-from bot.platforms.matrix_xsign import KEY_FILE, NioHomeserver, cross_sign, load_identity, master_public, verify
+from bot.platforms.matrix.xsign import KEY_FILE, NioHomeserver, cross_sign, load_identity, master_public, verify
 from tests.e2e.matrix.synapse import Synapse
 
 pytestmark = pytest.mark.e2e

@@ -43,7 +43,7 @@ from telegram.error import TelegramError
 from bot.errors import StoreError
 from bot.i18n import SUPPORTED, Catalogs
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_state import KeptState
+from bot.platforms.telegram.state import KeptState
 
 log = logging.getLogger(__name__)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")

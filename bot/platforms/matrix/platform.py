@@ -33,13 +33,13 @@ from nio import (
 
 from bot.messages import Address, Incoming, Reply
 from bot.names import PlatformName
-from bot.platforms import matrix_render as render
 from bot.platforms.base import ChatEvents, DeliveryError, Handler, RetryLater, SendLimits
-from bot.platforms.matrix_crypto import Undecryptable
-from bot.platforms.matrix_rooms import Rooms, SeenEvents, invite_allowed
-from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
-from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
-from bot.platforms.matrix_xsign import cross_sign
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.crypto import Undecryptable
+from bot.platforms.matrix.rooms import Rooms, SeenEvents, invite_allowed
+from bot.platforms.matrix.send import NETWORK_ERRORS, Sender
+from bot.platforms.matrix.session import Backoff, LoginFailed, Session, log_in, prepare_store
+from bot.platforms.matrix.xsign import cross_sign
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX

@@ -20,10 +20,10 @@ from aiohttp import ClientError
 from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError, UploadResponse
 
 from bot.messages import Address, Choice, Picture, Reply
-from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.lru import Lru
-from bot.platforms.matrix_rooms import Rooms
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.rooms import Rooms
 
 log = logging.getLogger(__name__)
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)

@@ -24,11 +24,11 @@ from telegram.request import BaseRequest
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_menu import Menus, MenuSource
-from bot.platforms.telegram_render import PLATFORM, incoming_from_press, incoming_from_update
-from bot.platforms.telegram_send import Sender
-from bot.platforms.telegram_state import AdminCache, KeptState
-from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
+from bot.platforms.telegram.menu import Menus, MenuSource
+from bot.platforms.telegram.render import PLATFORM, incoming_from_press, incoming_from_update
+from bot.platforms.telegram.send import Sender
+from bot.platforms.telegram.state import AdminCache, KeptState
+from bot.platforms.telegram.webhook import Routes, webhook_handler, webhook_path
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -259,7 +259,7 @@ class TelegramPlatform:
         if incoming.is_group and languages and self._menus is not None and self._app is not None:
             await self._menus.follow_group(self._app.bot, int(incoming.address.chat), languages[-1])
 
-    # -- sending (telegram_send.py) ---------------------------------------------------------
+    # -- sending (send.py) -----------------------------------------------------------------
     def private_address(self, user: str) -> Address:
         return self._sender.private_address(user)
 
