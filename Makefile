@@ -22,6 +22,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check bot handlers providers tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 
 e2e-deps: e2e-telegram-deps e2e-matrix-deps e2e-element-deps  ## servers and clients for end-to-end tests
 

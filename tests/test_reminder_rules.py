@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from bot.records import AlertState, ReminderSettings, Sample
 from bot.reminders.forecast import forecast
-from bot.reminders.rules import crossed_keys, evaluate, headline, is_new_cycle, make_alert, next_crossing, with_announced
+from bot.reminders.rules import crossed_keys, evaluate, headline, is_new_cycle, make_alert, next_crossing
 from providers.base import GB, MB, EsimBalance, Status
+from tests.rules_helpers import with_announced
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

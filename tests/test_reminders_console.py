@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.records import Alert, OutboxItem
-from bot.reminders.rules import with_announced
 from bot.store import TinyDBStore
 from providers.base import GB, MB
 from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, fixed_part, replies, run_bot
+from tests.rules_helpers import with_announced
 from tests.storeview import StoreView
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -128,10 +128,6 @@ def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: Alert
     return min(expiry, default=None), min(data, default=None)
 
 
-def with_announced(state: AlertState, keys: Sequence[str]) -> AlertState:
-    return replace(state, announced=tuple(dict.fromkeys((*state.announced, *map(ThresholdKey, keys)))))
-
-
 def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBalance | None:
     """What a provider's push says about a line, on top of its last balance: data left (given,
     or worked out from the share used), empty, expired, a new expiry. None when it says

@@ -194,10 +194,6 @@ def reply_content(
     return content
 
 
-def reaction_content(event_id: str, key: str) -> dict[str, Any]:
-    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-
-
 def image_content(picture: Picture, uri: str, keys: dict[str, Any] | None) -> dict[str, Any]:
     """An ``m.image`` event for an uploaded PNG: ``url`` in a plain room, ``file`` with the
     decryption keys (``keys`` from the encrypted upload) in an encrypted one."""

@@ -214,9 +214,3 @@ def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
     if choice.kind == ChoiceKind.CANCEL and not any(c.kind == ChoiceKind.DESTROY for c in beside):
         return KeyboardButtonStyle.DANGER
     return None
-
-
-def chat_ids(update: Update) -> Sequence[int]:
-    """The chat an update belongs to (for ordering work per chat), if any."""
-    chat = update.effective_chat
-    return (chat.id,) if chat is not None else ()
