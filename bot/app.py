@@ -41,7 +41,7 @@ from bot.store import Store, TinyDBStore
 from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.airalo import AiraloProvider
-from providers.base import Provider
+from providers.base import BalanceEvent, Provider
 from providers.demo import DemoProvider
 from providers.esimaccess import EsimAccessProvider
 from providers.esimgo import EsimGoProvider
@@ -59,11 +59,8 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     store = store if store is not None else open_store(settings, clock)
-    metrics = Metrics()
-    metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
     leader = _leader(settings)
-    if leader is not None:
-        metrics.gauge("esimbot_leader", lambda: 1.0 if leader.held else 0.0)
+    metrics = _metrics(store, leader)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
     providers: dict[str, Provider] = {**_providers(settings, state=state, clock=clock), "manual": manual}
@@ -76,33 +73,57 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) \
         if settings.web_port is not None else None
     commands = build_commands()
-    platforms = _chat_platforms(settings, clock=clock, events=events, web=web, menu=Menu(commands, catalogs),
-                                readers=Readers(store, audience), state=state)
-    console_platform = None
-    if console is not None:
-        console_platform = ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
-                                           pictures=Path(settings.db_path).resolve().parent / "pictures")
-        platforms.insert(0, console_platform)
+    console_platform = _console(settings, console, clock)
+    platforms = [*([console_platform] if console_platform is not None else []),
+                 *_chat_platforms(settings, clock=clock, events=events, web=web, menu=Menu(commands, catalogs),
+                                  readers=Readers(store, audience), state=state)]
     reminders = build_reminders(
         store=store, providers=providers, platforms={p.name: p for p in platforms},
         render=AlertRenderer(store=store, audience=audience, now=clock.now), audience=audience, queue=queue,
-        events=events, clock=clock, metrics=metrics, now=clock.now,
-        cadence=Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
-                        terminal=timedelta(hours=settings.poll_terminal_hours)),
+        events=events, clock=clock, metrics=metrics, now=clock.now, cadence=_cadence(settings),
         resync=RESYNC_SECONDS if settings.database_url else None)
     jobs, watcher = reminders.loop, reminders.watcher
-    extra = [tick_command(jobs, clock)] if console_platform is not None else []
-    router = Router(commands={**commands, **{c.name: c for c in extra}}, store=store, providers=providers, manual=manual,
+    extra = {"tick": tick_command(jobs, clock)} if console_platform is not None else {}
+    router = Router(commands={**commands, **extra}, store=store, providers=providers, manual=manual,
                     audience=audience, clock=clock, watcher=watcher, metrics=metrics,
                     bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None)
-    if web is not None:
-        webhooks.register(web, providers=providers, submit=watcher.submit_event, now=clock.now, metrics=metrics,
-                          esimaccess_path=settings.esimaccess_webhook_path)
+    _webhooks(web, settings, providers=providers, submit=watcher.submit_event, clock=clock, metrics=metrics)
     return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
                console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
                startup=[store.open, queue.load, jobs.refresh, *_provider_startup(providers)],
                services=extras(jobs, clock) if extras is not None else [], leader=leader,
                shared_platforms=("telegram",) if settings.telegram_webhook_url else ())
+
+
+def _webhooks(web: WebServer | None, settings: Settings, *, providers: Mapping[str, Provider],
+              submit: Callable[[BalanceEvent], Awaitable[bool]], clock: Clock, metrics: Metrics) -> None:
+    """The providers' webhooks on the web server, when there is one."""
+    if web is not None:
+        webhooks.register(web, providers=providers, submit=submit, now=clock.now, metrics=metrics,
+                          esimaccess_path=settings.esimaccess_webhook_path)
+
+
+def _metrics(store: Store, leader: Leader | None) -> Metrics:
+    """The metrics, with the gauges of the store's health and of leading."""
+    metrics = Metrics()
+    metrics.gauge("esimbot_store_ok", lambda: 1.0 if store.health()["ok"] else 0.0)
+    if leader is not None:
+        metrics.gauge("esimbot_leader", lambda: 1.0 if leader.held else 0.0)
+    return metrics
+
+
+def _console(settings: Settings, console: ConsoleIO | None, clock: Clock) -> ConsolePlatform | None:
+    """The console platform when one is asked for; its charts go beside the data file."""
+    if console is None:
+        return None
+    return ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
+                           pictures=Path(settings.db_path).resolve().parent / "pictures")
+
+
+def _cadence(settings: Settings) -> Cadence:
+    """How often lines no longer active are looked at."""
+    return Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
+                   terminal=timedelta(hours=settings.poll_terminal_hours))
 
 
 @dataclass(frozen=True)

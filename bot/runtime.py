@@ -134,22 +134,26 @@ class App:
                 raise StoreError("this worker lost the database lock that made it the leader; it stops so "
                                  "that two workers never lead at once (start it again)")
         finally:
-            for service in reversed(self.services):
-                with contextlib.suppress(Exception):
-                    await service.stop()
-            await self.jobs.stop()
-            for platform in reversed(self.platforms):
-                with contextlib.suppress(Exception):
-                    await platform.stop()
-            if self.web is not None:
-                await self.web.stop()
-            for provider in self.providers.values():
-                with contextlib.suppress(Exception):
-                    await provider.aclose()
-            if self.leader is not None:
-                with contextlib.suppress(Exception):
-                    await self.leader.release()
-            await self.store.close()
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Stop everything in the reverse order of starting; one part's failure stops no other."""
+        for service in reversed(self.services):
+            with contextlib.suppress(Exception):
+                await service.stop()
+        await self.jobs.stop()
+        for platform in reversed(self.platforms):
+            with contextlib.suppress(Exception):
+                await platform.stop()
+        if self.web is not None:
+            await self.web.stop()
+        for provider in self.providers.values():
+            with contextlib.suppress(Exception):
+                await provider.aclose()
+        if self.leader is not None:
+            with contextlib.suppress(Exception):
+                await self.leader.release()
+        await self.store.close()
 
     def _names(self, *, shared: bool) -> list[str]:
         return [p.name for p in self.platforms if (p.name in self.shared_platforms) == shared]
