@@ -118,8 +118,8 @@ class Router:
         user = incoming.address.user_id
         if incoming.language:
             await tx.set_user_hint(user, incoming.language[:16])
-        if await tx.get_state("unreachable", user):
-            await tx.put_state("unreachable", user, None)  # they talk to us again
+        if await tx.unreachable(user):
+            await tx.set_unreachable(user, False)  # they talk to us again
         home = await self._home(tx, household)
         speaks = household if home is None else replace(home, language=household.language,
                                                         language_hint=household.language_hint)

@@ -117,7 +117,7 @@ class LineBook:
 
     async def snooze(self, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about this line and topic until ``until``; then the newest one, once."""
-        await self._tx.put_state("snooze", f"{line.id}:{topic}", until.isoformat())
+        await self._tx.snooze(line.id, topic, until)
         await self._watcher.line_snoozed(self._tx, line, topic, until)
 
     async def failed_links_since(self, user_id: str, since: datetime) -> int:

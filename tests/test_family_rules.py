@@ -10,7 +10,8 @@ import pytest
 
 from bot.audience import Audience, Recipient
 from bot.records import AlertKind, Household, Line, ReminderSettings
-from bot.reminders.timing import Topic, snoozed_until
+from bot.reminders.timing import Topic
+from bot.store.kept import snoozed_until
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 HOME = Household(id="telegram:-100", is_group=True, created_at=NOW, chats=("matrix:!room:hs", "matrix:@gran:hs"))

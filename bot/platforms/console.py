@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from bot import readback_time
 from bot.context import Command, Context
 from bot.errors import UsageError
-from bot.messages import Address, Incoming, Picture, Reply
+from bot.messages import Address, Incoming, Picture, Reply, SendKind
 from bot.names import PlatformName
 from bot.platforms.base import Handler, SendLimits
 
@@ -99,7 +99,7 @@ class ConsolePlatform:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         image = self.save_picture(reply.picture) if reply.picture is not None else None
         if self.jsonl:
             self._emit({
@@ -109,7 +109,7 @@ class ConsolePlatform:
                 "kind": kind, **({"image": str(image)} if image is not None else {}),
             })
             return
-        head = "🔔 " if kind == "alert" else ""
+        head = "🔔 " if kind == SendKind.ALERT else ""
         self._write(f"\n{head}{reply.text}\n" + (f"🖼 {image}\n" if image is not None else ""))
         self._choices = [c.command for c in reply.choices]
         for i, choice in enumerate(reply.choices, 1):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.errors import StoreWriteError
-from bot.messages import Address, Reply
+from bot.messages import Address, Reply, SendKind
 from bot.metrics import Metrics
 from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
 from bot.records import OutboxItem, OutboxState
@@ -178,7 +178,7 @@ class Delivery:
         address = platform.private_address(item.private_user) if item.private_user is not None \
             else Address(item.platform, item.chat)
         reply = replace(rendered, mention=item.mention, private=item.private_user is not None)
-        await platform.send(address, reply, kind="alert")
+        await platform.send(address, reply, kind=SendKind.ALERT)
 
     async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:
         item = replace(item, attempts=item.attempts + 1)

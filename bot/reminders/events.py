@@ -53,7 +53,7 @@ class Events:
     async def user_unreachable(self, platform: str, user: str) -> None:
         """A user blocked the bot: their private alerts go to the group from now on."""
         async with self._store.transaction() as tx:
-            await tx.put_state("unreachable", f"{platform}:{user}", True)
+            await tx.set_unreachable(f"{platform}:{user}", True)
 
     # -- from delivery ---------------------------------------------------------------------
     async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None:
@@ -67,14 +67,14 @@ class Events:
         both = (line.reminders or household.reminders).target == "both"
         fallback = item.note is not None and item.note.startswith("fallback")
         if item.private_user is not None:
-            await tx.put_state("unreachable", line.owner, True)
+            await tx.set_unreachable(line.owner, True)
             if both or fallback or not household.active:
                 return None
             platform, chat = household.id.split(":", 1)
             return replace(self._copy(item, mention=item.private_user if platform == item.platform else None,
                                       private_user=None, note="fallback from private"),
                            platform=PlatformName(platform), chat=chat)
-        owner_gone = bool(await tx.get_state("unreachable", line.owner))
+        owner_gone = await tx.unreachable(line.owner)
         await self._leave(tx, item.platform, item.chat)
         if both or fallback or owner_gone:
             return None

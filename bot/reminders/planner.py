@@ -20,7 +20,7 @@ from bot.records import Alert, Household, Line, OutboxItem
 from bot.reminders import timing
 from bot.reminders.forecast import runs_out
 from bot.reminders.rules import evaluate, make_alert
-from bot.reminders.timing import Topic, snoozed_until
+from bot.reminders.timing import Topic
 from bot.store import Tx
 from providers.base import EsimBalance
 
@@ -69,10 +69,10 @@ class Planner:
         """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
         not_before = timing.quiet_until(household, now) or now
         topic = Topic.of(alert.kind)
-        snooze = snoozed_until(await tx.get_state("snooze", f"{line.id}:{topic}"), now)
+        snooze = await tx.snoozed_until(line.id, topic, now)
         if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
             not_before = max(not_before, snooze)
-        reachable = not await tx.get_state("unreachable", line.owner)
+        reachable = not await tx.unreachable(line.owner)
         for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
             await self._queue.enqueue(tx, OutboxItem(
                 id=secrets.token_hex(6), line_id=line.id, household_id=household.id,

@@ -16,7 +16,7 @@ from typing import Any
 from bot.records import Alert, AlertKind, AlertState, ReminderSettings, ThresholdKey
 from providers.base import BalanceEvent, EsimBalance, Status
 
-SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
+SEVERITY = (AlertKind.EXPIRED, AlertKind.DEPLETED, AlertKind.EXPIRY, AlertKind.DATA_BYTES, AlertKind.DATA)
 
 
 @dataclass(frozen=True)
@@ -107,22 +107,23 @@ def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: Alert
     (expiry moment: known from the expiry date; data moment: predicted from the pace).
     Once "expired" is announced nothing is left to cross this cycle (the lead times it skipped
     would be moments in the past: a poll every minute); the normal cadence notices a renewal."""
-    if "expired" in state.announced:
+    key, announced = ThresholdKey.of, state.announced
+    if key(AlertKind.EXPIRED) in announced:
         return None, None
     expiry: list[datetime] = []
     if balance.expires_at is not None:
         expiry += [balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours
-                   if f"expiry:{h}" not in state.announced]
-        if "expired" not in state.announced:
+                   if key(AlertKind.EXPIRY, h) not in announced]
+        if key(AlertKind.EXPIRED) not in announced:
             expiry.append(balance.expires_at)
     data: list[datetime] = []
     left, total = balance.data_remaining_bytes, balance.data_total_bytes
     if runs_out_at is not None and left and not balance.data_unlimited:
         span = runs_out_at - balance.as_of
-        marks = [b for b in settings.data_bytes if f"data_bytes:{b}" not in state.announced]
+        marks = [b for b in settings.data_bytes if key(AlertKind.DATA_BYTES, b) not in announced]
         if total:
             # whole percent p is shown once less than (p + 1) % is left
-            marks += [(p + 1) * total // 100 - 1 for p in settings.data_percent if f"data:{p}" not in state.announced]
+            marks += [(p + 1) * total // 100 - 1 for p in settings.data_percent if key(AlertKind.DATA, p) not in announced]
         data += [balance.as_of + span * ((left - mark) / left) for mark in marks if 0 <= mark < left]
         data.append(runs_out_at)
     return min(expiry, default=None), min(data, default=None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.records import AlertKind, Household
@@ -42,16 +41,3 @@ def quiet_until(household: Household, now: datetime) -> datetime | None:
         return None
     day = local.date() if t < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
-
-
-
-
-def snoozed_until(stored: Any, now: datetime) -> datetime | None:
-    """The end of a snooze kept as an ISO time, if it is still running at ``now``."""
-    if not isinstance(stored, str):
-        return None
-    try:
-        until = datetime.fromisoformat(stored)
-    except ValueError:
-        return None
-    return until if until.tzinfo is not None and until > now else None

@@ -27,13 +27,14 @@ from bot.records import (
 )
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
+from bot.store.kept import KeptState
 from bot.store.tables import Doc, Documents, effective_due
 from providers.base import EsimBalance
 
 Op = tuple[str, str, Doc | None]
 
 
-class DocumentTx:
+class DocumentTx(KeptState):
     def __init__(self, docs: Documents) -> None:
         self._docs = docs
         self._writes: dict[tuple[str, str], Doc | None] = {}

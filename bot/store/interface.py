@@ -104,6 +104,13 @@ class Tx(Protocol):
     async def put_state(self, namespace: str, key: str, value: Any) -> None:
         """JSON-safe ``value``; ``None`` removes the key."""
 
+    async def snoozed_until(self, line_id: str, topic: str, now: datetime) -> datetime | None:
+        """When the snooze of the line's ``topic`` ends, if it still runs at ``now`` (``bot.store.kept``)."""
+
+    async def snooze(self, line_id: str, topic: str, until: datetime) -> None: ...
+    async def unreachable(self, user_id: str) -> bool: ...
+    async def set_unreachable(self, user_id: str, unreachable: bool) -> None: ...
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit is durable (never, if it is rolled back): for
         in-memory views of committed data, such as the outbox's send queue."""

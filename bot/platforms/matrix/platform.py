@@ -31,7 +31,7 @@ from nio import (
     SyncResponse,
 )
 
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Reply, SendKind
 from bot.names import PlatformName
 from bot.platforms.base import ChatEvents, DeliveryError, Handler, RetryLater, SendLimits
 from bot.platforms.matrix import render as render
@@ -263,7 +263,7 @@ class MatrixPlatform:
         return Address(NAME, user, user)
 
     async def reply(self, to: Address, reply: Reply, *, in_reply_to: str | None = None, thread: str | None = None,
-                    kind: str = "reply") -> None:
+                    kind: SendKind = SendKind.REPLY) -> None:
         """Send an answer to a command now, waiting out a short rate limit up to three times."""
         for attempt in range(3):
             try:
@@ -274,7 +274,7 @@ class MatrixPlatform:
                     raise
                 await asyncio.sleep(exc.retry_after)
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         try:
             await self._sender.send(to, reply, kind=kind)
         except RetryLater as exc:

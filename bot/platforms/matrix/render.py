@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
-from bot.messages import Choice, Picture, Reply
+from bot.messages import Choice, Picture, Reply, SendKind
 
 HTML = "org.matrix.custom.html"
 _HAN = re.compile("[\u4e00-\u9fff]")
@@ -159,7 +159,7 @@ def mention_link(user_id: str, name: str) -> str:
 def reply_content(
     reply: Reply,
     *,
-    kind: str = "reply",
+    kind: SendKind = SendKind.REPLY,
     in_reply_to: str | None = None,
     thread: str | None = None,
     mention_name: str | None = None,
@@ -178,7 +178,7 @@ def reply_content(
         body = f"{name}{sep}{body}"
         formatted = f"{mention_link(reply.mention, name)}{sep}{formatted}"
         mentions.append(reply.mention)
-    alert = kind == "alert" and not reply.silent
+    alert = kind == SendKind.ALERT and not reply.silent
     content: dict[str, Any] = {
         "msgtype": "m.text" if alert else "m.notice",
         "body": body,

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError, UploadResponse
 
-from bot.messages import Address, Choice, Picture, Reply
+from bot.messages import Address, Choice, Picture, Reply, SendKind
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.lru import Lru
 from bot.platforms.matrix import render as render
@@ -62,7 +62,7 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def send(self, to: Address, reply: Reply, *, kind: str, in_reply_to: str | None = None,
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind, in_reply_to: str | None = None,
                    thread: str | None = None) -> None:
         if not self._ready():
             raise RetryLater(5.0, "matrix is not connected yet")
@@ -72,7 +72,7 @@ class Sender:
         content = render.reply_content(reply, kind=kind, in_reply_to=in_reply_to, thread=thread, mention_name=name)
         # An alert retried after a lost response keeps its transaction id, so the homeserver drops the copy.
         tx_id = None
-        if kind == "alert":
+        if kind == SendKind.ALERT:
             tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
         if reply.picture is not None:  # the chart first, then its summary with the choices
             try:

@@ -21,7 +21,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Reply, SendKind
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.lru import Lru
 from bot.platforms.telegram.menu import Menus, MenuSource
@@ -263,7 +263,7 @@ class TelegramPlatform:
     def private_address(self, user: str) -> Address:
         return self._sender.private_address(user)
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         """Deliver one message for the outbox; failures come out as DeliveryErrors."""
         await self._sender.deliver(to, reply, None, None)
 
