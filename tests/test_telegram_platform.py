@@ -143,7 +143,7 @@ class Rig:
     async def settle(self, count: int) -> None:
         """Wait (bounded) until the platform handed ``count`` messages to the core and sent the replies."""
         for _ in range(200):
-            if len(self.seen) >= count and not self.platform._locks:
+            if len(self.seen) >= count and not len(self.platform._in_order):
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"only {len(self.seen)} of {count} messages reached the core")

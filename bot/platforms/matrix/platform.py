@@ -40,6 +40,7 @@ from bot.platforms.matrix.rooms import Rooms, SeenEvents, invite_allowed
 from bot.platforms.matrix.send import NETWORK_ERRORS, Sender
 from bot.platforms.matrix.session import Backoff, LoginFailed, Session, log_in, prepare_store
 from bot.platforms.matrix.xsign import cross_sign
+from bot.platforms.ordering import PerChat
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX
@@ -75,7 +76,7 @@ class MatrixPlatform:
         self._sender = Sender(self.client, self.rooms, ready=lambda: self.ready, synced=lambda: self._synced)
         self._backoff = Backoff()
         self._seen = SeenEvents()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_order = PerChat()  # one message at a time per room, locks freed when idle
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
 
@@ -229,10 +230,8 @@ class MatrixPlatform:
         self.spawn(self._handle(room, sender, text, event_id, thread), room.room_id)
 
     def spawn(self, coro: Coroutine[Any, Any, None], room_id: str) -> None:
-        lock = self._locks.setdefault(room_id, asyncio.Lock())
-
         async def in_order() -> None:
-            async with lock:
+            async with self._in_order(room_id):
                 await coro
 
         task = asyncio.create_task(in_order())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from telegram.request import BaseRequest
 from bot.messages import Address, Incoming, Reply, SendKind
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.lru import Lru
+from bot.platforms.ordering import PerChat
 from bot.platforms.telegram.menu import Menus, MenuSource
 from bot.platforms.telegram.render import PLATFORM, incoming_from_press, incoming_from_update
 from bot.platforms.telegram.send import Sender
@@ -64,7 +65,7 @@ class TelegramPlatform:
         self.username: str | None = None
         self._sender = Sender(self._bot, events=events, chat_moved=self._chat_moved, kept=kept)
         self._admins = AdminCache(self._fetch_admins)
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._in_order = PerChat()  # one update at a time per chat (a double press after the first)
         self._moved: Lru[tuple[str, str], bool] = Lru(64)
         self._giving_up: asyncio.Task[None] | None = None
         if webhook_url is not None and web is not None and webhook_secret:
@@ -154,22 +155,6 @@ class TelegramPlatform:
         return True
 
     # -- receiving ------------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def _in_order(self, chat_id: int | None) -> AsyncIterator[None]:
-        """One update at a time per chat (a double press is seen after the first finished)."""
-        if chat_id is None:
-            yield
-            return
-        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                self._locks.pop(chat_id, None)
-
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         async with self._in_order(chat.id if chat else None):
