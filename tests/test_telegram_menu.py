@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app import LOCALES, Menu
+from bot.app import LOCALES
+from bot.app.concrete import Menu
 from bot.i18n import Catalogs
 from bot.platforms.telegram.menu import MenuCall, Menus, menu
 from handlers.registry import build_commands

@@ -27,14 +27,14 @@ from bot.records import (
 )
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
-from bot.store.kept import KeptState
+from bot.store.kept import StateViews
 from bot.store.tables import Doc, Documents, effective_due
 from providers.base import EsimBalance
 
 Op = tuple[str, str, Doc | None]
 
 
-class DocumentTx(KeptState):
+class DocumentTx(StateViews):
     def __init__(self, docs: Documents) -> None:
         self._docs = docs
         self._writes: dict[tuple[str, str], Doc | None] = {}

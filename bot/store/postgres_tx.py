@@ -22,11 +22,11 @@ from bot.names import PlatformName
 from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
-from bot.store.kept import KeptState
+from bot.store.kept import StateViews
 from providers.base import EsimBalance
 
 
-class PostgresTx(KeptState):
+class PostgresTx(StateViews):
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self._conn = conn
         self.wrote = False

@@ -67,7 +67,7 @@ class MenuEntry(Protocol):
 
 
 class MenuSource(Protocol):
-    """Where the command menu comes from (``bot.app.Menu`` fits): the commands and the catalogs."""
+    """Where the command menu comes from (``bot.app.concrete.Menu`` fits): the commands and the catalogs."""
 
     @property
     def commands(self) -> Mapping[str, MenuEntry]: ...

@@ -43,7 +43,7 @@ def _callback_data(data: str) -> str:
 
 class KeptState(Protocol):
     """Where long button commands are kept for every worker and after a restart; each call is
-    a unit of its own (``bot.app.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
+    a unit of its own (``bot.store.kept.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
 
     async def get_state(self, namespace: str, key: str) -> Any: ...
     async def put_state(self, namespace: str, key: str, value: Any) -> None: ...
