@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bot.errors import StoreError
 from bot.metrics import Metrics
-from bot.platforms.base import Platform
+from bot.platforms.base import Handler, Platform
 from bot.reminders.loop import JobLoop
 from bot.router import Router
 from bot.store import Store
@@ -46,10 +46,12 @@ def stdio(jsonl: bool) -> ConsoleIO:
 
 
 class Console(Protocol):
-    """What the app waits on of the console (``bot.platforms.console``): its end, and whether it failed."""
+    """The console platform as the app drives it (``bot.platforms.console``)."""
 
     done: asyncio.Event
     failed: bool
+
+    async def start(self, handler: Handler, steps: JobLoop | None = None) -> None: ...
 
 
 class Leader(Protocol):
@@ -161,7 +163,10 @@ class App:
         for platform in self.platforms:
             if shared is not None and (platform.name in self.shared_platforms) != shared:
                 continue
-            await platform.start(self.router.handle)
+            if platform.name == "console" and self.console is not None:
+                await self.console.start(self.router.handle, steps=self.jobs)
+            else:
+                await platform.start(self.router.handle)
 
 
 async def _first(*waits: Awaitable[object]) -> int:

@@ -76,12 +76,14 @@ class ConsolePlatform:
         write: Callable[[str], None],
         now: Callable[[], datetime],
         jsonl: bool,
+        steps: Steppable | None = None,
         user: str = "you",
         pictures: Path | None = None,
     ) -> None:
         self._read, self._write, self._now = read, write, now
         self._pictures = pictures or Path(tempfile.gettempdir()) / "esimbot-pictures"
         self.jsonl = jsonl
+        self.steps = steps
         self._user = user
         self._choices: list[str] = []
         self.done = asyncio.Event()
@@ -91,8 +93,9 @@ class ConsolePlatform:
     def private_address(self, user: str) -> Address:
         return Address(NAME, user, user)
 
-    async def start(self, handler: Handler) -> None:
-        """Read input until EOF; ``{"advance": ...}`` is the ``/tick`` command (``tick_command``)."""
+    async def start(self, handler: Handler, steps: Steppable | None = None) -> None:
+        """Read input until EOF; ``steps`` runs simulated time for ``{"advance": ...}``."""
+        self.steps = steps or self.steps
         self._task = asyncio.create_task(self._loop(handler), name="console")
 
     async def stop(self) -> None:
@@ -159,8 +162,8 @@ class ConsolePlatform:
                 self._emit({"error": str(exc)})
                 self._emit({"idle": True})
             return
-        if item.advance is not None:  # simulated time: /tick, whose reply is no part of the protocol
-            await handler(self._tick(item.advance))
+        if item.advance is not None and self.steps is not None:
+            await self.steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
                 target = self.private_address(item.incoming.address.user) if reply.private else (
@@ -170,11 +173,6 @@ class ConsolePlatform:
             self._emit({"idle": True})
         else:
             self._write("> ")
-
-    def _tick(self, delta: timedelta) -> Incoming:
-        """``{"advance": ...}`` as the ``/tick`` command the console's one person would type."""
-        return Incoming(address=Address(NAME, "console", self._user), text=f"/tick PT{int(delta.total_seconds())}S",
-                        at=self._now(), is_admin=True, display_name="")
 
     def _parse_text(self, raw: str) -> Line:
         text = raw.strip()
