@@ -251,7 +251,7 @@ class MatrixPlatform:
                 private = reply.private
                 target = self.private_address(sender) if private else (reply.to or incoming.address)
                 here = target.chat == room.room_id
-                await self.reply(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
+                await self._sender.answer(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
         except DeliveryError as exc:
             log.warning("matrix: an answer could not be delivered: %s", type(exc).__name__)
         except Exception:
@@ -260,18 +260,6 @@ class MatrixPlatform:
     def private_address(self, user: str) -> Address:
         """A user's private chat is resolved when sent to: an existing DM room, else a new one."""
         return Address(NAME, user, user)
-
-    async def reply(self, to: Address, reply: Reply, *, in_reply_to: str | None = None, thread: str | None = None,
-                    kind: SendKind = SendKind.REPLY) -> None:
-        """Send an answer to a command now, waiting out a short rate limit up to three times."""
-        for attempt in range(3):
-            try:
-                await self._sender.send(to, reply, kind=kind, in_reply_to=in_reply_to, thread=thread)
-                return
-            except RetryLater as exc:
-                if attempt == 2 or exc.retry_after > 30:
-                    raise
-                await asyncio.sleep(exc.retry_after)
 
     async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         try:
@@ -290,7 +278,7 @@ class MatrixPlatform:
         async def send() -> None:
             try:
                 text = await explain(address, msgid)
-                await self.reply(address, Reply(text), in_reply_to=event_id)
+                await self._sender.answer(address, Reply(text), in_reply_to=event_id)
             except Exception as exc:
                 log.warning("matrix: a notice could not be sent: %s", type(exc).__name__)
 

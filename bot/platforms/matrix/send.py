@@ -62,6 +62,18 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------------------
 
+    async def answer(self, to: Address, reply: Reply, *, in_reply_to: str | None = None, thread: str | None = None,
+                     kind: SendKind = SendKind.REPLY) -> None:
+        """Send an answer to a command now, waiting out a short rate limit up to three times."""
+        for attempt in range(3):
+            try:
+                await self.send(to, reply, kind=kind, in_reply_to=in_reply_to, thread=thread)
+                return
+            except RetryLater as exc:
+                if attempt == 2 or exc.retry_after > 30:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+
     async def send(self, to: Address, reply: Reply, *, kind: SendKind, in_reply_to: str | None = None,
                    thread: str | None = None) -> None:
         if not self._ready():
