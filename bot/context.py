@@ -20,7 +20,7 @@ from bot.services import HouseholdSettings, LineBook, OrderBook
 from providers.base import ManualLines, Provider
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     """``lines``, ``orders`` and ``settings`` are narrow services over the message's unit of
     work (``bot.services``), committed after the reply is made, only when something changed."""

@@ -98,6 +98,10 @@ class Translator:
             return self
         return self._catalogs.translator(lang, str(self.tz))
 
+    def with_timezone(self, tz: str) -> Translator:
+        """The same reader in another time zone (after ``/remind tz``)."""
+        return Translator(self.lang, self._tr, tz, self._catalogs)
+
     def _finish(self, text: str) -> str:
         return space_zh(text) if self.lang == "zh" else text
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 from bot import readback
 from bot.context import Context
@@ -64,8 +63,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     else:
         household = replace(household, reminders=settings)
         await ctx.settings.save(household)
-        ctx.household = household
-        ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
+        ctx = replace(ctx, household=household, t=ctx.t.with_timezone(household.timezone))  # the reply shows the new zone
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))
 
 

@@ -80,9 +80,8 @@ async def lang(incoming: Incoming, ctx: Context) -> Reply:
         await ctx.settings.save(replace(ctx.chat, language=code))
     else:
         await ctx.settings.set_user_language(ctx.actor, code)
-    ctx.t = ctx.t.with_language(code)  # its menus follow a group's language
-    return Reply(ctx.t("lang.set", language=ctx.t("lang.name_" + code)),
-                 chat_language=code if ctx.chat.is_group else None)
+    t = ctx.t.with_language(code)  # the answer in the new language; a group's menus follow it (chat_language)
+    return Reply(t("lang.set", language=t("lang.name_" + code)), chat_language=code if ctx.chat.is_group else None)
 
 
 def _by_name(ctx: Context, text: str) -> str | None:
