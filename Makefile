@@ -20,6 +20,7 @@ console: $(VENV)/.synced
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check bot handlers providers tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check bot handlers providers tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/vulture

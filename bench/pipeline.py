@@ -24,12 +24,29 @@ async def _nothing(item: OutboxItem) -> Reply:
     return Reply("")
 
 
-def pipeline(store: Store, *, providers: Mapping[str, Provider], platforms: Mapping[str, Platform], clock: Clock,
-             metrics: Metrics, render: Callable[[OutboxItem], Awaitable[Reply]] = _nothing,
-             now: Callable[[], datetime] | None = None) -> tuple[JobLoop, AlertQueue]:
+def pipeline(
+    store: Store,
+    *,
+    providers: Mapping[str, Provider],
+    platforms: Mapping[str, Platform],
+    clock: Clock,
+    metrics: Metrics,
+    render: Callable[[OutboxItem], Awaitable[Reply]] = _nothing,
+    now: Callable[[], datetime] | None = None,
+) -> tuple[JobLoop, AlertQueue]:
     audience = Audience(Catalogs.load(LOCALES), default_language="en", default_timezone="Europe/Oslo")
     queue = AlertQueue(store)
     events = Events(store=store, queue=queue, now=clock.now)
-    reminders = build_reminders(store=store, providers=providers, platforms=platforms, render=render,
-                                audience=audience, queue=queue, events=events, clock=clock, metrics=metrics, now=now)
+    reminders = build_reminders(
+        store=store,
+        providers=providers,
+        platforms=platforms,
+        render=render,
+        audience=audience,
+        queue=queue,
+        events=events,
+        clock=clock,
+        metrics=metrics,
+        now=now,
+    )
     return reminders.loop, queue

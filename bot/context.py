@@ -81,7 +81,7 @@ def _label_key(label: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-_QUOTES = "\"“”«»「」『』‘’"
+_QUOTES = '"“”«»「」『』‘’'
 
 
 def mask_iccid(iccid: str) -> str:
@@ -103,7 +103,7 @@ class Command:
 
 
 def unknown_command(t: Translator, typed: str, commands: Mapping[str, Command], prefix: str) -> str:
-    """"There's no /renw command. Did you mean /renew?": the closest listed command, never
+    """ "There's no /renw command. Did you mean /renew?": the closest listed command, never
     the whole list of fifteen (a phone screen); "send /help" when nothing is close."""
     names = [c.name for c in commands.values() if not c.hidden]
     close = difflib.get_close_matches(typed.lower(), names, n=1, cutoff=0.6)

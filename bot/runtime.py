@@ -101,8 +101,14 @@ class App:
         ok = (self.jobs.running or not self.background_jobs or following) and bool(store["ok"])
         role = None if self.leader is None else "leader" if self.leader.held else "follower"
         holds = ["job loop", *self._names(shared=False)] if role == "leader" else []
-        return {"ok": ok, "role": role, "holds": holds, "platforms": [p.name for p in self.platforms],
-                "jobs": self.jobs.health(), "store": store}
+        return {
+            "ok": ok,
+            "role": role,
+            "holds": holds,
+            "platforms": [p.name for p in self.platforms],
+            "jobs": self.jobs.health(),
+            "store": store,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly.
@@ -117,8 +123,10 @@ class App:
                 await self._start_platforms(shared=True)
                 if await _first(stop.wait(), self.leader.campaign()) == 0:
                     return  # stopped before it ever led
-                log.info("this worker leads now: it runs the job loop and %s",
-                         ", ".join(self._names(shared=False)) or "no exclusive platform")
+                log.info(
+                    "this worker leads now: it runs the job loop and %s",
+                    ", ".join(self._names(shared=False)) or "no exclusive platform",
+                )
             await self._start_platforms(shared=False if self.leader is not None else None)
             await self.jobs.run_due()  # catch up on what fell due while the bot was down
             if self.background_jobs:
@@ -131,8 +139,10 @@ class App:
             if self.leader is not None:
                 ends.append(self.leader.lost())
             if await _first(*ends) == len(ends) - 1 and self.leader is not None:
-                raise StoreError("this worker lost the database lock that made it the leader; it stops so "
-                                 "that two workers never lead at once (start it again)")
+                raise StoreError(
+                    "this worker lost the database lock that made it the leader; it stops so "
+                    "that two workers never lead at once (start it again)"
+                )
         finally:
             await self._shutdown()
 

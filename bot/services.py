@@ -37,8 +37,7 @@ class Watcher(Protocol):
     marks a top-up or a new link; the returned notices are thresholds already crossed, to
     say in the reply instead of an alert."""
 
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]: ...
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]: ...
 
     async def line_removed(self, tx: Tx, line: Line) -> None: ...
 
@@ -50,8 +49,7 @@ class Watcher(Protocol):
 
 
 class NoWatcher:
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]:
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         return []
 
     async def line_removed(self, tx: Tx, line: Line) -> None:
@@ -182,8 +180,9 @@ class HouseholdSettings:
 
     async def invite(self, household: Household, code: str, actor: str, now: datetime) -> None:
         """A one-time code that joins another chat to ``household`` (kept as a confirmation)."""
-        await self._tx.save_pending(Pending(token=code, kind=PendingKind.INVITE, household_id=household.id, line_id="",
-                                            actor=actor, created_at=now))
+        await self._tx.save_pending(
+            Pending(token=code, kind=PendingKind.INVITE, household_id=household.id, line_id="", actor=actor, created_at=now)
+        )
 
     async def redeem(self, code: str, now: datetime, ttl: timedelta) -> Household | None:
         """The household of a valid code (None: unknown, used or older than ``ttl``). Like the

@@ -103,5 +103,9 @@ async def howto_command(ctx: Context, line: Line) -> str:
 def plan_label(ctx: Context, plan: Plan) -> str:
     t = ctx.t
     data = t("plan.unlimited") if plan.data_unlimited else t.data(plan.data_bytes or 0)
-    return t("plan.label", data=data, days=t.plural("plan.days", plan.validity_days),
-             price=t.money(plan.price.amount, plan.price.currency))
+    return t(
+        "plan.label",
+        data=data,
+        days=t.plural("plan.days", plan.validity_days),
+        price=t.money(plan.price.amount, plan.price.currency),
+    )

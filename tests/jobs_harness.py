@@ -1,7 +1,6 @@
 """The reminder pipeline wired by hand, as bot.app wires it, with fakes for providers and a
 platform, on the fake clock: the harness of the tests/test_jobs_*.py files."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -162,11 +161,25 @@ class Scripted:
         return None
 
 
-def scripted_balance(iccid: str, at: datetime, left: int | None, total: int | None = 5 * GB, *,
-                     expires: datetime | None = None, as_of: datetime | None = None) -> EsimBalance:
+def scripted_balance(
+    iccid: str,
+    at: datetime,
+    left: int | None,
+    total: int | None = 5 * GB,
+    *,
+    expires: datetime | None = None,
+    as_of: datetime | None = None,
+) -> EsimBalance:
     status = Status.ACTIVE if left != 0 else Status.DEPLETED
-    return EsimBalance(provider="scripted", iccid=iccid, status=status, as_of=as_of or at, data_total_bytes=total,
-                       data_remaining_bytes=left, expires_at=expires or at + timedelta(days=20))
+    return EsimBalance(
+        provider="scripted",
+        iccid=iccid,
+        status=status,
+        as_of=as_of or at,
+        data_total_bytes=total,
+        data_remaining_bytes=left,
+        expires_at=expires or at + timedelta(days=20),
+    )
 
 
 @dataclass
@@ -200,13 +213,31 @@ class Harness:
         self.store.save_household(household)
         return household
 
-    async def link(self, code: str, label: str, *, chat: str = "fam", owner: str = "anna", group: bool = True,
-                   target: str | None = None, provider: str = "demo", iccid: str | None = None) -> list[Notice]:
+    async def link(
+        self,
+        code: str,
+        label: str,
+        *,
+        chat: str = "fam",
+        owner: str = "anna",
+        group: bool = True,
+        target: str | None = None,
+        provider: str = "demo",
+        iccid: str | None = None,
+    ) -> list[Notice]:
         if self.store.household(f"{P}:{chat}") is None:
             self.household(chat, group=group)
-        line = Line(id=f"line-{label}", household_id=f"{P}:{chat}", label=label, owner=f"{P}:{owner}",
-                    owner_name=owner.title(), provider=provider, ref=iccid or DEMO[code], created_at=self.clock.now(),
-                    reminders=ReminderSettings(target=target) if target else None)
+        line = Line(
+            id=f"line-{label}",
+            household_id=f"{P}:{chat}",
+            label=label,
+            owner=f"{P}:{owner}",
+            owner_name=owner.title(),
+            provider=provider,
+            ref=iccid or DEMO[code],
+            created_at=self.clock.now(),
+            reminders=ReminderSettings(target=target) if target else None,
+        )
         self.store.save_line(line)
         self.lines[label] = line
         source = self.demo.inner if provider == "demo" else self.scripted
@@ -233,14 +264,20 @@ def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awai
         tz = household.timezone if household else "Europe/Oslo"
         lang = (household.language if household else None) or "en"
         return Reply(alerts.render(item.alert, CATALOGS.translator(lang, tz), clock.now(), "/"))
+
     return render
 
 
 Render = Callable[[OutboxItem], Awaitable[Reply]]
 
 
-def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: SendLimits = TELEGRAM,
-         wrap_render: Callable[[Render], Render] = lambda render: render) -> Harness:
+def make(
+    real: DocumentStore | None = None,
+    *,
+    start: datetime = T0,
+    limits: SendLimits = TELEGRAM,
+    wrap_render: Callable[[Render], Render] = lambda render: render,
+) -> Harness:
     real = real if real is not None else MemoryStore()
     store = StoreView(real)
     clock = FakeClock(start)
@@ -252,15 +289,22 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
     outbox = AlertQueue(real)  # the pipeline as bot.app wires it
     events = Events(store=real, queue=outbox, now=clock.now)
-    reminders = build_reminders(store=real, providers=providers, platforms={P: platform},
-                                render=wrap_render(render_en(store, clock)), audience=audience, queue=outbox,
-                                events=events, clock=clock, metrics=metrics)
+    reminders = build_reminders(
+        store=real,
+        providers=providers,
+        platforms={P: platform},
+        render=wrap_render(render_en(store, clock)),
+        audience=audience,
+        queue=outbox,
+        events=events,
+        clock=clock,
+        metrics=metrics,
+    )
     jobs = reminders.loop
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())
     run_now(jobs.refresh())
-    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, reminders.poller,
-                   reminders.watcher)
+    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, reminders.poller, reminders.watcher)
 
 
 def kinds(h: Harness) -> list[str]:
@@ -300,5 +344,14 @@ class Broken:
 
 def _item(n: str, chat: str, *, private_user: str | None = None, at: datetime = T0) -> OutboxItem:
     alert = Alert(kind="data", label=f"l{n}", provider="demo", threshold=5, remaining=100 * MB, total=5 * GB)
-    return OutboxItem(id=f"item-{n}", line_id=f"line-{n}", household_id=f"{P}:{chat}", platform=P, chat=chat,
-                      alert=alert, created_at=at, not_before=at, private_user=private_user)
+    return OutboxItem(
+        id=f"item-{n}",
+        line_id=f"line-{n}",
+        household_id=f"{P}:{chat}",
+        platform=P,
+        chat=chat,
+        alert=alert,
+        created_at=at,
+        not_before=at,
+        private_user=private_user,
+    )

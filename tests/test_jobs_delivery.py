@@ -1,6 +1,5 @@
 """The reminder pipeline, sending: fallbacks when a target is gone, retries, drops, pacing (``bot/reminders``)."""
 
-
 from __future__ import annotations
 
 import itertools

@@ -1,7 +1,6 @@
 """The reminder pipeline: news that flows backwards (chats moved or left, users gone, lines
 removed, quiet hours changed), ``bot/reminders/events.py``."""
 
-
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,8 +19,8 @@ async def test_chat_moved_event_moves_the_household_and_its_pending_alerts() -> 
     h = make(start=datetime(2026, 1, 9, 20, 0, tzinfo=UTC))
     iccid = "3" * 19
     h.scripted.script[iccid] = lambda now: scripted_balance(
-        iccid, now, 3 * GB if now < datetime(2026, 1, 9, 23, tzinfo=UTC) else 100 * MB,
-        expires=datetime(2026, 1, 19, tzinfo=UTC))
+        iccid, now, 3 * GB if now < datetime(2026, 1, 9, 23, tzinfo=UTC) else 100 * MB, expires=datetime(2026, 1, 19, tzinfo=UTC)
+    )
     await h.link("", "mom", provider="scripted", iccid=iccid)
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     assert h.outbox.backlog == 1  # waiting for the morning

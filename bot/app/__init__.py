@@ -50,8 +50,9 @@ LOCALES = Path(__file__).resolve().parents[2] / "locales"
 Extras = Callable[[JobLoop, Clock], list[Service]]
 
 
-def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None,
-          extras: Extras | None = None) -> App:
+def build(
+    settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None, extras: Extras | None = None
+) -> App:
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     store = store if store is not None else concrete.open_store(settings, clock)
@@ -61,42 +62,89 @@ def build(settings: Settings, *, clock: Clock, console: ConsoleIO | None, store:
     manual = ManualProvider(state, clock.now)
     providers: dict[str, Provider] = {**concrete.providers(settings, state=state, clock=clock), "manual": manual}
     catalogs = Catalogs.load(LOCALES)
-    audience = Audience(catalogs, default_language=settings.default_language,
-                        default_timezone=settings.default_timezone)
+    audience = Audience(catalogs, default_language=settings.default_language, default_timezone=settings.default_timezone)
     queue = AlertQueue(store)
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
-    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) \
-        if settings.web_port is not None else None
+    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) if settings.web_port is not None else None
     commands = build_commands()
     console_platform = _console(settings, console, clock)
-    platforms = [*([console_platform] if console_platform is not None else []),
-                 *concrete.chat_platforms(settings, clock=clock, events=events, web=web, menu=concrete.Menu(commands, catalogs),
-                                  readers=Readers(store, audience), state=state)]
+    platforms = [
+        *([console_platform] if console_platform is not None else []),
+        *concrete.chat_platforms(
+            settings,
+            clock=clock,
+            events=events,
+            web=web,
+            menu=concrete.Menu(commands, catalogs),
+            readers=Readers(store, audience),
+            state=state,
+        ),
+    ]
     reminders = build_reminders(
-        store=store, providers=providers, platforms={p.name: p for p in platforms},
-        render=AlertRenderer(store=store, audience=audience, now=clock.now), audience=audience, queue=queue,
-        events=events, clock=clock, metrics=metrics, now=clock.now, cadence=_cadence(settings),
-        resync=RESYNC_SECONDS if settings.database_url else None)
+        store=store,
+        providers=providers,
+        platforms={p.name: p for p in platforms},
+        render=AlertRenderer(store=store, audience=audience, now=clock.now),
+        audience=audience,
+        queue=queue,
+        events=events,
+        clock=clock,
+        metrics=metrics,
+        now=clock.now,
+        cadence=_cadence(settings),
+        resync=RESYNC_SECONDS if settings.database_url else None,
+    )
     jobs, watcher = reminders.loop, reminders.watcher
     extra = {"tick": tick_command(jobs, clock)} if console_platform is not None else {}
-    router = Router(commands={**commands, **extra}, store=store, providers=providers, manual=manual,
-                    audience=audience, clock=clock, watcher=watcher, metrics=metrics,
-                    bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None)
+    router = Router(
+        commands={**commands, **extra},
+        store=store,
+        providers=providers,
+        manual=manual,
+        audience=audience,
+        clock=clock,
+        watcher=watcher,
+        metrics=metrics,
+        bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None,
+    )
     _webhooks(web, settings, providers=providers, submit=watcher.submit_event, clock=clock, metrics=metrics)
-    return App(store=store, router=router, providers=providers, jobs=jobs, metrics=metrics, platforms=platforms,
-               console=console_platform, web=web, background_jobs=not (console is not None and console.jsonl),
-               startup=[store.open, queue.load, jobs.refresh, *concrete.provider_startup(providers)],
-               services=extras(jobs, clock) if extras is not None else [], leader=leader,
-               shared_platforms=("telegram",) if settings.telegram_webhook_url else ())
+    return App(
+        store=store,
+        router=router,
+        providers=providers,
+        jobs=jobs,
+        metrics=metrics,
+        platforms=platforms,
+        console=console_platform,
+        web=web,
+        background_jobs=not (console is not None and console.jsonl),
+        startup=[store.open, queue.load, jobs.refresh, *concrete.provider_startup(providers)],
+        services=extras(jobs, clock) if extras is not None else [],
+        leader=leader,
+        shared_platforms=("telegram",) if settings.telegram_webhook_url else (),
+    )
 
 
-def _webhooks(web: WebServer | None, settings: Settings, *, providers: Mapping[str, Provider],
-              submit: Callable[[BalanceEvent], Awaitable[bool]], clock: Clock, metrics: Metrics) -> None:
+def _webhooks(
+    web: WebServer | None,
+    settings: Settings,
+    *,
+    providers: Mapping[str, Provider],
+    submit: Callable[[BalanceEvent], Awaitable[bool]],
+    clock: Clock,
+    metrics: Metrics,
+) -> None:
     """The providers' webhooks on the web server, when there is one."""
     if web is not None:
-        webhooks.register(web, providers=providers, submit=submit, now=clock.now, metrics=metrics,
-                          esimaccess_path=settings.esimaccess_webhook_path)
+        webhooks.register(
+            web,
+            providers=providers,
+            submit=submit,
+            now=clock.now,
+            metrics=metrics,
+            esimaccess_path=settings.esimaccess_webhook_path,
+        )
 
 
 def _metrics(store: Store, leader: Leader | None) -> Metrics:
@@ -112,14 +160,18 @@ def _console(settings: Settings, console: ConsoleIO | None, clock: Clock) -> Con
     """The console platform when one is asked for; its charts go beside the data file."""
     if console is None:
         return None
-    return ConsolePlatform(read=console.read, write=console.write, now=clock.now, jsonl=console.jsonl,
-                           pictures=Path(settings.db_path).resolve().parent / "pictures")
+    return ConsolePlatform(
+        read=console.read,
+        write=console.write,
+        now=clock.now,
+        jsonl=console.jsonl,
+        pictures=Path(settings.db_path).resolve().parent / "pictures",
+    )
 
 
 def _cadence(settings: Settings) -> Cadence:
     """How often lines no longer active are looked at."""
-    return Cadence(inactive=timedelta(hours=settings.poll_inactive_hours),
-                   terminal=timedelta(hours=settings.poll_terminal_hours))
+    return Cadence(inactive=timedelta(hours=settings.poll_inactive_hours), terminal=timedelta(hours=settings.poll_terminal_hours))
 
 
 @dataclass(frozen=True)
@@ -132,16 +184,28 @@ class Reminders:
     poller: Poller
 
 
-def build_reminders(*, store: Store, providers: Mapping[str, Provider], platforms: Mapping[str, Platform],
-                    render: Render, audience: Audience, queue: AlertQueue, events: Events, clock: Clock,
-                    metrics: Metrics, now: Callable[[], datetime] | None = None, cadence: Cadence | None = None,
-                    resync: float | None = None) -> Reminders:
+def build_reminders(
+    *,
+    store: Store,
+    providers: Mapping[str, Provider],
+    platforms: Mapping[str, Platform],
+    render: Render,
+    audience: Audience,
+    queue: AlertQueue,
+    events: Events,
+    clock: Clock,
+    metrics: Metrics,
+    now: Callable[[], datetime] | None = None,
+    cadence: Cadence | None = None,
+    resync: float | None = None,
+) -> Reminders:
     """The stages after the queue, each after what it depends on; ``queue`` and ``events``
     come in built, since the platforms need ``events`` before delivery can have them."""
     wake = asyncio.Event()  # set when there is new work; the job loop waits on it
     planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
-    delivery = Delivery(store=store, queue=queue, platforms=platforms, render=render, events=events,
-                        hold=planner.hold, metrics=metrics, now=now)
+    delivery = Delivery(
+        store=store, queue=queue, platforms=platforms, render=render, events=events, hold=planner.hold, metrics=metrics, now=now
+    )
     poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics, cadence=cadence)
     loop = JobLoop(store=store, poller=poller, delivery=delivery, queue=queue, clock=clock, wake=wake, resync=resync)
     watcher = ReminderWatcher(store=store, loop=loop, poller=poller, planner=planner, events=events, clock=clock)

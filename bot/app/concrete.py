@@ -55,21 +55,38 @@ def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict
         if name == "demo":
             found[name] = DemoProvider(state, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
         elif name == "airalo":
-            found[name] = AiraloProvider(client_id=settings.airalo_client_id or "", now=clock.now, state=state,
-                                         client_secret=settings.airalo_client_secret or "",
-                                         base_url=settings.airalo_base_url)
+            found[name] = AiraloProvider(
+                client_id=settings.airalo_client_id or "",
+                now=clock.now,
+                state=state,
+                client_secret=settings.airalo_client_secret or "",
+                base_url=settings.airalo_base_url,
+            )
         elif name == "esimaccess":
-            found[name] = EsimAccessProvider(access_code=settings.esimaccess_access_code or "", now=clock.now,
-                                             secret_key=settings.esimaccess_secret_key, state=state,
-                                             base_url=settings.esimaccess_base_url)
+            found[name] = EsimAccessProvider(
+                access_code=settings.esimaccess_access_code or "",
+                now=clock.now,
+                secret_key=settings.esimaccess_secret_key,
+                state=state,
+                base_url=settings.esimaccess_base_url,
+            )
         elif name == "esimgo":
-            found[name] = EsimGoProvider(api_key=settings.esimgo_api_key or "", now=clock.now, state=state,
-                                         base_url=settings.esimgo_base_url)
+            found[name] = EsimGoProvider(
+                api_key=settings.esimgo_api_key or "", now=clock.now, state=state, base_url=settings.esimgo_base_url
+            )
     return found
 
 
-def chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None,
-                    menu: Menu, readers: Readers, state: ProviderState) -> list[Platform]:
+def chat_platforms(
+    settings: Settings,
+    *,
+    clock: Clock,
+    events: ChatEvents,
+    web: WebServer | None,
+    menu: Menu,
+    readers: Readers,
+    state: ProviderState,
+) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
     # --- Telegram wiring (owned by the Telegram work) ---
@@ -79,21 +96,39 @@ def chat_platforms(settings: Settings, *, clock: Clock, events: ChatEvents, web:
 
         if settings.telegram_webhook_url is not None and web is None:
             raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
-        found.append(TelegramPlatform(
-            token=settings.telegram_token, now=clock.now, api_url=settings.telegram_api_url,
-            webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret, web=web,
-            events=events, menu=menu, default_language=settings.default_language,
-            kept=state))
+        found.append(
+            TelegramPlatform(
+                token=settings.telegram_token,
+                now=clock.now,
+                api_url=settings.telegram_api_url,
+                webhook_url=settings.telegram_webhook_url,
+                webhook_secret=settings.telegram_webhook_secret,
+                web=web,
+                events=events,
+                menu=menu,
+                default_language=settings.default_language,
+                kept=state,
+            )
+        )
     # --- Matrix wiring (owned by the Matrix work) ---
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
         from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
         from bot.platforms.matrix.session import store_dir
 
-        found.append(MatrixPlatform(
-            homeserver=settings.matrix_homeserver, user=settings.matrix_user, password=settings.matrix_password,
-            access_token=settings.matrix_access_token, store_path=store_dir(settings.db_path),
-            e2ee=settings.matrix_e2ee, allowed=settings.matrix_allowed, now=clock.now, events=events,
-            explain=readers))
+        found.append(
+            MatrixPlatform(
+                homeserver=settings.matrix_homeserver,
+                user=settings.matrix_user,
+                password=settings.matrix_password,
+                access_token=settings.matrix_access_token,
+                store_path=store_dir(settings.db_path),
+                e2ee=settings.matrix_e2ee,
+                allowed=settings.matrix_allowed,
+                now=clock.now,
+                events=events,
+                explain=readers,
+            )
+        )
     return found
 
 

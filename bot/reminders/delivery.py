@@ -61,8 +61,18 @@ class _Plan:
 
 
 class Delivery:
-    def __init__(self, *, store: Store, queue: Queue, platforms: Mapping[str, Platform], render: Render,
-                 events: GoneHandler, hold: Hold, metrics: Metrics, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        queue: Queue,
+        platforms: Mapping[str, Platform],
+        render: Render,
+        events: GoneHandler,
+        hold: Hold,
+        metrics: Metrics,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._store, self._queue, self._platforms = store, queue, platforms
         self._render, self._events, self._hold, self._metrics = render, events, hold, metrics
         self._now = now  # the moment a message actually left, for the pace (None: deliver's ``now``)
@@ -175,8 +185,9 @@ class Delivery:
             self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
 
     async def _send(self, platform: Platform, item: OutboxItem, rendered: Reply) -> None:
-        address = platform.private_address(item.private_user) if item.private_user is not None \
-            else Address(item.platform, item.chat)
+        address = (
+            platform.private_address(item.private_user) if item.private_user is not None else Address(item.platform, item.chat)
+        )
         reply = replace(rendered, mention=item.mention, private=item.private_user is not None)
         await platform.send(address, reply, kind=SendKind.ALERT)
 
@@ -185,5 +196,5 @@ class Delivery:
         if item.attempts >= MAX_ATTEMPTS:
             await self._drop(tx, item, "too many attempts")
             return
-        wait = max(after, min(2 ** item.attempts, 3600))
+        wait = max(after, min(2**item.attempts, 3600))
         await self._queue.save(tx, replace(item, not_before=now + timedelta(seconds=wait)))

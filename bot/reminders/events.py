@@ -71,9 +71,16 @@ class Events:
             if both or fallback or not household.active:
                 return None
             platform, chat = household.id.split(":", 1)
-            return replace(self._copy(item, mention=item.private_user if platform == item.platform else None,
-                                      private_user=None, note="fallback from private"),
-                           platform=PlatformName(platform), chat=chat)
+            return replace(
+                self._copy(
+                    item,
+                    mention=item.private_user if platform == item.platform else None,
+                    private_user=None,
+                    note="fallback from private",
+                ),
+                platform=PlatformName(platform),
+                chat=chat,
+            )
         owner_gone = await tx.unreachable(line.owner)
         await self._leave(tx, item.platform, item.chat)
         if both or fallback or owner_gone:
@@ -87,7 +94,7 @@ class Events:
         await self._queue.drop(tx, lambda item: item.line_id == line.id, "line removed")
 
     async def snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
-        """"Snooze 1 day": what waits about this line and topic waits until then."""
+        """ "Snooze 1 day": what waits about this line and topic waits until then."""
         for item in self._queue.waiting():
             if item.line_id == line.id and Topic.of(item.alert.kind) == topic and item.not_before < until:
                 await self._queue.save(tx, replace(item, not_before=until))
@@ -118,10 +125,19 @@ class Events:
         household = await tx.household(f"{platform}:{chat}")
         if household is not None and household.active:
             await tx.save_household(replace(household, active=False))
-        await self._queue.drop(tx, lambda i: i.platform == platform and i.chat == chat and i.private_user is None,
-                               "chat left")
+        await self._queue.drop(tx, lambda i: i.platform == platform and i.chat == chat and i.private_user is None, "chat left")
 
     def _copy(self, item: OutboxItem, *, mention: str | None, private_user: str | None, note: str) -> OutboxItem:
-        return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
-                          platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
-                          not_before=self._now(), private_user=private_user, mention=mention, note=note)
+        return OutboxItem(
+            id=secrets.token_hex(6),
+            line_id=item.line_id,
+            household_id=item.household_id,
+            platform=item.platform,
+            chat=item.chat,
+            alert=item.alert,
+            created_at=item.created_at,
+            not_before=self._now(),
+            private_user=private_user,
+            mention=mention,
+            note=note,
+        )

@@ -38,5 +38,3 @@ def forecast(samples: Sequence[Sample]) -> datetime | None:
         return None
     runs_out: datetime = last.as_of + timedelta(seconds=left * seconds / used)
     return runs_out
-
-

@@ -29,9 +29,18 @@ MAX_SLEEP = 300.0
 class JobLoop:
     """Runs a pass when something falls due; one pass at a time."""
 
-    def __init__(self, *, store: Store, poller: Poller, delivery: Delivery, queue: AlertQueue, clock: Clock,
-                 wake: asyncio.Event | None = None, resync: float | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        poller: Poller,
+        delivery: Delivery,
+        queue: AlertQueue,
+        clock: Clock,
+        wake: asyncio.Event | None = None,
+        resync: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store, self._poller, self._delivery = store, poller, delivery
         self._queue, self._clock = queue, clock
         # several workers: what the others stored is read again this often (seconds)
@@ -127,6 +136,8 @@ class JobLoop:
 
     def health(self) -> dict[str, Any]:
         nxt = self.next_wake()
-        return {"next_due": nxt.isoformat() if nxt else None, "outbox_backlog": self._queue.backlog,
-                "last_poll_ok": {p: t.isoformat() for p, t in self._poller.last_poll_ok.items()}}
-
+        return {
+            "next_due": nxt.isoformat() if nxt else None,
+            "outbox_backlog": self._queue.backlog,
+            "last_poll_ok": {p: t.isoformat() for p, t in self._poller.last_poll_ok.items()},
+        }

@@ -45,8 +45,9 @@ class Planner:
     def __init__(self, *, queue: Queue, audience: Audience, on_queued: Callable[[], None] = lambda: None) -> None:
         self._queue, self._audience, self._on_queued = queue, audience, on_queued
 
-    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                      *, fresh_cycle: bool = False) -> list[str]:
+    async def observe(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]:
         """Queue what is due; returns the thresholds a new cycle starts past (said in the reply)."""
         settings = line.reminders or household.reminders
         before = await tx.alert_state(line.id)
@@ -58,14 +59,21 @@ class Planner:
             await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
         chats = await _reading(tx, household) if result.due else []
         if chats:  # the family's chats the bot is still in
-            alert = make_alert(result.due, line.label, line.provider, balance, runs_out(balance, await tx.samples(line.id)),
-                               await _operator(tx, line))
+            alert = make_alert(
+                result.due,
+                line.label,
+                line.provider,
+                balance,
+                runs_out(balance, await tx.samples(line.id)),
+                await _operator(tx, line),
+            )
             await self._queue_alert(tx, line, household, chats, alert, now)
         await tx.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []
 
-    async def _queue_alert(self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert,
-                           now: datetime) -> None:
+    async def _queue_alert(
+        self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert, now: datetime
+    ) -> None:
         """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
         not_before = timing.quiet_until(household, now) or now
         topic = Topic.of(alert.kind)
@@ -74,10 +82,21 @@ class Planner:
             not_before = max(not_before, snooze)
         reachable = not await tx.unreachable(line.owner)
         for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
-            await self._queue.enqueue(tx, OutboxItem(
-                id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
-                platform=PlatformName(to.platform), chat=to.chat, alert=alert, created_at=now,
-                not_before=not_before, private_user=to.private_user, mention=to.mention))
+            await self._queue.enqueue(
+                tx,
+                OutboxItem(
+                    id=secrets.token_hex(6),
+                    line_id=line.id,
+                    household_id=household.id,
+                    platform=PlatformName(to.platform),
+                    chat=to.chat,
+                    alert=alert,
+                    created_at=now,
+                    not_before=not_before,
+                    private_user=to.private_user,
+                    mention=to.mention,
+                ),
+            )
         tx.after_commit(self._on_queued)
 
     @staticmethod

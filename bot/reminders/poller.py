@@ -81,13 +81,22 @@ class _Look:
 class Observer(Protocol):
     """The next stage (``bot.reminders.planner.Planner``)."""
 
-    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                      *, fresh_cycle: bool = False) -> list[str]: ...
+    async def observe(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]: ...
 
 
 class Poller:
-    def __init__(self, *, store: Store, providers: Mapping[str, Provider], planner: Observer, clock: Clock,
-                 metrics: Metrics, cadence: Cadence | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        providers: Mapping[str, Provider],
+        planner: Observer,
+        clock: Clock,
+        metrics: Metrics,
+        cadence: Cadence | None = None,
+    ) -> None:
         self._store, self._providers, self._planner = store, providers, planner
         self._clock, self._metrics = clock, metrics
         self.cadence = cadence or Cadence()
@@ -156,16 +165,16 @@ class Poller:
             await self._planner.observe(tx, line, look.household, balance, now)
             await tx.set_due(line.id, await self.next_look(tx, line, look.household, balance, now))
 
-    async def seen(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                   *, fresh_cycle: bool = False) -> list[str]:
+    async def seen(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]:
         """A command just looked (link, top-up, /balance): the same path as a poll, no provider call."""
         self._polled[line.id] = now
         crossed = await self._planner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
         await tx.set_due(line.id, await self.next_look(tx, line, household, balance, now))
         return crossed
 
-    async def next_look(self, tx: Tx, line: Line, household: Household, balance: EsimBalance,
-                        now: datetime) -> datetime:
+    async def next_look(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime) -> datetime:
         """The normal cadence, or just after the next expiry moment, or just after the
         predicted data crossing (but no sooner than the provider allows a fresh look)."""
         shortest, cadence = self.intervals(line, balance.status)

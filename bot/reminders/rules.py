@@ -60,8 +60,12 @@ def is_new_cycle(state: AlertState | None, balance: EsimBalance) -> bool:
 
 
 def evaluate(
-    state: AlertState | None, balance: EsimBalance, settings: ReminderSettings, now: datetime,
-    *, fresh_cycle: bool = False,
+    state: AlertState | None,
+    balance: EsimBalance,
+    settings: ReminderSettings,
+    now: datetime,
+    *,
+    fresh_cycle: bool = False,
 ) -> Evaluation | None:
     """Decide the due alerts; None when the balance is older than what we already saw."""
     if state is not None and state.last_as_of is not None and balance.as_of < state.last_as_of:
@@ -77,8 +81,11 @@ def evaluate(
         announced = tuple(dict.fromkeys((*state.announced, *due)))
         started = state.cycle_started
     new_state = AlertState(
-        cycle_started=started, announced=announced, expires_at=balance.expires_at,
-        total=balance.data_total_bytes, remaining=balance.data_remaining_bytes,
+        cycle_started=started,
+        announced=announced,
+        expires_at=balance.expires_at,
+        total=balance.data_total_bytes,
+        remaining=balance.data_remaining_bytes,
         last_as_of=min(balance.as_of, now),  # an answer stamped in the future must not hide the next ones
     )
     if not settings.enabled:
@@ -92,17 +99,32 @@ def headline(keys: Sequence[ThresholdKey]) -> tuple[AlertKind, int | None]:
     return worst.kind, worst.value
 
 
-def make_alert(keys: Sequence[ThresholdKey], label: str, provider: str, balance: EsimBalance,
-               runs_out_at: datetime | None, operator: str | None = None) -> Alert:
+def make_alert(
+    keys: Sequence[ThresholdKey],
+    label: str,
+    provider: str,
+    balance: EsimBalance,
+    runs_out_at: datetime | None,
+    operator: str | None = None,
+) -> Alert:
     kind, threshold = headline(keys)
-    return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
-                 remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
-                 unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at,
-                 operator=operator)
+    return Alert(
+        kind=kind,
+        label=label,
+        provider=provider,
+        threshold=threshold,
+        remaining=balance.data_remaining_bytes,
+        total=balance.data_total_bytes,
+        unlimited=balance.data_unlimited,
+        expires_at=balance.expires_at,
+        runs_out_at=runs_out_at,
+        operator=operator,
+    )
 
 
-def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: AlertState,
-                  runs_out_at: datetime | None) -> tuple[datetime | None, datetime | None]:
+def next_crossing(
+    balance: EsimBalance, settings: ReminderSettings, state: AlertState, runs_out_at: datetime | None
+) -> tuple[datetime | None, datetime | None]:
     """The earliest moments an unannounced threshold may be crossed, to look just then:
     (expiry moment: known from the expiry date; data moment: predicted from the pace).
     Once "expired" is announced nothing is left to cross this cycle (the lead times it skipped
@@ -112,8 +134,9 @@ def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: Alert
         return None, None
     expiry: list[datetime] = []
     if balance.expires_at is not None:
-        expiry += [balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours
-                   if key(AlertKind.EXPIRY, h) not in announced]
+        expiry += [
+            balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours if key(AlertKind.EXPIRY, h) not in announced
+        ]
         if key(AlertKind.EXPIRED) not in announced:
             expiry.append(balance.expires_at)
     data: list[datetime] = []

@@ -27,8 +27,7 @@ class AlertRenderer:
         async with self._store.transaction() as tx:
             t = await self._audience.for_alert(tx, item)
         prefix = PREFIXES.get(item.platform, "/")
-        return Reply(render(item.alert, t, self._now(), prefix),
-                     choices=buttons(item.alert, item.line_id, t, prefix), keep=True)
+        return Reply(render(item.alert, t, self._now(), prefix), choices=buttons(item.alert, item.line_id, t, prefix), keep=True)
 
 
 def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
@@ -48,7 +47,7 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
 
 
 def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | None, now: datetime) -> str:
-    """"At this rate the data runs out in …", before or after the plan expires (alerts,
+    """ "At this rate the data runs out in …", before or after the plan expires (alerts,
     balances and charts say it alike)."""
     if expires_at is not None and runs_out >= expires_at:
         return t("forecast.after_expiry")
@@ -57,10 +56,12 @@ def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day"."""
-    topup = (Choice(t("button.howto"), howto_command(alert, prefix)) if alert.provider == "manual"
-             else Choice(t("button.topup"), f"{prefix}renew {alert.label}"))
-    return (topup,
-            Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
+    topup = (
+        Choice(t("button.howto"), howto_command(alert, prefix))
+        if alert.provider == "manual"
+        else Choice(t("button.topup"), f"{prefix}renew {alert.label}")
+    )
+    return (topup, Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
 
 
 def howto_command(alert: Alert, prefix: str) -> str:
@@ -77,20 +78,22 @@ def _headline(alert: Alert, t: Translator, now: datetime) -> str:
     if alert.kind == "depleted":
         return t("alert.depleted", label=alert.label)
     if alert.kind == "expiry" and alert.expires_at is not None:
-        return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now),
-                 date=t.date_time(alert.expires_at))
+        return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now), date=t.date_time(alert.expires_at))
     left = t.data(alert.remaining or 0)
     if alert.kind == "data" and alert.total:
         pct = (alert.remaining or 0) * 100 // alert.total
-        return t("alert.data_percent", label=alert.label, percent=t.percent(pct / 100), left=left,
-                 total=t.data(alert.total))
+        return t("alert.data_percent", label=alert.label, percent=t.percent(pct / 100), left=left, total=t.data(alert.total))
     return t("alert.data_left", label=alert.label, left=left)
 
 
 def warning(keys: list[str]) -> str | None:
     """The message id the link reply uses instead of a stale alert for crossed thresholds."""
-    for prefix, msgid in (("expired", "link.warn_expired"), ("depleted", "link.warn_depleted"),
-                          ("data", "link.warn_data"), ("expiry", "link.warn_expiry")):
+    for prefix, msgid in (
+        ("expired", "link.warn_expired"),
+        ("depleted", "link.warn_depleted"),
+        ("data", "link.warn_data"),
+        ("expiry", "link.warn_expiry"),
+    ):
         if any(k.startswith(prefix) for k in keys):
             return msgid
     return None

@@ -23,13 +23,11 @@ from providers.base import BalanceEvent, EsimBalance
 class ReminderWatcher:
     """The ``Watcher`` of ``bot.services``: what commands tell, and where webhooks land."""
 
-    def __init__(self, *, store: Store, loop: JobLoop, poller: Poller, planner: Planner, events: Events,
-                 clock: Clock) -> None:
+    def __init__(self, *, store: Store, loop: JobLoop, poller: Poller, planner: Planner, events: Events, clock: Clock) -> None:
         self._store, self._loop, self._poller, self._planner = store, loop, poller, planner
         self._events, self._clock = events, clock
 
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]:
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         household = await tx.household(line.household_id)
         now = self._clock.now()
         tx.after_commit(self._loop.poke)
@@ -71,4 +69,3 @@ class ReminderWatcher:
         self._loop.soon(at)
         self._loop.poke()
         return True
-

@@ -179,8 +179,7 @@ class DocumentTx(StateViews):
     # -- samples and reminder state -------------------------------------------------------
     async def add_sample(self, line_id: str, balance: EsimBalance) -> None:
         doc = self._get("samples", line_id) or {}
-        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes,
-                            cap=MAX_SAMPLES, days=SAMPLE_DAYS)
+        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes, cap=MAX_SAMPLES, days=SAMPLE_DAYS)
         if points is not None:
             self._put("samples", line_id, {**packed.pack(points), "last": to_doc(balance)})
 
@@ -243,8 +242,13 @@ class DocumentTx(StateViews):
 
     async def claim_outbox(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         written = self._written("outbox")
-        keys = [k for k, d in written.items() if d is not None and d.get("state") == "pending"
-                and effective_due({"at": d["not_before"], "until": d.get("until")}) <= now]
+        keys = [
+            k
+            for k, d in written.items()
+            if d is not None
+            and d.get("state") == "pending"
+            and effective_due({"at": d["not_before"], "until": d.get("until")}) <= now
+        ]
         for _at, _created, key in self._docs.outbox_due.irange(maximum=(now, "\uffff", "\uffff")):
             if len(keys) >= limit:
                 break

@@ -56,15 +56,31 @@ class MatrixPlatform:
     limits = SendLimits(overall_per_second=10, per_chat_per_second=1, per_group_per_minute=60)
 
     def __init__(
-        self, *, homeserver: str, user: str, password: str | None, access_token: str | None, store_path: Path,
-        e2ee: bool, now: Callable[[], datetime], allowed: Sequence[str] = (), explain: Explain | None = None,
-        events: ChatEvents | None = None, key_grace: float = 5.0, wall: Callable[[], float] = time.time,
+        self,
+        *,
+        homeserver: str,
+        user: str,
+        password: str | None,
+        access_token: str | None,
+        store_path: Path,
+        e2ee: bool,
+        now: Callable[[], datetime],
+        allowed: Sequence[str] = (),
+        explain: Explain | None = None,
+        events: ChatEvents | None = None,
+        key_grace: float = 5.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._password, self._token = password, access_token
         self._store_path, self._e2ee, self._allowed = store_path, e2ee, tuple(allowed)
         self._now, self._wall, self._explain, self._events = now, wall, explain, events
-        config = AsyncClientConfig(encryption_enabled=e2ee, store_sync_tokens=True, max_limit_exceeded=0,
-                                   max_timeouts=2, request_timeout=SYNC_TIMEOUT_MS / 1000 + 30)
+        config = AsyncClientConfig(
+            encryption_enabled=e2ee,
+            store_sync_tokens=True,
+            max_limit_exceeded=0,
+            max_timeouts=2,
+            request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
+        )
         self.client = AsyncClient(homeserver, user, store_path=str(store_path), config=config)
         self.rooms = Rooms(self.client, encrypted_dms=e2ee)
         self._crypto = Undecryptable(self, key_grace=key_grace)
@@ -124,8 +140,9 @@ class MatrixPlatform:
     async def _run(self) -> None:
         while self._session is None:
             try:
-                self._session = await log_in(self.client, store=self._store_path, password=self._password,
-                                             access_token=self._token)
+                self._session = await log_in(
+                    self.client, store=self._store_path, password=self._password, access_token=self._token
+                )
             except LoginFailed as exc:
                 log.error("matrix: %s. Matrix stays off until the bot is restarted with working credentials.", exc)
                 return
@@ -169,8 +186,7 @@ class MatrixPlatform:
         log.warning("matrix: sync refused (%s); next try in %.0f s", response.status_code or "server error", delay)
         if response.status_code == "M_UNKNOWN_TOKEN" and self._password is not None:
             with contextlib.suppress(LoginFailed, *NETWORK_ERRORS):
-                self._session = await log_in(self.client, store=self._store_path, password=self._password,
-                                             access_token=None)
+                self._session = await log_in(self.client, store=self._store_path, password=self._password, access_token=None)
         await asyncio.sleep(delay)
 
     def fresh(self, event: Any) -> bool:
@@ -243,7 +259,10 @@ class MatrixPlatform:
         try:
             group = self.rooms.is_group(room)
             incoming = Incoming(
-                address=Address(NAME, room.room_id, sender), text=text, at=self._now(), is_group=group,
+                address=Address(NAME, room.room_id, sender),
+                text=text,
+                at=self._now(),
+                is_group=group,
                 is_admin=not group or await self.rooms.is_admin(room, sender),
                 display_name=(room.user_name(sender) or sender)[:64],
             )

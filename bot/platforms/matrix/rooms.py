@@ -106,7 +106,9 @@ class Rooms:
     async def open_dm(self, user: str) -> str | None:
         """Create a direct room with ``user`` (encrypted when the bot runs with E2EE)."""
         resp = await self._client.room_create(
-            is_direct=True, invite=[user], preset=RoomPreset.trusted_private_chat,
+            is_direct=True,
+            invite=[user],
+            preset=RoomPreset.trusted_private_chat,
             initial_state=[ENCRYPTION_STATE] if self._encrypted_dms else [],
         )
         if isinstance(resp, RoomCreateResponse):

@@ -32,8 +32,9 @@ DM_WAIT = 10.0
 
 
 class Sender:
-    def __init__(self, client: AsyncClient, rooms: Rooms, *, ready: Callable[[], bool],
-                 synced: Callable[[], asyncio.Event]) -> None:
+    def __init__(
+        self, client: AsyncClient, rooms: Rooms, *, ready: Callable[[], bool], synced: Callable[[], asyncio.Event]
+    ) -> None:
         self._client, self._rooms = client, rooms
         self._ready, self._synced = ready, synced
         self._offers: Lru[str, tuple[str, tuple[str, ...]]] = Lru(MAX_OFFERS)  # event -> (room, commands)
@@ -62,8 +63,15 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def answer(self, to: Address, reply: Reply, *, in_reply_to: str | None = None, thread: str | None = None,
-                     kind: SendKind = SendKind.REPLY) -> None:
+    async def answer(
+        self,
+        to: Address,
+        reply: Reply,
+        *,
+        in_reply_to: str | None = None,
+        thread: str | None = None,
+        kind: SendKind = SendKind.REPLY,
+    ) -> None:
         """Send an answer to a command now, waiting out a short rate limit up to three times."""
         for attempt in range(3):
             try:
@@ -74,8 +82,9 @@ class Sender:
                     raise
                 await asyncio.sleep(exc.retry_after)
 
-    async def send(self, to: Address, reply: Reply, *, kind: SendKind, in_reply_to: str | None = None,
-                   thread: str | None = None) -> None:
+    async def send(
+        self, to: Address, reply: Reply, *, kind: SendKind, in_reply_to: str | None = None, thread: str | None = None
+    ) -> None:
         if not self._ready():
             raise RetryLater(5.0, "matrix is not connected yet")
         room_id = await self._room_for(to)
@@ -98,8 +107,13 @@ class Sender:
     async def _send_picture(self, room_id: str, picture: Picture, *, encrypted: bool) -> None:
         """Upload the PNG (encrypted for an end-to-end encrypted room) and post it as ``m.image``."""
         try:
-            resp, keys = await self._client.upload(io.BytesIO(picture.png), content_type="image/png",
-                                                   filename=picture.name, encrypt=encrypted, filesize=len(picture.png))
+            resp, keys = await self._client.upload(
+                io.BytesIO(picture.png),
+                content_type="image/png",
+                filename=picture.name,
+                encrypt=encrypted,
+                filesize=len(picture.png),
+            )
         except NETWORK_ERRORS as exc:
             raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
         if not isinstance(resp, UploadResponse):
@@ -123,8 +137,7 @@ class Sender:
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str | None) -> str:
         try:
-            resp = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id,
-                                                ignore_unverified_devices=True)
+            resp = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True)
         except NETWORK_ERRORS as exc:
             raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
         except SendRetryError as exc:

@@ -44,12 +44,23 @@ class TelegramPlatform:
     name = PLATFORM
     limits = SendLimits(overall_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
 
-    def __init__(self, *, token: str, now: Callable[[], datetime], api_url: str | None = None,
-                 webhook_url: str | None = None, webhook_secret: str | None = None, web: Routes | None = None,
-                 events: ChatEvents | None = None, menu: MenuSource | None = None,
-                 default_language: str = "en", poll_interval: float | None = None,
-                 request: BaseRequest | None = None, updates_request: BaseRequest | None = None,
-                 kept: KeptState | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        now: Callable[[], datetime],
+        api_url: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        web: Routes | None = None,
+        events: ChatEvents | None = None,
+        menu: MenuSource | None = None,
+        default_language: str = "en",
+        poll_interval: float | None = None,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        kept: KeptState | None = None,
+    ) -> None:
         """``kept``: where long button commands are kept, so every worker knows them (the store)."""
         if webhook_url is not None and (web is None or not webhook_secret):
             raise ValueError("webhook mode needs the web server and a secret token")
@@ -103,12 +114,12 @@ class TelegramPlatform:
             await self._menus.set(app.bot, self._menus.everywhere())
         await app.start()
         if self._webhook_url is not None:
-            await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret,
-                                      allowed_updates=ALLOWED_UPDATES)
+            await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram: @%s receives updates by webhook", self.username)
         elif app.updater is not None:
-            await app.updater.start_polling(poll_interval=self._poll_interval, timeout=25,
-                                            allowed_updates=ALLOWED_UPDATES, error_callback=self._on_poll_error)
+            await app.updater.start_polling(
+                poll_interval=self._poll_interval, timeout=25, allowed_updates=ALLOWED_UPDATES, error_callback=self._on_poll_error
+            )
             log.info("Telegram: @%s is polling for updates", self.username)
 
     async def stop(self) -> None:
@@ -129,8 +140,10 @@ class TelegramPlatform:
             log.warning("Telegram: getUpdates failed (%s); retrying", type(exc).__name__)
             return
         if self._giving_up is None:
-            log.error("Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
-                      "run one instance per token. Stopping.")
+            log.error(
+                "Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
+                "run one instance per token. Stopping."
+            )
             self._giving_up = asyncio.get_running_loop().create_task(self._give_up())
 
     async def _give_up(self) -> None:
@@ -168,8 +181,11 @@ class TelegramPlatform:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
-        log.error("Telegram: handling an update failed: %s", type(error).__name__,
-                  exc_info=(type(error), error, error.__traceback__) if error else None)
+        log.error(
+            "Telegram: handling an update failed: %s",
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
 
     async def _on_message(self, update: Update, message: Message) -> None:
         if message.migrate_to_chat_id is not None:
@@ -188,8 +204,9 @@ class TelegramPlatform:
 
     async def _on_press(self, query: CallbackQuery) -> None:
         pressed = await self._sender.buttons.decode(query.data or "")
-        incoming = None if pressed is None else incoming_from_press(
-            query, pressed.command, bot_username=self.username, at=self._now())
+        incoming = (
+            None if pressed is None else incoming_from_press(query, pressed.command, bot_username=self.username, at=self._now())
+        )
         await self._answer_query(query, expired=pressed is None)
         if incoming is None or not isinstance(query.message, Message):
             return
@@ -198,9 +215,11 @@ class TelegramPlatform:
         if incoming.is_group:
             incoming = replace(incoming, is_admin=await self._admins.is_admin(message.chat.id, query.from_user.id))
         edit = not (pressed and pressed.follow_up) and self._sender.keyboards.should_edit(
-            str(message.chat.id), message.message_id, str(query.from_user.id), is_group=incoming.is_group)
-        await self._run(incoming, quote=message.message_id if incoming.is_group else None,
-                        edit=message.message_id if edit else None)
+            str(message.chat.id), message.message_id, str(query.from_user.id), is_group=incoming.is_group
+        )
+        await self._run(
+            incoming, quote=message.message_id if incoming.is_group else None, edit=message.message_id if edit else None
+        )
 
     async def _answer_query(self, query: CallbackQuery, *, expired: bool) -> None:
         """Every press is answered at once, so the client stops its spinner."""

@@ -49,8 +49,14 @@ def chat_id(chat: str) -> int | str:
 class Sender:
     """Sends through ``bot()`` (the started application's Bot, or an error while stopped)."""
 
-    def __init__(self, bot: Callable[[], Any], *, events: ChatEvents | None,
-                 chat_moved: Callable[[str, str], Awaitable[None]], kept: KeptState | None = None) -> None:
+    def __init__(
+        self,
+        bot: Callable[[], Any],
+        *,
+        events: ChatEvents | None,
+        chat_moved: Callable[[str, str], Awaitable[None]],
+        kept: KeptState | None = None,
+    ) -> None:
         self._bot, self._events, self._chat_moved = bot, events, chat_moved
         self.buttons, self.keyboards = ButtonData(kept), Keyboards()
         self.names: Lru[str, str] = Lru(4096)  # user id -> first name, to show in a mention

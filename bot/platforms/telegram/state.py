@@ -128,8 +128,14 @@ class Keyboards:
 class AdminCache:
     """Group administrators from ``getChatAdministrators``, kept ``ttl`` seconds per chat."""
 
-    def __init__(self, fetch: Callable[[int], Awaitable[Iterable[int]]], *, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, size: int = 1024) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[int], Awaitable[Iterable[int]]],
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        size: int = 1024,
+    ) -> None:
         self._fetch, self._ttl, self._clock = fetch, ttl, clock
         self._chats: Lru[int, tuple[float, frozenset[int]]] = Lru(size)
 
