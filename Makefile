@@ -20,8 +20,10 @@ console: $(VENV)/.synced
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check bot handlers providers tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check bot handlers providers tests $(wildcard bench)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture
 
 e2e-deps: e2e-telegram-deps e2e-matrix-deps e2e-element-deps  ## servers and clients for end-to-end tests
 

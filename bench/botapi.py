@@ -19,8 +19,15 @@ from typing import Any
 
 from aiohttp import web
 
-BOT = {"id": 777000, "is_bot": True, "first_name": "Bench", "username": "bench_bot", "can_join_groups": True,
-       "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT = {
+    "id": 777000,
+    "is_bot": True,
+    "first_name": "Bench",
+    "username": "bench_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 HOLD = 1.0  # seconds a getUpdates waits before answering "nothing new"
 
 
@@ -42,8 +49,15 @@ class BotApi:
 
     def _too_many(self, retry_after: float) -> web.Response:
         wait = max(1, math.ceil(retry_after))
-        return web.json_response({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {wait}",
-                                  "parameters": {"retry_after": wait}}, status=429)
+        return web.json_response(
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {wait}",
+                "parameters": {"retry_after": wait},
+            },
+            status=429,
+        )
 
     def _send(self, params: dict[str, Any]) -> web.Response:
         now, chat = time.monotonic(), str(params.get("chat_id", ""))
@@ -63,8 +77,13 @@ class BotApi:
             self.enough.set()
         chat_id = int(chat) if chat.lstrip("-").isdigit() else 0
         kind = {"type": "private", "first_name": "Anna"} if chat_id > 0 else {"type": "group", "title": "Family"}
-        message = {"message_id": len(self.accepted), "date": int(time.time()), "chat": {"id": chat_id, **kind},
-                   "from": BOT, "text": str(params.get("text", ""))}
+        message = {
+            "message_id": len(self.accepted),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, **kind},
+            "from": BOT,
+            "text": str(params.get("text", "")),
+        }
         return web.json_response({"ok": True, "result": message})
 
     async def _method(self, request: web.Request) -> web.Response:

@@ -33,8 +33,9 @@ async def _noop(incoming: Incoming, ctx: Context) -> Reply:
 
 def _message(command: str) -> Incoming:
     address = Address("telegram", MEASURED.split(":", 1)[1], "1")
-    return Incoming(address=address, text=f"/{command}", at=T0, command=command, is_group=True, is_admin=True,
-                    display_name="Anna")
+    return Incoming(
+        address=address, text=f"/{command}", at=T0, command=command, is_group=True, is_admin=True, display_name="Anna"
+    )
 
 
 async def _latencies(handle: Callable[[Incoming], Awaitable[list[Reply]]], command: str, calls: int) -> list[float]:
@@ -69,8 +70,17 @@ async def run(config: Config, folder: Path, results: Results) -> None:
                 for command in ("balance", "lines"):
                     values = [ms(percentile(r, q)) for r in rounds[command]]
                     samples = min(len(r) for r in rounds[command])
-                    results.add(Row(SECTION, f"/{command} p{q} at {size:,} lines", "ms", values,
-                                    f"no-op command p{q}", base, note=f"{samples} calls a run" if samples < 100 else ""))
+                    results.add(
+                        Row(
+                            SECTION,
+                            f"/{command} p{q} at {size:,} lines",
+                            "ms",
+                            values,
+                            f"no-op command p{q}",
+                            base,
+                            note=f"{samples} calls a run" if samples < 100 else "",
+                        )
+                    )
                     results.facts[f"{command}_p{q}_{size}"] = sorted(values)[len(values) // 2]
             results.facts[f"noop_p50_{size}"] = ms(percentile(rounds["noop"][0], 50))
         finally:
@@ -80,5 +90,15 @@ async def run(config: Config, folder: Path, results: Results) -> None:
     if large != small:
         p99 = [results.facts[f"balance_p99_{large}"]]
         ok = p99[0] <= 1.3 * results.facts[f"balance_p99_{small}"] and p99[0] < 5
-        results.add(Row(SECTION, f"/balance p99 at {large:,} lines", "ms", p99, f"/balance p99 at {small:,} lines",
-                        [results.facts[f"balance_p99_{small}"]], goal="<= 1.3 ratio and < 5 ms", met=ok))
+        results.add(
+            Row(
+                SECTION,
+                f"/balance p99 at {large:,} lines",
+                "ms",
+                p99,
+                f"/balance p99 at {small:,} lines",
+                [results.facts[f"balance_p99_{small}"]],
+                goal="<= 1.3 ratio and < 5 ms",
+                met=ok,
+            )
+        )

@@ -38,14 +38,27 @@ def iccid(i: int) -> str:
     return f"8947{i:015d}"
 
 
-def fill(docs: Documents, n: int, *, provider: str = "demo", ref: Callable[[int], str] = iccid,
-         first_due: timedelta = timedelta(minutes=1)) -> None:
+def fill(
+    docs: Documents,
+    n: int,
+    *,
+    provider: str = "demo",
+    ref: Callable[[int], str] = iccid,
+    first_due: timedelta = timedelta(minutes=1),
+) -> None:
     """Put ``n`` lines with everything kept about them into ``docs`` (the committed tables)."""
     household = to_doc(Household(id="", is_group=False, created_at=T0))
-    line = to_doc(Line(id="", household_id="", label="", owner="", owner_name="Anna", provider=provider, ref="",
-                       created_at=T0))
-    bal = EsimBalance(provider=provider, iccid="", status=Status.ACTIVE, as_of=T0, data_total_bytes=10 * GB,
-                      data_remaining_bytes=6 * GB, expires_at=T0 + timedelta(days=20), activated_at=T0)
+    line = to_doc(Line(id="", household_id="", label="", owner="", owner_name="Anna", provider=provider, ref="", created_at=T0))
+    bal = EsimBalance(
+        provider=provider,
+        iccid="",
+        status=Status.ACTIVE,
+        as_of=T0,
+        data_total_bytes=10 * GB,
+        data_remaining_bytes=6 * GB,
+        expires_at=T0 + timedelta(days=20),
+        activated_at=T0,
+    )
     last = to_doc(bal)
     # every threshold already announced and no cycle figures to compare: a sweep sends nothing
     alert = to_doc(AlertState(cycle_started=T0 - timedelta(days=3), announced=QUIET, last_as_of=T0 - timedelta(hours=1)))
@@ -58,8 +71,7 @@ def fill(docs: Documents, n: int, *, provider: str = "demo", ref: Callable[[int]
         for k in range(min(size, n - i)):
             lid = line_id(i)
             owner = f"telegram:{h * 4 + k + 1}"
-            docs.put("lines", lid, {**line, "id": lid, "household_id": hid, "label": f"line {k}", "owner": owner,
-                                    "ref": ref(i)})
+            docs.put("lines", lid, {**line, "id": lid, "household_id": hid, "label": f"line {k}", "owner": owner, "ref": ref(i)})
             docs.put("samples", lid, {**ring, "last": {**last, "iccid": ref(i)}})
             docs.put("alerts", lid, dict(alert))
             docs.put("schedule", lid, {"at": (T0 + first_due + timedelta(seconds=3600 * i / max(n, 1))).isoformat()})
@@ -70,9 +82,19 @@ def fill(docs: Documents, n: int, *, provider: str = "demo", ref: Callable[[int]
 def add_measured(docs: Documents) -> list[Line]:
     """The household whose commands are timed: three demo lines."""
     docs.put("households", MEASURED, to_doc(Household(id=MEASURED, is_group=True, created_at=T0)))
-    lines = [Line(id=f"m{k}", household_id=MEASURED, label=label, owner=f"telegram:{k + 1}", owner_name="Anna",
-                  provider="demo", ref=DEMO_ICCIDS[k], created_at=T0 + timedelta(minutes=k))
-             for k, label in enumerate(("mom", "dad", "kid"))]
+    lines = [
+        Line(
+            id=f"m{k}",
+            household_id=MEASURED,
+            label=label,
+            owner=f"telegram:{k + 1}",
+            owner_name="Anna",
+            provider="demo",
+            ref=DEMO_ICCIDS[k],
+            created_at=T0 + timedelta(minutes=k),
+        )
+        for k, label in enumerate(("mom", "dad", "kid"))
+    ]
     for line in lines:
         docs.put("lines", line.id, to_doc(line))
     docs.put("state", "demo/day0", {"value": T0.isoformat()})

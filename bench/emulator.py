@@ -23,10 +23,22 @@ MB = 1_000_000
 
 def sims(iccids: list[str], now: datetime) -> dict[str, GoSim]:
     """One active 10 GB bundle with 6 GB left on each eSIM."""
-    bundle = {"name": "esim_10GB_30D_NO_V2", "description": "eSIM, 10GB, 30 Days, Norway, V2", "assignments": [
-        {"id": "1", "assignmentReference": "bench-0", "callTypeGroup": "data", "initialQuantity": 10_000 * MB,
-         "remainingQuantity": 6_000 * MB, "assignmentDateTime": rfc3339(now - timedelta(days=3)),
-         "bundleState": "active", "unlimited": False}]}
+    bundle = {
+        "name": "esim_10GB_30D_NO_V2",
+        "description": "eSIM, 10GB, 30 Days, Norway, V2",
+        "assignments": [
+            {
+                "id": "1",
+                "assignmentReference": "bench-0",
+                "callTypeGroup": "data",
+                "initialQuantity": 10_000 * MB,
+                "remainingQuantity": 6_000 * MB,
+                "assignmentDateTime": rfc3339(now - timedelta(days=3)),
+                "bundleState": "active",
+                "unlimited": False,
+            }
+        ],
+    }
     return {iccid: GoSim(f"BENCH-{n}", bundles=[bundle]) for n, iccid in enumerate(iccids)}
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 from bench.botapi import BotApi
 from bench.common import Config, Results, Row
 from bench.pipeline import pipeline
-from bot import alerts
 from bot.app import LOCALES
 from bot.clock import SystemClock
 from bot.i18n import Catalogs
 from bot.messages import Incoming, Reply
 from bot.metrics import Metrics
-from bot.platforms.telegram import TelegramPlatform
+from bot.platforms.telegram.platform import TelegramPlatform
 from bot.records import Alert, OutboxItem
+from bot.reminders import text as alerts
 from bot.store import TinyDBStore
 
 SECTION = "4. alert fan-out"
@@ -46,11 +46,28 @@ def waiting_alerts(count: int, chats: int, now: datetime) -> list[OutboxItem]:
     for i in range(count):
         c = i // max(1, count // chats) % chats
         chat = str(c + 1) if c % 4 == 3 else str(-(c + 1))
-        alert = Alert(kind="data", label=f"line {i % 4}", provider="demo", threshold=20, remaining=1_500_000_000,
-                      total=10_000_000_000, expires_at=now + timedelta(days=9))
-        out.append(OutboxItem(id=f"{i:012x}", line_id=f"{i:08x}", household_id=f"telegram:{chat}", platform="telegram",
-                              chat=chat, alert=alert, created_at=now + timedelta(microseconds=i), not_before=now,
-                              mention=None if c % 4 == 3 else str(c + 1000)))
+        alert = Alert(
+            kind="data",
+            label=f"line {i % 4}",
+            provider="demo",
+            threshold=20,
+            remaining=1_500_000_000,
+            total=10_000_000_000,
+            expires_at=now + timedelta(days=9),
+        )
+        out.append(
+            OutboxItem(
+                id=f"{i:012x}",
+                line_id=f"{i:08x}",
+                household_id=f"telegram:{chat}",
+                platform="telegram",
+                chat=chat,
+                alert=alert,
+                created_at=now + timedelta(microseconds=i),
+                not_before=now,
+                mention=None if c % 4 == 3 else str(c + 1000),
+            )
+        )
     return out
 
 
@@ -63,8 +80,9 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
         platform = TelegramPlatform(token=TOKEN, now=clock.now, api_url=api.url)
         items = waiting_alerts(config.fanout_alerts, config.fanout_chats, datetime.now(UTC))
         enqueue = math.nan
-        async def render(item: OutboxItem) -> str:
-            return alerts.render(item.alert, t, clock.now(), "/")
+
+        async def render(item: OutboxItem) -> Reply:
+            return Reply(alerts.render(item.alert, t, clock.now(), "/"))
 
         if run > 0:  # the alerts were stored before (as after a restart): Outbox.enqueue is timed once
             started = time.perf_counter()
@@ -72,8 +90,9 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
                 for item in items:
                     await tx.save_outbox(item)
             save = time.perf_counter() - started
-        jobs, outbox = pipeline(store, providers={}, platforms={"telegram": platform}, clock=clock, metrics=metrics,
-                                render=render, now=clock.now)
+        jobs, outbox = pipeline(
+            store, providers={}, platforms={"telegram": platform}, clock=clock, metrics=metrics, render=render, now=clock.now
+        )
         if run == 0:
             started = time.perf_counter()
             async with store.transaction() as tx:
@@ -96,27 +115,73 @@ async def _once(config: Config, folder: Path, run: int) -> dict[str, float]:
             await platform.stop()
             await store.close()
     rate, span = api.served_rate(config.fanout_target)
-    return {"rate": rate, "span": span, "refused": api.refusals, "chat": api.refused["chat"],
-            "overall": api.refused["overall"], "sent": len(api.accepted), "enqueue": enqueue, "save": save}
+    return {
+        "rate": rate,
+        "span": span,
+        "refused": api.refusals,
+        "chat": api.refused["chat"],
+        "overall": api.refused["overall"],
+        "sent": len(api.accepted),
+        "enqueue": enqueue,
+        "save": save,
+    }
 
 
 async def run(config: Config, folder: Path, results: Results) -> None:
     allowed = config.fanout_rate
-    small = dataclasses.replace(config, fanout_alerts=config.fanout_target, fanout_chats=config.fanout_target // 4,
-                                fanout_target=config.fanout_target // 2)
+    small = dataclasses.replace(
+        config,
+        fanout_alerts=config.fanout_target,
+        fanout_chats=config.fanout_target // 4,
+        fanout_target=config.fanout_target // 2,
+    )
     for cfg, repeats in ((config, config.fanout_runs), (small, 1)):
         runs = [await _once(cfg, folder, run) for run in range(repeats)]
         label = f"first {cfg.fanout_target:,} of {cfg.fanout_alerts:,} alerts, {cfg.fanout_chats:,} chats"
-        results.add(Row(SECTION, f"messages a second, {label}", "msg/s", [r["rate"] for r in runs], "allowed",
-                        [allowed] * len(runs), goal=">= 0.95 ratio", met=min(r["rate"] for r in runs) / allowed >= 0.95,
-                        note="" if cfg is config else "a small backlog: one run"))
-        results.add(Row(SECTION, f"429 answers, {label}", "count", [r["refused"] for r in runs], "goal",
-                        [0] * len(runs), goal="0", met=max(r["refused"] for r in runs) == 0))
+        results.add(
+            Row(
+                SECTION,
+                f"messages a second, {label}",
+                "msg/s",
+                [r["rate"] for r in runs],
+                "allowed",
+                [allowed] * len(runs),
+                goal=">= 0.95 ratio",
+                met=min(r["rate"] for r in runs) / allowed >= 0.95,
+                note="" if cfg is config else "a small backlog: one run",
+            )
+        )
+        results.add(
+            Row(
+                SECTION,
+                f"429 answers, {label}",
+                "count",
+                [r["refused"] for r in runs],
+                "goal",
+                [0] * len(runs),
+                goal="0",
+                met=max(r["refused"] for r in runs) == 0,
+            )
+        )
         worst = max(runs, key=lambda r: r["refused"])
         key = "big" if cfg is config else "small"
-        results.facts.update({f"fanout_{key}_chat_429": worst["chat"], f"fanout_{key}_overall_429": worst["overall"],
-                              f"fanout_{key}_rate": sorted(r["rate"] for r in runs)[len(runs) // 2],
-                              f"fanout_{key}_incomplete": sum(1 for r in runs if r["sent"] < cfg.fanout_target)})
+        results.facts.update(
+            {
+                f"fanout_{key}_chat_429": worst["chat"],
+                f"fanout_{key}_overall_429": worst["overall"],
+                f"fanout_{key}_rate": sorted(r["rate"] for r in runs)[len(runs) // 2],
+                f"fanout_{key}_incomplete": sum(1 for r in runs if r["sent"] < cfg.fanout_target),
+            }
+        )
         if cfg is config:
-            results.add(Row(SECTION, f"Outbox.enqueue of {cfg.fanout_alerts:,} alerts", "s", [runs[0]["enqueue"]],
-                            "tx.save_outbox of the same", [r["save"] for r in runs], note="one run"))
+            results.add(
+                Row(
+                    SECTION,
+                    f"Outbox.enqueue of {cfg.fanout_alerts:,} alerts",
+                    "s",
+                    [runs[0]["enqueue"]],
+                    "tx.save_outbox of the same",
+                    [r["save"] for r in runs],
+                    note="one run",
+                )
+            )

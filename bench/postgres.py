@@ -68,16 +68,57 @@ async def _at(size: int, config: Config, folder: Path, server: postgres_server.S
         await pg.close()
         await tiny.close()
         sql.db.close()
-    results.add(Row(SECTION, f"PostgreSQL: unit of work changing one line at {size:,} lines", "ms", runs["pg"],
-                    "sqlite3 WAL FULL", runs["sql"], note="a server round trip per statement, fsync on commit"))
-    results.add(Row(SECTION, f"PostgreSQL against TinyDB: one-line unit at {size:,} lines", "ms", runs["pg"],
-                    "TinyDB backend", runs["tiny"]))
-    results.add(Row(SECTION, f"PostgreSQL: read (line by id, one unit) at {size:,} lines", "µs", runs["pg_read"],
-                    "sqlite3 WAL", runs["sql_read"]))
-    results.add(Row(SECTION, f"PostgreSQL against TinyDB: read at {size:,} lines", "µs", runs["pg_read"],
-                    "TinyDB backend", runs["tiny_read"]))
-    results.add(Row(SECTION, f"python -m bot migrate: copy {size:,} lines into PostgreSQL", "s", [copy_seconds],
-                    "none (one run)", [copy_seconds]))
+    results.add(
+        Row(
+            SECTION,
+            f"PostgreSQL: unit of work changing one line at {size:,} lines",
+            "ms",
+            runs["pg"],
+            "sqlite3 WAL FULL",
+            runs["sql"],
+            note="a server round trip per statement, fsync on commit",
+        )
+    )
+    results.add(
+        Row(
+            SECTION,
+            f"PostgreSQL against TinyDB: one-line unit at {size:,} lines",
+            "ms",
+            runs["pg"],
+            "TinyDB backend",
+            runs["tiny"],
+        )
+    )
+    results.add(
+        Row(
+            SECTION,
+            f"PostgreSQL: read (line by id, one unit) at {size:,} lines",
+            "µs",
+            runs["pg_read"],
+            "sqlite3 WAL",
+            runs["sql_read"],
+        )
+    )
+    results.add(
+        Row(
+            SECTION,
+            f"PostgreSQL against TinyDB: read at {size:,} lines",
+            "µs",
+            runs["pg_read"],
+            "TinyDB backend",
+            runs["tiny_read"],
+        )
+    )
+    results.add(
+        Row(
+            SECTION,
+            f"python -m bot migrate: copy {size:,} lines into PostgreSQL",
+            "s",
+            [copy_seconds],
+            "none (one run)",
+            [copy_seconds],
+        )
+    )
 
 
 async def run(config: Config, folder: Path, results: Results) -> None:

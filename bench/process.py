@@ -51,8 +51,9 @@ async def first_reply(db: Path | None) -> tuple[float, dict[str, float]]:
     if db is not None:
         args += ["--db", str(db)]
     started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, env=_env(), stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env=_env(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         proc.stdin.write(START.encode())
@@ -113,13 +114,31 @@ async def run_memory(config: Config, folder: Path, results: Results) -> None:
         source = dataset(folder, size)
         db = copy_dataset(source, folder / f"memory-{size}" / "bot.json")
         took, memory = await first_reply(db)
-        results.add(Row(SECTION_MEMORY, f"RSS with {size:,} lines", "MB", [memory["VmRSS"]], "at start", base,
-                        note=f"peak {memory['VmHWM']:.0f} MB; one run"))
+        results.add(
+            Row(
+                SECTION_MEMORY,
+                f"RSS with {size:,} lines",
+                "MB",
+                [memory["VmRSS"]],
+                "at start",
+                base,
+                note=f"peak {memory['VmHWM']:.0f} MB; one run",
+            )
+        )
         per_line = (memory["VmRSS"] - sorted(base)[len(base) // 2]) * 1024 * 1024 / size
         on_disk = size_on_disk(source) / size
-        results.add(Row(SECTION_MEMORY, f"bytes per line in memory at {size:,} lines", "B", [per_line],
-                        "bytes per line on disk", [on_disk], goal="<= 2048 B" if size >= 100_000 else "",
-                        met=per_line <= 2048 if size >= 100_000 else None))
+        results.add(
+            Row(
+                SECTION_MEMORY,
+                f"bytes per line in memory at {size:,} lines",
+                "B",
+                [per_line],
+                "bytes per line on disk",
+                [on_disk],
+                goal="<= 2048 B" if size >= 100_000 else "",
+                met=per_line <= 2048 if size >= 100_000 else None,
+            )
+        )
         results.facts[f"startup_{size}"] = took
         results.facts["footprint"] = await line_footprint(db)
         results.facts[f"peak_{size}"] = memory["VmHWM"]
@@ -130,12 +149,21 @@ async def run_startup(config: Config, folder: Path, results: Results) -> None:
     for _ in range(config.startup_runs):  # interleaved, so both see the same machine
         bare.append(await _python_pass())
         bot.append((await first_reply(None))[0])
-    results.add(Row(SECTION_STARTUP, "process start to first console reply (empty data file)", "s", bot,
-                    "python -c pass", bare))
+    results.add(Row(SECTION_STARTUP, "process start to first console reply (empty data file)", "s", bot, "python -c pass", bare))
     empty = sorted(bot)[len(bot) // 2]
     for size in config.memory_sizes:
         if f"startup_{size}" in results.facts:
             took = results.facts[f"startup_{size}"]
             goal = {"goal": "<= 1.5 ratio", "met": took <= 1.5 * empty} if size >= 100_000 else {}
-            results.add(Row(SECTION_STARTUP, f"process start to first console reply ({size:,} lines)", "s",
-                            [took], "the same with an empty data file", bot, note="one run (section 5)", **goal))
+            results.add(
+                Row(
+                    SECTION_STARTUP,
+                    f"process start to first console reply ({size:,} lines)",
+                    "s",
+                    [took],
+                    "the same with an empty data file",
+                    bot,
+                    note="one run (section 5)",
+                    **goal,
+                )
+            )

@@ -20,15 +20,22 @@ HEADER = ("benchmark", "min", "median", "max", "unit", "baseline (median)", "rat
 def _cells(row: Row) -> tuple[str, ...]:
     base = sorted(row.baseline)[len(row.baseline) // 2] if row.baseline else 0.0
     goal = row.goal + (" — met" if row.met else " — MISSED" if row.met is False else "")
-    return (row.name, fmt(min(row.values)), fmt(row.median), fmt(max(row.values)), row.unit,
-            f"{fmt(base)} ({row.baseline_name})", fmt(row.ratio), goal)
+    return (
+        row.name,
+        fmt(min(row.values)),
+        fmt(row.median),
+        fmt(max(row.values)),
+        row.unit,
+        f"{fmt(base)} ({row.baseline_name})",
+        fmt(row.ratio),
+        goal,
+    )
 
 
 def table(results: Results) -> str:
     """Plain text, one block per section."""
     lines, section = [], None
-    widths = [max(len(h), *(len(_cells(r)[i]) for r in results.rows)) if results.rows else len(h)
-              for i, h in enumerate(HEADER)]
+    widths = [max(len(h), *(len(_cells(r)[i]) for r in results.rows)) if results.rows else len(h) for i, h in enumerate(HEADER)]
     for row in results.rows:
         if row.section != section:
             section = row.section
@@ -41,21 +48,22 @@ def _machine() -> list[str]:
     cpu = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
-                    if ln.startswith("model name")), cpu)
+        cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")), cpu)
     mem = ""
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
         kb = int(meminfo.read_text().split()[1])
-        mem = f", {kb / 1024 ** 2:.0f} GiB RAM"
+        mem = f", {kb / 1024**2:.0f} GiB RAM"
     versions = []
     for name in LIBRARIES:
         try:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name} (not installed)")
-    return [f"- Machine: {cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}",
-            f"- Python {sys.version.split()[0]} ({platform.python_implementation()}); {', '.join(versions)}"]
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}",
+        f"- Python {sys.version.split()[0]} ({platform.python_implementation()}); {', '.join(versions)}",
+    ]
 
 
 def markdown(results: Results, config: Config) -> str:
@@ -73,7 +81,8 @@ def markdown(results: Results, config: Config) -> str:
         f"- Load average (1, 5, 15 min) before: {load[0]}; after: {load[1]} "
         "(other work on the machine slows both a measurement and its baseline)",
         f"- Run time: {facts['total_seconds']:.0f} s in all ("
-        + ", ".join(f"{k} {v:.0f} s" for k, v in results.seconds.items()) + ")",
+        + ", ".join(f"{k} {v:.0f} s" for k, v in results.seconds.items())
+        + ")",
         "",
         "Every row is a ratio against a baseline measured in the same run: ratio = median / baseline median.",
         "",

@@ -27,7 +27,7 @@ from bench.pipeline import pipeline
 from bot.clock import FakeClock
 from bot.metrics import Metrics
 from bot.records import AlertState, ReminderSettings
-from bot.reminders import evaluate
+from bot.reminders.rules import evaluate
 from bot.store import TinyDBStore
 from providers._limits import TokenBucket
 from providers.base import GB, EsimBalance, Status
@@ -36,16 +36,22 @@ from providers.esimgo import EsimGoProvider
 SECTION = "3. reminder sweep"
 
 
-async def _paced_sweep(store: TinyDBStore, n: int, rate: float, window: int, burst: int | None,
-                      warmup: float) -> dict[str, float]:
+async def _paced_sweep(
+    store: TinyDBStore, n: int, rate: float, window: int, burst: int | None, warmup: float
+) -> dict[str, float]:
     clock = FakeClock(T0 + timedelta(hours=2))  # every line is due
     async with LimitedEsimGo.running(sims=sims([iccid(i) for i in range(n)], T0), limit=rate) as emu:
         provider = EsimGoProvider(api_key=API_KEY, base_url=emu.base_url, now=clock.now, rate_per_second=rate)
         if burst is not None:  # the adapter as it could be configured: its limiter swapped in place
             provider._http.limiter = TokenBucket(rate, burst)
         metrics = Metrics()
-        jobs, _queue = pipeline(store, providers={"esimgo": provider}, platforms={}, clock=clock,  # type: ignore[dict-item]
-                                metrics=metrics)
+        jobs, _queue = pipeline(
+            store,
+            providers={"esimgo": provider},
+            platforms={},
+            clock=clock,  # type: ignore[dict-item]
+            metrics=metrics,
+        )
         try:
             task = asyncio.create_task(jobs.run_due())
             await asyncio.sleep(warmup)
@@ -77,27 +83,55 @@ async def _paced(config: Config, folder: Path, results: Results) -> None:
             finally:
                 await store.close()
         label = f"{n:,} eSIM Go lines, limit {rate:g} req/s, adapter {name}"
-        results.add(Row(SECTION, f"request rate served, {label}", "req/s", [r["rate"] for r in runs],
-                        "allowed", [rate] * len(runs), goal=">= 0.95 ratio",
-                        met=min(r["rate"] for r in runs) / rate >= 0.95,
-                        note=f"{window:g} whole 1-s windows after {config.sweep_warmup:g} s"))
-        results.add(Row(SECTION, f"429 answers, {label}", "count", [r["refused"] for r in runs], "goal",
-                        [0] * len(runs), goal="0", met=max(r["refused"] for r in runs) == 0, note="whole run"))
+        results.add(
+            Row(
+                SECTION,
+                f"request rate served, {label}",
+                "req/s",
+                [r["rate"] for r in runs],
+                "allowed",
+                [rate] * len(runs),
+                goal=">= 0.95 ratio",
+                met=min(r["rate"] for r in runs) / rate >= 0.95,
+                note=f"{window:g} whole 1-s windows after {config.sweep_warmup:g} s",
+            )
+        )
+        results.add(
+            Row(
+                SECTION,
+                f"429 answers, {label}",
+                "count",
+                [r["refused"] for r in runs],
+                "goal",
+                [0] * len(runs),
+                goal="0",
+                met=max(r["refused"] for r in runs) == 0,
+                note="whole run",
+            )
+        )
 
 
 def _cases() -> list[tuple[AlertState | None, EsimBalance, ReminderSettings, Any]]:
     """A mix of balances (plenty, low, empty, unlimited, expired) and histories."""
     settings = (ReminderSettings(), ReminderSettings(data_bytes=(500_000_000,), expiry_hours=(72, 24, 2)))
-    states: tuple[AlertState | None, ...] = (None, AlertState(cycle_started=T0), AlertState(
-        cycle_started=T0, announced=QUIET[2:], expires_at=T0 + timedelta(days=5), total=10 * GB, remaining=GB))
+    states: tuple[AlertState | None, ...] = (
+        None,
+        AlertState(cycle_started=T0),
+        AlertState(cycle_started=T0, announced=QUIET[2:], expires_at=T0 + timedelta(days=5), total=10 * GB, remaining=GB),
+    )
     out = []
     for k in range(240):
         left = (k * 37 % 100) * GB // 10
-        bal = EsimBalance(provider="demo", iccid="8947000000000000012",
-                          status=Status.EXPIRED if k % 11 == 0 else Status.ACTIVE, as_of=T0 + timedelta(minutes=k),
-                          data_total_bytes=None if k % 13 == 0 else 10 * GB,
-                          data_remaining_bytes=None if k % 13 == 0 else left, data_unlimited=k % 13 == 0,
-                          expires_at=T0 + timedelta(hours=k % 120))
+        bal = EsimBalance(
+            provider="demo",
+            iccid="8947000000000000012",
+            status=Status.EXPIRED if k % 11 == 0 else Status.ACTIVE,
+            as_of=T0 + timedelta(minutes=k),
+            data_total_bytes=None if k % 13 == 0 else 10 * GB,
+            data_remaining_bytes=None if k % 13 == 0 else left,
+            data_unlimited=k % 13 == 0,
+            expires_at=T0 + timedelta(hours=k % 120),
+        )
         out.append((states[k % 3], bal, settings[k % 2], T0 + timedelta(minutes=k)))
     return out
 
@@ -119,8 +153,16 @@ async def _rules(config: Config, results: Results) -> None:
     cases = _cases()
     ours = [_cpu(evaluate, cases, config.evaluations) for _ in range(config.repeats)]
     base = [_cpu(_noop, cases, config.evaluations) for _ in range(config.repeats)]
-    results.add(Row(SECTION, "CPU time of bot.reminders.evaluate per 100 000 evaluations", "s", ours,
-                    "no-op with the same arguments", base))
+    results.add(
+        Row(
+            SECTION,
+            "CPU time of bot.reminders.evaluate per 100 000 evaluations",
+            "s",
+            ours,
+            "no-op with the same arguments",
+            base,
+        )
+    )
 
 
 async def run(config: Config, folder: Path, results: Results) -> None:

@@ -52,12 +52,23 @@ class Worker:
 
 def _start(port: int, url: str, api: str, log: Path) -> Worker:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
-    env.update({"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_API_URL": api, "DATABASE_URL": url, "WEB_PORT": str(port),
-                "TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:9/telegram/hook", "TELEGRAM_WEBHOOK_SECRET": SECRET,
-                "PROVIDERS": "demo", "DB_PATH": str(log.with_suffix(".json")), "LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "TELEGRAM_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api,
+            "DATABASE_URL": url,
+            "WEB_PORT": str(port),
+            "TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:9/telegram/hook",
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "PROVIDERS": "demo",
+            "DB_PATH": str(log.with_suffix(".json")),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=ROOT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, stdin=subprocess.DEVNULL
+        )
     return Worker(port, proc)
 
 
@@ -97,10 +108,17 @@ def _stop(workers: list[Worker]) -> None:
 
 def _update(n: int) -> dict[str, object]:
     chat = {"id": 10_000 + n, "type": "private", "first_name": "Anna"}
-    return {"update_id": n, "message": {"message_id": n, "date": int(time.time()), "chat": chat,
-                                        "from": {"id": 10_000 + n, "is_bot": False, "first_name": "Anna"},
-                                        "text": "/lines", "entities": [{"offset": 0, "length": 6,
-                                                                         "type": "bot_command"}]}}
+    return {
+        "update_id": n,
+        "message": {
+            "message_id": n,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": 10_000 + n, "is_bot": False, "first_name": "Anna"},
+            "text": "/lines",
+            "entities": [{"offset": 0, "length": 6, "type": "bot_command"}],
+        },
+    }
 
 
 async def _answered_per_second(n: int, count: int, server: postgres_server.Server, api: BotApi, folder: Path) -> float:
@@ -113,8 +131,11 @@ async def _answered_per_second(n: int, count: int, server: postgres_server.Serve
             async def post(i: int) -> None:
                 async with gate:
                     for _ in range(200):  # 503: the worker is still starting; Telegram would send it again
-                        answer = await http.post(f"http://127.0.0.1:{workers[i % n].port}/telegram/hook",
-                                                 json=_update(i), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                        answer = await http.post(
+                            f"http://127.0.0.1:{workers[i % n].port}/telegram/hook",
+                            json=_update(i),
+                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                        )
                         if answer.status_code != 503:
                             break
                         await asyncio.sleep(0.05)
@@ -178,20 +199,51 @@ async def run(config: Config, folder: Path, results: Results) -> None:
     api = BotApi(overall_per_second=1e9, per_chat_seconds=0.0)
     async with api.running():
         with postgres_server.server(fsync=True) as server:
-            rates = {n: [await _answered_per_second(n, config.worker_updates, server, api, folder)
-                         for _ in range(config.repeats)] for n in (1, 2, 3)}
+            rates = {
+                n: [await _answered_per_second(n, config.worker_updates, server, api, folder) for _ in range(config.repeats)]
+                for n in (1, 2, 3)
+            }
             took = await _failovers(config.failover_kills, server, api, folder)
             fanout = [await _fanout(config, server, folder) for _ in range(config.fanout_runs)]
     for n in (2, 3):
         ratio = sorted(rates[n])[len(rates[n]) // 2] / sorted(rates[1])[len(rates[1]) // 2]
-        results.add(Row(SECTION, f"webhook updates answered a second, {n} workers", "updates/s", rates[n],
-                        "1 worker", rates[1], goal=">= 2.5 ratio" if n == 3 else "",
-                        met=ratio >= 2.5 if n == 3 else None, note=f"{os.cpu_count()} cores on this machine"))
+        results.add(
+            Row(
+                SECTION,
+                f"webhook updates answered a second, {n} workers",
+                "updates/s",
+                rates[n],
+                "1 worker",
+                rates[1],
+                goal=">= 2.5 ratio" if n == 3 else "",
+                met=ratio >= 2.5 if n == 3 else None,
+                note=f"{os.cpu_count()} cores on this machine",
+            )
+        )
     fan_rates = [r for r, _refused in fanout]
     refused = sum(n for _r, n in fanout)
-    results.add(Row(SECTION, f"fan-out with 3 workers: first {config.fanout_target:,} of {config.fanout_alerts:,} "
-                    f"waiting alerts", "msg/s", fan_rates, "allowed", [config.fanout_rate],
-                    goal=">= 0.95 ratio, no 429", met=min(fan_rates) >= 0.95 * config.fanout_rate and refused == 0,
-                    note=f"{refused} answers 429"))
-    results.add(Row(SECTION, f"a new leader after SIGKILL of the leader ({len(took)} kills; max {max(took):.2f} s)",
-                    "s", took, "the goal", [10.0], goal="<= 10 s worst", met=max(took) <= 10.0))
+    results.add(
+        Row(
+            SECTION,
+            f"fan-out with 3 workers: first {config.fanout_target:,} of {config.fanout_alerts:,} waiting alerts",
+            "msg/s",
+            fan_rates,
+            "allowed",
+            [config.fanout_rate],
+            goal=">= 0.95 ratio, no 429",
+            met=min(fan_rates) >= 0.95 * config.fanout_rate and refused == 0,
+            note=f"{refused} answers 429",
+        )
+    )
+    results.add(
+        Row(
+            SECTION,
+            f"a new leader after SIGKILL of the leader ({len(took)} kills; max {max(took):.2f} s)",
+            "s",
+            took,
+            "the goal",
+            [10.0],
+            goal="<= 10 s worst",
+            met=max(took) <= 10.0,
+        )
+    )

@@ -18,9 +18,13 @@ from bot.errors import ConfigError, StoreError
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description="eSIM balance & renewal bot")
-    parser.add_argument("mode", nargs="?", choices=["console", "migrate"],
-                        help="console: chat in the console instead of the platforms; "
-                             "migrate: copy the data file into an empty PostgreSQL database (--to)")
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        choices=["console", "migrate"],
+        help="console: chat in the console instead of the platforms; "
+        "migrate: copy the data file into an empty PostgreSQL database (--to)",
+    )
     parser.add_argument("--to", metavar="URL", help="with migrate: the postgresql:// URL to copy into")
     parser.add_argument("--jsonl", action="store_true", help="console speaks JSON lines (for programs)")
     parser.add_argument("--db", help="data file (console default: a temporary file; else DB_PATH)")
@@ -97,9 +101,19 @@ def _migrate(db_path: str, url: str | None) -> int:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    names = ("telegram_token", "telegram_webhook_secret", "matrix_password", "matrix_access_token",
-             "airalo_client_id", "airalo_client_secret", "esimaccess_access_code", "esimaccess_secret_key",
-             "esimaccess_webhook_path", "esimgo_api_key", "database_url")
+    names = (
+        "telegram_token",
+        "telegram_webhook_secret",
+        "matrix_password",
+        "matrix_access_token",
+        "airalo_client_id",
+        "airalo_client_secret",
+        "esimaccess_access_code",
+        "esimaccess_secret_key",
+        "esimaccess_webhook_path",
+        "esimgo_api_key",
+        "database_url",
+    )
     return [value for name in names if isinstance(value := getattr(settings, name), str)]
 
 

@@ -35,8 +35,9 @@ class Audience:
         self.default_timezone = default_timezone
 
     @staticmethod
-    def targets(line: Line, household: Household, *, owner_reachable: bool = True,
-                chats: Sequence[Household] | None = None) -> list[Recipient]:
+    def targets(
+        line: Line, household: Household, *, owner_reachable: bool = True, chats: Sequence[Household] | None = None
+    ) -> list[Recipient]:
         """A private chat gets the alert as is; a family's alert goes to each of its chats
         (``chats``: the household itself and the joined chats still active), mentioning the
         owner in the groups of the owner's platform, to the owner privately, or both (the
@@ -63,15 +64,15 @@ class Audience:
             return [*in_chats(True), private]
         return in_chats(True)
 
-    async def translator(self, tx: Tx, user_id: str | None, household: Household | None,
-                         hint: str | None = None, *, private: bool = False) -> Translator:
+    async def translator(
+        self, tx: Tx, user_id: str | None, household: Household | None, hint: str | None = None, *, private: bool = False
+    ) -> Translator:
         """The reader's language: user's choice -> household's -> platform hint -> default.
         A ``private`` message to one user (an alert about a family line) puts the user's own
         platform language before the family's."""
         user_lang = await tx.user_language(user_id) if user_id else None
         household_lang = household.language if household else None
-        hint = hint or (await tx.user_hint(user_id) if user_id else None) \
-            or (household.language_hint if household else None)
+        hint = hint or (await tx.user_hint(user_id) if user_id else None) or (household.language_hint if household else None)
         order = (user_lang, hint, household_lang) if private else (user_lang, household_lang, hint)
         lang = negotiate(*order, default=self.default_language)
         tz = household.timezone if household else self.default_timezone

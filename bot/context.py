@@ -20,7 +20,7 @@ from bot.services import HouseholdSettings, LineBook, OrderBook
 from providers.base import ManualLines, Provider
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     """``lines``, ``orders`` and ``settings`` are narrow services over the message's unit of
     work (``bot.services``), committed after the reply is made, only when something changed."""
@@ -35,9 +35,8 @@ class Context:
     manual: ManualLines
     t: Translator
     now: datetime
+    commands: Mapping[str, Command]  # every command, as /start and /help list them
     prefix: str = "/"
-    default_language: str = "en"
-    extra_commands: tuple[str, ...] = ()
     bot_id: str = ""  # the bot on this platform (Telegram username, Matrix user id): links to it
 
     @property
@@ -82,7 +81,7 @@ def _label_key(label: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-_QUOTES = "\"“”«»「」『』‘’"
+_QUOTES = '"“”«»「」『』‘’'
 
 
 def mask_iccid(iccid: str) -> str:
@@ -104,7 +103,7 @@ class Command:
 
 
 def unknown_command(t: Translator, typed: str, commands: Mapping[str, Command], prefix: str) -> str:
-    """"There's no /renw command. Did you mean /renew?": the closest listed command, never
+    """ "There's no /renw command. Did you mean /renew?": the closest listed command, never
     the whole list of fifteen (a phone screen); "send /help" when nothing is close."""
     names = [c.name for c in commands.values() if not c.hidden]
     close = difflib.get_close_matches(typed.lower(), names, n=1, cutoff=0.6)

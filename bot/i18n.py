@@ -98,6 +98,10 @@ class Translator:
             return self
         return self._catalogs.translator(lang, str(self.tz))
 
+    def with_timezone(self, tz: str) -> Translator:
+        """The same reader in another time zone (after ``/remind tz``)."""
+        return Translator(self.lang, self._tr, tz, self._catalogs)
+
     def _finish(self, text: str) -> str:
         return space_zh(text) if self.lang == "zh" else text
 
@@ -138,9 +142,15 @@ class Translator:
         return format_percent(ratio, locale=self.locale)
 
     def money(self, amount: Decimal, currency: str) -> str:
-        return self._finish(format_currency(
-            amount, currency, format=MONEY_PATTERN.get(self.lang), locale=self.locale,
-            format_type="name" if self.lang == "zh" and currency != "CNY" else "standard"))
+        return self._finish(
+            format_currency(
+                amount,
+                currency,
+                format=MONEY_PATTERN.get(self.lang),
+                locale=self.locale,
+                format_type="name" if self.lang == "zh" and currency != "CNY" else "standard",
+            )
+        )
 
     def data(self, n_bytes: int, *, zero_in_gb: bool = False) -> str:
         """A data size, rounded down so the bot never over-promises (GB = 1024 MB, as most
@@ -249,7 +259,9 @@ def space_zh(text: str) -> str:
     """The zh spacing rule (locales/GLOSSARY.md): one space between a Chinese character and
     Latin letters, digits or a command; none inside a date or time (``2027年3月31日``) and
     none next to full-width punctuation, which carries its own space."""
-    text = _CJK_THEN_LATIN.sub(lambda m: m.group(0) if m.group(1) in _DATE_UNITS and m.group(2).isdigit()
-                               else f"{m.group(1)} {m.group(2)}", text)
-    return _LATIN_THEN_CJK.sub(lambda m: m.group(0) if m.group(1).isdigit() and m.group(2) in _DATE_UNITS
-                               else f"{m.group(1)} {m.group(2)}", text)
+    text = _CJK_THEN_LATIN.sub(
+        lambda m: m.group(0) if m.group(1) in _DATE_UNITS and m.group(2).isdigit() else f"{m.group(1)} {m.group(2)}", text
+    )
+    return _LATIN_THEN_CJK.sub(
+        lambda m: m.group(0) if m.group(1).isdigit() and m.group(2) in _DATE_UNITS else f"{m.group(1)} {m.group(2)}", text
+    )

@@ -24,7 +24,7 @@ def code_in(payload: str) -> str | None:
     """The invite code a ``/start`` payload carries, or None when it is not an invite."""
     if not payload.startswith(JOIN) or not _PAYLOAD.match(payload):
         return None
-    return payload[len(JOIN):]
+    return payload[len(JOIN) :]
 
 
 def telegram_invite(username: str, code: str) -> tuple[str, str]:

@@ -32,6 +32,13 @@ class Address:
         return f"{self.platform}:{self.user}"
 
 
+class SendKind(StrEnum):
+    """Why a message leaves: it answers a message, or it is an alert nobody asked for just now."""
+
+    REPLY = "reply"
+    ALERT = "alert"
+
+
 class ChoiceKind(StrEnum):
     """What pressing a choice does, for platforms that show it (Telegram colours the button):
     ``PAY`` spends money, ``DESTROY`` removes something, ``CANCEL`` drops the question."""

@@ -11,3 +11,6 @@ class PlatformName(enum.StrEnum):
     CONSOLE = "console"
     TELEGRAM = "telegram"
     MATRIX = "matrix"
+
+
+PREFIXES: dict[str, str] = {PlatformName.MATRIX: "!"}  # the command prefix each platform's users type; "/" elsewhere

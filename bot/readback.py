@@ -68,8 +68,13 @@ def number(text: str, lang: str) -> Decimal:
 def _unit_words(*units: str) -> frozenset[str]:
     """Every spelling Babel (CLDR) gives the units in the three languages, long, short and
     narrow, singular and plural: ``GB``, ``gigabytes``, ``吉字节``; ``days``, ``d``, ``døgn``, ``天``."""
-    words = {clean(format_unit(n, unit, length=length, locale=FORMAT_LOCALE[lang])).strip("0123456789 ")
-             for lang in SUPPORTED for unit in units for length in ("long", "short", "narrow") for n in (1, 2, 5)}
+    words = {
+        clean(format_unit(n, unit, length=length, locale=FORMAT_LOCALE[lang])).strip("0123456789 ")
+        for lang in SUPPORTED
+        for unit in units
+        for length in ("long", "short", "narrow")
+        for n in (1, 2, 5)
+    }
     return frozenset(w for w in words if w and w not in units)  # Babel falls back to the unit's id
 
 

@@ -19,8 +19,18 @@ from bot.i18n import FORMAT_LOCALE
 from bot.readback import clean, unit_of
 
 _DURATION_UNITS = {"day": ("duration-day",), "hour": ("duration-hour",), "minute": ("duration-minute",)}
-_EXTRA_DURATION_WORDS = {"dag": "day", "dager": "day", "dagar": "day", "日": "day", "个小时": "hour", "钟头": "hour",
-                         "hrs": "hour", "tim": "hour", "分": "minute", "mins": "minute"}
+_EXTRA_DURATION_WORDS = {
+    "dag": "day",
+    "dager": "day",
+    "dagar": "day",
+    "日": "day",
+    "个小时": "hour",
+    "钟头": "hour",
+    "hrs": "hour",
+    "tim": "hour",
+    "分": "minute",
+    "mins": "minute",
+}
 _MINUTES = {"day": 24 * 60, "hour": 60, "minute": 1}
 _PART = re.compile(r"(\d+) ?([^\d ]+)")
 _CLOCK = re.compile(r"(?:kl\.? ?|klokka ?)?(\d{1,2})[:.](\d{2})")

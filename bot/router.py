@@ -27,7 +27,7 @@ from bot.errors import BotError, OneOf, StoreWriteError, provider_message
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
 from bot.metrics import Metrics
-from bot.names import PlatformName
+from bot.names import PREFIXES
 from bot.records import Household
 from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
@@ -35,7 +35,6 @@ from providers import errors as perr
 from providers.base import ManualLines, Provider
 
 log = logging.getLogger(__name__)
-PREFIXES: dict[str, str] = {PlatformName.MATRIX: "!"}  # the command prefix each platform's users type; "/" elsewhere
 
 
 def parse(incoming: Incoming, bot_username: str | None) -> Incoming | None:
@@ -63,10 +62,20 @@ class Reader:
 
 
 class Router:
-    def __init__(self, *, commands: Mapping[str, Command], store: Store, providers: Mapping[str, Provider],
-                 manual: ManualLines, audience: Audience, clock: Clock, watcher: Watcher | None = None,
-                 bot_username: str | None = None, metrics: Metrics | None = None,
-                 bot_ids: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        commands: Mapping[str, Command],
+        store: Store,
+        providers: Mapping[str, Provider],
+        manual: ManualLines,
+        audience: Audience,
+        clock: Clock,
+        watcher: Watcher | None = None,
+        bot_username: str | None = None,
+        metrics: Metrics | None = None,
+        bot_ids: Mapping[str, str] | None = None,
+    ) -> None:
         """``bot_ids``: the bot's own id per platform when the platform's messages do not carry
         it (Matrix: ``MATRIX_USER``), for the links a handler gives to it."""
         self.commands = dict(commands)
@@ -104,8 +113,9 @@ class Router:
         reader's language; the platform's language hint is remembered when it changed."""
         hid = incoming.address.household_id
         found = await tx.household(hid)
-        household = found or Household(id=hid, is_group=incoming.is_group, created_at=self.clock.now(),
-                                       timezone=self.audience.default_timezone)
+        household = found or Household(
+            id=hid, is_group=incoming.is_group, created_at=self.clock.now(), timezone=self.audience.default_timezone
+        )
         if not household.active:
             household = replace(household, active=True)
         if incoming.is_group and not household.is_group:
@@ -119,11 +129,10 @@ class Router:
         user = incoming.address.user_id
         if incoming.language:
             await tx.set_user_hint(user, incoming.language[:16])
-        if await tx.get_state("unreachable", user):
-            await tx.put_state("unreachable", user, None)  # they talk to us again
+        if await tx.unreachable(user):
+            await tx.set_unreachable(user, False)  # they talk to us again
         home = await self._home(tx, household)
-        speaks = household if home is None else replace(home, language=household.language,
-                                                        language_hint=household.language_hint)
+        speaks = household if home is None else replace(home, language=household.language, language_hint=household.language_hint)
         return Reader(home or household, await self.audience.translator(tx, user, speaks, incoming.language), household)
 
     @staticmethod
@@ -149,11 +158,21 @@ class Router:
         if command is None:
             return [Reply(unknown_command(t, incoming.command, self.commands, prefix))]
         hid = reader.household.id
-        ctx = Context(incoming=incoming, household=reader.household, chat=reader.chat, lines=LineBook(tx, hid, self.watcher),
-                      orders=OrderBook(tx, self.store, hid), settings=HouseholdSettings(tx, self.store, self.watcher),
-                      providers=self.providers, manual=self.manual, t=t, now=self.clock.now(), prefix=prefix,
-                      default_language=self.audience.default_language,
-                      bot_id=incoming.bot_id or self.bot_ids.get(incoming.address.platform, ""))
+        ctx = Context(
+            incoming=incoming,
+            household=reader.household,
+            chat=reader.chat,
+            lines=LineBook(tx, hid, self.watcher),
+            orders=OrderBook(tx, self.store, hid),
+            settings=HouseholdSettings(tx, self.store, self.watcher),
+            providers=self.providers,
+            manual=self.manual,
+            t=t,
+            now=self.clock.now(),
+            prefix=prefix,
+            commands=self.commands,
+            bot_id=incoming.bot_id or self.bot_ids.get(incoming.address.platform, ""),
+        )
         log.info("command %s in %s", command.name, incoming.address.platform)
         try:
             result = await command.handler(incoming, ctx)
@@ -167,8 +186,11 @@ class Router:
             return [Reply(explain_provider(ctx.t, exc, prefix))]
 
     def _fallback(self, reader: Reader | None) -> Translator:
-        return reader.t if reader is not None else self.audience.catalogs.translator(
-            self.audience.default_language, self.audience.default_timezone)
+        return (
+            reader.t
+            if reader is not None
+            else self.audience.catalogs.translator(self.audience.default_language, self.audience.default_timezone)
+        )
 
 
 def _with_chat_language(replies: list[Reply], chat: Household) -> list[Reply]:
@@ -182,8 +204,10 @@ def _with_chat_language(replies: list[Reply], chat: Household) -> list[Reply]:
 def explain_refusal(t: Translator, exc: BotError, prefix: str) -> str:
     """The refusal in the reader's language: a list placeholder as the language lists things
     (choices to pick one from as an "or" list), a count ``n`` through the message's plural forms."""
-    params = {k: t.list(v, style="or" if isinstance(v, OneOf) else "standard") if isinstance(v, list | tuple) else v
-              for k, v in exc.params.items()}
+    params = {
+        k: t.list(v, style="or" if isinstance(v, OneOf) else "standard") if isinstance(v, list | tuple) else v
+        for k, v in exc.params.items()
+    }
     params.setdefault("prefix", prefix)
     count = params.pop("n", None)
     if isinstance(count, int):

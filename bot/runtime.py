@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.errors import StoreError
-from bot.jobs.runner import Jobs
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, Platform
+from bot.reminders.loop import JobLoop
 from bot.router import Router
 from bot.store import Store
 from bot.web import WebServer
@@ -51,7 +51,7 @@ class Console(Protocol):
     done: asyncio.Event
     failed: bool
 
-    async def start(self, handler: Handler, steps: Jobs | None = None) -> None: ...
+    async def start(self, handler: Handler, steps: JobLoop | None = None) -> None: ...
 
 
 class Leader(Protocol):
@@ -84,7 +84,7 @@ class App:
     store: Store
     router: Router
     providers: Mapping[str, Provider]
-    jobs: Jobs
+    jobs: JobLoop
     metrics: Metrics
     platforms: list[Platform] = field(default_factory=list)
     console: Console | None = None
@@ -101,8 +101,14 @@ class App:
         ok = (self.jobs.running or not self.background_jobs or following) and bool(store["ok"])
         role = None if self.leader is None else "leader" if self.leader.held else "follower"
         holds = ["job loop", *self._names(shared=False)] if role == "leader" else []
-        return {"ok": ok, "role": role, "holds": holds, "platforms": [p.name for p in self.platforms],
-                "jobs": self.jobs.health(), "store": store}
+        return {
+            "ok": ok,
+            "role": role,
+            "holds": holds,
+            "platforms": [p.name for p in self.platforms],
+            "jobs": self.jobs.health(),
+            "store": store,
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, wait for ``stop`` (or the console's EOF), then shut down cleanly.
@@ -117,8 +123,10 @@ class App:
                 await self._start_platforms(shared=True)
                 if await _first(stop.wait(), self.leader.campaign()) == 0:
                     return  # stopped before it ever led
-                log.info("this worker leads now: it runs the job loop and %s",
-                         ", ".join(self._names(shared=False)) or "no exclusive platform")
+                log.info(
+                    "this worker leads now: it runs the job loop and %s",
+                    ", ".join(self._names(shared=False)) or "no exclusive platform",
+                )
             await self._start_platforms(shared=False if self.leader is not None else None)
             await self.jobs.run_due()  # catch up on what fell due while the bot was down
             if self.background_jobs:
@@ -131,25 +139,31 @@ class App:
             if self.leader is not None:
                 ends.append(self.leader.lost())
             if await _first(*ends) == len(ends) - 1 and self.leader is not None:
-                raise StoreError("this worker lost the database lock that made it the leader; it stops so "
-                                 "that two workers never lead at once (start it again)")
+                raise StoreError(
+                    "this worker lost the database lock that made it the leader; it stops so "
+                    "that two workers never lead at once (start it again)"
+                )
         finally:
-            for service in reversed(self.services):
-                with contextlib.suppress(Exception):
-                    await service.stop()
-            await self.jobs.stop()
-            for platform in reversed(self.platforms):
-                with contextlib.suppress(Exception):
-                    await platform.stop()
-            if self.web is not None:
-                await self.web.stop()
-            for provider in self.providers.values():
-                with contextlib.suppress(Exception):
-                    await provider.aclose()
-            if self.leader is not None:
-                with contextlib.suppress(Exception):
-                    await self.leader.release()
-            await self.store.close()
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Stop everything in the reverse order of starting; one part's failure stops no other."""
+        for service in reversed(self.services):
+            with contextlib.suppress(Exception):
+                await service.stop()
+        await self.jobs.stop()
+        for platform in reversed(self.platforms):
+            with contextlib.suppress(Exception):
+                await platform.stop()
+        if self.web is not None:
+            await self.web.stop()
+        for provider in self.providers.values():
+            with contextlib.suppress(Exception):
+                await provider.aclose()
+        if self.leader is not None:
+            with contextlib.suppress(Exception):
+                await self.leader.release()
+        await self.store.close()
 
     def _names(self, *, shared: bool) -> list[str]:
         return [p.name for p in self.platforms if (p.name in self.shared_platforms) == shared]

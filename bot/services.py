@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
-from bot.reminders import Topic
+from bot.reminders.forecast import runs_out
+from bot.reminders.timing import Topic
 from bot.store import Store, Tx
 from providers.base import EsimBalance
 
@@ -36,8 +37,7 @@ class Watcher(Protocol):
     marks a top-up or a new link; the returned notices are thresholds already crossed, to
     say in the reply instead of an alert."""
 
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]: ...
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]: ...
 
     async def line_removed(self, tx: Tx, line: Line) -> None: ...
 
@@ -47,12 +47,9 @@ class Watcher(Protocol):
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about the line's ``topic`` before ``until``: waiting ones wait until then."""
 
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
-
 
 class NoWatcher:
-    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *,
-                        fresh_cycle: bool = False) -> list[Notice]:
+    async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         return []
 
     async def line_removed(self, tx: Tx, line: Line) -> None:
@@ -62,9 +59,6 @@ class NoWatcher:
         return None
 
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
-        return None
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
         return None
 
 
@@ -117,11 +111,11 @@ class LineBook:
         return await self._tx.last_balance(line.id)
 
     async def forecast(self, line: Line, balance: EsimBalance) -> datetime | None:
-        return await self._watcher.forecast(self._tx, line, balance)
+        return runs_out(balance, await self._tx.samples(line.id))
 
     async def snooze(self, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about this line and topic until ``until``; then the newest one, once."""
-        await self._tx.put_state("snooze", f"{line.id}:{topic}", until.isoformat())
+        await self._tx.snooze(line.id, topic, until)
         await self._watcher.line_snoozed(self._tx, line, topic, until)
 
     async def failed_links_since(self, user_id: str, since: datetime) -> int:
@@ -186,8 +180,9 @@ class HouseholdSettings:
 
     async def invite(self, household: Household, code: str, actor: str, now: datetime) -> None:
         """A one-time code that joins another chat to ``household`` (kept as a confirmation)."""
-        await self._tx.save_pending(Pending(token=code, kind=PendingKind.INVITE, household_id=household.id, line_id="",
-                                            actor=actor, created_at=now))
+        await self._tx.save_pending(
+            Pending(token=code, kind=PendingKind.INVITE, household_id=household.id, line_id="", actor=actor, created_at=now)
+        )
 
     async def redeem(self, code: str, now: datetime, ttl: timedelta) -> Household | None:
         """The household of a valid code (None: unknown, used or older than ``ttl``). Like the

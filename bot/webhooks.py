@@ -36,8 +36,13 @@ class WebhookSource(Protocol):
 
 
 def register(
-    server: WebServer, *, providers: Mapping[str, Provider], submit: Callable[[BalanceEvent], Awaitable[bool]],
-    now: Callable[[], datetime], metrics: Metrics, esimaccess_path: str | None,
+    server: WebServer,
+    *,
+    providers: Mapping[str, Provider],
+    submit: Callable[[BalanceEvent], Awaitable[bool]],
+    now: Callable[[], datetime],
+    metrics: Metrics,
+    esimaccess_path: str | None,
 ) -> list[str]:
     """Add a route per configured provider that takes webhooks; returns the paths."""
     paths = dict(PATHS)
@@ -59,12 +64,14 @@ async def _opt_in(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def _receiver(source: WebhookSource, submit: Callable[[BalanceEvent], Awaitable[bool]],
-              now: Callable[[], datetime], metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _receiver(
+    source: WebhookSource, submit: Callable[[BalanceEvent], Awaitable[bool]], now: Callable[[], datetime], metrics: Metrics
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     def too_large(size: int | None) -> web.Response:
         metrics.inc("esimbot_webhooks_total", provider=source.name, outcome="too_large")
-        log.warning("webhook from %s refused: body of %s bytes is over %d", source.name,
-                    "?" if size is None else size, MAX_WEBHOOK_BYTES)
+        log.warning(
+            "webhook from %s refused: body of %s bytes is over %d", source.name, "?" if size is None else size, MAX_WEBHOOK_BYTES
+        )
         return web.json_response({"ok": False}, status=413)
 
     async def receive(request: web.Request) -> web.Response:

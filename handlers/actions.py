@@ -1,4 +1,4 @@
-"""The one-tap buttons under balances, charts and receipts (the alerts' own: ``bot.alerts``).
+"""The one-tap buttons under balances, charts and receipts (the alerts' own: ``bot.reminders.text``).
 
 A button is a command like any typed one, so pressing it a week later checks everything
 again (the line, the reader's rights, the plan) and a top-up still asks for confirmation.
@@ -22,8 +22,11 @@ def under_balance(ctx: Context, lines: Sequence[Line]) -> tuple[Choice, ...]:
     """Top up, Chart, Reminders: for the line shown, or (several lines) asking which one."""
     if len(lines) == 1:
         line = lines[0]
-        return (*_top_up(ctx, line), Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
-                Choice(ctx.t("button.reminders"), ctx.cmd(f"remind {line.label}")))
+        return (
+            *_top_up(ctx, line),
+            Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
+            Choice(ctx.t("button.reminders"), ctx.cmd(f"remind {line.label}")),
+        )
     spend = (Choice(ctx.t("button.topup"), ctx.cmd("renew")),) if any(ctx.may_manage(x) for x in lines) else ()
     return (*spend, Choice(ctx.t("button.chart"), ctx.cmd("usage")), Choice(ctx.t("button.reminders"), ctx.cmd("remind")))
 
@@ -37,18 +40,18 @@ def under_receipt(ctx: Context, line: Line) -> tuple[Choice, ...]:
 
 
 def _top_up(ctx: Context, line: Line) -> tuple[Choice, ...]:
-    """"Top up" for who may spend on the line (its owner or an admin), nothing for others."""
+    """ "Top up" for who may spend on the line (its owner or an admin), nothing for others."""
     return (Choice(ctx.t("button.topup"), ctx.cmd(f"renew {line.label}")),) if ctx.may_manage(line) else ()
 
 
 def pay_or_cancel(ctx: Context, price: Money, token: str) -> tuple[Choice, Choice]:
-    """"💳 Pay 149,00 kr", then "Cancel", for the pending order ``token``."""
+    """ "💳 Pay 149,00 kr", then "Cancel", for the pending order ``token``."""
     pay = ctx.t("button.pay", price=ctx.t.money(price.amount, price.currency))
     return Choice(pay, ctx.cmd(f"confirm {token}"), ChoiceKind.PAY), _cancel(ctx, token)
 
 
 def remove_or_cancel(ctx: Context, token: str) -> tuple[Choice, Choice]:
-    """"Yes, remove it", then "Cancel", for the pending removal ``token``."""
+    """ "Yes, remove it", then "Cancel", for the pending removal ``token``."""
     return Choice(ctx.t("button.unlink"), ctx.cmd(f"confirm {token}"), ChoiceKind.DESTROY), _cancel(ctx, token)
 
 

@@ -57,8 +57,13 @@ async def balance(incoming: Incoming, ctx: Context) -> Reply:
     lines = await ctx.lines.all() if every else [await ctx.find_line(arg)]
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
-    header = ([ctx.t.plural("balance.family_header", len(lines))] if ctx.household.family and len(lines) > 1
-              else [ctx.t.plural("lines.header", len(lines))] if not arg and len(lines) > OVERVIEW_FROM else [])
+    header = (
+        [ctx.t.plural("balance.family_header", len(lines))]
+        if ctx.household.family and len(lines) > 1
+        else [ctx.t.plural("lines.header", len(lines))]
+        if not arg and len(lines) > OVERVIEW_FROM
+        else []
+    )
     if not arg and len(lines) > OVERVIEW_FROM:
         return await overview(ctx, lines, header)
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
@@ -70,15 +75,30 @@ async def overview(ctx: Context, lines: list[Line], header: list[str]) -> Reply:
     found = await asyncio.gather(*(fetch(ctx, line) for line in lines))
     items = [overview_item(ctx, line, bal) for line, (bal, _reason) in zip(lines, found, strict=True)]
     every = ctx.cmd("balance " + ctx.t("balance.all_keyword"))  # "/balance alle" in nb: each word in ALL works
-    return Reply("\n".join([*header, *items, ctx.t("balance.overview", all=every)]),
-                 choices=tuple(Choice(line.label, ctx.cmd(f"balance {line.label}")) for line in lines), keep=True)
+    return Reply(
+        "\n".join([*header, *items, ctx.t("balance.overview", all=every)]),
+        choices=tuple(Choice(line.label, ctx.cmd(f"balance {line.label}")) for line in lines),
+        keep=True,
+    )
 
 
 def overview_item(ctx: Context, line: Line, bal: EsimBalance | None) -> str:
     t = ctx.t
-    data = ("–" if bal is None else t("plan.unlimited") if bal.data_unlimited
-            else t.data(bal.data_remaining_bytes) if bal.data_remaining_bytes is not None else "–")
+    data = (
+        "–"
+        if bal is None
+        else t("plan.unlimited")
+        if bal.data_unlimited
+        else t.data(bal.data_remaining_bytes)
+        if bal.data_remaining_bytes is not None
+        else "–"
+    )
     expires = bal.expires_at if bal is not None else None
-    expiry = ("–" if expires is None else t("status.expired") if expires <= ctx.now
-              else t("balance.overview_expires", relative=t.days(expires, ctx.now)))
+    expiry = (
+        "–"
+        if expires is None
+        else t("status.expired")
+        if expires <= ctx.now
+        else t("balance.overview_expires", relative=t.days(expires, ctx.now))
+    )
     return t("balance.overview_item", label=line.label, data=data, expiry=expiry)

@@ -16,8 +16,10 @@ async def howto(incoming: Incoming, ctx: Context) -> Reply:
     """Explain an operator's own channels (app, web, SMS keywords)."""
     known = ctx.t.list([ctx.t.operator(op) for op in (*VERIFIED, *GENERIC)])
     if not incoming.args:
-        return Reply(ctx.t("howto.list", operators=known, prefix=ctx.prefix),
-                     choices=tuple(Choice(ctx.t.operator(op), f"{ctx.prefix}howto {op}") for op in VERIFIED))
+        return Reply(
+            ctx.t("howto.list", operators=known, prefix=ctx.prefix),
+            choices=tuple(Choice(ctx.t.operator(op), f"{ctx.prefix}howto {op}") for op in VERIFIED),
+        )
     name = parsing.normalize(" ".join(incoming.args)).casefold()
     name = ALIASES.get(name, name)
     if name in VERIFIED:

@@ -44,8 +44,16 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     if existing is not None:
         # Said only after the code proved possession, so nobody can probe which ICCIDs are in use.
         raise BotError("link.already_elsewhere")
-    line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
-                owner_name=incoming.display_name[:40], provider=provider.name, ref=iccid, created_at=ctx.now)
+    line = Line(
+        id=secrets.token_hex(4),
+        household_id=ctx.household.id,
+        label=label,
+        owner=ctx.actor,
+        owner_name=incoming.display_name[:40],
+        provider=provider.name,
+        ref=iccid,
+        created_at=ctx.now,
+    )
     return await _linked(ctx, line, await _first_balance(ctx, provider, line))
 
 
@@ -89,8 +97,11 @@ async def _first_balance(ctx: Context, provider: Provider, line: Line) -> EsimBa
 
 async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     warnings = await ctx.lines.add(line, bal)
-    parts = [ctx.t("link.done_manual", label=line.label) if line.provider == "manual"
-             else ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref))]
+    parts = [
+        ctx.t("link.done_manual", label=line.label)
+        if line.provider == "manual"
+        else ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref))
+    ]
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
     if bal is not None:
         parts.append(await render_balance(ctx, line, bal))
@@ -103,15 +114,24 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
         raise UsageError("link.manual_usage", prefix=ctx.prefix)
     operator = parsing.normalize(args[0]).casefold()
     if operator not in OPERATORS:
-        raise UsageError("link.unknown_operator", operator=args[0][:20],
-                         operators=OneOf((*OPERATORS[:-1], ctx.t("link.operator_other"))))
+        raise UsageError(
+            "link.unknown_operator", operator=args[0][:20], operators=OneOf((*OPERATORS[:-1], ctx.t("link.operator_other")))
+        )
     today = ctx.t.local(ctx.now).date()
     words, total, expires = values.label_size_date(args[1:], ctx.t.lang, ctx.household.timezone, today)
     label = parsing.parse_label(" ".join(words))
     await _check_room(ctx, label)
     ref = await ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
-    line = Line(id=secrets.token_hex(4), household_id=ctx.household.id, label=label, owner=ctx.actor,
-                owner_name=ctx.incoming.display_name[:40], provider="manual", ref=ref, created_at=ctx.now)
+    line = Line(
+        id=secrets.token_hex(4),
+        household_id=ctx.household.id,
+        label=label,
+        owner=ctx.actor,
+        owner_name=ctx.incoming.display_name[:40],
+        provider="manual",
+        ref=ref,
+        created_at=ctx.now,
+    )
     return await _linked(ctx, line, await ctx.providers["manual"].balance(ref))
 
 
@@ -147,6 +167,14 @@ async def unlink(incoming: Incoming, ctx: Context) -> Reply:
     line = await ctx.find_line(" ".join(incoming.args))
     ctx.require_manager(line)
     token = secrets.token_urlsafe(6)
-    await ctx.orders.ask(Pending(token=token, kind=PendingKind.UNLINK, household_id=ctx.household.id,
-                                   line_id=line.id, actor=ctx.actor, created_at=ctx.now))
+    await ctx.orders.ask(
+        Pending(
+            token=token,
+            kind=PendingKind.UNLINK,
+            household_id=ctx.household.id,
+            line_id=line.id,
+            actor=ctx.actor,
+            created_at=ctx.now,
+        )
+    )
     return Reply(ctx.t("unlink.ask", label=line.label), choices=actions.remove_or_cancel(ctx, token))

@@ -7,11 +7,11 @@ from handlers import balance, family, howto, lines, remind, renew, start, usage
 
 
 def build_commands(*extra: Command) -> dict[str, Command]:
-    """The command table; platforms may add their own (the console's /tick)."""
-    commands: dict[str, Command] = {}
+    """The command table; platforms may add their own (the console's /tick). Handlers that
+    list commands read them from ``ctx.commands``."""
     table = [
-        Command("start", start.make_start(commands), "help.start"),
-        Command("help", start.make_help(commands), "help.help"),
+        Command("start", start.start, "help.start"),
+        Command("help", start.help_, "help.help"),
         Command("balance", balance.balance, "help.balance", "usage.balance"),
         Command("usage", usage.usage, "help.usage", "usage.usage"),
         Command("lines", lines.lines, "help.lines"),
@@ -30,5 +30,4 @@ def build_commands(*extra: Command) -> dict[str, Command]:
         Command("snooze", remind.snooze, "help.snooze", hidden=True),
         *extra,
     ]
-    commands.update((c.name, c) for c in table)
-    return commands
+    return {c.name: c for c in table}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 from bot import readback
 from bot.context import Context
@@ -11,11 +10,22 @@ from bot.errors import BotError, NotLinked, UsageError
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
-from bot.reminders import SNOOZE, Topic
+from bot.reminders.timing import SNOOZE, Topic
 from handlers import parsing
 
-TARGETS = {"me": "owner", "owner": "owner", "group": "group", "both": "both", "meg": "owner", "gruppe": "group",
-           "begge": "both", "我": "owner", "群": "group", "群组": "group", "都": "both"}
+TARGETS = {
+    "me": "owner",
+    "owner": "owner",
+    "group": "group",
+    "both": "both",
+    "meg": "owner",
+    "gruppe": "group",
+    "begge": "both",
+    "我": "owner",
+    "群": "group",
+    "群组": "group",
+    "都": "both",
+}
 ON = ("on", "på", "开")
 OFF = ("off", "av", "关")
 
@@ -64,8 +74,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     else:
         household = replace(household, reminders=settings)
         await ctx.settings.save(household)
-        ctx.household = household
-        ctx.t.tz = ZoneInfo(household.timezone)  # the reply shows the new zone at once
+        ctx = replace(ctx, household=household, t=ctx.t.with_timezone(household.timezone))  # the reply shows the new zone
     return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))
 
 
@@ -78,32 +87,40 @@ def _data(settings: ReminderSettings, values: str, lang: str) -> ReminderSetting
             percents.add(parsing.parse_percent(item, lang))
         else:
             sizes.add(parsing.parse_size(item, lang))
-    return replace(settings, data_percent=tuple(sorted(percents, reverse=True))[:5],
-                   data_bytes=tuple(sorted(sizes, reverse=True))[:5])
+    return replace(
+        settings, data_percent=tuple(sorted(percents, reverse=True))[:5], data_bytes=tuple(sorted(sizes, reverse=True))[:5]
+    )
 
 
 def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     t = ctx.t
     data = [t.percent(p / 100) for p in s.data_percent] + [t.data(b) for b in s.data_bytes]
     expiry = [t.plural("plan.days", h // 24) if h % 24 == 0 else t.plural("remind.hours", h) for h in s.expiry_hours]
-    quiet = (t("remind.quiet_range", start=t.clock(ctx.household.quiet_start),
-               end=t.clock(ctx.household.quiet_end or ""))
-             if ctx.household.quiet_start else t("remind.quiet_off"))
+    quiet = (
+        t("remind.quiet_range", start=t.clock(ctx.household.quiet_start), end=t.clock(ctx.household.quiet_end or ""))
+        if ctx.household.quiet_start
+        else t("remind.quiet_off")
+    )
     scope = t("remind.scope_line", label=line.label) if line else t("remind.scope_household")
     return t(
-        "remind.show", scope=scope, state=t("remind.on") if s.enabled else t("remind.off"),
-        data=_when(t, "remind.data_when", data), expiry=_when(t, "remind.expiry_when", expiry), quiet=quiet,
-        tz=ctx.household.timezone, target=t(f"remind.target_{s.target}"),
+        "remind.show",
+        scope=scope,
+        state=t("remind.on") if s.enabled else t("remind.off"),
+        data=_when(t, "remind.data_when", data),
+        expiry=_when(t, "remind.expiry_when", expiry),
+        quiet=quiet,
+        tz=ctx.household.timezone,
+        target=t(f"remind.target_{s.target}"),
     )
 
 
 def _when(t: Translator, msgid: str, values: list[str]) -> str:
-    """"at 20% and 5% left" / "剩余 20% 和 5% 时"; "off" when there is none."""
+    """ "at 20% and 5% left" / "剩余 20% 和 5% 时"; "off" when there is none."""
     return t(msgid, values=t.list(values)) if values else t("remind.off")
 
 
 async def snooze(incoming: Incoming, ctx: Context) -> Reply:
-    """"Snooze 1 day" under an alert: ``/snooze <line id> data|expiry`` (owner or admin)."""
+    """ "Snooze 1 day" under an alert: ``/snooze <line id> data|expiry`` (owner or admin)."""
     topic = Topic.parse(incoming.args[1]) if len(incoming.args) == 2 else None
     line = await ctx.lines.get(incoming.args[0][:16]) if topic is not None else None
     if topic is None or line is None:

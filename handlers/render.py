@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.alerts import forecast_sentence
 from bot.context import Context, mask_iccid
 from bot.records import Line
+from bot.reminders.text import forecast_sentence
 from providers.base import EsimBalance, Plan, Status
 
 BAR_CELLS = 10
@@ -80,7 +80,7 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
     if (exp := expiry_line(ctx, bal.expires_at)) is not None:
         parts.append(exp)
     parts.append(t("balance.status", status=t(f"status.{bal.status.value.lower()}")))
-    if bal.status in (Status.TERMINATED, Status.NOT_ACTIVE):  # polled daily / less often (bot.jobs.poller)
+    if bal.status in (Status.TERMINATED, Status.NOT_ACTIVE):  # polled daily / less often (bot.reminders.poller)
         parts.append(t("balance.terminal_note" if bal.status == Status.TERMINATED else "balance.inactive_note"))
     if stale_reason is not None:
         parts.append(t("balance.stale", age=t.relative(bal.as_of, ctx.now), reason=stale_reason))
@@ -103,5 +103,9 @@ async def howto_command(ctx: Context, line: Line) -> str:
 def plan_label(ctx: Context, plan: Plan) -> str:
     t = ctx.t
     data = t("plan.unlimited") if plan.data_unlimited else t.data(plan.data_bytes or 0)
-    return t("plan.label", data=data, days=t.plural("plan.days", plan.validity_days),
-             price=t.money(plan.price.amount, plan.price.currency))
+    return t(
+        "plan.label",
+        data=data,
+        days=t.plural("plan.days", plan.validity_days),
+        price=t.money(plan.price.amount, plan.price.currency),
+    )

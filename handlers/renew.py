@@ -27,8 +27,7 @@ async def renew(incoming: Incoming, ctx: Context) -> Reply:
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     if not incoming.args and len(lines) > 1:
-        return Reply(ctx.t("renew.which"), choices=tuple(
-            Choice(line.label, f"{ctx.prefix}renew {line.label}") for line in lines))
+        return Reply(ctx.t("renew.which"), choices=tuple(Choice(line.label, f"{ctx.prefix}renew {line.label}") for line in lines))
     line = await ctx.find_line(" ".join(incoming.args)) if incoming.args else lines[0]
     ctx.require_manager(line)
     provider = ctx.providers.get(line.provider)
@@ -38,8 +37,10 @@ async def renew(incoming: Incoming, ctx: Context) -> Reply:
     plans = await provider.plans(line.ref)
     if not plans:
         return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t.provider(line.provider)))
-    return Reply(ctx.t("renew.choose", label=line.label), choices=tuple(
-        Choice(plan_label(ctx, p), f"{ctx.prefix}buy {line.id} {p.id}") for p in plans[:10]))
+    return Reply(
+        ctx.t("renew.choose", label=line.label),
+        choices=tuple(Choice(plan_label(ctx, p), f"{ctx.prefix}buy {line.id} {p.id}") for p in plans[:10]),
+    )
 
 
 async def buy(incoming: Incoming, ctx: Context) -> Reply:
@@ -51,11 +52,23 @@ async def buy(incoming: Incoming, ctx: Context) -> Reply:
     plan = await _plan(ctx, line, incoming.args[1])
     await _check_cap(ctx, plan.price)
     token = secrets.token_urlsafe(6)
-    await ctx.orders.ask(Pending(token=token, kind=PendingKind.TOPUP, household_id=ctx.household.id, line_id=line.id,
-                                   actor=ctx.actor, created_at=ctx.now, plan_id=plan.id,
-                                   plan_title=plan_label(ctx, plan), price=plan.price))
-    return Reply(ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)),
-                 choices=actions.pay_or_cancel(ctx, plan.price, token))
+    await ctx.orders.ask(
+        Pending(
+            token=token,
+            kind=PendingKind.TOPUP,
+            household_id=ctx.household.id,
+            line_id=line.id,
+            actor=ctx.actor,
+            created_at=ctx.now,
+            plan_id=plan.id,
+            plan_title=plan_label(ctx, plan),
+            price=plan.price,
+        )
+    )
+    return Reply(
+        ctx.t("renew.confirm", label=line.label, plan=plan_label(ctx, plan)),
+        choices=actions.pay_or_cancel(ctx, plan.price, token),
+    )
 
 
 async def confirm(incoming: Incoming, ctx: Context) -> Reply:
@@ -80,9 +93,17 @@ async def confirm(incoming: Incoming, ctx: Context) -> Reply:
 
 async def _place(ctx: Context, pending: Pending, line: Line) -> Reply:
     # The order and its client reference are durable before the provider hears of them.
-    order = OrderRecord(client_ref=pending.token, household_id=ctx.household.id, line_id=line.id,
-                        provider=line.provider, iccid=line.ref, plan_id=pending.plan_id or "",
-                        status=OrderStatus.PENDING.value, created_at=ctx.now, price=pending.price)
+    order = OrderRecord(
+        client_ref=pending.token,
+        household_id=ctx.household.id,
+        line_id=line.id,
+        provider=line.provider,
+        iccid=line.ref,
+        plan_id=pending.plan_id or "",
+        status=OrderStatus.PENDING.value,
+        created_at=ctx.now,
+        price=pending.price,
+    )
     if not await ctx.orders.reserve(pending, order):  # on disk before the call; a second confirm got here first
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
     provider = ctx.providers[line.provider]
@@ -108,8 +129,9 @@ async def _reconcile(ctx: Context, pending: Pending, line: Line) -> Reply:
     return await _finish(ctx, pending, line, order, result.status, result.provider_order_id)
 
 
-async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord,
-                  status: OrderStatus, provider_order_id: str | None) -> Reply:
+async def _finish(
+    ctx: Context, pending: Pending, line: Line, order: OrderRecord, status: OrderStatus, provider_order_id: str | None
+) -> Reply:
     await ctx.orders.settle(replace(order, status=status.value, provider_order_id=provider_order_id))
     if status == OrderStatus.PENDING:
         return Reply(ctx.t("renew.pending", label=line.label, confirm=ctx.cmd(f"confirm {pending.token}")))
@@ -118,8 +140,11 @@ async def _finish(ctx: Context, pending: Pending, line: Line, order: OrderRecord
         return Reply(ctx.t("renew.failed", label=line.label))
     await ctx.lines.seen(line, None, fresh_cycle=True)
     balance = await fetch_and_render(ctx, line)
-    return Reply(ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance,
-                 choices=actions.under_receipt(ctx, line), keep=True)
+    return Reply(
+        ctx.t("renew.done", label=line.label, plan=pending.plan_title or "") + "\n\n" + balance,
+        choices=actions.under_receipt(ctx, line),
+        keep=True,
+    )
 
 
 async def cancel(incoming: Incoming, ctx: Context) -> Reply:
@@ -168,9 +193,14 @@ async def _plan(ctx: Context, line: Line, plan_id: str) -> Plan:
 async def spent_this_month(ctx: Context, currency: str) -> Decimal:
     start = ctx.t.local(ctx.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     orders = await ctx.orders.all()
-    return sum((o.price.amount for o in orders
-                if o.price and o.price.currency == currency and o.status in SPENT and o.created_at >= start),
-               Decimal(0))
+    return sum(
+        (
+            o.price.amount
+            for o in orders
+            if o.price and o.price.currency == currency and o.status in SPENT and o.created_at >= start
+        ),
+        Decimal(0),
+    )
 
 
 async def _check_cap(ctx: Context, price: Money) -> None:
@@ -181,8 +211,11 @@ async def _check_cap(ctx: Context, price: Money) -> None:
         raise NotAllowed("cap.other_currency", currency=price.currency, cap=ctx.t.money(cap.amount, cap.currency))
     spent = await spent_this_month(ctx, cap.currency)
     if spent + price.amount > cap.amount:
-        raise NotAllowed("cap.exceeded", cap=ctx.t.money(cap.amount, cap.currency),
-                         left=ctx.t.money(max(cap.amount - spent, Decimal(0)), cap.currency))
+        raise NotAllowed(
+            "cap.exceeded",
+            cap=ctx.t.money(cap.amount, cap.currency),
+            left=ctx.t.money(max(cap.amount - spent, Decimal(0)), cap.currency),
+        )
 
 
 async def cap(incoming: Incoming, ctx: Context) -> Reply:
@@ -193,8 +226,9 @@ async def cap(incoming: Incoming, ctx: Context) -> Reply:
         if current is None:
             return Reply(ctx.t("cap.none", prefix=ctx.prefix))
         spent = await spent_this_month(ctx, current.currency)
-        return Reply(ctx.t("cap.show", cap=ctx.t.money(current.amount, current.currency),
-                           spent=ctx.t.money(spent, current.currency)))
+        return Reply(
+            ctx.t("cap.show", cap=ctx.t.money(current.amount, current.currency), spent=ctx.t.money(spent, current.currency))
+        )
     ctx.require_admin()
     if len(args) == 1 and args[0].casefold() in ("off", "av", "关", "none"):
         await ctx.settings.save(replace(ctx.household, cap=None))

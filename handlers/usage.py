@@ -7,10 +7,10 @@ import math
 from datetime import datetime, timedelta
 
 from bot import charts
-from bot.alerts import forecast_sentence
 from bot.context import Context
 from bot.messages import Choice, Incoming, Picture, Reply
 from bot.records import Line, Sample
+from bot.reminders.text import forecast_sentence
 from handlers import actions
 from handlers.render import expiry_line
 from providers.base import GB, EsimBalance, OrderStatus, Status
@@ -28,20 +28,26 @@ async def usage(incoming: Incoming, ctx: Context) -> Reply:
     if not lines:
         return Reply(ctx.t("lines.none", prefix=ctx.prefix))
     if not incoming.args and len(lines) > 1:
-        return Reply(ctx.t("usage.which"), choices=tuple(
-            Choice(line.label, f"{ctx.prefix}usage {line.label}") for line in lines))
+        return Reply(ctx.t("usage.which"), choices=tuple(Choice(line.label, f"{ctx.prefix}usage {line.label}") for line in lines))
     line = await ctx.find_line(" ".join(incoming.args)) if incoming.args else lines[0]
     points = [s for s in await ctx.lines.samples(line) if s.remaining is not None and s.as_of >= ctx.now - WINDOW]
     if len(points) < 2:
         return Reply(ctx.t("usage.too_few", label=line.label, balance=ctx.cmd(f"balance {line.label}")))
     last = await ctx.lines.last_balance(line)
     runs_out = await ctx.lines.forecast(line, last) if last is not None and last.status == Status.ACTIVE else None
-    topups = [o.created_at for o in await ctx.orders.all()
-              if o.line_id == line.id and o.status in TOPPED_UP and o.created_at >= points[0].as_of]
+    topups = [
+        o.created_at
+        for o in await ctx.orders.all()
+        if o.line_id == line.id and o.status in TOPPED_UP and o.created_at >= points[0].as_of
+    ]
     spec = chart_spec(ctx, line, points, last, runs_out, topups)
     png = await charts.render(spec)
-    return Reply(caption(ctx, line, points[-1], last, runs_out), picture=Picture(png, f"usage-{line.id}.png"),
-                 choices=actions.under_chart(ctx, line), keep=True)
+    return Reply(
+        caption(ctx, line, points[-1], last, runs_out),
+        picture=Picture(png, f"usage-{line.id}.png"),
+        choices=actions.under_chart(ctx, line),
+        keep=True,
+    )
 
 
 def caption(ctx: Context, line: Line, newest: Sample, last: EsimBalance | None, runs_out: datetime | None) -> str:
@@ -56,8 +62,9 @@ def caption(ctx: Context, line: Line, newest: Sample, last: EsimBalance | None, 
     return "\n".join(parts)
 
 
-def chart_spec(ctx: Context, line: Line, points: list[Sample], last: EsimBalance | None,
-               runs_out: datetime | None, topups: list[datetime]) -> charts.ChartSpec:
+def chart_spec(
+    ctx: Context, line: Line, points: list[Sample], last: EsimBalance | None, runs_out: datetime | None, topups: list[datetime]
+) -> charts.ChartSpec:
     """The picture's content in the reader's language: pure, so it is tested without drawing."""
     t = ctx.t
     start = points[0].as_of

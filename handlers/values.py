@@ -82,7 +82,7 @@ def label_size_date(args: Sequence[str], lang: str, tz: str, today: date) -> tup
         if when is None:
             continue
         for m in range(1, min(MAX_VALUE_WORDS, len(args) - k - 1) + 1):
-            total = _try(parsing.parse_size, " ".join(args[-k - m:-k]), lang)
+            total = _try(parsing.parse_size, " ".join(args[-k - m : -k]), lang)
             if total is not None:
                 return tuple(args[: -k - m]), total, when
     raise _first_error(args, lang, tz, today)

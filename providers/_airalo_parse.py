@@ -153,13 +153,19 @@ def balance(iccid: str, body: Any, now: datetime) -> EsimBalance:
         remaining = max(0, min(remaining, total))
     voice_total, sms_total = to_int(data.get("total_voice")), to_int(data.get("total_text"))
     return EsimBalance(
-        provider=NAME, iccid=iccid, status=status, as_of=now,
-        data_total_bytes=total, data_remaining_bytes=remaining, data_unlimited=unlimited,
+        provider=NAME,
+        iccid=iccid,
+        status=status,
+        as_of=now,
+        data_total_bytes=total,
+        data_remaining_bytes=remaining,
+        data_unlimited=unlimited,
         voice_total_min=voice_total or None,
         voice_remaining_min=to_int(data.get("remaining_voice")) if voice_total else None,
         sms_total=sms_total or None,
         sms_remaining=to_int(data.get("remaining_text")) if sms_total else None,
-        expires_at=parse_time(data.get("expired_at")), raw=dict(body),
+        expires_at=parse_time(data.get("expired_at")),
+        raw=dict(body),
     )
 
 
@@ -185,11 +191,18 @@ def plan(item: Mapping[str, Any], pricing: Mapping[str, Any] | None) -> Plan | N
         return None
     unlimited = item.get("is_unlimited") is True
     return Plan(
-        id=str(plan_id), provider=NAME, title=str(item.get("title") or plan_id),
-        price=Money(cost, "USD"), validity_days=to_int(item.get("day")) or 0,
-        data_bytes=None if unlimited else _mb(item.get("amount")), data_unlimited=unlimited,
-        is_topup=True, voice_min=to_int(item.get("voice")), sms=to_int(item.get("text")),
-        retail_price=Money(retail, "USD") if retail is not None else None, raw=dict(item),
+        id=str(plan_id),
+        provider=NAME,
+        title=str(item.get("title") or plan_id),
+        price=Money(cost, "USD"),
+        validity_days=to_int(item.get("day")) or 0,
+        data_bytes=None if unlimited else _mb(item.get("amount")),
+        data_unlimited=unlimited,
+        is_topup=True,
+        voice_min=to_int(item.get("voice")),
+        sms=to_int(item.get("text")),
+        retail_price=Money(retail, "USD") if retail is not None else None,
+        raw=dict(item),
     )
 
 
@@ -206,9 +219,15 @@ def order(client_ref: str, iccid: str, data: Mapping[str, Any], *, status: Order
     if created is None:
         raise Unavailable(NAME, "order without created_at")
     return Order(
-        client_ref=client_ref, provider=NAME, iccid=iccid, plan_id=str(data.get("package_id") or ""),
-        status=status, created_at=created, provider_order_id=str(data["id"]) if data.get("id") is not None else None,
-        price=Money(price, str(data.get("currency") or "USD")) if price is not None else None, raw=dict(data),
+        client_ref=client_ref,
+        provider=NAME,
+        iccid=iccid,
+        plan_id=str(data.get("package_id") or ""),
+        status=status,
+        created_at=created,
+        provider_order_id=str(data["id"]) if data.get("id") is not None else None,
+        price=Money(price, str(data.get("currency") or "USD")) if price is not None else None,
+        raw=dict(data),
     )
 
 
@@ -261,7 +280,14 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime, *, sec
     else:
         number, unit = int(match.group(1)), match.group(2).lower()
     if unit == "%":
-        return [BalanceEvent(provider=NAME, iccid=iccid, kind="data_threshold", received_at=now,
-                             threshold_used_percent=number, raw=dict(payload))]
-    return [BalanceEvent(provider=NAME, iccid=iccid, kind="expiry_soon", received_at=now, days_left=number,
-                         raw=dict(payload))]
+        return [
+            BalanceEvent(
+                provider=NAME,
+                iccid=iccid,
+                kind="data_threshold",
+                received_at=now,
+                threshold_used_percent=number,
+                raw=dict(payload),
+            )
+        ]
+    return [BalanceEvent(provider=NAME, iccid=iccid, kind="expiry_soon", received_at=now, days_left=number, raw=dict(payload))]

@@ -87,7 +87,7 @@ def code_matches(given: str, candidates: Iterable[str | None]) -> bool:
         if len(guess) > len(code) or (len(guess) < MIN_CODE_SUFFIX and len(guess) != len(code)) or not guess:
             hmac.compare_digest(code, code)
             continue
-        matched |= hmac.compare_digest(code[-len(guess):].encode(), guess.encode())
+        matched |= hmac.compare_digest(code[-len(guess) :].encode(), guess.encode())
     return matched
 
 

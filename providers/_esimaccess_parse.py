@@ -158,9 +158,14 @@ def balance(iccid: str, esim: Mapping[str, Any], usage: Mapping[str, Any] | None
         as_of = parse_time(usage.get("lastUpdateTime")) or now
     remaining = None if total is None else max(0, total - (used or 0))
     return EsimBalance(
-        provider=NAME, iccid=iccid, status=status_of(esim.get("esimStatus")), as_of=as_of,
-        data_total_bytes=total, data_remaining_bytes=remaining,
-        expires_at=parse_time(esim.get("expiredTime")), activated_at=parse_time(esim.get("activateTime")),
+        provider=NAME,
+        iccid=iccid,
+        status=status_of(esim.get("esimStatus")),
+        as_of=as_of,
+        data_total_bytes=total,
+        data_remaining_bytes=remaining,
+        expires_at=parse_time(esim.get("expiredTime")),
+        activated_at=parse_time(esim.get("activateTime")),
         raw={"esim": dict(esim), "usage": dict(usage) if usage is not None else None},
     )
 
@@ -176,11 +181,16 @@ def plan(item: Mapping[str, Any]) -> Plan | None:
         return None
     location = str(item.get("location") or "")
     return Plan(
-        id=str(code), provider=NAME, title=str(item.get("name") or code), price=price,
+        id=str(code),
+        provider=NAME,
+        title=str(item.get("name") or code),
+        price=price,
         validity_days=_days(item.get("duration"), item.get("durationUnit")),
-        data_bytes=to_int(item.get("volume")), is_topup=True,
+        data_bytes=to_int(item.get("volume")),
+        is_topup=True,
         countries=tuple(c.strip() for c in location.split(",") if len(c.strip()) == 2),
-        retail_price=money(item.get("retailPrice"), item.get("currencyCode")), raw=dict(item),
+        retail_price=money(item.get("retailPrice"), item.get("currencyCode")),
+        raw=dict(item),
     )
 
 
@@ -200,15 +210,41 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime) -> lis
         left = to_decimal(content.get("remainThreshold"))
         remaining = to_int(content.get("remain"))
         if (left is not None and left <= 0) or remaining == 0:
-            return [BalanceEvent(provider=NAME, iccid=iccid, kind="depleted", received_at=now, remaining_bytes=0,
-                                 threshold_used_percent=100, raw=raw)]
+            return [
+                BalanceEvent(
+                    provider=NAME,
+                    iccid=iccid,
+                    kind="depleted",
+                    received_at=now,
+                    remaining_bytes=0,
+                    threshold_used_percent=100,
+                    raw=raw,
+                )
+            ]
         used = None if left is None else int((1 - left) * 100 + Decimal("0.5"))
-        return [BalanceEvent(provider=NAME, iccid=iccid, kind="data_threshold", received_at=now,
-                             threshold_used_percent=used, remaining_bytes=remaining, raw=raw)]
+        return [
+            BalanceEvent(
+                provider=NAME,
+                iccid=iccid,
+                kind="data_threshold",
+                received_at=now,
+                threshold_used_percent=used,
+                remaining_bytes=remaining,
+                raw=raw,
+            )
+        ]
     if kind == "VALIDITY_USAGE":
-        return [BalanceEvent(provider=NAME, iccid=iccid, kind="expiry_soon", received_at=now,
-                             days_left=to_int(content.get("remain")),
-                             expires_at=parse_time(content.get("expiredTime")), raw=raw)]
+        return [
+            BalanceEvent(
+                provider=NAME,
+                iccid=iccid,
+                kind="expiry_soon",
+                received_at=now,
+                days_left=to_int(content.get("remain")),
+                expires_at=parse_time(content.get("expiredTime")),
+                raw=raw,
+            )
+        ]
     if kind == "ESIM_STATUS":
         status = status_of(content.get("esimStatus"))
         event = {Status.DEPLETED: "depleted", Status.EXPIRED: "expired", Status.ACTIVE: "first_use"}.get(status)

@@ -119,13 +119,18 @@ def balance(iccid: str, esim: Mapping[str, Any], bundles_body: Any, now: datetim
         total = sum(to_int(a.get("initialQuantity")) or 0 for a in live)
         remaining = min(total, sum(max(0, to_int(a.get("remainingQuantity")) or 0) for a in live))
     elif status is Status.DEPLETED:
-        total = sum(to_int(a.get("initialQuantity")) or 0 for a in assignments
-                    if str(a.get("bundleState")).lower() == "depleted")
+        total = sum(to_int(a.get("initialQuantity")) or 0 for a in assignments if str(a.get("bundleState")).lower() == "depleted")
         remaining = 0
     ends = [t for a in live if (t := parse_time(a.get("endTime"))) is not None]
     return EsimBalance(
-        provider=NAME, iccid=iccid, status=status, as_of=now, data_total_bytes=total,
-        data_remaining_bytes=remaining, data_unlimited=unlimited, expires_at=max(ends) if ends else None,
+        provider=NAME,
+        iccid=iccid,
+        status=status,
+        as_of=now,
+        data_total_bytes=total,
+        data_remaining_bytes=remaining,
+        data_unlimited=unlimited,
+        expires_at=max(ends) if ends else None,
         activated_at=parse_time(esim.get("firstInstalledDateTime")),
         raw={"esim": {k: v for k, v in esim.items() if k not in ("pin", "puk")}, "bundles": bundles_body},
     )
@@ -139,10 +144,16 @@ def plan(item: Mapping[str, Any], currency: str) -> Plan | None:
     mb = to_decimal(item.get("dataAmount"))
     countries = tuple(str(c.get("iso")) for c in item.get("countries") or [] if isinstance(c, Mapping) and c.get("iso"))
     return Plan(
-        id=str(name), provider=NAME, title=str(item.get("description") or name), price=Money(price, currency),
-        validity_days=to_int(item.get("duration")) or 0, data_unlimited=unlimited,
-        data_bytes=None if unlimited or mb is None else int(mb * DECIMAL_MB), is_topup=True,
-        countries=countries, raw=dict(item),
+        id=str(name),
+        provider=NAME,
+        title=str(item.get("description") or name),
+        price=Money(price, currency),
+        validity_days=to_int(item.get("duration")) or 0,
+        data_unlimited=unlimited,
+        data_bytes=None if unlimited or mb is None else int(mb * DECIMAL_MB),
+        is_topup=True,
+        countries=countries,
+        raw=dict(item),
     )
 
 
@@ -160,6 +171,7 @@ def order_price(order: Mapping[str, Any]) -> Money | None:
 
 
 # --- callbacks -----------------------------------------------------------------------------
+
 
 def sign(body: bytes, api_key: str) -> bytes:
     return hmac.new(api_key.encode(), body, hashlib.sha256).digest()
@@ -201,10 +213,30 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime, *, api
     initial = _quantity(bundle.get("initialQuantity"), initial_raw)
     remaining = _quantity(bundle.get("remainingQuantity"), initial_raw)
     if remaining is not None and remaining <= 0:
-        return [BalanceEvent(provider=NAME, iccid=iccid, kind="depleted", received_at=now, remaining_bytes=0,
-                             threshold_used_percent=100, expires_at=ends, raw=raw)]
+        return [
+            BalanceEvent(
+                provider=NAME,
+                iccid=iccid,
+                kind="depleted",
+                received_at=now,
+                remaining_bytes=0,
+                threshold_used_percent=100,
+                expires_at=ends,
+                raw=raw,
+            )
+        ]
     used = None
     if initial and remaining is not None:
         used = int(Decimal(initial - remaining) * 100 / Decimal(initial) + Decimal("0.5"))
-    return [BalanceEvent(provider=NAME, iccid=iccid, kind="data_threshold", received_at=now,
-                         threshold_used_percent=used, remaining_bytes=remaining, expires_at=ends, raw=raw)]
+    return [
+        BalanceEvent(
+            provider=NAME,
+            iccid=iccid,
+            kind="data_threshold",
+            received_at=now,
+            threshold_used_percent=used,
+            remaining_bytes=remaining,
+            expires_at=ends,
+            raw=raw,
+        )
+    ]

@@ -199,16 +199,27 @@ class ProviderHttp:
         while True:
             attempt += 1
             try:
-                return await self._once(method, path, decode=decode, read=read, params=params, json=json,
-                                        content=content, data=data, headers=headers, buckets=buckets)
+                return await self._once(
+                    method,
+                    path,
+                    decode=decode,
+                    read=read,
+                    params=params,
+                    json=json,
+                    content=content,
+                    data=data,
+                    headers=headers,
+                    buckets=buckets,
+                )
             except TryLater as exc:
                 if exc.retry_after is not None:
                     self.limiter.pause(exc.retry_after)
                 wait = self._retry.wait(attempt, exc, read=read)
                 if wait is None:
                     raise
-                log.warning("%s %s %s: %s; retry %d in %.1fs", self.provider, method, redact(path),
-                            type(exc).__name__, attempt, wait)
+                log.warning(
+                    "%s %s %s: %s; retry %d in %.1fs", self.provider, method, redact(path), type(exc).__name__, attempt, wait
+                )
                 await self._pacing.sleep(wait)
 
     async def _once(
@@ -225,15 +236,14 @@ class ProviderHttp:
         headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None,
         buckets: Sequence[tuple[TokenBucket, Hashable]],
     ) -> T:
-        await self.limiter.acquire()
-        for bucket, key in buckets:
-            await bucket.acquire(key)
+        await self._acquire(buckets)
         hdrs = headers() if callable(headers) else headers
         started = self._pacing.monotonic()
         async with self._sem:
             try:
-                response = await self._client.request(method, path, params=params, json=json, content=content,
-                                                      data=data, headers=hdrs)
+                response = await self._client.request(
+                    method, path, params=params, json=json, content=content, data=data, headers=hdrs
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never reached the provider: safe to report as down, even for writes.
                 raise Unavailable(self.provider, f"cannot connect ({type(exc).__name__})") from exc
@@ -242,8 +252,30 @@ class ProviderHttp:
                 if read:
                     raise Unavailable(self.provider, f"no answer ({type(exc).__name__})") from exc
                 raise OrderPending(self.provider, f"no answer to a write ({type(exc).__name__})") from exc
-        log.debug("%s %s %s -> %d (%.0f ms)", self.provider, method, redact(path), response.status_code,
-                  (self._pacing.monotonic() - started) * 1000)
+        log.debug(
+            "%s %s %s -> %d (%.0f ms)",
+            self.provider,
+            method,
+            redact(path),
+            response.status_code,
+            (self._pacing.monotonic() - started) * 1000,
+        )
+        self._raise_for_status(response, read=read)
+        try:
+            return decode(response)
+        except Unreadable as exc:
+            if not read and response.is_success:
+                raise OrderPending(self.provider, "unreadable answer to a write") from exc
+            raise
+
+    async def _acquire(self, buckets: Sequence[tuple[TokenBucket, Hashable]]) -> None:
+        """Wait for the provider's overall pace, then for each bucket this call counts against."""
+        await self.limiter.acquire()
+        for bucket, key in buckets:
+            await bucket.acquire(key)
+
+    def _raise_for_status(self, response: httpx.Response, *, read: bool) -> None:
+        """429 and 5xx: rate limited, down, or for a write an outcome nobody knows yet."""
         code = response.status_code
         if code == 429 or code >= 500:
             retry_after = retry_after_seconds(response.headers.get("retry-after"), self._now())
@@ -252,9 +284,3 @@ class ProviderHttp:
             if not read:
                 raise OrderPending(self.provider, f"HTTP {code} answering a write")
             raise Unavailable(self.provider, f"HTTP {code}", retry_after=retry_after)
-        try:
-            return decode(response)
-        except Unreadable as exc:
-            if not read and response.is_success:
-                raise OrderPending(self.provider, "unreadable answer to a write") from exc
-            raise

@@ -55,7 +55,12 @@ class AiraloProvider(OrderingAdapter):
         self._now = now
         self._pacing = pacing or Pacing()
         self._http = ProviderHttp(
-            NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=5, now=now,
+            NAME,
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            max_concurrency=5,
+            now=now,
             limiter=TokenBucket(rate_per_second, 1, pacing=self._pacing),  # evenly spaced: a burst draws 429s
             pacing=self._pacing,
         )
@@ -75,7 +80,11 @@ class AiraloProvider(OrderingAdapter):
             if not renew and self._token is not None and self._now() < self._token_expires:
                 return self._token
             body = await self._http.call(
-                "POST", "token", read=True, decode=parse.decode, buckets=((self._token_bucket, None),),
+                "POST",
+                "token",
+                read=True,
+                decode=parse.decode,
+                buckets=((self._token_bucket, None),),
                 data={"client_id": self._client_id, "client_secret": self._secret, "grant_type": "client_credentials"},
             )
             data = parse.data_of(body)
@@ -92,13 +101,15 @@ class AiraloProvider(OrderingAdapter):
         buckets = ((self._per_iccid, iccid),) if iccid else ()
         token = await self._bearer()
         try:
-            return await self._http.call(method, path, read=read, decode=parse.decode, buckets=buckets,
-                                         headers={"Authorization": f"Bearer {token}"}, **kw)
+            return await self._http.call(
+                method, path, read=read, decode=parse.decode, buckets=buckets, headers={"Authorization": f"Bearer {token}"}, **kw
+            )
         except parse.TokenRejected:
             pass
         token = await self._bearer(renew=True, stale=token)
-        return await self._http.call(method, path, read=read, decode=parse.decode, buckets=buckets,
-                                     headers={"Authorization": f"Bearer {token}"}, **kw)
+        return await self._http.call(
+            method, path, read=read, decode=parse.decode, buckets=buckets, headers={"Authorization": f"Bearer {token}"}, **kw
+        )
 
     # --- Provider protocol -----------------------------------------------------------------
 
@@ -107,8 +118,9 @@ class AiraloProvider(OrderingAdapter):
         data = parse.data_of(body)
         if not isinstance(data, Mapping):
             raise NotFound(NAME, "unknown eSIM")
-        candidates = lpa_candidates(str(data.get("qrcode") or "") or None, smdp=data.get("lpa"),
-                                    matching_id=data.get("matching_id"))
+        candidates = lpa_candidates(
+            str(data.get("qrcode") or "") or None, smdp=data.get("lpa"), matching_id=data.get("matching_id")
+        )
         if not code_matches(code, candidates):
             raise ClaimRejected(NAME, "activation code does not match")
 
@@ -120,8 +132,12 @@ class AiraloProvider(OrderingAdapter):
         body = await self._call("GET", f"sims/{iccid}/topups", read=True, iccid=iccid)
         items = body.get("data") if isinstance(body, Mapping) else None
         pricing = body.get("pricing") if isinstance(body, Mapping) else None
-        plans = [p for item in items or [] if isinstance(item, Mapping)
-                 if (p := parse.plan(item, pricing if isinstance(pricing, Mapping) else None)) is not None]
+        plans = [
+            p
+            for item in items or []
+            if isinstance(item, Mapping)
+            if (p := parse.plan(item, pricing if isinstance(pricing, Mapping) else None)) is not None
+        ]
         if not plans:
             raise TopUpNotAllowed(NAME, "no top-up packages for this eSIM")
         return plans
@@ -134,8 +150,9 @@ class AiraloProvider(OrderingAdapter):
 
     async def _find_order(self, iccid: str, client_ref: str, entry: Mapping[str, Any] | None) -> Order | None:
         """Our order by its description (the filter matches substrings: compare exactly)."""
-        body = await self._call("GET", "orders", read=True, params={
-            "filter[description]": client_ref, "include": "status", "limit": 50})
+        body = await self._call(
+            "GET", "orders", read=True, params={"filter[description]": client_ref, "include": "status", "limit": 50}
+        )
         items = body.get("data") if isinstance(body, Mapping) else None
         for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping) and item.get("description") == client_ref:
@@ -143,8 +160,9 @@ class AiraloProvider(OrderingAdapter):
         return None
 
     async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
-        return await self._call("POST", "orders/topups", read=False,
-                                json={"package_id": plan_id, "iccid": iccid, "description": client_ref})
+        return await self._call(
+            "POST", "orders/topups", read=False, json={"package_id": plan_id, "iccid": iccid, "description": client_ref}
+        )
 
     def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
         return parse.order(client_ref, str(entry["iccid"]), parse.data_of(answer), status=OrderStatus.COMPLETED)

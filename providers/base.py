@@ -165,9 +165,7 @@ class ManualLines(Protocol):
     same object then reports these figures with ``as_of`` the time they were typed.
     """
 
-    async def track(
-        self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime
-    ) -> str: ...
+    async def track(self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime) -> str: ...
 
     async def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None: ...
 

@@ -81,8 +81,11 @@ class DemoProvider:
         sim = self._sim(iccid)
         given = code.strip().upper()
         # bytes: compare_digest refuses non-ASCII str, and a code typed with a CJK keyboard must be a "no"
-        if len(given) < 6 or len(given) > len(sim.code) or not hmac.compare_digest(
-                sim.code[-len(given):].encode(), given.encode()):
+        if (
+            len(given) < 6
+            or len(given) > len(sim.code)
+            or not hmac.compare_digest(sim.code[-len(given) :].encode(), given.encode())
+        ):
             raise ClaimRejected(NAME, "activation code does not match")
 
     async def _simulate(self, iccid: str, until: datetime) -> tuple[int | None, int | None, datetime, bool]:
@@ -120,9 +123,15 @@ class DemoProvider:
         else:
             status = Status.ACTIVE
         return EsimBalance(
-            provider=NAME, iccid=iccid, status=status, as_of=now,
-            data_total_bytes=total, data_remaining_bytes=remaining, data_unlimited=unlimited,
-            expires_at=expiry, activated_at=await self.day0(),
+            provider=NAME,
+            iccid=iccid,
+            status=status,
+            as_of=now,
+            data_total_bytes=total,
+            data_remaining_bytes=remaining,
+            data_unlimited=unlimited,
+            expires_at=expiry,
+            activated_at=await self.day0(),
         )
 
     async def plans(self, iccid: str) -> list[Plan]:
@@ -155,9 +164,14 @@ class DemoProvider:
     def _order(self, iccid: str, entry: dict[str, str]) -> Order:
         plan = _plan(entry["plan"])
         return Order(
-            client_ref=entry["ref"], provider=NAME, iccid=iccid, plan_id=plan.id,
-            status=OrderStatus.COMPLETED, created_at=datetime.fromisoformat(entry["at"]),
-            provider_order_id=f"demo-{entry['ref'][:8]}", price=plan.price,
+            client_ref=entry["ref"],
+            provider=NAME,
+            iccid=iccid,
+            plan_id=plan.id,
+            status=OrderStatus.COMPLETED,
+            created_at=datetime.fromisoformat(entry["at"]),
+            provider_order_id=f"demo-{entry['ref'][:8]}",
+            price=plan.price,
         )
 
     async def aclose(self) -> None:

@@ -43,6 +43,7 @@ class ProviderError(Exception):
 
 # --- families --------------------------------------------------------------------------------
 
+
 class TryLater(ProviderError):
     """Transient: nothing was changed. Reads are retried by the HTTP layer; a caller that still
     gets this says "try again later" and keeps what it had. ``retry_after`` is seconds when known."""
@@ -74,6 +75,7 @@ class OurBug(ProviderError):
 
 
 # --- leaves ------------------------------------------------------------------------------------
+
 
 class Unavailable(TryLater):
     """The provider is down, timed out on a read or answered 5xx (503 may carry ``retry_after``)."""
@@ -122,7 +124,6 @@ class AuthError(OperatorMustAct):
 
 class ProviderCreditExhausted(OperatorMustAct):
     """Our reseller account has no credit left (Airalo 11, eSIM Access 200007)."""
-
 
 
 class Validation(OurBug):

@@ -55,11 +55,16 @@ class EsimAccessProvider(OrderingAdapter):
         self._now = now
         pacing = pacing or Pacing()
         self._http = ProviderHttp(
-            NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=4, now=now,
-            limiter=TokenBucket(rate_per_second, 1, pacing=pacing), pacing=pacing,  # evenly spaced: a burst draws 429s
+            NAME,
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            max_concurrency=4,
+            now=now,
+            limiter=TokenBucket(rate_per_second, 1, pacing=pacing),
+            pacing=pacing,  # evenly spaced: a burst draws 429s
         )
-        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order),
-                                 state, now)
+        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order), state, now)
 
     async def _post(self, path: str, payload: Mapping[str, Any], *, read: bool = True) -> Any:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
@@ -68,12 +73,14 @@ class EsimAccessProvider(OrderingAdapter):
             out = {"RT-AccessCode": self._access_code, "Content-Type": "application/json"}
             if self._secret:
                 stamp, request_id = str(int(self._now().timestamp() * 1000)), uuid.uuid4().hex
-                out |= {"RT-Timestamp": stamp, "RT-RequestID": request_id,
-                        "RT-Signature": parse.sign(self._secret, stamp, request_id, self._access_code, body)}
+                out |= {
+                    "RT-Timestamp": stamp,
+                    "RT-RequestID": request_id,
+                    "RT-Signature": parse.sign(self._secret, stamp, request_id, self._access_code, body),
+                }
             return out
 
-        return await self._http.call("POST", path, read=read, decode=parse.decode, content=body.encode(),
-                                     headers=headers)
+        return await self._http.call("POST", path, read=read, decode=parse.decode, content=body.encode(), headers=headers)
 
     async def _esim(self, iccid: str) -> Mapping[str, Any]:
         obj = await self._post("esim/query", {"iccid": iccid, "pager": {"pageNum": 1, "pageSize": 20}})
@@ -126,18 +133,27 @@ class EsimAccessProvider(OrderingAdapter):
             if not isinstance(package, Mapping) or package.get("transactionId") not in (None, client_ref):
                 continue
             created = parse_time(package.get("createTime"))
-            if (str(package.get("packageCode") or "") in (plan_id, plan_id.removeprefix("TOPUP_"))
-                    and created is not None and created >= since):
+            if (
+                str(package.get("packageCode") or "") in (plan_id, plan_id.removeprefix("TOPUP_"))
+                and created is not None
+                and created >= since
+            ):
                 return self._read_order(client_ref, entry, {"transactionId": client_ref, **package})
         return None
 
     async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
-        return await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id,
-                                               "transactionId": client_ref}, read=False)
+        return await self._post("esim/topup", {"iccid": iccid, "packageCode": plan_id, "transactionId": client_ref}, read=False)
 
     def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
         obj = answer if isinstance(answer, Mapping) else {}
         ref = obj.get("orderNo") or obj.get("transactionId") or client_ref
-        return Order(client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
-                     status=OrderStatus.COMPLETED, created_at=OrderBook.sent_at(entry), provider_order_id=str(ref),
-                     raw=dict(obj))
+        return Order(
+            client_ref=client_ref,
+            provider=NAME,
+            iccid=str(entry["iccid"]),
+            plan_id=str(entry["plan_id"]),
+            status=OrderStatus.COMPLETED,
+            created_at=OrderBook.sent_at(entry),
+            provider_order_id=str(ref),
+            raw=dict(obj),
+        )

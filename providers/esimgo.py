@@ -53,12 +53,17 @@ class EsimGoProvider(OrderingAdapter):
         self._now = now
         pacing = pacing or Pacing()
         self._http = ProviderHttp(
-            NAME, base_url=base_url, transport=transport, timeout=timeout, max_concurrency=2, now=now,
+            NAME,
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            max_concurrency=2,
+            now=now,
             headers={"X-API-Key": api_key},
-            limiter=TokenBucket(rate_per_second, 1, pacing=pacing), pacing=pacing,  # evenly spaced: a burst draws 429s
+            limiter=TokenBucket(rate_per_second, 1, pacing=pacing),
+            pacing=pacing,  # evenly spaced: a burst draws 429s
         )
-        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order),
-                                 state, now)
+        self._orders = OrderFlow(NAME, OrderSteps(self._find_order, self._submit_order, self._read_order), state, now)
         self._currency: str | None = None
 
     async def _get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
@@ -86,10 +91,17 @@ class EsimGoProvider(OrderingAdapter):
         current = parse.items(await self._bundles(iccid), "bundles")
         catalogue = await self._catalogue()
         by_name = {str(b.get("name")): b for b in catalogue}
-        countries = {c.get("iso") for b in current for c in by_name.get(str(b.get("name")), {}).get("countries") or []
-                     if isinstance(c, Mapping)}
-        candidates = [b for b in catalogue if not countries
-                      or countries & {c.get("iso") for c in b.get("countries") or [] if isinstance(c, Mapping)}]
+        countries = {
+            c.get("iso")
+            for b in current
+            for c in by_name.get(str(b.get("name")), {}).get("countries") or []
+            if isinstance(c, Mapping)
+        }
+        candidates = [
+            b
+            for b in catalogue
+            if not countries or countries & {c.get("iso") for c in b.get("countries") or [] if isinstance(c, Mapping)}
+        ]
         candidates.sort(key=lambda b: to_decimal(b.get("price")) or 0)
         currency = await self._org_currency()
         plans = []
@@ -137,29 +149,38 @@ class EsimGoProvider(OrderingAdapter):
         since = OrderBook.sent_at(entry) - RECONCILE_SKEW
         for order in parse.items(await self._get("orders", {"page": 1, "perPage": 50}), "orders"):
             created = parse_time(order.get("createdDate"))
-            if created is not None and created >= since and any(
+            if (
+                created is not None
+                and created >= since
+                and any(
                     line.get("item") == entry["plan_id"] and iccid in (line.get("iccids") or [])
-                    for line in parse.order_lines(order)):
+                    for line in parse.order_lines(order)
+                )
+            ):
                 return self._read_order(client_ref, entry, order)
         return None
 
     async def _submit_order(self, iccid: str, plan_id: str, client_ref: str) -> Any:
         """Validate (no charge), then the transaction; only the transaction can have bought."""
-        request = {"assign": True, "order": [{"type": "bundle", "quantity": 1, "item": plan_id,
-                                              "iccids": [iccid], "allowReassign": False}]}
-        check = await self._http.call("POST", "orders", read=True, decode=parse.decode,
-                                      json={"type": "validate", **request})
+        request = {
+            "assign": True,
+            "order": [{"type": "bundle", "quantity": 1, "item": plan_id, "iccids": [iccid], "allowReassign": False}],
+        }
+        check = await self._http.call("POST", "orders", read=True, decode=parse.decode, json={"type": "validate", **request})
         if isinstance(check, Mapping) and check.get("valid") is False:
             raise PlanUnavailable(NAME, str(check.get("message") or "order would not be valid")[:200])
-        return await self._http.call("POST", "orders", read=False, decode=parse.decode,
-                                     json={"type": "transaction", **request})
+        return await self._http.call("POST", "orders", read=False, decode=parse.decode, json={"type": "transaction", **request})
 
     def _read_order(self, client_ref: str, entry: Mapping[str, Any], answer: Any) -> Order:
         body: Mapping[str, Any] = answer if isinstance(answer, Mapping) else {}
         return Order(
-            client_ref=client_ref, provider=NAME, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
+            client_ref=client_ref,
+            provider=NAME,
+            iccid=str(entry["iccid"]),
+            plan_id=str(entry["plan_id"]),
             status=parse.order_status(body.get("status")),
             created_at=parse_time(body.get("createdDate")) or OrderBook.sent_at(entry),
             provider_order_id=str(body["orderReference"]) if body.get("orderReference") else entry.get("order_id"),
-            price=parse.order_price(body), raw=dict(body),
+            price=parse.order_price(body),
+            raw=dict(body),
         )

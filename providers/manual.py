@@ -28,10 +28,17 @@ class ManualProvider:
 
     async def track(self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime) -> str:
         ref = "manual-" + secrets.token_hex(6)
-        await self._state.put_state(NAME, ref, {
-            "operator": operator, "total": total_bytes, "remaining": total_bytes,
-            "expires_at": expires_at.isoformat(), "as_of": now.isoformat(),
-        })
+        await self._state.put_state(
+            NAME,
+            ref,
+            {
+                "operator": operator,
+                "total": total_bytes,
+                "remaining": total_bytes,
+                "expires_at": expires_at.isoformat(),
+                "as_of": now.isoformat(),
+            },
+        )
         return ref
 
     async def set_remaining(self, ref: str, remaining_bytes: int, now: datetime) -> None:
@@ -59,9 +66,14 @@ class ManualProvider:
         now = self._now()
         status = Status.EXPIRED if now >= expires else Status.DEPLETED if remaining <= 0 else Status.ACTIVE
         return EsimBalance(
-            provider=NAME, iccid=iccid, status=status, as_of=datetime.fromisoformat(str(entry["as_of"])),
-            data_total_bytes=int(entry["total"]), data_remaining_bytes=remaining,  # type: ignore[call-overload]
-            expires_at=expires, raw=entry,
+            provider=NAME,
+            iccid=iccid,
+            status=status,
+            as_of=datetime.fromisoformat(str(entry["as_of"])),
+            data_total_bytes=int(entry["total"]),  # type: ignore[call-overload]
+            data_remaining_bytes=remaining,
+            expires_at=expires,
+            raw=entry,
         )
 
     async def plans(self, iccid: str) -> list[Plan]:

@@ -79,8 +79,11 @@ class OrderBook:
         return entry
 
     async def settle(self, client_ref: str, order: Order) -> None:
-        entry = await self.get(client_ref) or {"iccid": order.iccid, "plan_id": order.plan_id,
-                                               "sent_at": order.created_at.isoformat()}
+        entry = await self.get(client_ref) or {
+            "iccid": order.iccid,
+            "plan_id": order.plan_id,
+            "sent_at": order.created_at.isoformat(),
+        }
         entry.update(order_id=order.provider_order_id, status=str(order.status))
         if order.price is not None:
             entry["price"] = order.price.to_json()
@@ -93,9 +96,15 @@ class OrderBook:
 
 def pending_order(provider: str, client_ref: str, entry: Mapping[str, Any], *, raw: Mapping[str, Any]) -> Order:
     """The answer when an order's outcome is still unknown after reconciling."""
-    return Order(client_ref=client_ref, provider=provider, iccid=str(entry["iccid"]), plan_id=str(entry["plan_id"]),
-                 status=OrderStatus.PENDING, created_at=OrderBook.sent_at(entry), raw=dict(raw))
-
+    return Order(
+        client_ref=client_ref,
+        provider=provider,
+        iccid=str(entry["iccid"]),
+        plan_id=str(entry["plan_id"]),
+        status=OrderStatus.PENDING,
+        created_at=OrderBook.sent_at(entry),
+        raw=dict(raw),
+    )
 
 
 Find = Callable[[str, str, Mapping[str, Any] | None], Awaitable[Order | None]]
@@ -127,8 +136,7 @@ class OrderSteps:
 class OrderFlow:
     """One provider's exactly-once top-ups over a durable ``StateStore`` (see the module)."""
 
-    def __init__(self, provider: str, steps: OrderSteps, state: StateStore | None,
-                 now: Callable[[], datetime]) -> None:
+    def __init__(self, provider: str, steps: OrderSteps, state: StateStore | None, now: Callable[[], datetime]) -> None:
         self._name, self._steps, self._now = provider, steps, now
         self.book = OrderBook(provider, state)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -187,15 +195,27 @@ class OrderFlow:
         return found
 
     def _settled(self, client_ref: str, entry: Mapping[str, Any]) -> Order:
-        return Order(client_ref=client_ref, provider=self._name, iccid=str(entry["iccid"]),
-                     plan_id=str(entry["plan_id"]), status=OrderStatus(entry["status"]),
-                     created_at=OrderBook.sent_at(entry), provider_order_id=entry.get("order_id"),
-                     price=Money.from_json(entry["price"]) if entry.get("price") else None, raw=dict(entry))
+        return Order(
+            client_ref=client_ref,
+            provider=self._name,
+            iccid=str(entry["iccid"]),
+            plan_id=str(entry["plan_id"]),
+            status=OrderStatus(entry["status"]),
+            created_at=OrderBook.sent_at(entry),
+            provider_order_id=entry.get("order_id"),
+            price=Money.from_json(entry["price"]) if entry.get("price") else None,
+            raw=dict(entry),
+        )
 
     def _failed(self, client_ref: str, entry: Mapping[str, Any]) -> Order:
-        return Order(client_ref=client_ref, provider=self._name, iccid=str(entry["iccid"]),
-                     plan_id=str(entry["plan_id"]), status=OrderStatus.FAILED, created_at=self._now())
-
+        return Order(
+            client_ref=client_ref,
+            provider=self._name,
+            iccid=str(entry["iccid"]),
+            plan_id=str(entry["plan_id"]),
+            status=OrderStatus.FAILED,
+            created_at=self._now(),
+        )
 
 
 class _Closes(Protocol):

@@ -223,8 +223,7 @@ def snapshot_id(db: Path) -> int | None:
         return None
 
 
-def carry_out(run: Run, index: int, kind: str, chat: str, arg: str, kill_after: int | None,
-              rnd: random.Random) -> None:
+def carry_out(run: Run, index: int, kind: str, chat: str, arg: str, kill_after: int | None, rnd: random.Random) -> None:
     """One intent, to its end, asked again after a kill as a person would."""
     if kind == "advance":
         while (got := run.send({"advance": arg}, kill_after, rnd)) is None:
@@ -232,8 +231,9 @@ def carry_out(run: Run, index: int, kind: str, chat: str, arg: str, kill_after: 
         run.by_intent[index] = got
         run.now += STEP
         return
-    steps = [f"/renew {arg}", "pick", "confirm"] if kind == "topup" else \
-        [f"/unlink {arg}", "confirm"] if kind == "unlink" else [arg]
+    steps = (
+        [f"/renew {arg}", "pick", "confirm"] if kind == "topup" else [f"/unlink {arg}", "confirm"] if kind == "unlink" else [arg]
+    )
     confirm: str | None = None
     pick: str | None = None
     position = 0
@@ -286,8 +286,9 @@ def after_unlink(out: Out) -> list[str]:
     return bad
 
 
-def plan_kills(intents: list[tuple[str, str, str]], count: int, seed: int, hot: list[int],
-               compacting: list[int], last: int) -> dict[int, int]:
+def plan_kills(
+    intents: list[tuple[str, str, str]], count: int, seed: int, hot: list[int], compacting: list[int], last: int
+) -> dict[int, int]:
     """A third of the kills anywhere, a third right after the first of several alerts of one
     step (when the outbox is sending and marking), a third in the input that compacted the
     store in the run without kills (during its snapshot write or rename); the final ``/lines``
@@ -323,19 +324,28 @@ class Report:
 
     def holds(self) -> bool:
         """The pass criteria of ``tests/test_chaos.py``."""
-        return (not self.missing and sum(self.repeats.values()) <= self.kills
-                and max(self.repeats.values(), default=0) <= 1 and not self.strangers and not self.after_unlink
-                and not self.lines_differ and not self.inconsistent and self.tracebacks == 0)
+        return (
+            not self.missing
+            and sum(self.repeats.values()) <= self.kills
+            and max(self.repeats.values(), default=0) <= 1
+            and not self.strangers
+            and not self.after_unlink
+            and not self.lines_differ
+            and not self.inconsistent
+            and self.tracebacks == 0
+        )
 
     def lines(self) -> list[str]:
-        return [f"reminders expected: {self.expected}; missing: {sum(self.missing.values())}; "
-                f"repeated: {sum(self.repeats.values())} over {self.kills} kills "
-                f"({sum(self.repeats.values()) / max(1, self.kills):.2f} a kill, at most "
-                f"{max(self.repeats.values(), default=0)} of one key); unknown: {sum(self.strangers.values())}",
-                f"kills: {self.kills} ({self.torn_tails} left a torn journal record, {self.in_compaction} "
-                f"hit a compaction); alerts after a confirmed unlink: {len(self.after_unlink)}; "
-                f"chats whose lines differ at the end: {len(self.lines_differ)}; tracebacks: {self.tracebacks}; "
-                f"records that do not fit together: {len(self.inconsistent)}"]
+        return [
+            f"reminders expected: {self.expected}; missing: {sum(self.missing.values())}; "
+            f"repeated: {sum(self.repeats.values())} over {self.kills} kills "
+            f"({sum(self.repeats.values()) / max(1, self.kills):.2f} a kill, at most "
+            f"{max(self.repeats.values(), default=0)} of one key); unknown: {sum(self.strangers.values())}",
+            f"kills: {self.kills} ({self.torn_tails} left a torn journal record, {self.in_compaction} "
+            f"hit a compaction); alerts after a confirmed unlink: {len(self.after_unlink)}; "
+            f"chats whose lines differ at the end: {len(self.lines_differ)}; tracebacks: {self.tracebacks}; "
+            f"records that do not fit together: {len(self.inconsistent)}",
+        ]
 
 
 def chaos(folder: Path, *, kills: int, seed: int = 7, scale: Scale = SMALL) -> Report:
@@ -347,15 +357,20 @@ def chaos(folder: Path, *, kills: int, seed: int = 7, scale: Scale = SMALL) -> R
     expected, got = alert_keys(reference.out), alert_keys(crashed.out)
     ref_lines, got_lines = reference.lines, crashed.lines
     return Report(
-        expected=sum(expected.values()), missing=expected - got,
+        expected=sum(expected.values()),
+        missing=expected - got,
         repeats=Counter({k: n for k, n in (got - expected).items() if k in expected}),
         strangers=Counter({k: n for k, n in got.items() if k not in expected}),
-        after_unlink=after_unlink(crashed.out), kills=crashed.killed, torn_tails=crashed.torn_tails,
+        after_unlink=after_unlink(crashed.out),
+        kills=crashed.killed,
+        torn_tails=crashed.torn_tails,
         in_compaction=crashed.in_compaction,
         lines_differ=[c for c in scale.chats if ref_lines.get(c) != got_lines.get(c)],
         tracebacks=sum("Traceback" in e for e in crashed.stderr + reference.stderr),
-        inconsistent=inconsistencies(crashed.db), intents=len(intents),
-        lines_linked=sum(kind == "say" and arg.startswith("/link") for kind, _chat, arg in intents))
+        inconsistent=inconsistencies(crashed.db),
+        intents=len(intents),
+        lines_linked=sum(kind == "say" and arg.startswith("/link") for kind, _chat, arg in intents),
+    )
 
 
 def inconsistencies(db: Path) -> list[str]:
@@ -383,8 +398,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
-    parser.add_argument("--scale", choices=("small", "operator"), default="small",
-                        help="small: 8 chats, 30 lines; operator: 100 chats, about 1 000 lines")
+    parser.add_argument(
+        "--scale",
+        choices=("small", "operator"),
+        default="small",
+        help="small: 8 chats, 30 lines; operator: 100 chats, about 1 000 lines",
+    )
     args = parser.parse_args()
     import tempfile
 
@@ -394,8 +413,10 @@ def main() -> int:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="esim-chaos-") as tmp:
             report = chaos(Path(tmp), kills=args.kills, seed=seed, scale=scale)
-        print(f"seed {seed} ({args.scale}: {len(scale.chats)} chats, {report.lines_linked} lines, "
-              f"{report.intents} inputs, {time.monotonic() - started:.0f} s)")
+        print(
+            f"seed {seed} ({args.scale}: {len(scale.chats)} chats, {report.lines_linked} lines, "
+            f"{report.intents} inputs, {time.monotonic() - started:.0f} s)"
+        )
         print("\n".join(report.lines()))
         for name in ("missing", "strangers", "repeats"):
             if getattr(report, name):

@@ -57,8 +57,11 @@ def en_text(msgid: str) -> str:
 def fixed_part(msgid: str, lang: str = "en") -> str:
     """The longest placeholder-free piece of a message: what every rendering contains."""
     tr = _CATALOGS.translator(lang)._tr
-    forms = {tr.ngettext(msgid, msgid + "_plural", n) for n in (1, 2, 5)} if tr.ngettext(
-        msgid, msgid + "_plural", 2) != msgid + "_plural" else {tr.gettext(msgid)}
+    forms = (
+        {tr.ngettext(msgid, msgid + "_plural", n) for n in (1, 2, 5)}
+        if tr.ngettext(msgid, msgid + "_plural", 2) != msgid + "_plural"
+        else {tr.gettext(msgid)}
+    )
     texts = [space_zh(f) if lang == "zh" else f for f in forms]  # as the translator renders Chinese
     pieces = [p.strip() for p in re.split(r"\{[^}]*\}", texts[0])]
     if len(texts) > 1:  # plural forms differ in a word: the longest run of words all forms share
@@ -93,8 +96,14 @@ class ConsoleProcess:
         self.db = db
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "console", "--jsonl", "--start", start, "--db", str(db)],
-            cwd=ROOT, env=env or clean_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1,
+            cwd=ROOT,
+            env=env or clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
         )
         self._out: queue.Queue[str | None] = queue.Queue()
         self._err: list[str] = []
@@ -205,8 +214,14 @@ def console(console_factory: Callable[..., ConsoleProcess]) -> ConsoleProcess:
 def run_bot(args: list[str], *, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """``python -m bot <args>`` to completion (bounded)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env or clean_env(), input=stdin,
-        capture_output=True, text=True, encoding="utf-8", timeout=30,
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env or clean_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=30,
     )
 
 
@@ -221,10 +236,26 @@ class Bot:
     clock: FakeClock
     store: Any
 
-    async def send(self, text: str, *, chat: str = "c1", user: str = "u1", lang: str | None = None,
-                   group: bool = False, admin: bool = False, name: str = "") -> list[Reply]:
-        incoming = Incoming(address=Address("console", chat, user), text=text, at=self.clock.now(),
-                            language=lang, is_group=group, is_admin=admin, display_name=name)
+    async def send(
+        self,
+        text: str,
+        *,
+        chat: str = "c1",
+        user: str = "u1",
+        lang: str | None = None,
+        group: bool = False,
+        admin: bool = False,
+        name: str = "",
+    ) -> list[Reply]:
+        incoming = Incoming(
+            address=Address("console", chat, user),
+            text=text,
+            at=self.clock.now(),
+            language=lang,
+            is_group=group,
+            is_admin=admin,
+            display_name=name,
+        )
         return await self.app.router.handle(incoming)
 
     async def text(self, text: str, **kw: Any) -> str:

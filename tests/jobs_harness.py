@@ -1,7 +1,6 @@
 """The reminder pipeline wired by hand, as bot.app wires it, with fakes for providers and a
 platform, on the fake clock: the harness of the tests/test_jobs_*.py files."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -12,19 +11,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import alerts
-from bot.app import LOCALES, ProviderState
+from bot.app import LOCALES, ProviderState, build_reminders
 from bot.audience import Audience
 from bot.clock import FakeClock
 from bot.i18n import Catalogs
-from bot.jobs.events import Events
-from bot.jobs.poller import Poller
-from bot.jobs.queue import AlertQueue
-from bot.jobs.runner import Jobs, wire
 from bot.messages import Address, Reply
 from bot.metrics import Metrics
 from bot.platforms.base import Handler, SendLimits
 from bot.records import Alert, Household, Line, OutboxItem, ReminderSettings
+from bot.reminders import text as alerts
+from bot.reminders.events import Events
+from bot.reminders.loop import JobLoop
+from bot.reminders.poller import Poller
+from bot.reminders.queue import AlertQueue
+from bot.reminders.watcher import ReminderWatcher
 from bot.services import Notice
 from bot.store import MemoryStore
 from bot.store.memory import DocumentStore
@@ -161,11 +161,25 @@ class Scripted:
         return None
 
 
-def scripted_balance(iccid: str, at: datetime, left: int | None, total: int | None = 5 * GB, *,
-                     expires: datetime | None = None, as_of: datetime | None = None) -> EsimBalance:
+def scripted_balance(
+    iccid: str,
+    at: datetime,
+    left: int | None,
+    total: int | None = 5 * GB,
+    *,
+    expires: datetime | None = None,
+    as_of: datetime | None = None,
+) -> EsimBalance:
     status = Status.ACTIVE if left != 0 else Status.DEPLETED
-    return EsimBalance(provider="scripted", iccid=iccid, status=status, as_of=as_of or at, data_total_bytes=total,
-                       data_remaining_bytes=left, expires_at=expires or at + timedelta(days=20))
+    return EsimBalance(
+        provider="scripted",
+        iccid=iccid,
+        status=status,
+        as_of=as_of or at,
+        data_total_bytes=total,
+        data_remaining_bytes=left,
+        expires_at=expires or at + timedelta(days=20),
+    )
 
 
 @dataclass
@@ -174,17 +188,18 @@ class Harness:
     clock: FakeClock
     platform: RecordingPlatform
     outbox: AlertQueue
-    jobs: Jobs
+    jobs: JobLoop
     demo: FlakyDemo
     scripted: Scripted
     metrics: Metrics
     events: Events
     poller: Poller
+    watcher: ReminderWatcher
     lines: dict[str, Line] = field(default_factory=dict)
 
     async def seen(self, line: Line, bal: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
         async with self.store.store.transaction() as tx:
-            return await self.jobs.line_seen(tx, line, bal, fresh_cycle=fresh_cycle)
+            return await self.watcher.line_seen(tx, line, bal, fresh_cycle=fresh_cycle)
 
     async def enqueue(self, item: OutboxItem) -> None:
         async with self.store.store.transaction() as tx:
@@ -198,13 +213,31 @@ class Harness:
         self.store.save_household(household)
         return household
 
-    async def link(self, code: str, label: str, *, chat: str = "fam", owner: str = "anna", group: bool = True,
-                   target: str | None = None, provider: str = "demo", iccid: str | None = None) -> list[Notice]:
+    async def link(
+        self,
+        code: str,
+        label: str,
+        *,
+        chat: str = "fam",
+        owner: str = "anna",
+        group: bool = True,
+        target: str | None = None,
+        provider: str = "demo",
+        iccid: str | None = None,
+    ) -> list[Notice]:
         if self.store.household(f"{P}:{chat}") is None:
             self.household(chat, group=group)
-        line = Line(id=f"line-{label}", household_id=f"{P}:{chat}", label=label, owner=f"{P}:{owner}",
-                    owner_name=owner.title(), provider=provider, ref=iccid or DEMO[code], created_at=self.clock.now(),
-                    reminders=ReminderSettings(target=target) if target else None)
+        line = Line(
+            id=f"line-{label}",
+            household_id=f"{P}:{chat}",
+            label=label,
+            owner=f"{P}:{owner}",
+            owner_name=owner.title(),
+            provider=provider,
+            ref=iccid or DEMO[code],
+            created_at=self.clock.now(),
+            reminders=ReminderSettings(target=target) if target else None,
+        )
         self.store.save_line(line)
         self.lines[label] = line
         source = self.demo.inner if provider == "demo" else self.scripted
@@ -225,20 +258,26 @@ class Harness:
         return self.store.outbox()
 
 
-def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awaitable[str]]:
-    async def render(item: OutboxItem) -> str:
+def render_en(store: StoreView, clock: FakeClock) -> Callable[[OutboxItem], Awaitable[Reply]]:
+    async def render(item: OutboxItem) -> Reply:
         household = store.household(item.household_id)
         tz = household.timezone if household else "Europe/Oslo"
         lang = (household.language if household else None) or "en"
-        return alerts.render(item.alert, CATALOGS.translator(lang, tz), clock.now(), "/")
+        return Reply(alerts.render(item.alert, CATALOGS.translator(lang, tz), clock.now(), "/"))
+
     return render
 
 
-Render = Callable[[OutboxItem], Awaitable[str]]
+Render = Callable[[OutboxItem], Awaitable[Reply]]
 
 
-def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: SendLimits = TELEGRAM,
-         wrap_render: Callable[[Render], Render] = lambda render: render) -> Harness:
+def make(
+    real: DocumentStore | None = None,
+    *,
+    start: datetime = T0,
+    limits: SendLimits = TELEGRAM,
+    wrap_render: Callable[[Render], Render] = lambda render: render,
+) -> Harness:
     real = real if real is not None else MemoryStore()
     store = StoreView(real)
     clock = FakeClock(start)
@@ -250,12 +289,22 @@ def make(real: DocumentStore | None = None, *, start: datetime = T0, limits: Sen
     audience = Audience(CATALOGS, default_language="en", default_timezone="Europe/Oslo")
     outbox = AlertQueue(real)  # the pipeline as bot.app wires it
     events = Events(store=real, queue=outbox, now=clock.now)
-    jobs = wire(store=real, providers=providers, platforms={P: platform}, render=wrap_render(render_en(store, clock)),
-                audience=audience, queue=outbox, events=events, clock=clock, metrics=metrics)
+    reminders = build_reminders(
+        store=real,
+        providers=providers,
+        platforms={P: platform},
+        render=wrap_render(render_en(store, clock)),
+        audience=audience,
+        queue=outbox,
+        events=events,
+        clock=clock,
+        metrics=metrics,
+    )
+    jobs = reminders.loop
     run_now(outbox.load())  # what bot.app does at start
     run_now(demo.inner.day0())
     run_now(jobs.refresh())
-    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, jobs.poller)
+    return Harness(store, clock, platform, outbox, jobs, demo, scripted, metrics, events, reminders.poller, reminders.watcher)
 
 
 def kinds(h: Harness) -> list[str]:
@@ -295,5 +344,14 @@ class Broken:
 
 def _item(n: str, chat: str, *, private_user: str | None = None, at: datetime = T0) -> OutboxItem:
     alert = Alert(kind="data", label=f"l{n}", provider="demo", threshold=5, remaining=100 * MB, total=5 * GB)
-    return OutboxItem(id=f"item-{n}", line_id=f"line-{n}", household_id=f"{P}:{chat}", platform=P, chat=chat,
-                      alert=alert, created_at=at, not_before=at, private_user=private_user)
+    return OutboxItem(
+        id=f"item-{n}",
+        line_id=f"line-{n}",
+        household_id=f"{P}:{chat}",
+        platform=P,
+        chat=chat,
+        alert=alert,
+        created_at=at,
+        not_before=at,
+        private_user=private_user,
+    )

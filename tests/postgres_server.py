@@ -47,18 +47,27 @@ def system_server(*, fsync: bool = False) -> Iterator[Server]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     data, port = root / "data", free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "bot", "--no-sync"]),
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "bot", "--no-sync"]),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     # fsync off in tests (speed; nothing here outlives the run), on for the benchmarks
     fsync_on = "on" if fsync else "off"
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync={fsync_on} -c max_connections=200"
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                                 "-w", "start"]), check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     try:
         yield Server(f"postgresql://bot@127.0.0.1:{port}/postgres")
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True, timeout=60
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

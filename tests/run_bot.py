@@ -9,12 +9,12 @@ import sys
 
 from bot.__main__ import main
 from bot.clock import Clock, FakeClock
-from bot.jobs.runner import Jobs
+from bot.reminders.loop import JobLoop
 from bot.runtime import Service
 from tests.control import ControlServer
 
 
-def _control(jobs: Jobs, clock: Clock) -> list[Service]:
+def _control(jobs: JobLoop, clock: Clock) -> list[Service]:
     port = os.environ.get("TEST_CONTROL_PORT", "")
     if not port:
         return []

@@ -90,8 +90,16 @@ class CrashDisk(Disk):
 
 
 def line(n: int, household: str, version: int) -> Line:
-    return Line(id=f"line{n}", household_id=household, label=f"l{n}v{version}", owner="console:u1",
-                owner_name="Li", provider="demo", ref=f"8947{n:015d}", created_at=T0 + timedelta(minutes=n))
+    return Line(
+        id=f"line{n}",
+        household_id=household,
+        label=f"l{n}v{version}",
+        owner="console:u1",
+        owner_name="Li",
+        provider="demo",
+        ref=f"8947{n:015d}",
+        created_at=T0 + timedelta(minutes=n),
+    )
 
 
 def units(seed: int, count: int) -> Iterable[list[tuple[str, int, int]]]:
@@ -131,8 +139,7 @@ async def apply(store: DocumentStore, ops: list[tuple[str, int, int]]) -> None:
 
 def state(store: DocumentStore) -> State:
     docs = store.docs
-    return {t: {k: {f: v for f, v in (docs.get(t, k) or {}).items() if f != "_key"} for k in docs.keys(t)}
-            for t in TABLES}
+    return {t: {k: {f: v for f, v in (docs.get(t, k) or {}).items() if f != "_key"} for k in docs.keys(t)} for t in TABLES}
 
 
 @dataclass
@@ -196,8 +203,9 @@ async def upgrade(folder: Path, disk: Disk) -> Outcome:
     return out
 
 
-async def check_point(folder: Path, at: int, *, story: str = "units", seed: int = 1,
-                      reference: State | None = None) -> str | None:
+async def check_point(
+    folder: Path, at: int, *, story: str = "units", seed: int = 1, reference: State | None = None
+) -> str | None:
     """Die at step ``at``, start again, and say what is wrong (None: nothing)."""
     disk = CrashDisk(at, seed=at)
     out = await (upgrade(folder, disk) if story == "upgrade" else workload(folder, disk, seed=seed))
@@ -280,8 +288,10 @@ def main() -> int:
         for story, seed in stories:
             report = asyncio.run(run(Path(tmp) / f"{story}{seed}", story=story, seed=seed, limit=args.limit))
             failed += len(report.problems)
-            print(f"{story} (seed {seed}): {report.points} of {report.steps} crash points {report.kinds}, "
-                  f"{report.compactions} compactions in the story, problems: {len(report.problems)}")
+            print(
+                f"{story} (seed {seed}): {report.points} of {report.steps} crash points {report.kinds}, "
+                f"{report.compactions} compactions in the story, problems: {len(report.problems)}"
+            )
             for problem in report.problems[:20]:
                 print("  " + problem)
     return 1 if failed else 0

@@ -67,7 +67,7 @@ def mutate(data: bytes, kind: str, rnd: random.Random) -> tuple[bytes, int]:
     size = len(data)
     if kind == "flip":
         at = rnd.randrange(size)
-        return data[:at] + bytes([data[at] ^ rnd.randrange(1, 256)]) + data[at + 1:], at
+        return data[:at] + bytes([data[at] ^ rnd.randrange(1, 256)]) + data[at + 1 :], at
     if kind == "cut":
         at = rnd.randrange(size)
         return data[:at], at
@@ -81,7 +81,7 @@ def mutate(data: bytes, kind: str, rnd: random.Random) -> tuple[bytes, int]:
         a, b = sorted(rnd.sample(range(size - n + 1), 2)) if size - n >= 1 else (0, 0)
         if b < a + n:
             return data, size
-        return data[:a] + data[b:b + n] + data[a + n:b] + data[a:a + n] + data[b + n:], a
+        return data[:a] + data[b : b + n] + data[a + n : b] + data[a : a + n] + data[b + n :], a
     records = data.splitlines(keepends=True)
     if len(records) < 2:
         return data, size
@@ -181,8 +181,7 @@ def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="esim-damage-") as tmp:
         report = fuzz(Path(tmp), args.cases, args.seed)
-    print(f"damage cases: {report.cases}; refused: {report.refused}; started: {report.started}; "
-          f"problems: {len(report.problems)}")
+    print(f"damage cases: {report.cases}; refused: {report.refused}; started: {report.started}; problems: {len(report.problems)}")
     for problem in report.problems[:20]:
         print("  " + problem)
     return 1 if report.problems else 0

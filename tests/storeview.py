@@ -33,6 +33,7 @@ class StoreView:
     def __getattr__(self, name: str) -> Any:
         def call(*args: Any, **kw: Any) -> Any:
             return run_now(self._unit(name, args, kw))
+
         return call
 
     async def _unit(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:

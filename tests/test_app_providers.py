@@ -61,14 +61,19 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "kind", "route", "before", "iccid", "plan"), CASES, ids=[c[0] for c in CASES])
 async def test_order_reference_is_durable_before_the_order_request_leaves(
-        tmp_path: Path, name: str, kind: type[Emulator], route: str, before: int, iccid: str, plan: str) -> None:
+    tmp_path: Path, name: str, kind: type[Emulator], route: str, before: int, iccid: str, plan: str
+) -> None:
     clock = FakeClock(START_AT)
     db = tmp_path / "bot.json"
     async with kind.running(now=clock.now) as emulator:
         settings = Settings(
-            providers=(name,), airalo_client_id=AIRALO_CLIENT_ID, airalo_client_secret=AIRALO_CLIENT_SECRET,
-            esimaccess_access_code=ESIMACCESS_ACCESS_CODE, esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
-            esimgo_api_key=ESIMGO_API_KEY, **{f"{name}_base_url": emulator.base_url},
+            providers=(name,),
+            airalo_client_id=AIRALO_CLIENT_ID,
+            airalo_client_secret=AIRALO_CLIENT_SECRET,
+            esimaccess_access_code=ESIMACCESS_ACCESS_CODE,
+            esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
+            esimgo_api_key=ESIMGO_API_KEY,
+            **{f"{name}_base_url": emulator.base_url},
         )
         store = TinyDBStore(str(db))
         app = build(settings, clock=clock, console=None, store=store)

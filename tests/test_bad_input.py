@@ -70,8 +70,19 @@ CASES = [
     ("unknown help topic", "/help frobnicate", "error.unknown_command_none"),
     ("typo in a help topic", "/help remnd", "error.unknown_command"),
 ]
-ISSUE_ITEMS = ("wrong Luhn digit", "wrong length", "not 89", "wrong code", "already linked here", "unknown label",
-               "unknown language", "malformed threshold", "100 000 characters", "emoji", "empty message")
+ISSUE_ITEMS = (
+    "wrong Luhn digit",
+    "wrong length",
+    "not 89",
+    "wrong code",
+    "already linked here",
+    "unknown label",
+    "unknown language",
+    "malformed threshold",
+    "100 000 characters",
+    "emoji",
+    "empty message",
+)
 
 
 async def _household_with_dad(bot: Bot) -> None:
@@ -126,17 +137,20 @@ async def test_emoji_in_a_label_is_fine(bot: Bot) -> None:
     assert "👵 phone" in await bot.text("/balance 👵 phone")
 
 
-@pytest.mark.parametrize("iccid", [
-    "８９４７０００００００００００００２０",
-    "８９４７ ００００ ００００ ００００ ０２０",
-    "8947-0000-0000-0000-020",
-    "8947 0000 0000 0000 020",
-    "8947\u30000000\u30000000\u30000000\u3000020",
-    "8947–0000–0000–0000–020",
-    "８９４７－００００－００００－００００－０２０",
-    "8947.0000.0000.0000.020",
-], ids=["fullwidth", "fullwidth spaced", "dashes", "spaces", "ideographic spaces", "en dashes", "fullwidth dashes",
-        "dots"])
+@pytest.mark.parametrize(
+    "iccid",
+    [
+        "８９４７０００００００００００００２０",
+        "８９４７ ００００ ００００ ００００ ０２０",
+        "8947-0000-0000-0000-020",
+        "8947 0000 0000 0000 020",
+        "8947\u30000000\u30000000\u30000000\u3000020",
+        "8947–0000–0000–0000–020",
+        "８９４７－００００－００００－００００－０２０",
+        "8947.0000.0000.0000.020",
+    ],
+    ids=["fullwidth", "fullwidth spaced", "dashes", "spaces", "ideographic spaces", "en dashes", "fullwidth dashes", "dots"],
+)
 async def test_iccid_spellings_are_normalized(bot: Bot, iccid: str) -> None:
     answer = await bot.text(f"/link {iccid} DEMO20 mom")
     assert fixed_part("link.done") in answer and "mom" in answer, answer

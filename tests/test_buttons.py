@@ -7,7 +7,7 @@ import pytest
 
 from bot.i18n import SUPPORTED
 from bot.messages import Choice, ChoiceKind, Reply
-from bot.platforms.telegram_render import button_style, render
+from bot.platforms.telegram.render import button_style, render
 from tests.conftest import DEMO, Bot
 from tests.test_i18n import CATALOGS
 

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import alerts
 from bot.app import LOCALES
 from bot.clock import FakeClock
 from bot.i18n import SUPPORTED, Catalogs, Translator
 from bot.records import Alert, AlertKind
+from bot.reminders import text as alerts
 from handlers.render import expiry_line
 from tests.conftest import DEMO, make_bot
 
@@ -27,8 +27,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 CATALOGS = Catalogs.load(LOCALES)
 # local days that are 23 hours (summer time starts), 25 hours (it ends) and 24 hours long
 DAYS = {"dst-start": date(2026, 3, 29), "dst-end": date(2026, 10, 25), "plain": date(2026, 12, 7)}
-MONTHS_EN = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct",
-                                         "Nov", "Dec"), 1)}
+MONTHS_EN = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"), 1)}
 
 
 def hours_of(day: date) -> list[datetime]:
@@ -44,9 +43,11 @@ def hours_of(day: date) -> list[datetime]:
 
 def said_days(lang: str, text: str) -> int:
     """The count of days a rendered text says: 'today' 0, 'tomorrow' 1, 'in 3 days' 3."""
-    words = {"en": (r"\btoday\b", r"\btomorrow\b", r"\bin (\d+) days?\b"),
-             "nb": (r"\bi dag\b", r"\bi morgen\b", r"\bom (\d+) dag(?:er)?\b"),
-             "zh": (r"今天", r"明天", r"(\d+) 天后")}[lang]
+    words = {
+        "en": (r"\btoday\b", r"\btomorrow\b", r"\bin (\d+) days?\b"),
+        "nb": (r"\bi dag\b", r"\bi morgen\b", r"\bom (\d+) dag(?:er)?\b"),
+        "zh": (r"今天", r"明天", r"(\d+) 天后"),
+    }[lang]
     found = [(n, m) for n, pattern in enumerate(words) if (m := re.search(pattern, text))]
     assert len(found) == 1, (lang, text)
     n, m = found[0]
@@ -72,10 +73,12 @@ def texts(t: Translator, expires: datetime, now: datetime) -> list[str]:
     """Every composition that puts a relative time beside an expiry date."""
     ctx = SimpleNamespace(t=t, now=now)
     alert = Alert(kind=AlertKind.EXPIRY, label="mum", provider="demo", expires_at=expires, remaining=1, total=2)
-    low = Alert(kind=AlertKind.DATA, label="mum", provider="demo", threshold=20, expires_at=expires,
-                remaining=100, total=1000)
-    return [expiry_line(ctx, expires) or "",  # type: ignore[arg-type]
-            alerts.render(alert, t, now, "/").split("\n")[0], alerts.render(low, t, now, "/").split("\n")[1]]
+    low = Alert(kind=AlertKind.DATA, label="mum", provider="demo", threshold=20, expires_at=expires, remaining=100, total=1000)
+    return [
+        expiry_line(ctx, expires) or "",  # type: ignore[arg-type]
+        alerts.render(alert, t, now, "/").split("\n")[0],
+        alerts.render(low, t, now, "/").split("\n")[1],
+    ]
 
 
 @pytest.mark.parametrize("lang", SUPPORTED)
@@ -97,20 +100,28 @@ def test_every_hour_the_words_agree_with_the_date_beside_them(lang: str, day: da
 
 def test_the_reviewers_case_9_dec_seen_on_7_dec_at_2053() -> None:
     now, expires = datetime(2026, 12, 7, 19, 53, tzinfo=UTC), datetime(2026, 12, 9, 8, 0, tzinfo=UTC)
-    said = {lang: expiry_line(SimpleNamespace(t=CATALOGS.translator(lang), now=now), expires)  # type: ignore[arg-type]
-            for lang in SUPPORTED}
-    assert said == {"en": "Expires 9 Dec 2026 (in 2 days)", "nb": "Utløper 9. des. 2026 (om 2 dager)",
-                    "zh": "2026年12月9日到期（2 天后）"}
+    said = {
+        lang: expiry_line(SimpleNamespace(t=CATALOGS.translator(lang), now=now), expires)  # type: ignore[arg-type]
+        for lang in SUPPORTED
+    }
+    assert said == {
+        "en": "Expires 9 Dec 2026 (in 2 days)",
+        "nb": "Utløper 9. des. 2026 (om 2 dager)",
+        "zh": "2026年12月9日到期（2 天后）",
+    }
 
 
-@pytest.mark.parametrize(("delta", "en", "nb", "zh"), [
-    (timedelta(hours=1), "today", "i dag", "今天"),
-    (timedelta(hours=5), "tomorrow", "i morgen", "明天"),  # 22:00 -> 03:00: five hours, but tomorrow
-    (timedelta(days=1, hours=23), "in 2 days", "om 2 dager", "2 天后"),
-    (timedelta(hours=-2), "today", "i dag", "今天"),
-    (timedelta(days=-1), "yesterday", "i går", "昨天"),
-    (timedelta(days=-3), "3 days ago", "for 3 dager siden", "3 天前"),
-])
+@pytest.mark.parametrize(
+    ("delta", "en", "nb", "zh"),
+    [
+        (timedelta(hours=1), "today", "i dag", "今天"),
+        (timedelta(hours=5), "tomorrow", "i morgen", "明天"),  # 22:00 -> 03:00: five hours, but tomorrow
+        (timedelta(days=1, hours=23), "in 2 days", "om 2 dager", "2 天后"),
+        (timedelta(hours=-2), "today", "i dag", "今天"),
+        (timedelta(days=-1), "yesterday", "i går", "昨天"),
+        (timedelta(days=-3), "3 days ago", "for 3 dager siden", "3 天前"),
+    ],
+)
 def test_today_and_tomorrow_are_words(delta: timedelta, en: str, nb: str, zh: str) -> None:
     now = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)  # 22:00 in Oslo, the night summer time starts
     said = {lang: CATALOGS.translator(lang).days(now + delta, now) for lang in SUPPORTED}
@@ -134,8 +145,9 @@ async def test_balance_through_the_bot_at_every_hour_of_a_dst_day(day: date) -> 
         bot.clock.set(now)
         for lang in SUPPORTED:
             text = await bot.text("/balance kid", lang=lang)
-            line = next(x for x in text.split("\n") if re.search(r"\d{4}", x) and ("Expires" in x or "Utløper" in x
-                                                                                  or "到期" in x))
+            line = next(
+                x for x in text.split("\n") if re.search(r"\d{4}", x) and ("Expires" in x or "Utløper" in x or "到期" in x)
+            )
             counted = said_days(lang, line)
             seen[lang].add(counted)
             if lang != "nb":

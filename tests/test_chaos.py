@@ -11,7 +11,6 @@ from tests.chaos import chaos
 KILLS = 50
 
 
-
 def test_kills_at_random_moments_lose_nothing_and_repeat_little(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = chaos(tmp_path, kills=KILLS)
     with capsys.disabled():

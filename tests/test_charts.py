@@ -22,8 +22,16 @@ from providers.base import GB, MB, EsimBalance, Status
 
 CATALOGS = Catalogs.load(LOCALES)
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-LINE = Line(id="l1", household_id="console:c1", label="妈妈", owner="console:u1", owner_name="", provider="demo",
-            ref="8947000000000000020", created_at=NOW - timedelta(days=30))
+LINE = Line(
+    id="l1",
+    household_id="console:c1",
+    label="妈妈",
+    owner="console:u1",
+    owner_name="",
+    provider="demo",
+    ref="8947000000000000020",
+    created_at=NOW - timedelta(days=30),
+)
 HANZI = "剩余流量妈妈的到期日充值按当前用量预测"
 
 
@@ -33,10 +41,23 @@ def samples(hours: int, start_left: int = 5 * GB, per_hour: int = 5 * MB) -> lis
 
 def spec_for(lang: str, points: list[Sample], **kw: object) -> charts.ChartSpec:
     ctx = SimpleNamespace(t=CATALOGS.translator(lang), now=NOW)
-    balance = EsimBalance(provider="demo", iccid=LINE.ref, status=Status.ACTIVE, data_total_bytes=10 * GB,
-                          data_remaining_bytes=points[-1].remaining, expires_at=NOW + timedelta(days=5), as_of=NOW)
-    return chart_spec(ctx, LINE, points, kw.get("balance", balance), kw.get("runs_out", NOW + timedelta(days=3)),  # type: ignore[arg-type]
-                      kw.get("topups", [NOW - timedelta(days=3)]))  # type: ignore[arg-type]
+    balance = EsimBalance(
+        provider="demo",
+        iccid=LINE.ref,
+        status=Status.ACTIVE,
+        data_total_bytes=10 * GB,
+        data_remaining_bytes=points[-1].remaining,
+        expires_at=NOW + timedelta(days=5),
+        as_of=NOW,
+    )
+    return chart_spec(
+        ctx,
+        LINE,
+        points,
+        kw.get("balance", balance),
+        kw.get("runs_out", NOW + timedelta(days=3)),  # type: ignore[arg-type]
+        kw.get("topups", [NOW - timedelta(days=3)]),
+    )  # type: ignore[arg-type]
 
 
 def test_the_font_has_the_chinese_glyphs_and_the_default_font_does_not() -> None:

@@ -36,14 +36,27 @@ def test_blank_values_count_as_unset() -> None:
 
 
 def test_good_values() -> None:
-    s = Settings.from_env({
-        "DB_PATH": "/data/bot.json", "DEFAULT_LANGUAGE": "nb-NO", "DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "LOG_LEVEL": "debug", "PROVIDERS": "demo, airalo,demo", **AIRALO, "TELEGRAM_TOKEN": f" {TOKEN} ",
-        "TELEGRAM_API_URL": "http://127.0.0.1:8081/", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
-        "TELEGRAM_WEBHOOK_SECRET": "s3cret_-X", "MATRIX_HOMESERVER": "https://matrix.example.org",
-        "MATRIX_USER": "@esimbot:example.org", "MATRIX_ACCESS_TOKEN": "syt_abc", "MATRIX_E2EE": "yes",
-        "MATRIX_ALLOWED": "@a:example.org, @b:example.org", "WEB_PORT": "8080", "DEMO_POLL_MINUTES": "5",
-    })
+    s = Settings.from_env(
+        {
+            "DB_PATH": "/data/bot.json",
+            "DEFAULT_LANGUAGE": "nb-NO",
+            "DEFAULT_TIMEZONE": "Asia/Shanghai",
+            "LOG_LEVEL": "debug",
+            "PROVIDERS": "demo, airalo,demo",
+            **AIRALO,
+            "TELEGRAM_TOKEN": f" {TOKEN} ",
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/",
+            "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
+            "TELEGRAM_WEBHOOK_SECRET": "s3cret_-X",
+            "MATRIX_HOMESERVER": "https://matrix.example.org",
+            "MATRIX_USER": "@esimbot:example.org",
+            "MATRIX_ACCESS_TOKEN": "syt_abc",
+            "MATRIX_E2EE": "yes",
+            "MATRIX_ALLOWED": "@a:example.org, @b:example.org",
+            "WEB_PORT": "8080",
+            "DEMO_POLL_MINUTES": "5",
+        }
+    )
     assert s.db_path == "/data/bot.json" and s.default_language == "nb" and s.default_timezone == "Asia/Shanghai"
     assert s.log_level == "DEBUG" and s.providers == ("demo", "airalo")
     assert s.telegram_token == TOKEN and s.telegram_api_url == "http://127.0.0.1:8081"
@@ -77,8 +90,10 @@ BAD = [
     ("AIRALO_CLIENT_SECRET", {"PROVIDERS": "airalo", "AIRALO_CLIENT_ID": "x"}),
     ("AIRALO_BASE_URL", {"AIRALO_BASE_URL": "partners-api.airalo.com"}),
     ("ESIMACCESS_ACCESS_CODE", {"PROVIDERS": "esimaccess", "ESIMACCESS_SECRET_KEY": "x"}),
-    ("WEB_PORT", {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
-                  "TELEGRAM_WEBHOOK_SECRET": "s3cret"}),
+    (
+        "WEB_PORT",
+        {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg", "TELEGRAM_WEBHOOK_SECRET": "s3cret"},
+    ),
     ("ESIMACCESS_BASE_URL", {"ESIMACCESS_BASE_URL": "javascript:alert(1)"}),
     ("ESIMACCESS_WEBHOOK_PATH", {"ESIMACCESS_WEBHOOK_PATH": "short"}),
     ("ESIMGO_API_KEY", {"PROVIDERS": "esimgo"}),
@@ -102,28 +117,57 @@ def test_every_bad_value_is_named(name: str, env: dict[str, str]) -> None:
 
 
 def test_several_bad_values_are_listed_at_once() -> None:
-    env = {"DEFAULT_LANGUAGE": "de", "DEFAULT_TIMEZONE": "Mars/Base", "WEB_PORT": "99999", "LOG_LEVEL": "x",
-           "PROVIDERS": "demo,airalo", "TELEGRAM_TOKEN": "nope", "MATRIX_E2EE": "2", "DEMO_POLL_MINUTES": "never"}
+    env = {
+        "DEFAULT_LANGUAGE": "de",
+        "DEFAULT_TIMEZONE": "Mars/Base",
+        "WEB_PORT": "99999",
+        "LOG_LEVEL": "x",
+        "PROVIDERS": "demo,airalo",
+        "TELEGRAM_TOKEN": "nope",
+        "MATRIX_E2EE": "2",
+        "DEMO_POLL_MINUTES": "never",
+    }
     found = problems(env)
     names = {p.split(":")[0] for p in found}
-    assert {"DEFAULT_LANGUAGE", "DEFAULT_TIMEZONE", "WEB_PORT", "LOG_LEVEL", "TELEGRAM_TOKEN", "MATRIX_E2EE",
-            "DEMO_POLL_MINUTES", "AIRALO_CLIENT_ID", "AIRALO_CLIENT_SECRET"} <= names
+    assert {
+        "DEFAULT_LANGUAGE",
+        "DEFAULT_TIMEZONE",
+        "WEB_PORT",
+        "LOG_LEVEL",
+        "TELEGRAM_TOKEN",
+        "MATRIX_E2EE",
+        "DEMO_POLL_MINUTES",
+        "AIRALO_CLIENT_ID",
+        "AIRALO_CLIENT_SECRET",
+    } <= names
     assert len(found) == len(set(found))
 
 
 SECRETS = {
-    "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "whsecret_ABCDEF", "MATRIX_PASSWORD": "matrix-pass-XYZ",
-    "MATRIX_ACCESS_TOKEN": "syt_matrix_token_QWE", "AIRALO_CLIENT_ID": "airalo-client-id-1",
-    "AIRALO_CLIENT_SECRET": "airalo-client-secret-2", "ESIMACCESS_ACCESS_CODE": "esa-access-code-3",
-    "ESIMACCESS_SECRET_KEY": "esa-secret-key-4", "ESIMACCESS_WEBHOOK_PATH": "hook_path_0123456789abcdef",
+    "TELEGRAM_TOKEN": TOKEN,
+    "TELEGRAM_WEBHOOK_SECRET": "whsecret_ABCDEF",
+    "MATRIX_PASSWORD": "matrix-pass-XYZ",
+    "MATRIX_ACCESS_TOKEN": "syt_matrix_token_QWE",
+    "AIRALO_CLIENT_ID": "airalo-client-id-1",
+    "AIRALO_CLIENT_SECRET": "airalo-client-secret-2",
+    "ESIMACCESS_ACCESS_CODE": "esa-access-code-3",
+    "ESIMACCESS_SECRET_KEY": "esa-secret-key-4",
+    "ESIMACCESS_WEBHOOK_PATH": "hook_path_0123456789abcdef",
     "ESIMGO_API_KEY": "esimgo-api-key-5",
 }
 
 
 def test_secrets_are_not_in_repr() -> None:
-    s = Settings.from_env({**SECRETS, "PROVIDERS": "demo,airalo,esimaccess,esimgo",
-                           "MATRIX_HOMESERVER": "https://m.example.org", "MATRIX_USER": "@b:example.org",
-                           "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg", "WEB_PORT": "8080"})
+    s = Settings.from_env(
+        {
+            **SECRETS,
+            "PROVIDERS": "demo,airalo,esimaccess,esimgo",
+            "MATRIX_HOMESERVER": "https://m.example.org",
+            "MATRIX_USER": "@b:example.org",
+            "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
+            "WEB_PORT": "8080",
+        }
+    )
     shown = repr(s) + str(s)
     leaked = [name for name, value in SECRETS.items() if value in shown]
     assert leaked == []
@@ -131,8 +175,11 @@ def test_secrets_are_not_in_repr() -> None:
 
 
 def test_problems_never_quote_secrets() -> None:
-    bad_secrets = {"TELEGRAM_TOKEN": "secret token with spaces", "TELEGRAM_WEBHOOK_SECRET": "secret !! value",
-                   "ESIMACCESS_WEBHOOK_PATH": "secret/path"}
+    bad_secrets = {
+        "TELEGRAM_TOKEN": "secret token with spaces",
+        "TELEGRAM_WEBHOOK_SECRET": "secret !! value",
+        "ESIMACCESS_WEBHOOK_PATH": "secret/path",
+    }
     found = "\n".join(problems(bad_secrets))
     assert "secret" not in found.replace("SECRET", "")
 
@@ -149,8 +196,9 @@ def test_every_variable_is_documented_in_env_example() -> None:
 
 
 def test_python_m_bot_with_a_bad_env_exits_2_listing_every_problem(tmp_path: Path) -> None:
-    env = clean_env(DEFAULT_LANGUAGE="klingon", WEB_PORT="http", TELEGRAM_TOKEN="leaky-token-value",
-                    DB_PATH=str(tmp_path / "bot.json"))
+    env = clean_env(
+        DEFAULT_LANGUAGE="klingon", WEB_PORT="http", TELEGRAM_TOKEN="leaky-token-value", DB_PATH=str(tmp_path / "bot.json")
+    )
     result = run_bot([], env=env)
     assert result.returncode == 2
     for name in ("DEFAULT_LANGUAGE", "WEB_PORT", "TELEGRAM_TOKEN"):

@@ -61,9 +61,9 @@ def test_each_chat_gets_its_own_replies(console: ConsoleProcess) -> None:
 
 MALFORMED = [
     "not json at all",
-    "{\"chat\": \"c1\", \"user\": \"u1\", \"text\": ",  # truncated
+    '{"chat": "c1", "user": "u1", "text": ',  # truncated
     "[1, 2, 3]",
-    "\"just a string\"",
+    '"just a string"',
     "42",
     "null",
     "",

@@ -56,8 +56,14 @@ class EmulatorProcess:
 
     def __init__(self, names: list[str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.emulators", *names], cwd=ROOT, env=clean_env(),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+            [sys.executable, "-m", "tests.emulators", *names],
+            cwd=ROOT,
+            env=clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
         )
         lines: queue.Queue[str | None] = queue.Queue()
         self._err: list[str] = []
@@ -112,6 +118,7 @@ def now_iso() -> str:
 
 # --- each provider: how the bot is configured and how to count its orders ----------------------
 
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -137,8 +144,11 @@ class Case:
             if self.name == "esimgo":
                 listed = http.get("orders", headers={"X-API-Key": ESIMGO_API_KEY}).json()
                 return sum(1 for o in listed["orders"] for item in o["order"] if self.iccid in item["iccids"])
-            found = http.post("esim/query", json={"iccid": self.iccid, "pager": {"pageNum": 1, "pageSize": 20}},
-                              headers={"RT-AccessCode": ESIMACCESS_ACCESS_CODE}).json()
+            found = http.post(
+                "esim/query",
+                json={"iccid": self.iccid, "pager": {"pageNum": 1, "pageSize": 20}},
+                headers={"RT-AccessCode": ESIMACCESS_ACCESS_CODE},
+            ).json()
             [esim] = found["obj"]["esimList"]
             return len(esim["packageList"]) - 1  # the first package is the one the eSIM was bought with
 
@@ -170,8 +180,8 @@ def no_leaks(*texts: str) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_link_balance_renew_confirm_twice_orders_once(
-        emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess], tmp_path: Path,
-        case: Case) -> None:
+    emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess], tmp_path: Path, case: Case
+) -> None:
     env = clean_env(**case.env(emulators.urls))
     console = console_factory(tmp_path / "bot.json", start=now_iso(), env=env)
 
@@ -213,8 +223,9 @@ def test_link_balance_renew_confirm_twice_orders_once(
     console.close()
 
 
-def test_cancelled_renewal_orders_nothing(emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess],
-                                         tmp_path: Path) -> None:
+def test_cancelled_renewal_orders_nothing(
+    emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess], tmp_path: Path
+) -> None:
     case = CASES[2]  # eSIM Go: no per-eSIM rate limit to wait for
     console = console_factory(tmp_path / "bot.json", start=now_iso(), env=clean_env(**case.env(emulators.urls)))
     console.text(f"/link {case.iccid} {case.code} mine", lang="en")
@@ -228,7 +239,8 @@ def test_cancelled_renewal_orders_nothing(emulators: EmulatorProcess, console_fa
 
 
 def test_several_providers_link_finds_the_provider_or_takes_provider_name(
-        emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess], tmp_path: Path) -> None:
+    emulators: EmulatorProcess, console_factory: Callable[..., ConsoleProcess], tmp_path: Path
+) -> None:
     env: dict[str, str] = {"PROVIDERS": "demo,airalo,esimaccess,esimgo"}
     for case in CASES:
         env |= CREDENTIALS[case.name]
@@ -255,15 +267,21 @@ def test_several_providers_link_finds_the_provider_or_takes_provider_name(
     for label, title in (("go", "eSIM Go"), ("air", "Airalo"), ("acc", "eSIM Access")):
         assert re.search(rf"• {label} — .* — {title} — 89…\d{{4}}", listed), listed
     both = console.text("/balance", lang="en")
-    assert all(f"{label} · {title}" in both for label, title in (("go", "eSIM Go"), ("air", "Airalo"),
-                                                                   ("acc", "eSIM Access")))
+    assert all(f"{label} · {title}" in both for label, title in (("go", "eSIM Go"), ("air", "Airalo"), ("acc", "eSIM Access")))
     no_leaks(named, found, wrong, unknown, upper, listed, both)
     console.close()
 
 
 def test_bad_provider_configuration_is_refused_at_start(emulators: EmulatorProcess, tmp_path: Path) -> None:
     env = clean_env(PROVIDERS="airalo", AIRALO_BASE_URL=emulators.urls["airalo"])  # no credentials
-    result = subprocess.run([sys.executable, "-m", "bot", "console", "--jsonl", "--db", str(tmp_path / "x.json")],
-                            cwd=ROOT, env=env, input="", capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--jsonl", "--db", str(tmp_path / "x.json")],
+        cwd=ROOT,
+        env=env,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "AIRALO_CLIENT_ID" in result.stderr and "AIRALO_CLIENT_SECRET" in result.stderr

@@ -48,26 +48,67 @@ class Expect:
 
 LANGS = [
     Expect(
-        lang="zh", setup=(), hint="zh-CN",
-        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.4 GB",
-        date_day20="2026年1月21日", in_20_days="20 天后", date_day12="2026年1月13日", in_12_days="12 天后",
-        date_day42="2026年2月12日", in_42_days="42 天后", as_of_time="09:00",
-        prices=("49.00 挪威克朗", "149.00 挪威克朗", "249.00 挪威克朗"), days_7="7 天", days_30="30 天", not_english=True,
-    ),
-    Expect(
-        lang="nb", setup=("/lang nb",), hint="en",
-        gb_7_5="7,5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5,4 GB",
-        date_day20="21. jan. 2026", in_20_days="om 20 dager", date_day12="13. jan. 2026", in_12_days="om 12 dager",
-        date_day42="12. feb. 2026", in_42_days="om 42 dager", as_of_time="kl. 09.00",
-        prices=(f"49,00{NBSP}kr", f"149,00{NBSP}kr", f"249,00{NBSP}kr"), days_7="7 dager", days_30="30 dager",
+        lang="zh",
+        setup=(),
+        hint="zh-CN",
+        gb_7_5="7.5 GB",
+        mb_409="409 MB",
+        gb_10="10 GB",
+        gb_5="5 GB",
+        gb_5_3="5.4 GB",
+        date_day20="2026年1月21日",
+        in_20_days="20 天后",
+        date_day12="2026年1月13日",
+        in_12_days="12 天后",
+        date_day42="2026年2月12日",
+        in_42_days="42 天后",
+        as_of_time="09:00",
+        prices=("49.00 挪威克朗", "149.00 挪威克朗", "249.00 挪威克朗"),
+        days_7="7 天",
+        days_30="30 天",
         not_english=True,
     ),
     Expect(
-        lang="en", setup=("/lang en",), hint="zh",
-        gb_7_5="7.5 GB", mb_409="409 MB", gb_10="10 GB", gb_5="5 GB", gb_5_3="5.4 GB",
-        date_day20="21 Jan 2026", in_20_days="in 20 days", date_day12="13 Jan 2026", in_12_days="in 12 days",
-        date_day42="12 Feb 2026", in_42_days="in 42 days", as_of_time="09:00",
-        prices=("NOK\xa049.00", "NOK\xa0149.00", "NOK\xa0249.00"), days_7="7 days", days_30="30 days", not_english=False,
+        lang="nb",
+        setup=("/lang nb",),
+        hint="en",
+        gb_7_5="7,5 GB",
+        mb_409="409 MB",
+        gb_10="10 GB",
+        gb_5="5 GB",
+        gb_5_3="5,4 GB",
+        date_day20="21. jan. 2026",
+        in_20_days="om 20 dager",
+        date_day12="13. jan. 2026",
+        in_12_days="om 12 dager",
+        date_day42="12. feb. 2026",
+        in_42_days="om 42 dager",
+        as_of_time="kl. 09.00",
+        prices=(f"49,00{NBSP}kr", f"149,00{NBSP}kr", f"249,00{NBSP}kr"),
+        days_7="7 dager",
+        days_30="30 dager",
+        not_english=True,
+    ),
+    Expect(
+        lang="en",
+        setup=("/lang en",),
+        hint="zh",
+        gb_7_5="7.5 GB",
+        mb_409="409 MB",
+        gb_10="10 GB",
+        gb_5="5 GB",
+        gb_5_3="5.4 GB",
+        date_day20="21 Jan 2026",
+        in_20_days="in 20 days",
+        date_day12="13 Jan 2026",
+        in_12_days="in 12 days",
+        date_day42="12 Feb 2026",
+        in_42_days="in 42 days",
+        as_of_time="09:00",
+        prices=("NOK\xa049.00", "NOK\xa0149.00", "NOK\xa0249.00"),
+        days_7="7 days",
+        days_30="30 days",
+        not_english=False,
     ),
 ]
 
@@ -223,10 +264,10 @@ async def test_a_cap_in_another_currency_blocks_the_purchase(bot: Bot) -> None:
     assert ask.choices and ask.choices[0].command.startswith("/confirm ")
 
 
-@pytest.mark.parametrize(("status", "note"), [("TERMINATED", "balance.terminal_note"),
-                                              ("NOT_ACTIVE", "balance.inactive_note")])
-async def test_balance_says_a_line_is_looked_at_less_often(bot: Bot, monkeypatch: pytest.MonkeyPatch, status: str,
-                                                           note: str) -> None:
+@pytest.mark.parametrize(("status", "note"), [("TERMINATED", "balance.terminal_note"), ("NOT_ACTIVE", "balance.inactive_note")])
+async def test_balance_says_a_line_is_looked_at_less_often(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, status: str, note: str
+) -> None:
     from dataclasses import replace as changed
 
     from providers.base import Status

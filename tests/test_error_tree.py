@@ -10,10 +10,16 @@ from pathlib import Path
 from providers import errors
 
 ROOT = Path(__file__).resolve().parent.parent
-FAMILIES = (errors.TryLater, errors.OutcomeUnknown, errors.UserMustFix, errors.Refused, errors.OperatorMustAct,
-            errors.OurBug, errors.WebhookRejected)
-CLASSES = {name: cls for name, cls in vars(errors).items()
-           if inspect.isclass(cls) and issubclass(cls, errors.ProviderError)}
+FAMILIES = (
+    errors.TryLater,
+    errors.OutcomeUnknown,
+    errors.UserMustFix,
+    errors.Refused,
+    errors.OperatorMustAct,
+    errors.OurBug,
+    errors.WebhookRejected,
+)
+CLASSES = {name: cls for name, cls in vars(errors).items() if inspect.isclass(cls) and issubclass(cls, errors.ProviderError)}
 
 
 def test_every_class_is_in_one_family_and_in_the_drawing() -> None:

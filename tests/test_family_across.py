@@ -77,8 +77,9 @@ def test_codes_are_one_time_expire_and_are_attempt_limited(console: ConsoleProce
     assert fixed_part("error.admin_only") in console.text(f"/family join {code}", **group)
     assert fixed_part("family.joined") in console.text(f"/family join {code}", **{**group, "admin": True})
     assert fixed_part("family.already") in console.text(f"/family join {invite(console)}", **{**group, "admin": True})
-    assert fixed_part("family.same") in console.text(f"/family join {invite(console, {**ADMIN, 'chat': 'solo'})}",
-                                                     **{**ADMIN, "chat": "solo"}), "a family's own code"
+    assert fixed_part("family.same") in console.text(
+        f"/family join {invite(console, {**ADMIN, 'chat': 'solo'})}", **{**ADMIN, "chat": "solo"}
+    ), "a family's own code"
 
 
 def test_a_chat_others_joined_cannot_join_elsewhere(console: ConsoleProcess) -> None:

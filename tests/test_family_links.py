@@ -22,11 +22,18 @@ ME = "EsimTestBot"
 LINK = re.compile(r"https://t\.me/EsimTestBot\?(startgroup|start)=(join_[A-Z0-9]{8})\b")
 
 
-async def tg(bot: Bot, text: str, *, chat: str, user: str, group: bool = False, admin: bool = False,
-             lang: str = "en") -> Reply:
+async def tg(bot: Bot, text: str, *, chat: str, user: str, group: bool = False, admin: bool = False, lang: str = "en") -> Reply:
     """A message as the Telegram platform hands it over (it carries the bot's username)."""
-    incoming = Incoming(address=Address("telegram", chat, user), text=text, at=bot.clock.now(), language=lang,
-                        is_group=group, is_admin=admin or not group, display_name=user, bot_id=ME)
+    incoming = Incoming(
+        address=Address("telegram", chat, user),
+        text=text,
+        at=bot.clock.now(),
+        language=lang,
+        is_group=group,
+        is_admin=admin or not group,
+        display_name=user,
+        bot_id=ME,
+    )
     (reply,) = await bot.app.router.handle(incoming)
     return reply
 
@@ -40,8 +47,10 @@ async def _invite(bot: Bot) -> dict[str, str]:
 
 def test_links_carry_the_code() -> None:
     group, private = links.telegram_invite("@EsimTestBot", "K7PQ2XWM")
-    assert (group, private) == ("https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM",
-                                "https://t.me/EsimTestBot?start=join_K7PQ2XWM")
+    assert (group, private) == (
+        "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM",
+        "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
+    )
     assert links.code_in("join_K7PQ2XWM") == "K7PQ2XWM"
     assert links.code_in("K7PQ2XWM") is None and links.code_in("join_bad code") is None
     assert links.matrix_chat("@esim:example.org") == "https://matrix.to/#/@esim:example.org"
@@ -99,10 +108,18 @@ async def test_any_other_start_payload_greets(bot: Bot) -> None:
 
 
 async def test_on_matrix_the_invite_links_to_the_bots_account(tmp_path: Path) -> None:
-    bot = make_bot(matrix_homeserver="http://127.0.0.1:1", matrix_user="@esim:example.org", matrix_password="x",
-                   db_path=str(tmp_path / "bot.json"))  # the bot's Matrix id comes from MATRIX_USER
-    incoming = Incoming(address=Address("matrix", "!room:example.org", "@anna:example.org"), text="!family invite",
-                        at=bot.clock.now(), is_admin=True)
+    bot = make_bot(
+        matrix_homeserver="http://127.0.0.1:1",
+        matrix_user="@esim:example.org",
+        matrix_password="x",
+        db_path=str(tmp_path / "bot.json"),
+    )  # the bot's Matrix id comes from MATRIX_USER
+    incoming = Incoming(
+        address=Address("matrix", "!room:example.org", "@anna:example.org"),
+        text="!family invite",
+        at=bot.clock.now(),
+        is_admin=True,
+    )
     (reply,) = await bot.app.router.handle(incoming)
     assert EN("family.invite_matrix", link="https://matrix.to/#/@esim:example.org") in reply.text
     assert "t.me" not in reply.text

@@ -10,20 +10,28 @@ import pytest
 
 from bot.audience import Audience, Recipient
 from bot.records import AlertKind, Household, Line, ReminderSettings
-from bot.reminders import Topic, snoozed_until
+from bot.reminders.timing import Topic
+from bot.store.kept import snoozed_until
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 HOME = Household(id="telegram:-100", is_group=True, created_at=NOW, chats=("matrix:!room:hs", "matrix:@gran:hs"))
 ROOM = Household(id="matrix:!room:hs", is_group=True, created_at=NOW, home=HOME.id)
 GRAN = Household(id="matrix:@gran:hs", is_group=False, created_at=NOW, home=HOME.id)
-LINE = Line(id="l1", household_id=HOME.id, label="mom", owner="telegram:7001", owner_name="Mei", provider="demo",
-            ref="89", created_at=NOW)
+LINE = Line(
+    id="l1", household_id=HOME.id, label="mom", owner="telegram:7001", owner_name="Mei", provider="demo", ref="89", created_at=NOW
+)
 
 
-@pytest.mark.parametrize(("kind", "topic"), [
-    (AlertKind.DATA, "data"), (AlertKind.DATA_BYTES, "data"), (AlertKind.DEPLETED, "data"),
-    (AlertKind.EXPIRY, "expiry"), (AlertKind.EXPIRED, "expiry"),
-])
+@pytest.mark.parametrize(
+    ("kind", "topic"),
+    [
+        (AlertKind.DATA, "data"),
+        (AlertKind.DATA_BYTES, "data"),
+        (AlertKind.DEPLETED, "data"),
+        (AlertKind.EXPIRY, "expiry"),
+        (AlertKind.EXPIRED, "expiry"),
+    ],
+)
 def test_a_snooze_covers_a_topic(kind: AlertKind, topic: str) -> None:
     assert Topic.of(kind) == topic and Topic.parse(topic) == topic
 
@@ -39,8 +47,11 @@ def test_a_snooze_ends_and_garbage_is_no_snooze() -> None:
 
 def test_one_copy_per_chat_the_owner_named_in_the_groups_of_her_platform() -> None:
     got = Audience.targets(LINE, HOME, chats=[HOME, ROOM, GRAN])
-    assert got == [Recipient("telegram", "-100", None, "7001"), Recipient("matrix", "!room:hs", None, None),
-                   Recipient("matrix", "@gran:hs", None, None)]
+    assert got == [
+        Recipient("telegram", "-100", None, "7001"),
+        Recipient("matrix", "!room:hs", None, None),
+        Recipient("matrix", "@gran:hs", None, None),
+    ]
 
 
 def test_to_the_owner_privately_on_her_own_platform() -> None:

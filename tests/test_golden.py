@@ -177,4 +177,5 @@ def test_golden_conversation(lang: str, console_factory: Callable[..., ConsolePr
         path.write_text(t.text(), encoding="utf-8")
     assert path.exists(), f"{path} is missing: run UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden.py"
     assert t.text() == path.read_text(encoding="utf-8"), (
-        f"the {lang} conversation changed; if that is meant, rewrite {path.name} with UPDATE_GOLDEN=1 and read it")
+        f"the {lang} conversation changed; if that is meant, rewrite {path.name} with UPDATE_GOLDEN=1 and read it"
+    )

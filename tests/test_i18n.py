@@ -152,8 +152,13 @@ def _literal_ids() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path, tree in _trees():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and MSGID.match(node.value)
-                    and node.value.split(".")[0] in PREFIXES and not node.value.endswith("_")):  # "_": a family
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and MSGID.match(node.value)
+                and node.value.split(".")[0] in PREFIXES
+                and not node.value.endswith("_")
+            ):  # "_": a family
                 found.setdefault(node.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
@@ -233,10 +238,32 @@ def test_families_are_still_built_that_way() -> None:
 # --- negotiation ----------------------------------------------------------------------
 
 ALIASES = [
-    ("no", "nb"), ("nb", "nb"), ("nn", "nb"), ("nb-NO", "nb"), ("nb_NO", "nb"), ("NO", "nb"), ("nn-NO", "nb"),
-    ("zh", "zh"), ("zh-hans", "zh"), ("zh-Hans", "zh"), ("zh-CN", "zh"), ("zh-Hant", "zh"), ("zh-TW", "zh"),
-    ("zh_Hans_CN", "zh"), ("ZH-HK", "zh"), ("en", "en"), ("en-US", "en"), ("en_GB", "en"), (" en ", "en"),
-    ("de", None), ("fr-NO", None), ("", None), (None, None), ("xx", None), ("-", None), ("english", None),
+    ("no", "nb"),
+    ("nb", "nb"),
+    ("nn", "nb"),
+    ("nb-NO", "nb"),
+    ("nb_NO", "nb"),
+    ("NO", "nb"),
+    ("nn-NO", "nb"),
+    ("zh", "zh"),
+    ("zh-hans", "zh"),
+    ("zh-Hans", "zh"),
+    ("zh-CN", "zh"),
+    ("zh-Hant", "zh"),
+    ("zh-TW", "zh"),
+    ("zh_Hans_CN", "zh"),
+    ("ZH-HK", "zh"),
+    ("en", "en"),
+    ("en-US", "en"),
+    ("en_GB", "en"),
+    (" en ", "en"),
+    ("de", None),
+    ("fr-NO", None),
+    ("", None),
+    (None, None),
+    ("xx", None),
+    ("-", None),
+    ("english", None),
 ]
 
 
@@ -310,11 +337,14 @@ def test_data_sizes(n: int, en: str, nb: str, zh: str) -> None:
 NOW = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("lang", "date", "in3", "ago3", "in5h", "money"), [
-    ("en", "13 Jan 2026", "in 3 days", "3 days ago", "in 5 hours", "NOK\xa049.00"),
-    ("nb", "13. jan. 2026", "om 3 dager", "for 3 dager siden", "om 5 timer", f"49,00{NBSP}kr"),
-    ("zh", "2026年1月13日", "3 天后", "3 天前", "5 小时后", "49.00 挪威克朗"),
-])
+@pytest.mark.parametrize(
+    ("lang", "date", "in3", "ago3", "in5h", "money"),
+    [
+        ("en", "13 Jan 2026", "in 3 days", "3 days ago", "in 5 hours", "NOK\xa049.00"),
+        ("nb", "13. jan. 2026", "om 3 dager", "for 3 dager siden", "om 5 timer", f"49,00{NBSP}kr"),
+        ("zh", "2026年1月13日", "3 天后", "3 天前", "5 小时后", "49.00 挪威克朗"),
+    ],
+)
 def test_dates_relative_times_and_money(lang: str, date: str, in3: str, ago3: str, in5h: str, money: str) -> None:
     t = CATALOGS.translator(lang)
     assert t.date(NOW + timedelta(days=3)) == date

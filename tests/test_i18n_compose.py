@@ -18,17 +18,19 @@ from datetime import timedelta
 
 import pytest
 
-from bot import alerts
 from bot.app import LOCALES
 from bot.i18n import SUPPORTED, Catalogs
 from bot.records import Alert, AlertKind
+from bot.reminders import text as alerts
 from tests.conftest import DEMO, START_AT, make_bot
 from tests.test_i18n_edges import COMMAND, DOUBLED, ENGLISH, IDS, ZH_LATIN_OK
 
 CATALOGS = Catalogs.load(LOCALES)
-PEOPLE = {"en": ("mum", "dad", "gran", "home", "kid", "Anna", "Li", "23:00-07:00"),
-          "nb": ("mamma", "pappa", "bestemor", "hjemme", "barn", "Kari", "Lina", "23.00-07.00"),
-          "zh": ("妈妈", "爸爸", "奶奶", "家里", "孩子", "王芳", "小李", "23:00-07:00")}
+PEOPLE = {
+    "en": ("mum", "dad", "gran", "home", "kid", "Anna", "Li", "23:00-07:00"),
+    "nb": ("mamma", "pappa", "bestemor", "hjemme", "barn", "Kari", "Lina", "23.00-07.00"),
+    "zh": ("妈妈", "爸爸", "奶奶", "家里", "孩子", "王芳", "小李", "23:00-07:00"),
+}
 # Words the glossary or the review rules out, per language (review 2026-12: E2, E5, N6-N8, Z5, Z6, Z11, Z13)
 FORBIDDEN = {
     "en": r"\bmom\b|\bWrite\b|\bBalance\b|[a-z]'[a-z]|\bsaldo\b",
@@ -62,11 +64,31 @@ async def session(lang: str) -> list[str]:
         await say(text)
     for sim, label in (("DEMO12", mum), ("DEMO20", dad), ("DEMO53", gran)):
         await say(f"/link {DEMO[sim]} {sim} {label}")
-    for text in (f"/link manual telenor {home} 10 31.01.2026", "/link manual foo x 5 31.01.2026",
-                 f"/link {DEMO['DEMO46']} DEMO46 provider=nosuch", "/lines", "/balance", "/balance all",
-                 f"/balance {home}", "/remind", "/remind data 20%,5%", "/remind expiry 3d,1d", f"/remind quiet {quiet}",
-                 f"/remind {dad}", f"/remind {dad} to me", f"/renew {home}", f"/usage {dad}", "/cap", "/cap 300 NOK",
-                 "/cap", "/howto", "/howto telenor", "/howto ice", "/howto nokia", f"/left {home} 2GB"):
+    for text in (
+        f"/link manual telenor {home} 10 31.01.2026",
+        "/link manual foo x 5 31.01.2026",
+        f"/link {DEMO['DEMO46']} DEMO46 provider=nosuch",
+        "/lines",
+        "/balance",
+        "/balance all",
+        f"/balance {home}",
+        "/remind",
+        "/remind data 20%,5%",
+        "/remind expiry 3d,1d",
+        f"/remind quiet {quiet}",
+        f"/remind {dad}",
+        f"/remind {dad} to me",
+        f"/renew {home}",
+        f"/usage {dad}",
+        "/cap",
+        "/cap 300 NOK",
+        "/cap",
+        "/howto",
+        "/howto telenor",
+        "/howto ice",
+        "/howto nokia",
+        f"/left {home} 2GB",
+    ):
         await say(text)
     bot.advance(timedelta(hours=12))
     await say(f"/usage {dad}")
@@ -95,13 +117,25 @@ def alert_texts(lang: str) -> Iterator[str]:
     """Every kind of alert, for a line with an API and one tracked by hand, with its buttons."""
     t, now = CATALOGS.translator(lang), START_AT
     for provider in ("demo", "manual"):
-        for kind, threshold in ((AlertKind.DATA, 20), (AlertKind.DATA_BYTES, 500), (AlertKind.EXPIRY, 24),
-                                (AlertKind.DEPLETED, None), (AlertKind.EXPIRED, None)):
+        for kind, threshold in (
+            (AlertKind.DATA, 20),
+            (AlertKind.DATA_BYTES, 500),
+            (AlertKind.EXPIRY, 24),
+            (AlertKind.DEPLETED, None),
+            (AlertKind.EXPIRED, None),
+        ):
             expires = now + (timedelta(days=-1) if kind == AlertKind.EXPIRED else timedelta(hours=30))
-            alert = Alert(kind=kind, label=PEOPLE[lang][0], provider=provider, threshold=threshold,
-                          remaining=0 if kind == AlertKind.DEPLETED else 200 * 1024**2, total=5 * 1024**3,
-                          expires_at=expires, runs_out_at=now + timedelta(hours=20),
-                          operator="telenor" if provider == "manual" else None)
+            alert = Alert(
+                kind=kind,
+                label=PEOPLE[lang][0],
+                provider=provider,
+                threshold=threshold,
+                remaining=0 if kind == AlertKind.DEPLETED else 200 * 1024**2,
+                total=5 * 1024**3,
+                expires_at=expires,
+                runs_out_at=now + timedelta(hours=20),
+                operator="telenor" if provider == "manual" else None,
+            )
             yield alerts.render(alert, t, now, "/")
             yield from (c.label for c in alerts.buttons(alert, "l1", t, "/"))
 
@@ -152,8 +186,9 @@ async def test_no_untranslated_key(said: tuple[str, list[str]]) -> None:
     _lang, texts = said
     for text in texts:
         prefixes = {i.split(".")[0] for i in IDS}
-        assert not [k for k in KEY.findall(text) if k in IDS or (k.split(".")[0] in prefixes
-                                                                  and not k.endswith((".no", ".com")))], text
+        assert not [
+            k for k in KEY.findall(text) if k in IDS or (k.split(".")[0] in prefixes and not k.endswith((".no", ".com")))
+        ], text
 
 
 async def test_no_english_inside_nb_and_zh(said: tuple[str, list[str]]) -> None:
@@ -163,8 +198,11 @@ async def test_no_english_inside_nb_and_zh(said: tuple[str, list[str]]) -> None:
         if lang == "nb":
             assert not ENGLISH.search(bare), (ENGLISH.search(bare), text)
         if lang == "zh":
-            words = {w.casefold() for w in re.findall(r"[A-Za-zåæø_’]*[A-Za-z][A-Za-zåæø_0-9]*", bare)
-                     if not any(c.isdigit() for c in w)}
+            words = {
+                w.casefold()
+                for w in re.findall(r"[A-Za-zåæø_’]*[A-Za-z][A-Za-zåæø_0-9]*", bare)
+                if not any(c.isdigit() for c in w)
+            }
             assert words <= ZH_LATIN_OK, (sorted(words - ZH_LATIN_OK), text)
 
 

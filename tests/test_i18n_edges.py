@@ -54,41 +54,100 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
     lists = ([], ["Telenor"], ["Telenor", "Ice", "OneCall"])
     moneys = (t.money(Decimal("149"), "NOK"), t.money(Decimal("8.5"), "USD"), t.money(Decimal("0"), "NOK"))
     datas = (t.data(0), t.data(MB), t.data(5 * GB), t.data(int(2.5 * GB)), t.data(3 * 10**9))
-    relatives = (t.relative(NOW + timedelta(seconds=20), NOW), t.relative(NOW + timedelta(days=1), NOW),
-                 t.relative(NOW - timedelta(hours=3), NOW), t.relative(NOW - timedelta(seconds=5), NOW),
-                 t.relative(NOW + timedelta(days=21, hours=2), NOW))
+    relatives = (
+        t.relative(NOW + timedelta(seconds=20), NOW),
+        t.relative(NOW + timedelta(days=1), NOW),
+        t.relative(NOW - timedelta(hours=3), NOW),
+        t.relative(NOW - timedelta(seconds=5), NOW),
+        t.relative(NOW + timedelta(days=21, hours=2), NOW),
+    )
     reasons = (t("provider.unavailable", provider=t.provider("airalo")), t("provider.rate_limited", provider=t.provider("demo")))
-    for i, (label, items, money, data, relative) in enumerate(zip(
-            ("mom", LONG_LABEL, "Li's phone", "mom", "Li Wei"), (*lists, lists[2], lists[0]),
-            (*moneys, moneys[0], moneys[1]), datas, relatives, strict=True)):
+    for i, (label, items, money, data, relative) in enumerate(
+        zip(
+            ("mom", LONG_LABEL, "Li's phone", "mom", "Li Wei"),
+            (*lists, lists[2], lists[0]),
+            (*moneys, moneys[0], moneys[1]),
+            datas,
+            relatives,
+            strict=True,
+        )
+    ):
         listed = t.list(items)
         yield {
-            "prefix": p if i % 2 == 0 else "!", "label": label, "labels": listed, "operators": listed,
-            "providers": t.list(["demo", "airalo", "esimgo"][: len(items)]), "commands": listed, "supported": listed,
-            "expiry": listed, "data": data, "left": data, "total": t.data(10 * GB), "n": str(COUNTS[i]),
+            "prefix": p if i % 2 == 0 else "!",
+            "label": label,
+            "labels": listed,
+            "operators": listed,
+            "providers": t.list(["demo", "airalo", "esimgo"][: len(items)]),
+            "commands": listed,
+            "supported": listed,
+            "expiry": listed,
+            "data": data,
+            "left": data,
+            "total": t.data(10 * GB),
+            "n": str(COUNTS[i]),
             "provider": t.provider("manual", operator="onecall") if i == 1 else t.provider("esimaccess"),
-            "operator": t.operator("nicemobil"), "value": "xyz?!", "date": t.date(NOW + timedelta(days=i * 40)),
-            "relative": relative, "age": relatives[2], "when": t.date_time(NOW), "now": t.date_time(NOW),
-            "time": t.time(NOW), "start": t.clock("22:00"), "end": t.clock("08:00"),
-            "price": money, "cap": money, "spent": money, "currency": "USD", "percent": t.percent(0.05),
-            "days": t.plural("plan.days", COUNTS[i]), "reason": reasons[i % 2],
+            "operator": t.operator("nicemobil"),
+            "value": "xyz?!",
+            "date": t.date(NOW + timedelta(days=i * 40)),
+            "relative": relative,
+            "age": relatives[2],
+            "when": t.date_time(NOW),
+            "now": t.date_time(NOW),
+            "time": t.time(NOW),
+            "start": t.clock("22:00"),
+            "end": t.clock("08:00"),
+            "price": money,
+            "cap": money,
+            "spent": money,
+            "currency": "USD",
+            "percent": t.percent(0.05),
+            "days": t.plural("plan.days", COUNTS[i]),
+            "reason": reasons[i % 2],
             "plan": t("plan.label", data=data, days=t.plural("plan.days", 7), price=money),
-            "owner": "Li Wei" if i % 2 else t("owner.self"), "status": t("status.active"), "iccid": "89…0012",
-            "command": f"{p}renew {label}", "renew": f"{p}renew {label}", "help": f"{p}help", "balance": f"{p}balance",
-            "remind": f"{p}remind", "confirm": f"{p}confirm", "howto": f"{p}howto onecall", "used": f"{p}left",
-            "ref": "E-7Q2K9", "language": t("lang.name_" + t.lang), "current": t("lang.name_zh"),
-            "tz": "Europe/Oslo", "target": t("remind.target_group"), "state": t("remind.on"),
+            "owner": "Li Wei" if i % 2 else t("owner.self"),
+            "status": t("status.active"),
+            "iccid": "89…0012",
+            "command": f"{p}renew {label}",
+            "renew": f"{p}renew {label}",
+            "help": f"{p}help",
+            "balance": f"{p}balance",
+            "remind": f"{p}remind",
+            "confirm": f"{p}confirm",
+            "howto": f"{p}howto onecall",
+            "used": f"{p}left",
+            "ref": "E-7Q2K9",
+            "language": t("lang.name_" + t.lang),
+            "current": t("lang.name_zh"),
+            "tz": "Europe/Oslo",
+            "target": t("remind.target_group"),
+            "state": t("remind.on"),
             "quiet": t("remind.quiet_off") if i % 2 else t("remind.quiet_range", start=t.clock("22:00"), end=t.clock("08:00")),
-            "scope": t("remind.scope_line", label=label), "sims": f"{p}link 8947000000000000012 DEMO12",
-            "name": "Li Wei" if i % 2 else "Anna", "max": str(MAX_LABEL), "limit": "4096",
-            "until": t.date_time(NOW + timedelta(days=1)), "code": "K7PQ2XWM", "join": f"{p}family join K7PQ2XWM",
-            "suggestion": f"{p}renew", "values": listed, "all": f"{p}balance " + t("balance.all_keyword"),
+            "scope": t("remind.scope_line", label=label),
+            "sims": f"{p}link 8947000000000000012 DEMO12",
+            "name": "Li Wei" if i % 2 else "Anna",
+            "max": str(MAX_LABEL),
+            "limit": "4096",
+            "until": t.date_time(NOW + timedelta(days=1)),
+            "code": "K7PQ2XWM",
+            "join": f"{p}family join K7PQ2XWM",
+            "suggestion": f"{p}renew",
+            "values": listed,
+            "all": f"{p}balance " + t("balance.all_keyword"),
             "title": t("line.title_group", label=label, owner="Li Wei") if i % 2 else t("line.title", label=label),
-            "invite": f"{p}family invite", "leave": f"{p}family leave", "platform": t("platform.matrix"),
-            "group": "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM", "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
+            "invite": f"{p}family invite",
+            "leave": f"{p}family leave",
+            "platform": t("platform.matrix"),
+            "group": "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM",
+            "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
             "link": "https://matrix.to/#/@esim:example.org",
-            "chats": "\n".join(f"• {c}" for c in (t("family.chat_group", platform=t("platform.telegram")),
-                                                   t("family.chat_private", platform=t("platform.matrix")))[: 1 + i % 2]),
+            "chats": "\n".join(
+                f"• {c}"
+                for c in (
+                    t("family.chat_group", platform=t("platform.telegram")),
+                    t("family.chat_private", platform=t("platform.matrix")),
+                )[: 1 + i % 2]
+            ),
         }
 
 
@@ -112,21 +171,100 @@ WAITS = {"link.too_many_attempts"}  # a wait in minutes: always at least one
 ALL = list(renderings())
 
 DOUBLED = re.compile(r"[.。!！?？,，:：;；][)）]?\s*[.。,，:：;；]|[.。][)）][.。]| [.,:;)]| [!?](?![a-z])|[(（] ")
-ZERO_TIME = re.compile(r"\b(in|om) 0 |\b0 \w+ ago\b|\bfor 0 \w+ siden|\b0 ?(seconds?|sekunder)\b"
-                       r"|\b0 ?(秒|天后|小时后|分钟后|天前|小时前|分钟前)")
+ZERO_TIME = re.compile(
+    r"\b(in|om) 0 |\b0 \w+ ago\b|\bfor 0 \w+ siden|\b0 ?(seconds?|sekunder)\b"
+    r"|\b0 ?(秒|天后|小时后|分钟后|天前|小时前|分钟前)"
+)
 COMMAND = re.compile(r"[/!][a-z]+\b")
 # Words that are English and never Norwegian: their presence in nb means a sentence leaked.
-ENGLISH = re.compile(r"\b(the|your|you|with|please|left|days?|hours?|expires?|expired|only|has|been|this|that|"
-                     r"there|here|and|of|is|are|was|not|data left|top up|line|lines|reminders?)\b", re.IGNORECASE)
+ENGLISH = re.compile(
+    r"\b(the|your|you|with|please|left|days?|hours?|expires?|expired|only|has|been|this|that|"
+    r"there|here|and|of|is|are|was|not|data left|top up|line|lines|reminders?)\b",
+    re.IGNORECASE,
+)
 # Latin words a zh message may contain: names, units, codes and command syntax.
 ZH_LATIN_OK = {
-    "esim", "sim", "iccid", "gb", "mb", "nok", "usd", "eur", "app", "qr", "kbit", "s", "sms", "min", "side", "mine",
-    "sider", "element", "matrix_e2ee", "provider", "matching", "code", "kr", "airalo", "access", "go", "telenor",
-    "telia", "ice", "lyse", "talkmore", "onecall", "mycall", "nicemobil", "chilimobil", "happybytes", "minside", "no",
-    "kontant", "autopåfyll", "data", "rollover", "status", "utland", "start", "stopp", "fortsett", "link", "manual",
-    "expiry", "quiet", "tz", "to", "me", "off", "cap", "zh", "nb", "en", "h", "d", "english", "norsk", "bokmål",
-    "asia", "shanghai", "europe", "oslo", "ipad", "li", "wei", "xyz", "e", "demo", "esimaccess", "esimgo",
-    "telegram", "matrix", "invite", "join", "leave",  # platform names and /family syntax
+    "esim",
+    "sim",
+    "iccid",
+    "gb",
+    "mb",
+    "nok",
+    "usd",
+    "eur",
+    "app",
+    "qr",
+    "kbit",
+    "s",
+    "sms",
+    "min",
+    "side",
+    "mine",
+    "sider",
+    "element",
+    "matrix_e2ee",
+    "provider",
+    "matching",
+    "code",
+    "kr",
+    "airalo",
+    "access",
+    "go",
+    "telenor",
+    "telia",
+    "ice",
+    "lyse",
+    "talkmore",
+    "onecall",
+    "mycall",
+    "nicemobil",
+    "chilimobil",
+    "happybytes",
+    "minside",
+    "no",
+    "kontant",
+    "autopåfyll",
+    "data",
+    "rollover",
+    "status",
+    "utland",
+    "start",
+    "stopp",
+    "fortsett",
+    "link",
+    "manual",
+    "expiry",
+    "quiet",
+    "tz",
+    "to",
+    "me",
+    "off",
+    "cap",
+    "zh",
+    "nb",
+    "en",
+    "h",
+    "d",
+    "english",
+    "norsk",
+    "bokmål",
+    "asia",
+    "shanghai",
+    "europe",
+    "oslo",
+    "ipad",
+    "li",
+    "wei",
+    "xyz",
+    "e",
+    "demo",
+    "esimaccess",
+    "esimgo",
+    "telegram",
+    "matrix",
+    "invite",
+    "join",
+    "leave",  # platform names and /family syntax
     "other",  # typed as it is: /link manual other
 }
 
@@ -142,8 +280,11 @@ def test_rendering_follows_the_rules(lang: str, msgid: str, n: str, text: str) -
     if lang == "nb":
         assert not ENGLISH.search(bare), f"English in nb: {ENGLISH.search(bare)}"
     if lang == "zh":
-        words = {w.casefold() for w in re.findall(r"[A-Za-zåæø_'’”0-9]*[A-Za-z][A-Za-zåæø_0-9]*", bare)
-                 if not any(c.isdigit() for c in w)}  # sizes and durations in examples: 5GB, 3d, 12h
+        words = {
+            w.casefold()
+            for w in re.findall(r"[A-Za-zåæø_'’”0-9]*[A-Za-z][A-Za-zåæø_0-9]*", bare)
+            if not any(c.isdigit() for c in w)
+        }  # sizes and durations in examples: 5GB, 3d, 12h
         assert words <= ZH_LATIN_OK, f"Latin words in zh: {sorted(words - ZH_LATIN_OK)}"
         assert not re.search(r"[\u4e00-\u9fff], ", text), "a list joined with ', ' instead of '、'"
         assert not re.search(r" [，。：；！？、）”]|[，。：；！？、（“] ", text), "a space next to full-width punctuation"
@@ -168,8 +309,9 @@ def test_plural_forms_agree_with_the_count(lang: str, msgid: str) -> None:
         else:
             assert not re.search(rf"\b{n} ({singular})\b", text), text
     if lang == "en":  # Norwegian has invariable nouns ("1 SMS", "2 SMS"); English has none here
-        assert render(t, msgid, {**values, "n": "1"}) != render(t, msgid, {**values, "n": "2"}).replace("2", "1"), \
+        assert render(t, msgid, {**values, "n": "1"}) != render(t, msgid, {**values, "n": "2"}).replace("2", "1"), (
             f"{msgid} has the same words for 1 and 2"
+        )
 
 
 def test_relative_times_never_say_zero() -> None:

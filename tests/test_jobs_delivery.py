@@ -1,5 +1,4 @@
-"""The reminder pipeline, sending: fallbacks when a target is gone, retries, drops, pacing (``bot/jobs``)."""
-
+"""The reminder pipeline, sending: fallbacks when a target is gone, retries, drops, pacing (``bot/reminders``)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.jobs.delivery import MAX_ATTEMPTS
 from bot.names import PlatformName
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
+from bot.reminders.delivery import MAX_ATTEMPTS
 from providers.base import GB, MB
 from tests.jobs_harness import (
     T0,

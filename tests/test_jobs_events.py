@@ -1,6 +1,5 @@
 """The reminder pipeline: news that flows backwards (chats moved or left, users gone, lines
-removed, quiet hours changed), ``bot/jobs/events.py``."""
-
+removed, quiet hours changed), ``bot/reminders/events.py``."""
 
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ async def test_chat_moved_event_moves_the_household_and_its_pending_alerts() -> 
     h = make(start=datetime(2026, 1, 9, 20, 0, tzinfo=UTC))
     iccid = "3" * 19
     h.scripted.script[iccid] = lambda now: scripted_balance(
-        iccid, now, 3 * GB if now < datetime(2026, 1, 9, 23, tzinfo=UTC) else 100 * MB,
-        expires=datetime(2026, 1, 19, tzinfo=UTC))
+        iccid, now, 3 * GB if now < datetime(2026, 1, 9, 23, tzinfo=UTC) else 100 * MB, expires=datetime(2026, 1, 19, tzinfo=UTC)
+    )
     await h.link("", "mom", provider="scripted", iccid=iccid)
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     assert h.outbox.backlog == 1  # waiting for the morning
@@ -42,7 +41,7 @@ async def test_turning_quiet_hours_off_releases_the_alerts_waiting_for_the_morni
     async with h.store.store.transaction() as tx:  # what /remind quiet off does
         household = replace(h.household("fam"), quiet_start=None, quiet_end=None)
         await tx.save_household(household)
-        await h.jobs.household_changed(tx, household)
+        await h.watcher.household_changed(tx, household)
     await h.run(timedelta(seconds=1))
     assert kinds(h) == ["data"] and h.outbox.backlog == 0
 
@@ -55,7 +54,7 @@ async def test_line_removed_drops_pending_alerts() -> None:
     line = h.lines["mom"]
     h.store.delete_line(line.id)
     async with h.store.store.transaction() as tx:
-        await h.jobs.line_removed(tx, line)
+        await h.watcher.line_removed(tx, line)
     assert h.outbox.backlog == 0
     assert "line-mom" not in h.store.schedule()
     await h.run(timedelta(days=3))
@@ -67,7 +66,7 @@ async def test_line_removed_marks_the_item_dropped_while_the_line_is_kept() -> N
     await h.link("DEMO20", "mom")
     await h.run_to(datetime(2026, 1, 10, 2, 0, tzinfo=UTC))
     async with h.store.store.transaction() as tx:
-        await h.jobs.line_removed(tx, h.lines["mom"])
+        await h.watcher.line_removed(tx, h.lines["mom"])
     assert [(i.state, i.note) for i in h.items()] == [("dropped", "line removed")]
 
 

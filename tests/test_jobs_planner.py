@@ -1,5 +1,4 @@
-"""The reminder pipeline, the rules' answer as alerts: quiet hours, collapse, new cycles, recipients (``bot/jobs``)."""
-
+"""The reminder pipeline, the rules' answer as alerts: quiet hours, collapse, new cycles, recipients (``bot/reminders``)."""
 
 from __future__ import annotations
 
@@ -8,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import alerts
 from bot.platforms.base import RetryLater
 from bot.records import Household
+from bot.reminders import timing
 from providers.base import GB, MB, EsimBalance
 from tests.jobs_harness import (
     DEMO,
@@ -23,13 +22,16 @@ from tests.jobs_harness import (
 )
 
 
-@pytest.mark.parametrize(("due_local", "arrives_local"), [
-    (datetime(2026, 1, 9, 23, 0, tzinfo=OSLO), datetime(2026, 1, 10, 8, 0, tzinfo=OSLO)),
-    # clocks go forward in the night of 28/29 March: 08:00 is 06:00 UTC, not 07:00
-    (datetime(2026, 3, 28, 23, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
-    # clocks go back in the night of 24/25 October: 08:00 is 07:00 UTC, not 06:00
-    (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
-])
+@pytest.mark.parametrize(
+    ("due_local", "arrives_local"),
+    [
+        (datetime(2026, 1, 9, 23, 0, tzinfo=OSLO), datetime(2026, 1, 10, 8, 0, tzinfo=OSLO)),
+        # clocks go forward in the night of 28/29 March: 08:00 is 06:00 UTC, not 07:00
+        (datetime(2026, 3, 28, 23, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
+        # clocks go back in the night of 24/25 October: 08:00 is 07:00 UTC, not 06:00
+        (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
+    ],
+)
 async def test_quiet_hours_hold_an_alert_until_0800_oslo(due_local: datetime, arrives_local: datetime) -> None:
     # DEMO38 expires on day 2: "expires in 1 day" is due exactly one day after day 0
     start = due_local.astimezone(UTC) - timedelta(days=1)
@@ -67,23 +69,27 @@ async def test_quiet_hours_in_the_households_time_zone() -> None:
     assert [s.at for s in h.platform.sent] == [datetime(2026, 1, 9, 23, 30, tzinfo=UTC)]
 
 
-@pytest.mark.parametrize(("now_local", "until_local"), [
-    (datetime(2026, 3, 28, 21, 59, tzinfo=OSLO), None),
-    (datetime(2026, 3, 28, 22, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
-    (datetime(2026, 3, 29, 1, 30, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
-    (datetime(2026, 3, 29, 7, 59, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
-    (datetime(2026, 3, 29, 8, 0, tzinfo=OSLO), None),
-    (datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
-    (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
-])
+@pytest.mark.parametrize(
+    ("now_local", "until_local"),
+    [
+        (datetime(2026, 3, 28, 21, 59, tzinfo=OSLO), None),
+        (datetime(2026, 3, 28, 22, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
+        (datetime(2026, 3, 29, 1, 30, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
+        (datetime(2026, 3, 29, 7, 59, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),
+        (datetime(2026, 3, 29, 8, 0, tzinfo=OSLO), None),
+        (datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
+        (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),
+    ],
+)
 def test_quiet_until(now_local: datetime, until_local: datetime | None) -> None:
     household = Household(id="x:y", is_group=True, created_at=T0)
-    got = alerts.quiet_until(household, now_local.astimezone(UTC))
+    got = timing.quiet_until(household, now_local.astimezone(UTC))
     assert got == (until_local.astimezone(UTC) if until_local else None)
-    assert alerts.quiet_until(replace(household, quiet_start=None, quiet_end=None), now_local.astimezone(UTC)) is None
+    assert timing.quiet_until(replace(household, quiet_start=None, quiet_end=None), now_local.astimezone(UTC)) is None
     daytime = replace(household, quiet_start="12:00", quiet_end="13:00")  # a quiet time that does not wrap
-    assert alerts.quiet_until(daytime, datetime(2026, 3, 29, 12, 30, tzinfo=OSLO).astimezone(UTC)) == \
-        datetime(2026, 3, 29, 13, 0, tzinfo=OSLO).astimezone(UTC)
+    assert timing.quiet_until(daytime, datetime(2026, 3, 29, 12, 30, tzinfo=OSLO).astimezone(UTC)) == datetime(
+        2026, 3, 29, 13, 0, tzinfo=OSLO
+    ).astimezone(UTC)
 
 
 async def test_a_retry_that_lands_in_quiet_hours_waits_for_the_morning() -> None:

@@ -1,5 +1,4 @@
-"""The reminder pipeline, which lines are looked at when, provider errors, webhooks (``bot/jobs``)."""
-
+"""The reminder pipeline, which lines are looked at when, provider errors, webhooks (``bot/reminders``)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.jobs.poller import ERROR_RETRY, Cadence
 from bot.records import Line
+from bot.reminders.poller import ERROR_RETRY, Cadence
 from bot.services import Notice
 from providers.base import GB, MB, BalanceEvent, EsimBalance, Status
 from providers.errors import RateLimited, Unavailable
@@ -82,7 +81,8 @@ async def test_polls_sooner_near_a_threshold_but_never_faster_than_the_provider_
     iccid = "9" * 19
     # 1 GB a day from 2 GB of 5 GB: "20 %" at 22:35 UTC, "5 %" at 08:35 the next day
     h.scripted.script[iccid] = lambda now: scripted_balance(
-        iccid, now, max(0, 2 * GB - int(GB * (now - T0).total_seconds() / 86400)), expires=T0 + timedelta(days=30))
+        iccid, now, max(0, 2 * GB - int(GB * (now - T0).total_seconds() / 86400)), expires=T0 + timedelta(days=30)
+    )
     h.household("fam", quiet_start=None, quiet_end=None)
     await h.link("", "mom", provider="scripted", iccid=iccid)
     await h.run(timedelta(days=2, hours=1))
@@ -90,8 +90,11 @@ async def test_polls_sooner_near_a_threshold_but_never_faster_than_the_provider_
     assert min(gaps) >= timedelta(minutes=30)
     assert kinds(h) == ["data", "data", "depleted"]
     # each alert came within half an hour of its moment (a fixed hourly poll could be an hour late)
-    moments = [T0 + timedelta(days=(2 * GB - (21 * 5 * GB // 100 - 1)) / GB),
-               T0 + timedelta(days=(2 * GB - (6 * 5 * GB // 100 - 1)) / GB), T0 + timedelta(days=2)]
+    moments = [
+        T0 + timedelta(days=(2 * GB - (21 * 5 * GB // 100 - 1)) / GB),
+        T0 + timedelta(days=(2 * GB - (6 * 5 * GB // 100 - 1)) / GB),
+        T0 + timedelta(days=2),
+    ]
     for sent, moment in zip(h.platform.sent, moments, strict=True):
         assert moment <= sent.at <= moment + timedelta(minutes=31), (sent.at, moment)
 
@@ -127,14 +130,24 @@ async def test_rate_limited_provider_is_asked_again_after_retry_after() -> None:
 
 @pytest.mark.parametrize("hang", [False, True], ids=["exception", "hang"])
 async def test_a_broken_provider_does_not_stop_the_others_or_spin(monkeypatch: pytest.MonkeyPatch, hang: bool) -> None:
-    monkeypatch.setattr("bot.jobs.poller.POLL_TIMEOUT", 0.01)
+    monkeypatch.setattr("bot.reminders.poller.POLL_TIMEOUT", 0.01)
     h = make()
     broken = Broken(hang=hang)
     h.poller._providers = {**h.poller._providers, "broken": broken}  # type: ignore[dict-item]
     await h.link("DEMO20", "mom")
     h.household("fam")
-    h.store.save_line(Line(id="line-x", household_id=f"{P}:fam", label="x", owner=f"{P}:anna", owner_name="Anna",
-                           provider="broken", ref="7" * 19, created_at=T0))
+    h.store.save_line(
+        Line(
+            id="line-x",
+            household_id=f"{P}:fam",
+            label="x",
+            owner=f"{P}:anna",
+            owner_name="Anna",
+            provider="broken",
+            ref="7" * 19,
+            created_at=T0,
+        )
+    )
     await h.seen(h.store.line("line-x"), None)  # type: ignore[arg-type]
     await asyncio.wait_for(h.run(timedelta(hours=12)), timeout=20)
     assert kinds(h) == ["data"]  # mom's "5 %" still arrives
@@ -167,10 +180,11 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     await h.link("", "mom", provider="scripted", iccid=iccid)
     await h.run(timedelta(minutes=20))  # the next look is 40 fake minutes away
     state["left"] = 100 * MB
-    event = BalanceEvent(provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(),
-                         threshold_used_percent=98)
+    event = BalanceEvent(
+        provider="scripted", iccid=iccid, kind="data_threshold", received_at=h.clock.now(), threshold_used_percent=98
+    )
     calls = h.scripted.calls
-    assert await h.jobs.submit_event(event) is True
+    assert await h.watcher.submit_event(event) is True
     assert h.jobs.next_wake() == h.clock.now()  # the loop wakes for it at once
     await h.jobs.run_due()
     assert kinds(h) == ["data"]  # from the event's own figures: 98 % used
@@ -180,8 +194,8 @@ async def test_webhook_event_is_evaluated_at_once() -> None:
     assert h.scripted.call_times[calls:] == [T0 + timedelta(hours=1)]  # the look, as soon as allowed
     assert kinds(h) == ["data"]  # and no second alert
     wrong = replace(event, provider="demo")
-    assert await h.jobs.submit_event(wrong) is False
-    assert await h.jobs.submit_event(replace(event, iccid="9" * 19)) is False
+    assert await h.watcher.submit_event(wrong) is False
+    assert await h.watcher.submit_event(replace(event, iccid="9" * 19)) is False
 
 
 async def test_health_shape() -> None:
@@ -213,6 +227,7 @@ async def test_unlimited_line_gets_expiry_alerts_only() -> None:
 def _by_status(status: Status) -> Callable[[datetime], EsimBalance]:
     def balance(now: datetime) -> EsimBalance:
         return replace(scripted_balance("", now, 2 * GB, expires=T0 + timedelta(days=60)), status=status)
+
     return balance
 
 
@@ -227,10 +242,10 @@ async def test_lines_are_polled_by_what_their_provider_last_said() -> None:
     for label, iccid in iccids.items():
         script = _by_status(statuses[label])
 
-        def counted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script
-                    ) -> EsimBalance:
+        def counted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script) -> EsimBalance:
             asked[label] = asked.get(label, 0) + 1
             return script(now)
+
         h.scripted.script[iccid] = counted
         await h.link("", label, provider="scripted", iccid=iccid)
     asked.clear()
@@ -250,10 +265,10 @@ async def test_a_dead_line_waits_for_the_live_ones_in_a_sweep() -> None:
     for label, status in (("gone", Status.TERMINATED), ("live", Status.ACTIVE)):
         script = _by_status(status)
 
-        def noted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script
-                  ) -> EsimBalance:
+        def noted(now: datetime, label: str = label, script: Callable[[datetime], EsimBalance] = script) -> EsimBalance:
             order.append(label)
             return script(now)
+
         h.scripted.script[label[0] * 19] = noted
         await h.link("", label, provider="scripted", iccid=label[0] * 19)
     order.clear()

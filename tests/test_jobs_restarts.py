@@ -1,5 +1,4 @@
-"""The reminder pipeline, catch-up after downtime and restarts on the same file, crashes included (``bot/jobs``)."""
-
+"""The reminder pipeline, catch-up after downtime and restarts on the same file, crashes included (``bot/reminders``)."""
 
 from __future__ import annotations
 
@@ -69,6 +68,7 @@ async def test_an_alert_the_store_cannot_read_for_sending_waits_and_goes_once(ca
             if failures:
                 raise failures.pop()
             return await render(item)
+
         return first_fails
 
     h = make(wrap_render=flaky)
@@ -94,6 +94,7 @@ async def test_a_clock_advance_during_the_catch_up_waits_for_it() -> None:
             rendering.set()
             await go_on.wait()
             return await render(item)
+
         return waits
 
     h = make(wrap_render=slow)
@@ -115,8 +116,18 @@ async def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path) -> No
     store = TinyDBStore(db)
     h = make(store)
     h.household("fam")
-    h.store.save_line(Line(id="line-1", household_id=f"{P}:fam", label="l1", owner=f"{P}:anna", owner_name="Anna",
-                           provider="demo", ref=DEMO["DEMO12"], created_at=T0))
+    h.store.save_line(
+        Line(
+            id="line-1",
+            household_id=f"{P}:fam",
+            label="l1",
+            owner=f"{P}:anna",
+            owner_name="Anna",
+            provider="demo",
+            ref=DEMO["DEMO12"],
+            created_at=T0,
+        )
+    )
     await h.enqueue(_item("1", "fam"))  # due, stored, not sent: then the process stops
     StoreView(store).close()
 
@@ -161,8 +172,7 @@ async def test_crash_between_send_and_mark_resends_at_most_once(tmp_path: Path) 
     StoreView(store3).close()
 
 
-async def test_a_kill_in_the_middle_of_the_alerts_unit_loses_no_alert(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_kill_in_the_middle_of_the_alerts_unit_loses_no_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The alert and its "announced" mark are one unit, one journal record. A process that
     dies half-way through writing that record leaves a torn tail: dropped at the next start,
     so neither is on disk, the line is looked at again and the alert still comes, once."""

@@ -79,8 +79,7 @@ def test_19_and_18_digit_iccids_are_masked(capture: tuple[logging.Logger, io.Str
 
 def test_other_numbers_are_left_alone() -> None:
     f = RedactingFilter([])
-    for text in ("order 4111111111111111 for 149 NOK", "took 12.5 ms", "port 8080", "ts 1767254400000",
-                 "phone +4791502445"):
+    for text in ("order 4111111111111111 for 149 NOK", "took 12.5 ms", "port 8080", "ts 1767254400000", "phone +4791502445"):
         assert f.redact(text) == text
 
 
@@ -134,8 +133,7 @@ def test_a_real_session_logs_no_iccid_or_code() -> None:
         {"advance": "P2D"},
     ]
     stdin = "".join(json.dumps(x) + "\n" for x in script)
-    result = run_bot(["console", "--jsonl", "--start", "2026-01-01T08:00:00Z"], env=clean_env(LOG_LEVEL="DEBUG"),
-                     stdin=stdin)
+    result = run_bot(["console", "--jsonl", "--start", "2026-01-01T08:00:00Z"], env=clean_env(LOG_LEVEL="DEBUG"), stdin=stdin)
     assert result.returncode == 0, result.stderr
     assert "command link" in result.stderr  # it did log
     assert not FULL_ICCID.search(result.stderr)

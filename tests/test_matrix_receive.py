@@ -13,7 +13,7 @@ import pytest
 from nio import MatrixRoom, ReactionEvent, RoomMessageText
 
 from bot.messages import Choice, Incoming, Reply
-from bot.platforms.matrix import MatrixPlatform
+from bot.platforms.matrix.platform import MatrixPlatform
 
 BOT, ALICE, BOB = "@bot:localhost", "@alice:localhost", "@bob:localhost"
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -32,8 +32,16 @@ class Recorder:
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[MatrixPlatform]:
-    p = MatrixPlatform(homeserver="http://127.0.0.1:9", user=BOT, password="unused", access_token=None,
-                       store_path=tmp_path / "store", e2ee=False, now=lambda: NOW, wall=lambda: START_MS / 1000)
+    p = MatrixPlatform(
+        homeserver="http://127.0.0.1:9",
+        user=BOT,
+        password="unused",
+        access_token=None,
+        store_path=tmp_path / "store",
+        e2ee=False,
+        now=lambda: NOW,
+        wall=lambda: START_MS / 1000,
+    )
     p.client.user_id = BOT
     yield p
     await p.stop()
@@ -61,8 +69,15 @@ _n = 0
 def text_event(content: dict[str, Any], *, sender: str = ALICE, ts: int = START_MS + 5) -> RoomMessageText:
     global _n
     _n += 1
-    event = RoomMessageText.from_dict({"type": "m.room.message", "event_id": f"$e{_n}", "sender": sender,
-                                       "origin_server_ts": ts, "content": {"msgtype": "m.text", **content}})
+    event = RoomMessageText.from_dict(
+        {
+            "type": "m.room.message",
+            "event_id": f"$e{_n}",
+            "sender": sender,
+            "origin_server_ts": ts,
+            "content": {"msgtype": "m.text", **content},
+        }
+    )
     assert isinstance(event, RoomMessageText)
     return event
 
@@ -86,16 +101,18 @@ async def test_command_in_a_direct_room(platform: MatrixPlatform, got: Recorder)
 
 async def test_reply_fallback_is_stripped(platform: MatrixPlatform, got: Recorder) -> None:
     body = "> <@bot:localhost> Top-ups for mom:\n> 1️⃣ !1 · 1 GB\n\n!renew mom"
-    await deliver(platform, room((ALICE, "Alice")),
-                  text_event({"body": body, "m.relates_to": {"m.in_reply_to": {"event_id": "$offer"}}}))
+    await deliver(
+        platform, room((ALICE, "Alice")), text_event({"body": body, "m.relates_to": {"m.in_reply_to": {"event_id": "$offer"}}})
+    )
     assert [i.text for i in got.seen] == ["!renew mom"]
 
 
 async def test_formatted_body_and_mention_pill(platform: MatrixPlatform, got: Recorder) -> None:
     r = room((ALICE, "Alice"))
     pill = '<a href="https://matrix.to/#/@bot:localhost">esimbot</a>: <code>!balance</code>'
-    await deliver(platform, r, text_event({"body": "esimbot: !balance", "format": "org.matrix.custom.html",
-                                           "formatted_body": pill}))
+    await deliver(
+        platform, r, text_event({"body": "esimbot: !balance", "format": "org.matrix.custom.html", "formatted_body": pill})
+    )
     await deliver(platform, r, text_event({"body": "@bot:localhost !lines"}))
     only_html = "<mx-reply><blockquote>old</blockquote></mx-reply><p>!help&nbsp;renew</p>"
     await deliver(platform, r, text_event({"body": "", "format": "org.matrix.custom.html", "formatted_body": only_html}))
@@ -104,8 +121,11 @@ async def test_formatted_body_and_mention_pill(platform: MatrixPlatform, got: Re
 
 async def test_edits_own_old_and_repeated_events_are_ignored(platform: MatrixPlatform, got: Recorder) -> None:
     r = room((ALICE, "Alice"))
-    edit = {"body": "* !renew", "m.new_content": {"msgtype": "m.text", "body": "!renew"},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": "$orig"}}
+    edit = {
+        "body": "* !renew",
+        "m.new_content": {"msgtype": "m.text", "body": "!renew"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": "$orig"},
+    }
     await deliver(platform, r, text_event(edit))
     await deliver(platform, r, text_event({"body": "!balance"}, sender=BOT))
     await deliver(platform, r, text_event({"body": "!balance"}, ts=START_MS - 1))
@@ -139,25 +159,44 @@ async def test_choices_answered_by_number_or_reaction(platform: MatrixPlatform, 
     await deliver(platform, r, text_event({"body": "!2"}, sender=ALICE))
     await deliver(platform, r, text_event({"body": "!7"}, sender=ALICE))  # not offered: the router explains
     for target, key in (("$offer", KEYCAP_2), ("$other", KEYCAP_2), ("$offer", "👍"), ("$offer", "1\u20e3")):
-        reaction = ReactionEvent.from_dict({
-            "type": "m.reaction", "event_id": f"$x{target}{key}", "sender": BOB, "origin_server_ts": START_MS + 9,
-            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}})
+        reaction = ReactionEvent.from_dict(
+            {
+                "type": "m.reaction",
+                "event_id": f"$x{target}{key}",
+                "sender": BOB,
+                "origin_server_ts": START_MS + 9,
+                "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}},
+            }
+        )
         await deliver(platform, r, reaction)
     assert [(i.text, i.address.user) for i in got.seen] == [
-        ("!buy l1 p5", ALICE), ("!7", ALICE), ("!buy l1 p5", BOB), ("!buy l1 p1", BOB)]
+        ("!buy l1 p5", ALICE),
+        ("!7", ALICE),
+        ("!buy l1 p5", BOB),
+        ("!buy l1 p1", BOB),
+    ]
 
 
-async def test_a_reaction_picks_from_the_list_it_is_on_even_after_a_newer_one(
-        platform: MatrixPlatform, got: Recorder) -> None:
+async def test_a_reaction_picks_from_the_list_it_is_on_even_after_a_newer_one(platform: MatrixPlatform, got: Recorder) -> None:
     """A balance's buttons, then an alert's: 2️⃣ on the balance still means its second choice,
     2️⃣ on the alert and !1 mean the alert's; a room the bot left forgets both."""
     r = room((ALICE, "Alice"), (BOB, "Bob"))
     platform.sender.offer(r.room_id, "$balance", (Choice("Top up", "!renew mom"), Choice("Chart", "!usage mom")))
     platform.sender.offer(r.room_id, "$alert", (Choice("Top up", "!renew dad"), Choice("Snooze", "!snooze dad")))
     for n, target in enumerate(("$balance", "$alert")):
-        await deliver(platform, r, ReactionEvent.from_dict({
-            "type": "m.reaction", "event_id": f"$r{n}", "sender": BOB, "origin_server_ts": START_MS + 9,
-            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": KEYCAP_2}}}))
+        await deliver(
+            platform,
+            r,
+            ReactionEvent.from_dict(
+                {
+                    "type": "m.reaction",
+                    "event_id": f"$r{n}",
+                    "sender": BOB,
+                    "origin_server_ts": START_MS + 9,
+                    "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": KEYCAP_2}},
+                }
+            ),
+        )
     await deliver(platform, r, text_event({"body": "!1"}, sender=ALICE))
     assert [i.text for i in got.seen] == ["!usage mom", "!snooze dad", "!renew dad"]
     assert platform.sender.chosen("!other:hs", 1, reacted_to="$alert") is None  # a list answers in its room only

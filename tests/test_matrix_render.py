@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.messages import Choice, Reply
-from bot.platforms import matrix_render as render
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
-from bot.platforms.matrix_rooms import SeenEvents, creators_are_admins, creators_of, invite_allowed
-from bot.platforms.matrix_send import raise_for
-from bot.platforms.matrix_session import Backoff, Session, load_session, save_session
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.rooms import SeenEvents, creators_are_admins, creators_of, invite_allowed
+from bot.platforms.matrix.send import raise_for
+from bot.platforms.matrix.session import Backoff, Session, load_session, save_session
 
 ALICE = "@alice:localhost"
 
@@ -61,17 +61,24 @@ def test_choices_are_a_numbered_list() -> None:
 
 def test_reply_in_a_thread_stays_in_the_thread() -> None:
     content = render.reply_content(Reply("x"), in_reply_to="$cmd", thread="$root")
-    assert content["m.relates_to"] == {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": False,
-                                       "m.in_reply_to": {"event_id": "$cmd"}}
+    assert content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": False,
+        "m.in_reply_to": {"event_id": "$cmd"},
+    }
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("> <@a:b> hi\n> there\n\n!balance", "!balance"),
-    ("> <@a:b> hi\n!balance", "!balance"),
-    (">\n> quoted\n\n!lines", "!lines"),
-    ("!balance", "!balance"),
-    ("> only a quote", ""),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("> <@a:b> hi\n> there\n\n!balance", "!balance"),
+        ("> <@a:b> hi\n!balance", "!balance"),
+        (">\n> quoted\n\n!lines", "!lines"),
+        ("!balance", "!balance"),
+        ("> only a quote", ""),
+    ],
+)
 def test_strip_fallback(body: str, expected: str) -> None:
     assert render.strip_fallback(body) == expected
 
@@ -113,15 +120,19 @@ def test_invite_allowed() -> None:
     assert not invite_allowed("@li:example.org.evil", ("example.org",))
 
 
-@pytest.mark.parametrize(("code", "retry_ms", "error", "after"), [
-    ("M_LIMIT_EXCEEDED", 2500, RetryLater, 2.5),
-    ("M_LIMIT_EXCEEDED", None, RetryLater, 5.0),
-    ("M_FORBIDDEN", None, TargetGone, None),
-    (None, None, RetryLater, 10.0),
-    ("M_TOO_LARGE", None, Undeliverable, None),
-])
-def test_send_errors_map_onto_delivery_errors(code: str | None, retry_ms: int | None, error: type[Exception],
-                                              after: float | None) -> None:
+@pytest.mark.parametrize(
+    ("code", "retry_ms", "error", "after"),
+    [
+        ("M_LIMIT_EXCEEDED", 2500, RetryLater, 2.5),
+        ("M_LIMIT_EXCEEDED", None, RetryLater, 5.0),
+        ("M_FORBIDDEN", None, TargetGone, None),
+        (None, None, RetryLater, 10.0),
+        ("M_TOO_LARGE", None, Undeliverable, None),
+    ],
+)
+def test_send_errors_map_onto_delivery_errors(
+    code: str | None, retry_ms: int | None, error: type[Exception], after: float | None
+) -> None:
     with pytest.raises(error) as caught:
         raise_for(code, retry_ms)
     if after is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.platforms.matrix_xsign import (
+from bot.platforms.matrix.xsign import (
     KEY_FILE,
     CrossSigning,
     CrossSigningError,
@@ -29,20 +29,33 @@ USER, DEVICE, PASSWORD = "@bot:localhost", "BOTDEVICE", "bot-pass"
 SPEC_SEED = "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ({}, b"{}"),
-    ({"one": 1, "two": "Two"}, b'{"one":1,"two":"Two"}'),
-    ({"b": "2", "a": "1"}, b'{"a":"1","b":"2"}'),
-    ({"auth": {"success": True, "mxid": "@john.doe:example.com", "profile": {"display_name": "John Doe", "three_pids": [
-        {"medium": "email", "address": "john.doe@example.org"}]}}},
-     b'{"auth":{"mxid":"@john.doe:example.com","profile":{"display_name":"John Doe","three_pids":[{"address":'
-     b'"john.doe@example.org","medium":"email"}]},"success":true}}'),
-    ({"a": "日本語"}, '{"a":"日本語"}'.encode()),
-    ({"本": 2, "日": 1}, '{"日":1,"本":2}'.encode()),
-    ({"a": "\u65e5"}, '{"a":"日"}'.encode()),
-    ({"a": None}, b'{"a":null}'),
-    ({"a": -0}, b'{"a":0}'),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({}, b"{}"),
+        ({"one": 1, "two": "Two"}, b'{"one":1,"two":"Two"}'),
+        ({"b": "2", "a": "1"}, b'{"a":"1","b":"2"}'),
+        (
+            {
+                "auth": {
+                    "success": True,
+                    "mxid": "@john.doe:example.com",
+                    "profile": {
+                        "display_name": "John Doe",
+                        "three_pids": [{"medium": "email", "address": "john.doe@example.org"}],
+                    },
+                }
+            },
+            b'{"auth":{"mxid":"@john.doe:example.com","profile":{"display_name":"John Doe","three_pids":[{"address":'
+            b'"john.doe@example.org","medium":"email"}]},"success":true}}',
+        ),
+        ({"a": "日本語"}, '{"a":"日本語"}'.encode()),
+        ({"本": 2, "日": 1}, '{"日":1,"本":2}'.encode()),
+        ({"a": "\u65e5"}, '{"a":"日"}'.encode()),
+        ({"a": None}, b'{"a":null}'),
+        ({"a": -0}, b'{"a":0}'),
+    ],
+)
 def test_canonical_json_matches_the_spec(value: Any, expected: bytes) -> None:
     assert canonical_json(value) == expected
 
@@ -58,10 +71,13 @@ def test_ed25519_matches_rfc8032_test_1() -> None:
     assert unb64(key.public).hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 
 
-@pytest.mark.parametrize(("obj", "signature"), [
-    ({}, "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ"),
-    ({"one": 1, "two": "Two"}, "KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw"),
-])
+@pytest.mark.parametrize(
+    ("obj", "signature"),
+    [
+        ({}, "K8280/U9SSy9IVtjBuVeLr+HpOB4BQFWbg+UZaADMtTdGYI7Geitb76LTrr5QV/7Xg4ahLwYGYZzuHGZKM5ZAQ"),
+        ({"one": 1, "two": "Two"}, "KqmLSbO39/Bzb0QIYE82zqLwsA+PDzYIpIRA2sRQ4sL53+sN6/fpNSoqE7BP7vBZhG6kYdD13EIMJpvhJI+6Bw"),
+    ],
+)
 def test_signing_json_matches_the_spec(obj: dict[str, Any], signature: str) -> None:
     key = SigningKey(unb64(SPEC_SEED))
     assert key.sign(obj) == signature
@@ -89,7 +105,8 @@ def test_identity_file_is_private_and_round_trips(tmp_path: Path) -> None:
     assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
     loaded = load_identity(tmp_path)
     assert loaded is not None and [k.seed for k in (loaded.master, loaded.self_signing, loaded.user_signing)] == [
-        k.seed for k in (identity.master, identity.self_signing, identity.user_signing)]
+        k.seed for k in (identity.master, identity.self_signing, identity.user_signing)
+    ]
     assert b64(identity.master.seed) not in repr(identity), "a repr never shows a private key"
     assert load_identity(tmp_path / "nothing-here") is None
     (tmp_path / KEY_FILE).write_text("{broken")
@@ -102,8 +119,13 @@ class FakeHomeserver:
     (MSC3967), replacing an identity does; signatures are checked before they are stored."""
 
     def __init__(self) -> None:
-        self.device: dict[str, Any] = {"user_id": USER, "device_id": DEVICE, "algorithms": ["m.megolm.v1.aes-sha2"],
-                                       "keys": {f"ed25519:{DEVICE}": "devkey"}, "signatures": {USER: {}}}
+        self.device: dict[str, Any] = {
+            "user_id": USER,
+            "device_id": DEVICE,
+            "algorithms": ["m.megolm.v1.aes-sha2"],
+            "keys": {f"ed25519:{DEVICE}": "devkey"},
+            "signatures": {USER: {}},
+        }
         self.keys: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
         self.always_ask = False
@@ -111,8 +133,10 @@ class FakeHomeserver:
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.calls.append(path.rsplit("/", 1)[-1])
         if path.endswith("/keys/query"):
-            return 200, {"device_keys": {USER: {DEVICE: self.device}},
-                         **{f"{role}_keys": {USER: obj} for role, obj in self.keys.items()}}
+            return 200, {
+                "device_keys": {USER: {DEVICE: self.device}},
+                **{f"{role}_keys": {USER: obj} for role, obj in self.keys.items()},
+            }
         if path.endswith("/device_signing/upload"):
             if (self.keys or self.always_ask) and body.get("auth", {}).get("password") != PASSWORD:
                 return 401, {"session": "uia", "flows": [{"stages": ["m.login.password"]}]}
@@ -144,8 +168,7 @@ async def test_first_start_makes_uploads_and_signs_then_a_restart_only_checks(tm
     assert await flow(server, tmp_path, password=None).ensure()  # the first upload needs no password on Synapse
     assert server.device_signed_by_master()
     identity = load_identity(tmp_path)
-    assert identity is not None and server.keys["master"]["keys"] == {f"ed25519:{identity.master.public}":
-                                                                          identity.master.public}
+    assert identity is not None and server.keys["master"]["keys"] == {f"ed25519:{identity.master.public}": identity.master.public}
     server.calls.clear()
     assert await flow(server, tmp_path).ensure()
     assert server.calls == ["query"], "a restart uploads nothing when all is in place"
@@ -168,8 +191,7 @@ async def test_without_a_password_the_one_time_step_is_named(tmp_path: Path) -> 
     assert saved is not None and server.keys["master"]["keys"] == {f"ed25519:{saved.master.public}": saved.master.public}
 
 
-async def test_an_identity_made_elsewhere_is_replaced_with_the_password(tmp_path: Path,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_an_identity_made_elsewhere_is_replaced_with_the_password(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     server, elsewhere = FakeHomeserver(), tmp_path / "element"
     elsewhere.mkdir()
     await flow(server, elsewhere).ensure()

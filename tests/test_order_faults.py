@@ -91,13 +91,15 @@ class Spec:
 
 
 def _airalo(emu: Any, **kw: Any) -> Provider:
-    return AiraloProvider(client_id=AIRALO_CLIENT_ID, client_secret=AIRALO_CLIENT_SECRET, base_url=emu.base_url,
-                          now=fixed_now, **kw)
+    return AiraloProvider(
+        client_id=AIRALO_CLIENT_ID, client_secret=AIRALO_CLIENT_SECRET, base_url=emu.base_url, now=fixed_now, **kw
+    )
 
 
 def _esimaccess(emu: Any, **kw: Any) -> Provider:
-    return EsimAccessProvider(access_code=ESIMACCESS_ACCESS_CODE, secret_key=ESIMACCESS_SECRET_KEY,
-                              base_url=emu.base_url, now=fixed_now, **kw)
+    return EsimAccessProvider(
+        access_code=ESIMACCESS_ACCESS_CODE, secret_key=ESIMACCESS_SECRET_KEY, base_url=emu.base_url, now=fixed_now, **kw
+    )
 
 
 def _esimgo(emu: Any, **kw: Any) -> Provider:
@@ -109,38 +111,76 @@ def _access_refusal(code: str) -> Fault:
 
 
 SPECS = (
-    Spec("airalo", AiraloEmulator, _airalo, AIRALO_ICCID, AIRALO_SMALL_PLAN, "order_topup", "/orders/topups",
-         path_ends("/orders/topups", "POST"), lambda emu: len(emu.topup_orders()), refusals=(
-             ("credit 11", Fault.fail(422, {"code": 11, "reason": "Insufficient balance"}), ProviderCreditExhausted),
-             ("maintenance 13", Fault.fail(422, {"code": 13, "reason": "Operator maintenance"}), Unavailable),
-             ("checksum 14", Fault.fail(422, {"code": 14, "reason": "Invalid checksum"}), Validation),
-             ("disabled 23", Fault.fail(422, {"code": 23, "reason": "Top-up disabled"}), TopUpNotAllowed),
-             ("stock 33", Fault.fail(422, {"code": 33, "reason": "Insufficient stock"}), Unavailable),
-             ("package 34", Fault.fail(422, {"code": 34, "reason": "Package invalid"}), PlanUnavailable),
-             ("bad request 43", Fault.fail(422, {"code": 43, "reason": "Bad request"}), Validation),
-             ("recycled 73", Fault.fail(422, {"code": 73, "reason": "eSIM recycled"}), EsimTerminal),
-             ("allowlist 89", Fault.fail(403, {"code": 89, "reason": "IP not allowed"}), AuthError),
-             ("field error", Fault.fail(422, {"data": {"package_id": "The selected package id is invalid."},
-                                              "meta": {"message": "the parameter is invalid"}}), PlanUnavailable),
-         )),
-    Spec("esimaccess", EsimAccessEmulator, _esimaccess, ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, "topup",
-         "/esim/topup", path_ends("/esim/topup", "POST"), lambda emu: len(emu.topups_done), refusals=(
-             ("credit 200007", _access_refusal("200007"), ProviderCreditExhausted),
-             ("status 200002", _access_refusal("200002"), TopUpNotAllowed),
-             ("no profiles 200011", _access_refusal("200011"), PlanUnavailable),
-             ("package 310241", _access_refusal("310241"), PlanUnavailable),
-             ("signature 101003", _access_refusal("101003"), AuthError),
-             ("missing param 000105", _access_refusal("000105"), Validation),
-             ("busy 900001", _access_refusal("900001"), Unavailable),
-         )),
-    Spec("esimgo", EsimGoEmulator, _esimgo, ESIMGO_ICCID, ESIMGO_TOPUP_PLAN, "orders_post", "/orders",
-         lambda r: path_ends("/orders", "POST")(r) and b'"transaction"' in r.content,
-         lambda emu: len(emu.transactions()), before=(Fault.passes(),), refusals=(
-             ("credit", Fault.fail(400, {"message": "Insufficient balance to complete order"}),
-              ProviderCreditExhausted),
-             ("bad key", Fault.fail(403, {"message": "Invalid API key"}), AuthError),
-             ("bad format", Fault.fail(400, {"message": "Bad request: invalid order format"}), Validation),
-         )),
+    Spec(
+        "airalo",
+        AiraloEmulator,
+        _airalo,
+        AIRALO_ICCID,
+        AIRALO_SMALL_PLAN,
+        "order_topup",
+        "/orders/topups",
+        path_ends("/orders/topups", "POST"),
+        lambda emu: len(emu.topup_orders()),
+        refusals=(
+            ("credit 11", Fault.fail(422, {"code": 11, "reason": "Insufficient balance"}), ProviderCreditExhausted),
+            ("maintenance 13", Fault.fail(422, {"code": 13, "reason": "Operator maintenance"}), Unavailable),
+            ("checksum 14", Fault.fail(422, {"code": 14, "reason": "Invalid checksum"}), Validation),
+            ("disabled 23", Fault.fail(422, {"code": 23, "reason": "Top-up disabled"}), TopUpNotAllowed),
+            ("stock 33", Fault.fail(422, {"code": 33, "reason": "Insufficient stock"}), Unavailable),
+            ("package 34", Fault.fail(422, {"code": 34, "reason": "Package invalid"}), PlanUnavailable),
+            ("bad request 43", Fault.fail(422, {"code": 43, "reason": "Bad request"}), Validation),
+            ("recycled 73", Fault.fail(422, {"code": 73, "reason": "eSIM recycled"}), EsimTerminal),
+            ("allowlist 89", Fault.fail(403, {"code": 89, "reason": "IP not allowed"}), AuthError),
+            (
+                "field error",
+                Fault.fail(
+                    422,
+                    {
+                        "data": {"package_id": "The selected package id is invalid."},
+                        "meta": {"message": "the parameter is invalid"},
+                    },
+                ),
+                PlanUnavailable,
+            ),
+        ),
+    ),
+    Spec(
+        "esimaccess",
+        EsimAccessEmulator,
+        _esimaccess,
+        ESIMACCESS_ICCID,
+        ESIMACCESS_TOPUP_PLAN,
+        "topup",
+        "/esim/topup",
+        path_ends("/esim/topup", "POST"),
+        lambda emu: len(emu.topups_done),
+        refusals=(
+            ("credit 200007", _access_refusal("200007"), ProviderCreditExhausted),
+            ("status 200002", _access_refusal("200002"), TopUpNotAllowed),
+            ("no profiles 200011", _access_refusal("200011"), PlanUnavailable),
+            ("package 310241", _access_refusal("310241"), PlanUnavailable),
+            ("signature 101003", _access_refusal("101003"), AuthError),
+            ("missing param 000105", _access_refusal("000105"), Validation),
+            ("busy 900001", _access_refusal("900001"), Unavailable),
+        ),
+    ),
+    Spec(
+        "esimgo",
+        EsimGoEmulator,
+        _esimgo,
+        ESIMGO_ICCID,
+        ESIMGO_TOPUP_PLAN,
+        "orders_post",
+        "/orders",
+        lambda r: path_ends("/orders", "POST")(r) and b'"transaction"' in r.content,
+        lambda emu: len(emu.transactions()),
+        before=(Fault.passes(),),
+        refusals=(
+            ("credit", Fault.fail(400, {"message": "Insufficient balance to complete order"}), ProviderCreditExhausted),
+            ("bad key", Fault.fail(403, {"message": "Invalid API key"}), AuthError),
+            ("bad format", Fault.fail(400, {"message": "Bad request: invalid order format"}), Validation),
+        ),
+    ),
 )
 BY_NAME = {s.name: s for s in SPECS}
 
@@ -149,13 +189,13 @@ def told(outcome: Order | ProviderError) -> str:
     """The message id the /confirm handler shows for this outcome (handlers/renew.py)."""
     if isinstance(outcome, ProviderError):
         return provider_message(outcome)
-    return {OrderStatus.COMPLETED: "renew.done", OrderStatus.PENDING: "renew.pending"}.get(outcome.status,
-                                                                                          "renew.failed")
+    return {OrderStatus.COMPLETED: "renew.done", OrderStatus.PENDING: "renew.pending"}.get(outcome.status, "renew.failed")
 
 
 @asynccontextmanager
-async def rig(spec: Spec, transport: httpx.AsyncBaseTransport | None = None,
-              state: DurableState | None = None) -> AsyncIterator[tuple[Any, Provider, DurableState]]:
+async def rig(
+    spec: Spec, transport: httpx.AsyncBaseTransport | None = None, state: DurableState | None = None
+) -> AsyncIterator[tuple[Any, Provider, DurableState]]:
     state = state or DurableState()
     async with spec.emulator.running(now=fixed_now) as emu:
         adapter = spec.build(emu, transport=transport, state=state, pacing=FakeTime().pacing)
@@ -176,15 +216,12 @@ async def outcome_of(adapter: Provider, spec: Spec) -> Order | ProviderError:
 ROWS: list[tuple[str, Callable[[Spec], Fault | AnswerTooLate | None], int, str]] = [
     ("answered", lambda s: None, 1, "renew.done"),
     ("no answer (connection lost after applying)", lambda s: Fault.lost(), 1, "renew.done"),
-    ("timeout after the provider applied it",
-     lambda s: AnswerTooLate(s.is_order), 1, "renew.done"),
-    ("timeout before the provider applied it",
-     lambda s: AnswerTooLate(s.is_order, applied=False), 0, "renew.pending"),
+    ("timeout after the provider applied it", lambda s: AnswerTooLate(s.is_order), 1, "renew.done"),
+    ("timeout before the provider applied it", lambda s: AnswerTooLate(s.is_order, applied=False), 0, "renew.pending"),
     ("5xx", lambda s: Fault.fail(502), 0, "renew.pending"),
     ("503 with Retry-After", lambda s: Fault.fail(503, retry_after="5"), 0, "renew.pending"),
     ("answer that cannot be read", lambda s: Fault.garbled(), 1, "renew.done"),
-    ("429", lambda s: Fault.fail(429, {"message": "Too Many Attempts."}, retry_after="30"), 0,
-     "provider.rate_limited"),
+    ("429", lambda s: Fault.fail(429, {"message": "Too Many Attempts."}, retry_after="30"), 0, "provider.rate_limited"),
 ]
 
 
@@ -207,13 +244,16 @@ async def test_fault_table(spec: Spec, row: str, fault: Callable[[Spec], Any], a
             assert again.status is (OrderStatus.COMPLETED if applied else OrderStatus.PENDING)
             assert again.provider_order_id == first.provider_order_id
         status = await adapter.order_status(spec.iccid, REF)
-        assert status.status is (OrderStatus.COMPLETED if applied else
-                                 OrderStatus.FAILED if isinstance(first, ProviderError) else OrderStatus.PENDING)
+        assert status.status is (
+            OrderStatus.COMPLETED if applied else OrderStatus.FAILED if isinstance(first, ProviderError) else OrderStatus.PENDING
+        )
 
 
-@pytest.mark.parametrize(("spec", "case", "refusal", "error"),
-                         [(s, case, fault, error) for s in SPECS for case, fault, error in s.refusals],
-                         ids=[f"{s.name}-{case}" for s in SPECS for case, _f, _e in s.refusals])
+@pytest.mark.parametrize(
+    ("spec", "case", "refusal", "error"),
+    [(s, case, fault, error) for s in SPECS for case, fault, error in s.refusals],
+    ids=[f"{s.name}-{case}" for s in SPECS for case, _f, _e in s.refusals],
+)
 async def test_refusals(spec: Spec, case: str, refusal: Fault, error: type[ProviderError]) -> None:
     """Each provider's documented refusal: nothing applied, the mapped class, a clear message."""
     async with rig(spec) as (emu, adapter, _state):

@@ -10,13 +10,25 @@ from bot.i18n import SUPPORTED
 from tests.conftest import DEMO, Bot, ConsoleProcess, fixed_part
 
 SCREEN_LINES = 18  # what a phone shows of a chat message without scrolling, line breaks included
-LABELS = {"en": ("mum", "dad", "kid", "gran", "home"), "nb": ("mamma", "pappa", "barn", "bestemor", "hjemme"),
-          "zh": ("妈妈", "爸爸", "孩子", "奶奶", "家里")}
+LABELS = {
+    "en": ("mum", "dad", "kid", "gran", "home"),
+    "nb": ("mamma", "pappa", "barn", "bestemor", "hjemme"),
+    "zh": ("妈妈", "爸爸", "孩子", "奶奶", "家里"),
+}
 SIMS = ("DEMO12", "DEMO20", "DEMO38", "DEMO53", "DEMO61")
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("/renw", "/renew"), ("/balanse", "/balance"), ("/remnd", "/remind"),
-                                              ("/lnik", "/link"), ("/hepl", "/help"), ("/famliy", "/family")])
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("/renw", "/renew"),
+        ("/balanse", "/balance"),
+        ("/remnd", "/remind"),
+        ("/lnik", "/link"),
+        ("/hepl", "/help"),
+        ("/famliy", "/family"),
+    ],
+)
 @pytest.mark.parametrize("lang", SUPPORTED)
 async def test_a_typo_suggests_the_closest_command(bot: Bot, lang: str, typed: str, meant: str) -> None:
     answer = await bot.text(typed, lang=lang)
@@ -57,8 +69,9 @@ async def test_balance_of_many_lines_is_an_overview_with_details_a_tap_away(bot:
     rows = [r for r in reply.text.split("\n") if r.startswith("• ")]
     assert len(rows) == len(labels) and len(reply.text.split("\n")) <= len(labels) + 2, reply.text
     assert all(any(r.startswith(f"• {label} · ") for r in rows) for label in labels), rows
-    assert [c.label for c in reply.choices] == sorted(labels, key=lambda x: [r.split(" · ")[0] for r in rows].index(
-        f"• {x}")), "a button per line, in the order shown"
+    assert [c.label for c in reply.choices] == sorted(labels, key=lambda x: [r.split(" · ")[0] for r in rows].index(f"• {x}")), (
+        "a button per line, in the order shown"
+    )
     detail = await bot.text(reply.choices[0].command, lang=lang)
     assert fixed_part("balance.status", lang) in detail and len(detail.split("\n")) > 3
     full = await bot.text("/balance all", lang=lang)

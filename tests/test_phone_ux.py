@@ -34,7 +34,8 @@ def hours_until_alert(console: ConsoleProcess, chat: str, limit: int = 48) -> tu
 
 
 def test_snooze_holds_a_lines_data_alerts_for_a_day_then_sends_one(
-        console_factory: Callable[..., ConsoleProcess], tmp_path: Path) -> None:
+    console_factory: Callable[..., ConsoleProcess], tmp_path: Path
+) -> None:
     snoozer, control = console_factory(tmp_path / "a.json"), console_factory(tmp_path / "b.json")
     firsts = []
     for console in (snoozer, control):  # the same line at the same pace, in two bots

@@ -22,15 +22,94 @@ COMMANDS = sorted(build_commands())
 APOLOGY = en_text("error.unexpected").split("{")[0]
 
 TOKENS = [
-    "all", "alle", "全部", "dad", "mom", "tel", "kid", "manual", "telenor", "talkmore", "nicemobil", "on", "off", "av",
-    "data", "expiry", "quiet", "tz", "to", "me", "group", "both", "20%", "5%", "120%", "0%", "500MB", "2.5GB", "3",
-    "3d", "12h", "1d12h", "22:00-08:00", "off", "Europe/Oslo", "Asia/Shanghai", "NOK", "EUR", "kr", "300", "0",
-    "-5", "1e9", "NaN", "Infinity", "2026-12-31", "31.12.2026", "31.02", "29.02.2027", "provider=demo",
-    "provider=nope", *DEMO.values(), *DEMO, "demo-1gb-7d", "demo-unl-7d", "zh", "nb", "en", "nb-NO", "zh-Hant",
-    "８９４７", "－", "@", "/", "!", "%", "\u200b", "\x00", "😀", "ﷺ", "\u202e", " ",
+    "all",
+    "alle",
+    "全部",
+    "dad",
+    "mom",
+    "tel",
+    "kid",
+    "manual",
+    "telenor",
+    "talkmore",
+    "nicemobil",
+    "on",
+    "off",
+    "av",
+    "data",
+    "expiry",
+    "quiet",
+    "tz",
+    "to",
+    "me",
+    "group",
+    "both",
+    "20%",
+    "5%",
+    "120%",
+    "0%",
+    "500MB",
+    "2.5GB",
+    "3",
+    "3d",
+    "12h",
+    "1d12h",
+    "22:00-08:00",
+    "off",
+    "Europe/Oslo",
+    "Asia/Shanghai",
+    "NOK",
+    "EUR",
+    "kr",
+    "300",
+    "0",
+    "-5",
+    "1e9",
+    "NaN",
+    "Infinity",
+    "2026-12-31",
+    "31.12.2026",
+    "31.02",
+    "29.02.2027",
+    "provider=demo",
+    "provider=nope",
+    *DEMO.values(),
+    *DEMO,
+    "demo-1gb-7d",
+    "demo-unl-7d",
+    "zh",
+    "nb",
+    "en",
+    "nb-NO",
+    "zh-Hant",
+    "８９４７",
+    "－",
+    "@",
+    "/",
+    "!",
+    "%",
+    "\u200b",
+    "\x00",
+    "😀",
+    "ﷺ",
+    "\u202e",
+    " ",
     # the bot's own forms (issue 31): values with spaces and no-break spaces, 年月日, 天, kl.
-    "2,5 GB", "20\u00a0%", "1\u00a0023 MB", "kl. 22.00–08.00", "3 天和1 天", "2026年12月31日", "31. des. 2026",
-    "NOK 300.00", "300,00\u00a0kr", "¥10.00", "12t", "“dad”", "20 % og 5 %", "0,4 %", "60 dager",
+    "2,5 GB",
+    "20\u00a0%",
+    "1\u00a0023 MB",
+    "kl. 22.00–08.00",
+    "3 天和1 天",
+    "2026年12月31日",
+    "31. des. 2026",
+    "NOK 300.00",
+    "300,00\u00a0kr",
+    "¥10.00",
+    "12t",
+    "“dad”",
+    "20 % og 5 %",
+    "0,4 %",
+    "60 dager",
 ]
 word = st.one_of(
     st.sampled_from(TOKENS),
@@ -46,11 +125,13 @@ command_text = st.builds(
     st.sampled_from(["", "", "@EsimBot", "@other"]),
     st.lists(word, max_size=6),
 )
-sender = st.fixed_dictionaries({
-    "chat": st.sampled_from(["home", "fam"]),
-    "user": st.sampled_from(["owner", "member", "admin"]),
-    "lang": st.sampled_from([None, "en", "nb", "zh", "zh-TW", "xx"]),
-})
+sender = st.fixed_dictionaries(
+    {
+        "chat": st.sampled_from(["home", "fam"]),
+        "user": st.sampled_from(["owner", "member", "admin"]),
+        "lang": st.sampled_from([None, "en", "nb", "zh", "zh-TW", "xx"]),
+    }
+)
 
 _loop = asyncio.new_event_loop()
 
@@ -94,8 +175,16 @@ def _check(replies: list[Reply]) -> None:
 
 def _send(bot: Bot, text: str, who: dict[str, object]) -> list[Reply]:
     group = who["chat"] == "fam"
-    return _run(bot.send(text, chat=str(who["chat"]), user=str(who["user"]), lang=who["lang"],  # type: ignore[arg-type]
-                         group=group, admin=group and who["user"] == "admin"))
+    return _run(
+        bot.send(
+            text,
+            chat=str(who["chat"]),
+            user=str(who["user"]),
+            lang=who["lang"],  # type: ignore[arg-type]
+            group=group,
+            admin=group and who["user"] == "admin",
+        )
+    )
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -56,8 +56,14 @@ def clock() -> FakeTime:
 
 
 def make(emu: AiraloEmulator, clock: FakeTime, **kw: object) -> AiraloProvider:
-    return AiraloProvider(client_id=AIRALO_CLIENT_ID, client_secret=AIRALO_CLIENT_SECRET, base_url=emu.base_url,
-                          now=fixed_now, pacing=clock.pacing, **kw)  # type: ignore[arg-type]
+    return AiraloProvider(
+        client_id=AIRALO_CLIENT_ID,
+        client_secret=AIRALO_CLIENT_SECRET,
+        base_url=emu.base_url,
+        now=fixed_now,
+        pacing=clock.pacing,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -74,6 +80,7 @@ class TestAiraloContract(ProviderContract):
 
 
 # --- balance, units, statuses --------------------------------------------------------------
+
 
 async def test_balance_converts_mb_minutes_sms_and_naive_expiry(provider: AiraloProvider) -> None:
     bal = await provider.balance(AIRALO_ICCID)
@@ -119,48 +126,66 @@ async def test_discount_pricing_derives_our_cost(emu: AiraloEmulator, provider: 
     assert plans[AIRALO_TOPUP_PLAN].price.amount == Decimal("8.00")  # 10 USD - 20 %
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("NOT_ACTIVE", Status.NOT_ACTIVE), ("ACTIVE", Status.ACTIVE), ("FINISHED", Status.DEPLETED),
-    ("EXPIRED", Status.EXPIRED), ("RECYCLED", Status.TERMINATED), ("UNKNOWN", Status.UNKNOWN),
-    ("SOMETHING_NEW", Status.UNKNOWN), (None, Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("NOT_ACTIVE", Status.NOT_ACTIVE),
+        ("ACTIVE", Status.ACTIVE),
+        ("FINISHED", Status.DEPLETED),
+        ("EXPIRED", Status.EXPIRED),
+        ("RECYCLED", Status.TERMINATED),
+        ("UNKNOWN", Status.UNKNOWN),
+        ("SOMETHING_NEW", Status.UNKNOWN),
+        (None, Status.UNKNOWN),
+    ],
+)
 def test_status_table(raw: str | None, expected: Status) -> None:
     body = {"data": {"status": raw, "total": 1024, "remaining": 10, "expired_at": None}}
     assert parse.balance(AIRALO_ICCID, body, NOW).status is expected
 
 
-@pytest.mark.parametrize(("total", "remaining", "unlimited", "expected"), [
-    (2048, 767, False, (2048 * MB, 767 * MB, False)),
-    ("1024", "1", False, (1024 * MB, 1 * MB, False)),
-    (0, 0, False, (None, None, False)),  # Sandbox unlimited: 0/0 is unknown, never "depleted"
-    (2048, 767, True, (None, None, True)),  # the doc's verbatim example: unlimited wins
-    (100, 150, False, (100 * MB, 100 * MB, False)),
-])
+@pytest.mark.parametrize(
+    ("total", "remaining", "unlimited", "expected"),
+    [
+        (2048, 767, False, (2048 * MB, 767 * MB, False)),
+        ("1024", "1", False, (1024 * MB, 1 * MB, False)),
+        (0, 0, False, (None, None, False)),  # Sandbox unlimited: 0/0 is unknown, never "depleted"
+        (2048, 767, True, (None, None, True)),  # the doc's verbatim example: unlimited wins
+        (100, 150, False, (100 * MB, 100 * MB, False)),
+    ],
+)
 def test_unit_table(total: object, remaining: object, unlimited: bool, expected: tuple[object, ...]) -> None:
-    bal = parse.balance(AIRALO_ICCID, {"data": {"status": "ACTIVE", "total": total, "remaining": remaining,
-                                                "is_unlimited": unlimited}}, NOW)
+    bal = parse.balance(
+        AIRALO_ICCID, {"data": {"status": "ACTIVE", "total": total, "remaining": remaining, "is_unlimited": unlimited}}, NOW
+    )
     assert (bal.data_total_bytes, bal.data_remaining_bytes, bal.data_unlimited) == expected
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (422, {"code": 11, "reason": "Insufficient balance"}, ProviderCreditExhausted),
-    (422, {"code": 13, "reason": "Operator maintenance"}, Unavailable),
-    (422, {"code": 14, "reason": "Invalid checksum"}, Validation),
-    (422, {"code": 23, "reason": "Top-up disabled"}, TopUpNotAllowed),
-    (422, {"code": 33, "reason": "Insufficient stock"}, Unavailable),
-    (422, {"code": 34, "reason": "Package out of stock"}, PlanUnavailable),
-    (422, {"code": 43, "reason": "Bad request"}, Validation),
-    (422, {"code": 53, "reason": "Unexpected"}, Unavailable),
-    (422, {"code": "73", "reason": "The eSIM with iccid 89340000000000872 has been recycled."}, EsimTerminal),
-    (403, {"code": 89, "reason": "IP not allowed"}, AuthError),
-    (401, {"data": [], "meta": {"message": "Client authentication failed"}}, AuthError),
-    (403, {"data": [], "meta": {"message": "This action is unauthorized."}}, AuthError),
-    (404, {"data": [], "meta": {"message": "messages.resource_not_found"}}, NotFound),
-    (422, {"data": {"package_id": "invalid topup package"}, "meta": {"message": "the parameter is invalid"}},
-     PlanUnavailable),
-    (422, {"data": {"package_id": "validation.order_exceed_limit"}, "meta": {"message": "invalid"}}, Validation),
-    (422, {"data": {"iccid": "The iccid field is required."}, "meta": {"message": "invalid"}}, Validation),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (422, {"code": 11, "reason": "Insufficient balance"}, ProviderCreditExhausted),
+        (422, {"code": 13, "reason": "Operator maintenance"}, Unavailable),
+        (422, {"code": 14, "reason": "Invalid checksum"}, Validation),
+        (422, {"code": 23, "reason": "Top-up disabled"}, TopUpNotAllowed),
+        (422, {"code": 33, "reason": "Insufficient stock"}, Unavailable),
+        (422, {"code": 34, "reason": "Package out of stock"}, PlanUnavailable),
+        (422, {"code": 43, "reason": "Bad request"}, Validation),
+        (422, {"code": 53, "reason": "Unexpected"}, Unavailable),
+        (422, {"code": "73", "reason": "The eSIM with iccid 89340000000000872 has been recycled."}, EsimTerminal),
+        (403, {"code": 89, "reason": "IP not allowed"}, AuthError),
+        (401, {"data": [], "meta": {"message": "Client authentication failed"}}, AuthError),
+        (403, {"data": [], "meta": {"message": "This action is unauthorized."}}, AuthError),
+        (404, {"data": [], "meta": {"message": "messages.resource_not_found"}}, NotFound),
+        (
+            422,
+            {"data": {"package_id": "invalid topup package"}, "meta": {"message": "the parameter is invalid"}},
+            PlanUnavailable,
+        ),
+        (422, {"data": {"package_id": "validation.order_exceed_limit"}, "meta": {"message": "invalid"}}, Validation),
+        (422, {"data": {"iccid": "The iccid field is required."}, "meta": {"message": "invalid"}}, Validation),
+    ],
+)
 def test_error_table(status: int, body: object, error: type[Exception]) -> None:
     found = parse.error_for(status, body)
     assert type(found) is error or isinstance(found, error)
@@ -168,6 +193,7 @@ def test_error_table(status: int, body: object, error: type[Exception]) -> None:
 
 
 # --- token ---------------------------------------------------------------------------------
+
 
 async def test_token_is_cached_and_refreshed_on_401(emu: AiraloEmulator, provider: AiraloProvider) -> None:
     await provider.balance(AIRALO_ICCID)
@@ -179,14 +205,16 @@ async def test_token_is_cached_and_refreshed_on_401(emu: AiraloEmulator, provide
 
 
 async def test_bad_credentials_are_auth_error(emu: AiraloEmulator, clock: FakeTime) -> None:
-    adapter = AiraloProvider(client_id=AIRALO_CLIENT_ID, client_secret="wrong", base_url=emu.base_url,
-                             now=fixed_now, pacing=clock.pacing)
+    adapter = AiraloProvider(
+        client_id=AIRALO_CLIENT_ID, client_secret="wrong", base_url=emu.base_url, now=fixed_now, pacing=clock.pacing
+    )
     with pytest.raises(AuthError):
         await adapter.balance(AIRALO_ICCID)
     await adapter.aclose()
 
 
 # --- exactly-once top-ups ------------------------------------------------------------------
+
 
 async def test_lost_answer_is_reconciled_not_reordered(emu: AiraloEmulator, provider: AiraloProvider) -> None:
     emu.inject("order_topup", Fault.lost())
@@ -238,6 +266,7 @@ async def test_order_status_after_restart_reads_list_with_string_prices(
 
 # --- limits and retries --------------------------------------------------------------------
 
+
 async def test_read_retries_5xx_with_backoff(emu: AiraloEmulator, provider: AiraloProvider, clock: FakeTime) -> None:
     emu.inject("usage", Fault.fail(503), Fault.fail(500))
     assert (await provider.balance(AIRALO_ICCID)).status is Status.ACTIVE
@@ -261,8 +290,7 @@ async def test_429_retry_after_is_honoured(emu: AiraloEmulator, provider: Airalo
     assert 7.0 in clock.sleeps and emu.count("usage") == 2
 
 
-async def test_long_retry_after_is_raised_not_slept(emu: AiraloEmulator, provider: AiraloProvider,
-                                                    clock: FakeTime) -> None:
+async def test_long_retry_after_is_raised_not_slept(emu: AiraloEmulator, provider: AiraloProvider, clock: FakeTime) -> None:
     emu.inject("usage", Fault.fail(429, {"message": "Too Many Attempts."}, retry_after="120"))
     with pytest.raises(RateLimited) as info:
         await provider.balance(AIRALO_ICCID)
@@ -282,8 +310,9 @@ async def test_per_iccid_limit_paces_one_esim_not_the_others(provider: AiraloPro
     assert clock.slept - before < 1
 
 
-async def test_logs_never_show_iccid_token_or_secret(emu: AiraloEmulator, provider: AiraloProvider,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+async def test_logs_never_show_iccid_token_or_secret(
+    emu: AiraloEmulator, provider: AiraloProvider, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="providers")
     emu.inject("usage", Fault.fail(503))
     await provider.balance(AIRALO_ICCID)
@@ -295,6 +324,7 @@ async def test_logs_never_show_iccid_token_or_secret(emu: AiraloEmulator, provid
 
 # --- webhooks ------------------------------------------------------------------------------
 
+
 def signed(payload: dict[str, object], secret: str = AIRALO_CLIENT_SECRET) -> tuple[dict[str, str], bytes]:
     body = json.dumps(payload).encode()
     return {"Airalo-Signature": parse.sign(body, secret)}, body
@@ -304,18 +334,21 @@ def test_sdk_signature_vector() -> None:
     body = b'{"package_id":"merhaba-7days-1gb","iccid":"8944465400000000001","description":"topup"}'
     assert parse.sign(body, "test-secret") == (
         "9b4265598c3098f673e0e55af00defbfe5f43471a39c8af42f98db9dce936d9b4746578f9f0b2f4570fefd1cb0e56763ac"
-        "8b3e8a61f64eaaf94af081761ff6f3")
+        "8b3e8a61f64eaaf94af081761ff6f3"
+    )
 
 
-@pytest.mark.parametrize(("payload", "kind", "used", "days"), [
-    ({"level": "75%", "package_name": "x", "remaining_percentage": 25, "iccid": AIRALO_ICCID}, "data_threshold", 75,
-     None),
-    ({"level": "90%", "iccid": AIRALO_ICCID}, "data_threshold", 90, None),
-    ({"level": "3days", "iccid": AIRALO_ICCID}, "expiry_soon", None, 3),
-    ({"level": "1days", "iccid": AIRALO_ICCID}, "expiry_soon", None, 1),
-    ({"event": "low_data_notification", "type": "expire_1", "iccid": AIRALO_ICCID}, "expiry_soon", None, 1),
-    ({"event": "low_data_notification", "type": "data_90", "iccid": AIRALO_ICCID}, "data_threshold", 90, None),
-])
+@pytest.mark.parametrize(
+    ("payload", "kind", "used", "days"),
+    [
+        ({"level": "75%", "package_name": "x", "remaining_percentage": 25, "iccid": AIRALO_ICCID}, "data_threshold", 75, None),
+        ({"level": "90%", "iccid": AIRALO_ICCID}, "data_threshold", 90, None),
+        ({"level": "3days", "iccid": AIRALO_ICCID}, "expiry_soon", None, 3),
+        ({"level": "1days", "iccid": AIRALO_ICCID}, "expiry_soon", None, 1),
+        ({"event": "low_data_notification", "type": "expire_1", "iccid": AIRALO_ICCID}, "expiry_soon", None, 1),
+        ({"event": "low_data_notification", "type": "data_90", "iccid": AIRALO_ICCID}, "data_threshold", 90, None),
+    ],
+)
 def test_webhook_events(payload: dict[str, object], kind: str, used: int | None, days: int | None) -> None:
     headers, body = signed(payload)
     [event] = parse.parse_webhook(headers, body, NOW, secret=AIRALO_CLIENT_SECRET)
@@ -356,13 +389,15 @@ def test_webhook_rejections(case: str) -> None:
 
 # --- live ----------------------------------------------------------------------------------
 
+
 @pytest.mark.live
 @pytest.mark.skipif(not os.environ.get("AIRALO_CLIENT_ID"), reason="needs AIRALO_CLIENT_ID/SECRET and LIVE_ICCID")
 async def test_live_balance() -> None:
     from datetime import UTC, datetime
 
-    adapter = AiraloProvider(client_id=os.environ["AIRALO_CLIENT_ID"], client_secret=os.environ["AIRALO_CLIENT_SECRET"],
-                             now=lambda: datetime.now(UTC))
+    adapter = AiraloProvider(
+        client_id=os.environ["AIRALO_CLIENT_ID"], client_secret=os.environ["AIRALO_CLIENT_SECRET"], now=lambda: datetime.now(UTC)
+    )
     try:
         bal = await adapter.balance(os.environ["AIRALO_LIVE_ICCID"])
         assert bal.provider == "airalo"

@@ -20,17 +20,20 @@ from tests.emulators import AIRALO_CLIENT_ID, AIRALO_CLIENT_SECRET, AIRALO_ICCID
 from tests.emulators.fakes import NOW, FakeTime, fixed_now
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("2022-01-01 00:00:00", "2022-01-01T00:00:00+00:00"),  # Airalo /usage, orders: naive -> UTC
-    ("2023-02-09T10:30:45+00:00", "2023-02-09T10:30:45+00:00"),  # Airalo package history
-    ("2023-12-01T18:34:17+0000", "2023-12-01T18:34:17+00:00"),  # eSIM Access query
-    ("2025-07-21T10:57:28Z", "2025-07-21T10:57:28+00:00"),  # eSIM Access webhooks, eSIM Go
-    ("2024-12-11T12:47:00+02:00", "2024-12-11T10:47:00+00:00"),  # any offset ends up UTC
-    (1767225600000, "2026-01-01T00:00:00+00:00"),  # eSIM Go firstInstalledDateTime (epoch ms)
-    ("1767225600000", "2026-01-01T00:00:00+00:00"),
-    (1767225600, "2026-01-01T00:00:00+00:00"),  # epoch seconds
-    ("2025-02-27 10:00", "2025-02-27T10:00:00+00:00"),  # Airalo future orders
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2022-01-01 00:00:00", "2022-01-01T00:00:00+00:00"),  # Airalo /usage, orders: naive -> UTC
+        ("2023-02-09T10:30:45+00:00", "2023-02-09T10:30:45+00:00"),  # Airalo package history
+        ("2023-12-01T18:34:17+0000", "2023-12-01T18:34:17+00:00"),  # eSIM Access query
+        ("2025-07-21T10:57:28Z", "2025-07-21T10:57:28+00:00"),  # eSIM Access webhooks, eSIM Go
+        ("2024-12-11T12:47:00+02:00", "2024-12-11T10:47:00+00:00"),  # any offset ends up UTC
+        (1767225600000, "2026-01-01T00:00:00+00:00"),  # eSIM Go firstInstalledDateTime (epoch ms)
+        ("1767225600000", "2026-01-01T00:00:00+00:00"),
+        (1767225600, "2026-01-01T00:00:00+00:00"),  # epoch seconds
+        ("2025-02-27 10:00", "2025-02-27T10:00:00+00:00"),  # Airalo future orders
+    ],
+)
 def test_timestamp_table(raw: object, expected: str) -> None:
     parsed = parse_time(raw)
     assert parsed is not None and parsed.isoformat() == expected and parsed.tzinfo is UTC
@@ -41,10 +44,20 @@ def test_unreadable_timestamps_are_none(raw: object) -> None:
     assert parse_time(raw) is None
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (4.5, Decimal("4.5")), ("9.50", Decimal("9.50")), (10, Decimal(10)), (" 3.60 ", Decimal("3.60")),
-    (0.1, Decimal("0.1")), (None, None), ("n/a", None), (True, None), ("NaN", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (4.5, Decimal("4.5")),
+        ("9.50", Decimal("9.50")),
+        (10, Decimal(10)),
+        (" 3.60 ", Decimal("3.60")),
+        (0.1, Decimal("0.1")),
+        (None, None),
+        ("n/a", None),
+        (True, None),
+        ("NaN", None),
+    ],
+)
 def test_decimal_table(raw: object, expected: Decimal | None) -> None:
     assert to_decimal(raw) == expected
 
@@ -53,10 +66,19 @@ def test_int_parsing() -> None:
     assert (to_int("767"), to_int(767.0), to_int(None), to_int("x")) == (767, 767, None, None)
 
 
-@pytest.mark.parametrize(("given", "ok"), [
-    ("LPA:1$lpa.example$ABC123XYZ", True), ("abc123xyz", True), ("123XYZ", True), ("  23 XYZ ", False),
-    ("3XYZ", False), ("ABC123XY", False), ("ZABC123XYZ", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        ("LPA:1$lpa.example$ABC123XYZ", True),
+        ("abc123xyz", True),
+        ("123XYZ", True),
+        ("  23 XYZ ", False),
+        ("3XYZ", False),
+        ("ABC123XY", False),
+        ("ZABC123XYZ", False),
+        ("", False),
+    ],
+)
 def test_code_matching(given: str, ok: bool) -> None:
     assert code_matches(given, lpa_candidates("LPA:1$lpa.example$ABC123XYZ")) is ok
 
@@ -104,16 +126,25 @@ async def test_token_bucket_keys_are_independent() -> None:
 
 
 def _http(handler: object, clock: FakeTime) -> ProviderHttp:
-    return ProviderHttp("test", base_url="http://provider.invalid", transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-                        limiter=TokenBucket(100, 100, pacing=clock.pacing), now=fixed_now, pacing=clock.pacing)
+    return ProviderHttp(
+        "test",
+        base_url="http://provider.invalid",
+        transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+        limiter=TokenBucket(100, 100, pacing=clock.pacing),
+        now=fixed_now,
+        pacing=clock.pacing,
+    )
 
 
-@pytest.mark.parametrize(("failure", "read", "error"), [
-    (httpx.ConnectError("refused"), False, Unavailable),  # never reached the provider: not ambiguous
-    (httpx.ReadTimeout("slow"), False, OrderPending),  # sent, no answer: reconcile
-    (httpx.RemoteProtocolError("dropped"), False, OrderPending),
-    (httpx.ReadTimeout("slow"), True, Unavailable),
-])
+@pytest.mark.parametrize(
+    ("failure", "read", "error"),
+    [
+        (httpx.ConnectError("refused"), False, Unavailable),  # never reached the provider: not ambiguous
+        (httpx.ReadTimeout("slow"), False, OrderPending),  # sent, no answer: reconcile
+        (httpx.RemoteProtocolError("dropped"), False, OrderPending),
+        (httpx.ReadTimeout("slow"), True, Unavailable),
+    ],
+)
 async def test_transport_failures_map_by_direction(failure: Exception, read: bool, error: type[Exception]) -> None:
     calls = []
 
@@ -158,8 +189,13 @@ def test_concurrency_is_capped() -> None:
 
 
 async def test_connect_failure_on_topup_is_not_pending_and_may_be_retried() -> None:
-    adapter = AiraloProvider(client_id=AIRALO_CLIENT_ID, client_secret=AIRALO_CLIENT_SECRET,
-                             base_url="http://127.0.0.1:9", now=fixed_now, pacing=FakeTime().pacing)
+    adapter = AiraloProvider(
+        client_id=AIRALO_CLIENT_ID,
+        client_secret=AIRALO_CLIENT_SECRET,
+        base_url="http://127.0.0.1:9",
+        now=fixed_now,
+        pacing=FakeTime().pacing,
+    )
     with pytest.raises(Unavailable):
         await adapter.topup(AIRALO_ICCID, AIRALO_TOPUP_PLAN, client_ref="ref-down")
     await adapter.aclose()
@@ -173,8 +209,13 @@ async def test_order_book_round_trip() -> None:
     entry = await book.sent("r", iccid="89", plan_id="plan", at=NOW)
     assert entry["status"] == "PENDING" and OrderBook.sent_at(entry) == NOW
     await book.settle("r", Order("r", "p", "89", "plan", OrderStatus.COMPLETED, NOW, provider_order_id="o1"))
-    assert await book.get("r") == {"iccid": "89", "plan_id": "plan", "sent_at": NOW.isoformat(), "order_id": "o1",
-                             "status": "COMPLETED"}
+    assert await book.get("r") == {
+        "iccid": "89",
+        "plan_id": "plan",
+        "sent_at": NOW.isoformat(),
+        "order_id": "o1",
+        "status": "COMPLETED",
+    }
 
 
 def test_webhook_rejected_is_a_provider_error() -> None:

@@ -42,8 +42,10 @@ class TestDemoContract(ProviderContract):
     def provider(self, demo: DemoProvider) -> Provider:
         return demo
 
-    @pytest.fixture(params=[("DEMO20", "demo-1gb-7d"), ("DEMO53", "demo-unl-7d"), ("DEMO46", "demo-5gb-30d"),
-                            ("DEMO61", "demo-10gb-30d")], ids=["limited", "unlimited", "expired", "depleted"])
+    @pytest.fixture(
+        params=[("DEMO20", "demo-1gb-7d"), ("DEMO53", "demo-unl-7d"), ("DEMO46", "demo-5gb-30d"), ("DEMO61", "demo-10gb-30d")],
+        ids=["limited", "unlimited", "expired", "depleted"],
+    )
     def sim(self, request: pytest.FixtureRequest) -> ContractSim:
         code, plan = request.param
         return ContractSim(DEMO[code], code, plan)
@@ -146,7 +148,8 @@ async def test_plans_for_limited_and_unlimited_lines(demo: DemoProvider) -> None
         assert [p.id for p in await demo.plans(DEMO[code])] == [p.id for p in limited]
     unlimited = await demo.plans(DEMO["DEMO53"])
     assert [(p.data_unlimited, p.validity_days, p.price.amount, p.price.currency) for p in unlimited] == [
-        (True, 7, Decimal("199"), "NOK")]
+        (True, 7, Decimal("199"), "NOK")
+    ]
     all_ids = {p.id for p in limited} | {p.id for p in unlimited}
     assert len(all_ids) == 4  # the demo catalogue has four plans; a line is offered those that fit it
 
@@ -223,10 +226,21 @@ async def test_the_same_client_ref_tops_up_once(demo: DemoProvider, clock: FakeC
         await demo.order_status(DEMO["DEMO20"], "never")
 
 
-@pytest.mark.parametrize(("given", "ok"), [
-    ("DEMO12", True), ("demo12", True), (" DEMO12 ", True), ("EMO12", False), ("XDEMO12", False),
-    ("DEMO21", False), ("", False), ("DEMO1", False), ("ＤＥＭＯ１２", False), ("😀" * 6, False),
-])
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        ("DEMO12", True),
+        ("demo12", True),
+        (" DEMO12 ", True),
+        ("EMO12", False),
+        ("XDEMO12", False),
+        ("DEMO21", False),
+        ("", False),
+        ("DEMO1", False),
+        ("ＤＥＭＯ１２", False),
+        ("😀" * 6, False),
+    ],
+)
 async def test_claim_codes(demo: DemoProvider, given: str, ok: bool) -> None:
     if ok:
         await demo.verify_claim(DEMO["DEMO12"], given)

@@ -126,8 +126,7 @@ async def test_plans_money_is_usd_ten_thousandths(provider: EsimAccessProvider) 
 
 
 @pytest.mark.parametrize(("secret", "access"), [("wrong-secret", ESIMACCESS_ACCESS_CODE), (None, "wrong-code")])
-async def test_bad_credentials_are_auth_errors(emu: EsimAccessEmulator, clock: FakeTime, secret: str | None,
-                                               access: str) -> None:
+async def test_bad_credentials_are_auth_errors(emu: EsimAccessEmulator, clock: FakeTime, secret: str | None, access: str) -> None:
     adapter = make(emu, clock, secret_key=secret, access_code=access)
     with pytest.raises(AuthError):
         await adapter.balance(ESIMACCESS_ICCID)
@@ -136,34 +135,65 @@ async def test_bad_credentials_are_auth_errors(emu: EsimAccessEmulator, clock: F
 
 def test_signature_vector() -> None:
     assert parse.sign("1111", "1628670421", "4ce9d9cdac9e4e17b3a2c66c358c1ce2", "11111", '{"imsi":"326543826"}') == (
-        "7eb765e27df5373dea2dbc8c41a7d9557743e46c8054750f3d851b3fd01d0835")
+        "7eb765e27df5373dea2dbc8c41a7d9557743e46c8054750f3d851b3fd01d0835"
+    )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("GOT_RESOURCE", Status.NOT_ACTIVE), ("IN_USE", Status.ACTIVE), ("USED_UP", Status.DEPLETED),
-    ("USED_EXPIRED", Status.EXPIRED), ("UNUSED_EXPIRED", Status.EXPIRED), ("CANCEL", Status.TERMINATED),
-    ("REVOKED", Status.TERMINATED), ("SUSPENDED", Status.SUSPENDED), ("NEW_STATE", Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("GOT_RESOURCE", Status.NOT_ACTIVE),
+        ("IN_USE", Status.ACTIVE),
+        ("USED_UP", Status.DEPLETED),
+        ("USED_EXPIRED", Status.EXPIRED),
+        ("UNUSED_EXPIRED", Status.EXPIRED),
+        ("CANCEL", Status.TERMINATED),
+        ("REVOKED", Status.TERMINATED),
+        ("SUSPENDED", Status.SUSPENDED),
+        ("NEW_STATE", Status.UNKNOWN),
+    ],
+)
 def test_status_table(raw: str, expected: Status) -> None:
     assert parse.status_of(raw) is expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (15000, Decimal("1.5")), (112500, Decimal("11.25")), (100000, Decimal("10")), ("25000", Decimal("2.5")),
-    (1, Decimal("0.0001")),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (15000, Decimal("1.5")),
+        (112500, Decimal("11.25")),
+        (100000, Decimal("10")),
+        ("25000", Decimal("2.5")),
+        (1, Decimal("0.0001")),
+    ],
+)
 def test_money_table(value: object, expected: Decimal) -> None:
     money = parse.money(value)
     assert money is not None and money.amount == expected and money.currency == "USD"
 
 
-@pytest.mark.parametrize(("code", "error"), [
-    ("000001", Unavailable), ("000101", AuthError), (102, AuthError), ("000104", Validation),
-    ("101001", AuthError), (101003, AuthError), ("200002", TopUpNotAllowed), ("200007", ProviderCreditExhausted),
-    (200010, NotReady), ("200011", PlanUnavailable), ("310241", PlanUnavailable), ("310243", PlanUnavailable),
-    ("310272", NotFound), ("310403", NotFound), ("310999", NotFound), ("900001", Unavailable),
-    ("555555", Refused),
-])
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("000001", Unavailable),
+        ("000101", AuthError),
+        (102, AuthError),
+        ("000104", Validation),
+        ("101001", AuthError),
+        (101003, AuthError),
+        ("200002", TopUpNotAllowed),
+        ("200007", ProviderCreditExhausted),
+        (200010, NotReady),
+        ("200011", PlanUnavailable),
+        ("310241", PlanUnavailable),
+        ("310243", PlanUnavailable),
+        ("310272", NotFound),
+        ("310403", NotFound),
+        ("310999", NotFound),
+        ("900001", Unavailable),
+        ("555555", Refused),
+    ],
+)
 def test_error_code_table(code: object, error: type[ProviderError]) -> None:
     assert type(parse.error_for(code, "message")) is error
 
@@ -182,6 +212,7 @@ def test_http_errors_and_unreadable_bodies() -> None:
 
 # --- exactly-once --------------------------------------------------------------------------
 
+
 async def test_lost_topup_answer_is_found_on_the_esim(emu: EsimAccessEmulator, provider: EsimAccessProvider) -> None:
     emu.inject("topup", Fault.lost())
     order = await provider.topup(ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, client_ref="ref-lost")
@@ -196,8 +227,7 @@ async def test_5xx_on_topup_is_pending_and_not_resent(emu: EsimAccessEmulator, p
     first = await provider.topup(ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, client_ref="ref-502")
     assert first.status is OrderStatus.PENDING
     assert (await provider.order_status(ESIMACCESS_ICCID, "ref-502")).status is OrderStatus.PENDING
-    assert (await provider.topup(ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, client_ref="ref-502")).status is (
-        OrderStatus.PENDING)
+    assert (await provider.topup(ESIMACCESS_ICCID, ESIMACCESS_TOPUP_PLAN, client_ref="ref-502")).status is (OrderStatus.PENDING)
     assert emu.count("topup") == 1 and emu.topups_done == {}
 
 
@@ -217,14 +247,14 @@ async def test_unknown_reference_is_not_found(provider: EsimAccessProvider) -> N
 
 # --- limits --------------------------------------------------------------------------------
 
+
 async def test_account_limit_is_8_per_second(provider: EsimAccessProvider, clock: FakeTime) -> None:
     for _ in range(24):
         await provider.plans(ESIMACCESS_ICCID)
     assert clock.slept == pytest.approx(23 / 8, abs=0.2)  # 24 calls evenly spaced at 8/s (no burst: no 429)
 
 
-async def test_503_retry_after_on_reads(emu: EsimAccessEmulator, provider: EsimAccessProvider,
-                                        clock: FakeTime) -> None:
+async def test_503_retry_after_on_reads(emu: EsimAccessEmulator, provider: EsimAccessProvider, clock: FakeTime) -> None:
     emu.inject("package_list", Fault.fail(503, retry_after="2"))
     await provider.plans(ESIMACCESS_ICCID)
     assert 2.0 in clock.sleeps and emu.count("package_list") == 2
@@ -232,23 +262,41 @@ async def test_503_retry_after_on_reads(emu: EsimAccessEmulator, provider: EsimA
 
 # --- webhooks ------------------------------------------------------------------------------
 
+
 def hook(kind: str, content: dict[str, Any]) -> bytes:
-    return json.dumps({"notifyType": kind, "eventGenerateTime": "2025-07-21T10:57:28Z",
-                       "notifyId": "f776267e", "content": content}).encode()
+    return json.dumps(
+        {"notifyType": kind, "eventGenerateTime": "2025-07-21T10:57:28Z", "notifyId": "f776267e", "content": content}
+    ).encode()
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 5351505742, "remainThreshold": 0.1,
-                         "lastUpdateTime": "2025-07-21T09:38:25Z"}), ("data_threshold", 90, None)),
-    (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 100, "remainThreshold": 0.5}),
-     ("data_threshold", 50, None)),
-    (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 100, "remainThreshold": "0.2"}),
-     ("data_threshold", 80, None)),
-    (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 0, "remainThreshold": 0}), ("depleted", 100, None)),
-    (hook("VALIDITY_USAGE", {"iccid": ESIMACCESS_ICCID, "durationUnit": "DAY", "remain": 1,
-                             "expiredTime": "2024-01-11T08:10:19Z"}), ("expiry_soon", None, 1)),
-    (hook("ESIM_STATUS", {"iccid": ESIMACCESS_ICCID, "esimStatus": "USED_EXPIRED"}), ("expired", None, None)),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            hook(
+                "DATA_USAGE",
+                {
+                    "iccid": ESIMACCESS_ICCID,
+                    "remain": 5351505742,
+                    "remainThreshold": 0.1,
+                    "lastUpdateTime": "2025-07-21T09:38:25Z",
+                },
+            ),
+            ("data_threshold", 90, None),
+        ),
+        (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 100, "remainThreshold": 0.5}), ("data_threshold", 50, None)),
+        (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 100, "remainThreshold": "0.2"}), ("data_threshold", 80, None)),
+        (hook("DATA_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 0, "remainThreshold": 0}), ("depleted", 100, None)),
+        (
+            hook(
+                "VALIDITY_USAGE",
+                {"iccid": ESIMACCESS_ICCID, "durationUnit": "DAY", "remain": 1, "expiredTime": "2024-01-11T08:10:19Z"},
+            ),
+            ("expiry_soon", None, 1),
+        ),
+        (hook("ESIM_STATUS", {"iccid": ESIMACCESS_ICCID, "esimStatus": "USED_EXPIRED"}), ("expired", None, None)),
+    ],
+)
 def test_webhook_events(body: bytes, expected: tuple[str, int | None, int | None]) -> None:
     [event] = parse.parse_webhook({}, body, NOW)
     assert (event.kind, event.threshold_used_percent, event.days_left) == expected
@@ -256,8 +304,9 @@ def test_webhook_events(body: bytes, expected: tuple[str, int | None, int | None
 
 
 def test_webhook_validity_keeps_expiry() -> None:
-    [event] = parse.parse_webhook({}, hook("VALIDITY_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 1,
-                                                              "expiredTime": "2024-01-11T08:10:19Z"}), NOW)
+    [event] = parse.parse_webhook(
+        {}, hook("VALIDITY_USAGE", {"iccid": ESIMACCESS_ICCID, "remain": 1, "expiredTime": "2024-01-11T08:10:19Z"}), NOW
+    )
     assert event.expires_at is not None and event.expires_at.isoformat() == "2024-01-11T08:10:19+00:00"
 
 
@@ -277,8 +326,11 @@ def test_webhook_rejections(body: bytes) -> None:
 async def test_live_balance() -> None:
     from datetime import UTC, datetime
 
-    adapter = EsimAccessProvider(access_code=os.environ["ESIMACCESS_ACCESS_CODE"],
-                                 secret_key=os.environ.get("ESIMACCESS_SECRET_KEY"), now=lambda: datetime.now(UTC))
+    adapter = EsimAccessProvider(
+        access_code=os.environ["ESIMACCESS_ACCESS_CODE"],
+        secret_key=os.environ.get("ESIMACCESS_SECRET_KEY"),
+        now=lambda: datetime.now(UTC),
+    )
     try:
         assert (await adapter.balance(os.environ["ESIMACCESS_LIVE_ICCID"])).provider == "esimaccess"
     finally:

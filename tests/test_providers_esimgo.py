@@ -87,22 +87,45 @@ async def test_depleted_and_unlimited(provider: EsimGoProvider) -> None:
     assert unl.data_unlimited and unl.data_remaining_bytes is None and unl.status is Status.ACTIVE
 
 
-@pytest.mark.parametrize(("states", "expected"), [
-    (["active", "queued"], Status.ACTIVE), (["queued"], Status.NOT_ACTIVE), (["processing"], Status.NOT_ACTIVE),
-    (["depleted", "expired"], Status.DEPLETED), (["expired"], Status.EXPIRED), (["lapsed"], Status.EXPIRED),
-    (["revoked"], Status.TERMINATED), (["weird"], Status.UNKNOWN), ([], Status.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        (["active", "queued"], Status.ACTIVE),
+        (["queued"], Status.NOT_ACTIVE),
+        (["processing"], Status.NOT_ACTIVE),
+        (["depleted", "expired"], Status.DEPLETED),
+        (["expired"], Status.EXPIRED),
+        (["lapsed"], Status.EXPIRED),
+        (["revoked"], Status.TERMINATED),
+        (["weird"], Status.UNKNOWN),
+        ([], Status.UNKNOWN),
+    ],
+)
 def test_status_table(states: list[str], expected: Status) -> None:
-    body = {"bundles": [{"name": "b", "assignments": [
-        {"bundleState": s, "initialQuantity": 10, "remainingQuantity": 5} for s in states]}]}
+    body = {
+        "bundles": [
+            {"name": "b", "assignments": [{"bundleState": s, "initialQuantity": 10, "remainingQuantity": 5} for s in states]}
+        ]
+    }
     assert parse.balance(ESIMGO_ICCID, {}, body, NOW).status is expected
 
 
 def test_non_data_assignments_are_not_data() -> None:
-    body = [{"name": "b", "assignments": [
-        {"bundleState": "active", "callTypeGroup": "data", "initialQuantity": 1_000_000_000,
-         "remainingQuantity": 400_000_000, "endTime": "2026-02-01T00:00:00Z"},
-        {"bundleState": "active", "callTypeGroup": "voice", "initialQuantity": 100, "remainingQuantity": 50}]}]
+    body = [
+        {
+            "name": "b",
+            "assignments": [
+                {
+                    "bundleState": "active",
+                    "callTypeGroup": "data",
+                    "initialQuantity": 1_000_000_000,
+                    "remainingQuantity": 400_000_000,
+                    "endTime": "2026-02-01T00:00:00Z",
+                },
+                {"bundleState": "active", "callTypeGroup": "voice", "initialQuantity": 100, "remainingQuantity": 50},
+            ],
+        }
+    ]
     bal = parse.balance(ESIMGO_ICCID, {"firstInstalledDateTime": "1767225600000"}, {"bundles": body}, NOW)
     assert (bal.data_total_bytes, bal.data_remaining_bytes) == (1_000_000_000, 400_000_000)
     assert bal.expires_at is not None and bal.expires_at.isoformat() == "2026-02-01T00:00:00+00:00"
@@ -110,8 +133,7 @@ def test_non_data_assignments_are_not_data() -> None:
 
 
 @pytest.mark.parametrize("bare", [False, True])
-async def test_plans_are_compatible_bundles_in_org_currency(emu: EsimGoEmulator, provider: EsimGoProvider,
-                                                            bare: bool) -> None:
+async def test_plans_are_compatible_bundles_in_org_currency(emu: EsimGoEmulator, provider: EsimGoProvider, bare: bool) -> None:
     emu.catalogue_bare = bare
     plans = {p.id: p for p in await provider.plans(ESIMGO_ICCID)}
     assert set(plans) == {ESIMGO_TOPUP_PLAN, "esim_3GB_30D_NO_V2", "esim_UL_7D_NO_V2"}
@@ -132,27 +154,37 @@ def _response(status: int, message: str) -> httpx.Response:
     return httpx.Response(status, json={"message": message})
 
 
-@pytest.mark.parametrize(("status", "message", "error"), [
-    (400, "Bad request: invalid format", Validation),
-    (403, "Access denied: invalid API key", AuthError),
-    (403, "ICCID 8944538532008160222 does not belong to your organisation", NotFound),
-    (403, "No bundles left in inventory", PlanUnavailable),
-    (400, "Insufficient balance to complete order", ProviderCreditExhausted),
-    (400, "Bundle esim_x not found", PlanUnavailable),
-    (400, "Bundle is not compatible with the eSIM", TopUpNotAllowed),
-    (404, "Not found", NotFound),
-    (401, "Unauthorised", AuthError),
-    (500, "Internal error", Unavailable),
-])
+@pytest.mark.parametrize(
+    ("status", "message", "error"),
+    [
+        (400, "Bad request: invalid format", Validation),
+        (403, "Access denied: invalid API key", AuthError),
+        (403, "ICCID 8944538532008160222 does not belong to your organisation", NotFound),
+        (403, "No bundles left in inventory", PlanUnavailable),
+        (400, "Insufficient balance to complete order", ProviderCreditExhausted),
+        (400, "Bundle esim_x not found", PlanUnavailable),
+        (400, "Bundle is not compatible with the eSIM", TopUpNotAllowed),
+        (404, "Not found", NotFound),
+        (401, "Unauthorised", AuthError),
+        (500, "Internal error", Unavailable),
+    ],
+)
 def test_error_table(status: int, message: str, error: type[ProviderError]) -> None:
     found = parse.error_for(_response(status, message))
     assert type(found) is error and "8944538532008160222" not in str(found)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Completed", OrderStatus.COMPLETED), ("processing", OrderStatus.PENDING), ("Failed", OrderStatus.FAILED),
-    ("Cancelled", OrderStatus.FAILED), ("odd", OrderStatus.UNKNOWN), (None, OrderStatus.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Completed", OrderStatus.COMPLETED),
+        ("processing", OrderStatus.PENDING),
+        ("Failed", OrderStatus.FAILED),
+        ("Cancelled", OrderStatus.FAILED),
+        ("odd", OrderStatus.UNKNOWN),
+        (None, OrderStatus.UNKNOWN),
+    ],
+)
 def test_order_status_table(raw: str | None, expected: OrderStatus) -> None:
     assert parse.order_status(raw) is expected
 
@@ -165,6 +197,7 @@ async def test_bad_key_is_auth_error(emu: EsimGoEmulator, clock: FakeTime) -> No
 
 
 # --- exactly-once --------------------------------------------------------------------------
+
 
 async def test_lost_order_answer_is_found_in_order_list(emu: EsimGoEmulator, provider: EsimGoProvider) -> None:
     emu.inject("orders_post", Fault.fail(200, {"valid": True}), Fault.lost())  # validate ok, transaction lost
@@ -179,8 +212,7 @@ async def test_503_on_transaction_is_pending_never_resent(emu: EsimGoEmulator, p
     emu.inject("orders_post", Fault.fail(200, {"valid": True}), Fault.fail(503, retry_after="5"))
     first = await provider.topup(ESIMGO_ICCID, ESIMGO_TOPUP_PLAN, client_ref="ref-503")
     assert first.status is OrderStatus.PENDING
-    assert (await provider.topup(ESIMGO_ICCID, ESIMGO_TOPUP_PLAN, client_ref="ref-503")).status is (
-        OrderStatus.PENDING)
+    assert (await provider.topup(ESIMGO_ICCID, ESIMGO_TOPUP_PLAN, client_ref="ref-503")).status is (OrderStatus.PENDING)
     assert (await provider.order_status(ESIMGO_ICCID, "ref-503")).status is OrderStatus.PENDING
     assert emu.count("orders_post") == 2 and emu.orders == []  # one validate, one transaction
 
@@ -199,8 +231,9 @@ async def test_429_retry_after_on_reads(emu: EsimGoEmulator, provider: EsimGoPro
 
 
 async def test_429_on_a_write_is_raised(emu: EsimGoEmulator, provider: EsimGoProvider) -> None:
-    emu.inject("orders_post", Fault.fail(200, {"valid": True}),
-               Fault.fail(429, {"message": "Rate limit exceeded"}, retry_after="1"))
+    emu.inject(
+        "orders_post", Fault.fail(200, {"valid": True}), Fault.fail(429, {"message": "Rate limit exceeded"}, retry_after="1")
+    )
     with pytest.raises(RateLimited):
         await provider.topup(ESIMGO_ICCID, ESIMGO_TOPUP_PLAN, client_ref="ref-429")
     assert emu.orders == []
@@ -214,25 +247,43 @@ async def test_10_per_second(provider: EsimGoProvider, clock: FakeTime) -> None:
 
 # --- callbacks -----------------------------------------------------------------------------
 
+
 def callback(alert: str, initial: Any, remaining: Any, **extra: Any) -> bytes:
-    return json.dumps({"iccid": ESIMGO_ICCID, "alertType": alert, "bundle": {
-        "id": "1", "reference": "r", "name": "A_BUNDLE_1GB", "description": "d", "initialQuantity": initial,
-        "remainingQuantity": remaining, "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-08T00:00:00Z",
-        "unlimited": False, **extra}}).encode()
+    return json.dumps(
+        {
+            "iccid": ESIMGO_ICCID,
+            "alertType": alert,
+            "bundle": {
+                "id": "1",
+                "reference": "r",
+                "name": "A_BUNDLE_1GB",
+                "description": "d",
+                "initialQuantity": initial,
+                "remainingQuantity": remaining,
+                "startTime": "2026-01-01T00:00:00Z",
+                "endTime": "2026-01-08T00:00:00Z",
+                "unlimited": False,
+                **extra,
+            },
+        }
+    ).encode()
 
 
 def hex_sig(body: bytes) -> dict[str, str]:
     return {"x-signature-sha256": parse.sign(body, ESIMGO_API_KEY).hex()}
 
 
-@pytest.mark.parametrize(("body", "kind", "used", "remaining"), [
-    (callback("Utilisation", 1_000_000_000, 990_000_000), "data_threshold", 1, 990_000_000),
-    (callback("Utilisation", 1_000_000_000, 500_000_000), "data_threshold", 50, 500_000_000),
-    (callback("Utilisation", 1_000_000_000, 200_000_000), "data_threshold", 80, 200_000_000),
-    (callback("Utilisation", 1_000_000_000, 0), "depleted", 100, 0),
-    (callback("Utilisation", 1000.00, 90.00), "data_threshold", 91, 90_000_000),  # legacy MB floats
-    (callback("FirstUse", 1_000_000_000, 1_000_000_000), "first_use", None, None),
-])
+@pytest.mark.parametrize(
+    ("body", "kind", "used", "remaining"),
+    [
+        (callback("Utilisation", 1_000_000_000, 990_000_000), "data_threshold", 1, 990_000_000),
+        (callback("Utilisation", 1_000_000_000, 500_000_000), "data_threshold", 50, 500_000_000),
+        (callback("Utilisation", 1_000_000_000, 200_000_000), "data_threshold", 80, 200_000_000),
+        (callback("Utilisation", 1_000_000_000, 0), "depleted", 100, 0),
+        (callback("Utilisation", 1000.00, 90.00), "data_threshold", 91, 90_000_000),  # legacy MB floats
+        (callback("FirstUse", 1_000_000_000, 1_000_000_000), "first_use", None, None),
+    ],
+)
 def test_callback_events(body: bytes, kind: str, used: int | None, remaining: int | None) -> None:
     [event] = parse.parse_webhook(hex_sig(body), body, NOW, api_key=ESIMGO_API_KEY)
     assert (event.kind, event.threshold_used_percent, event.remaining_bytes) == (kind, used, remaining)

@@ -75,14 +75,18 @@ def _say(bot: Bot, lang: str, text: str, chat: str | None = None) -> str:
 langs = st.sampled_from(SUPPORTED)
 labels = st.sampled_from(LABELS)
 # sizes the bot shows exactly: whole MB below 1 GB, tenths of a GB above, whole decimal GB (eSIM Go)
-sizes = st.one_of(st.integers(0, 1023).map(lambda k: k * MB),
-                  st.integers(10, 10_000).map(lambda x: math.ceil(Decimal(x) / 10 * GB)),
-                  st.integers(1, 100).map(lambda k: k * 10**9))
+sizes = st.one_of(
+    st.integers(0, 1023).map(lambda k: k * MB),
+    st.integers(10, 10_000).map(lambda x: math.ceil(Decimal(x) / 10 * GB)),
+    st.integers(1, 100).map(lambda k: k * 10**9),
+)
 percents = st.integers(1, 99)
 lead_hours = st.one_of(st.integers(1, 60).map(lambda d: d * 24), st.integers(1, 23), st.integers(25, 1439))
 clocks = st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 45])).map(lambda hm: f"{hm[0]:02d}:{hm[1]:02d}")
-moneys = st.tuples(st.integers(1, 100_000_000).map(lambda c: Decimal(c) / 100),
-                   st.sampled_from(["NOK", "EUR", "USD", "CNY", "SEK", "GBP", "DKK", "JPY"]))
+moneys = st.tuples(
+    st.integers(1, 100_000_000).map(lambda c: Decimal(c) / 100),
+    st.sampled_from(["NOK", "EUR", "USD", "CNY", "SEK", "GBP", "DKK", "JPY"]),
+)
 
 
 def lead(t: Translator, hours: int) -> str:
@@ -120,8 +124,9 @@ def test_left_reads_the_percent_it_shows(lang: str, label: str, pct: int) -> Non
 
 
 # names as people give them: words, names in Chinese, an apostrophe, a number at the end
-names = st.lists(st.sampled_from(["mom", "Li's", "old", "phone", "家里", "iPad", "hjemme", "Kari", "2", "17", "Dec"]),
-                 min_size=1, max_size=3).map(" ".join)
+names = st.lists(
+    st.sampled_from(["mom", "Li's", "old", "phone", "家里", "iPad", "hjemme", "Kari", "2", "17", "Dec"]), min_size=1, max_size=3
+).map(" ".join)
 
 
 @SETTINGS
@@ -141,15 +146,17 @@ def test_link_manual_reads_the_size_and_date_it_shows(lang: str, label: str, tot
 
 
 @SETTINGS
-@given(lang=langs, pcts=st.sets(percents, max_size=3), amounts=st.sets(sizes.filter(lambda n: n > 0), max_size=2),
-       label=st.one_of(st.none(), labels))
-def test_remind_data_reads_the_list_it_shows(lang: str, pcts: set[int], amounts: set[int],
-                                             label: str | None) -> None:
+@given(
+    lang=langs,
+    pcts=st.sets(percents, max_size=3),
+    amounts=st.sets(sizes.filter(lambda n: n > 0), max_size=2),
+    label=st.one_of(st.none(), labels),
+)
+def test_remind_data_reads_the_list_it_shows(lang: str, pcts: set[int], amounts: set[int], label: str | None) -> None:
     t = t_for(lang)
     if not pcts and not amounts:
         pcts = {20}
-    shown = t.list([t.percent(p / 100) for p in sorted(pcts, reverse=True)]
-                   + [t.data(b) for b in sorted(amounts, reverse=True)])
+    shown = t.list([t.percent(p / 100) for p in sorted(pcts, reverse=True)] + [t.data(b) for b in sorted(amounts, reverse=True)])
     reply = _say(shared(), lang, f"/remind {label + ' ' if label else ''}data {shown}")
     assert shows(reply, shown), (shown, reply)
 

@@ -167,10 +167,20 @@ async def test_an_unknown_line_before_a_value_is_named_without_the_value(bot: Bo
 # --- the readers themselves --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "lang", "want"), [
-    ("2,5", "nb", "2.5"), ("2.5", "nb", "2.5"), ("2,5", "en", "2.5"), ("1,023", "en", "1023"), ("1,023", "nb", "1.023"),
-    (f"1{NBSP}234{NBSP}567,89", "nb", "1234567.89"), ("1 234,5", "nb", "1234.5"), ("１，５", "zh", "1.5"), (",5", "nb", "0.5"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "want"),
+    [
+        ("2,5", "nb", "2.5"),
+        ("2.5", "nb", "2.5"),
+        ("2,5", "en", "2.5"),
+        ("1,023", "en", "1023"),
+        ("1,023", "nb", "1.023"),
+        (f"1{NBSP}234{NBSP}567,89", "nb", "1234567.89"),
+        ("1 234,5", "nb", "1234.5"),
+        ("１，５", "zh", "1.5"),
+        (",5", "nb", "0.5"),
+    ],
+)
 def test_numbers_in_either_decimal_mark(text: str, lang: str, want: str) -> None:
     assert readback.number(text, lang) == Decimal(want)
 
@@ -181,26 +191,52 @@ def test_numbers_that_do_not_read(text: str) -> None:
         readback.number(text, "en")
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("20 %, 5 %", ["20 %", "5 %"]), ("20 % og 5 %", ["20 %", "5 %"]), ("3 天和1 天", ["3 天", "1 天"]),
-    ("3d,1d", ["3d", "1d"]), ("2,5 GB, 500 MB", ["2,5 GB", "500 MB"]), ("3 days and 1 day", ["3 days", "1 day"]),
-    ("20%、5%", ["20%", "5%"]), ("20％，5％", ["20％", "5％"]), ("2,5 GB eller 1 GB", ["2,5 GB", "1 GB"]),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("20 %, 5 %", ["20 %", "5 %"]),
+        ("20 % og 5 %", ["20 %", "5 %"]),
+        ("3 天和1 天", ["3 天", "1 天"]),
+        ("3d,1d", ["3d", "1d"]),
+        ("2,5 GB, 500 MB", ["2,5 GB", "500 MB"]),
+        ("3 days and 1 day", ["3 days", "1 day"]),
+        ("20%、5%", ["20%", "5%"]),
+        ("20％，5％", ["20％", "5％"]),
+        ("2,5 GB eller 1 GB", ["2,5 GB", "1 GB"]),
+    ],
+)
 def test_lists_split_as_babel_joins_them(text: str, want: list[str]) -> None:
     assert readback.items(text) == want
 
 
-@pytest.mark.parametrize(("text", "minutes"), [
-    ("3d", 3 * 1440), ("3 days", 3 * 1440), ("3 dager", 3 * 1440), ("3 døgn", 3 * 1440), ("3天", 3 * 1440),
-    ("12h", 720), ("12t", 720), ("12 timer", 720), ("12 小时", 720), ("12 hours", 720), ("1d12h", 2160),
-    ("1天12小时", 2160), ("90 min", 90), ("90 分钟", 90), ("1 time", 60), ("１ｄ", 1440),
-])
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("3d", 3 * 1440),
+        ("3 days", 3 * 1440),
+        ("3 dager", 3 * 1440),
+        ("3 døgn", 3 * 1440),
+        ("3天", 3 * 1440),
+        ("12h", 720),
+        ("12t", 720),
+        ("12 timer", 720),
+        ("12 小时", 720),
+        ("12 hours", 720),
+        ("1d12h", 2160),
+        ("1天12小时", 2160),
+        ("90 min", 90),
+        ("90 分钟", 90),
+        ("1 time", 60),
+        ("１ｄ", 1440),
+    ],
+)
 def test_durations_in_every_language(text: str, minutes: int) -> None:
     assert readback_time.duration(text).total_seconds() == minutes * 60
 
 
-@pytest.mark.parametrize(("typed", "code"), [("Norsk bokmål", "nb"), ("中文", "zh"), ("english", "en"), ("(中文)", "zh"),
-                                             ("nb (Norsk bokmål)", "nb")])
+@pytest.mark.parametrize(
+    ("typed", "code"), [("Norsk bokmål", "nb"), ("中文", "zh"), ("english", "en"), ("(中文)", "zh"), ("nb (Norsk bokmål)", "nb")]
+)
 async def test_a_language_by_the_name_the_bot_lists(bot: Bot, typed: str, code: str) -> None:
     t = CATALOGS.translator(code)
     assert await bot.text(f"/lang {typed}") == t("lang.set", language=t("lang.name_" + code))
@@ -214,10 +250,15 @@ async def test_a_name_that_ends_in_a_number_and_an_amount(bot: Bot) -> None:
     assert await bot.text("/left 2,5 GB") == CATALOGS.translator("en")("left.usage", prefix="/")
 
 
-@pytest.mark.parametrize(("text", "msgid"), [("/remind expiry 99999999999999999999d", "remind.duration_range"),
-                                             ("/left home 99999999999999999999 GB", "size.too_big"),
-                                             ("/link manual telenor hytta 10 99999-01-01", "date.invalid"),
-                                             ("/cap 99999999999999999999 NOK", "cap.out_of_range")])
+@pytest.mark.parametrize(
+    ("text", "msgid"),
+    [
+        ("/remind expiry 99999999999999999999d", "remind.duration_range"),
+        ("/left home 99999999999999999999 GB", "size.too_big"),
+        ("/link manual telenor hytta 10 99999-01-01", "date.invalid"),
+        ("/cap 99999999999999999999 NOK", "cap.out_of_range"),
+    ],
+)
 async def test_huge_numbers_are_out_of_range_not_a_crash(bot: Bot, text: str, msgid: str) -> None:
     await _home(bot, "en")
     assert (await bot.text(text)).startswith(CATALOGS.translator("en")(msgid, value="\0", max="", prefix="/").split("\0")[0])
@@ -239,13 +280,16 @@ def test_the_console_process_reads_what_it_printed(console: ConsoleProcess) -> N
     console.close()
 
 
-@pytest.mark.parametrize(("text", "args"), [
-    (f"/remind data 20{NBSP}%, 5 %", ("data", f"20{NBSP}%,", "5", "%")),  # the bot's own "20 %" stays one word
-    (f"/left home 1{NBSP}023 MB", ("home", f"1{NBSP}023", "MB")),
-    (f"/balance{NBSP}mom", ("mom",)),  # a keyboard's no-break space, not after a digit: a space
-    (f"/family join{NBSP}K7PQ2XWM", ("join", "K7PQ2XWM")),
-    (f"/cap NOK{NBSP}300.00", ("NOK", "300.00")),
-])
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        (f"/remind data 20{NBSP}%, 5 %", ("data", f"20{NBSP}%,", "5", "%")),  # the bot's own "20 %" stays one word
+        (f"/left home 1{NBSP}023 MB", ("home", f"1{NBSP}023", "MB")),
+        (f"/balance{NBSP}mom", ("mom",)),  # a keyboard's no-break space, not after a digit: a space
+        (f"/family join{NBSP}K7PQ2XWM", ("join", "K7PQ2XWM")),
+        (f"/cap NOK{NBSP}300.00", ("NOK", "300.00")),
+    ],
+)
 def test_no_break_spaces_after_a_digit_keep_a_value_together(text: str, args: tuple[str, ...]) -> None:
     from bot.messages import parse_command
 

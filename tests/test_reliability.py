@@ -54,7 +54,8 @@ def test_every_refusal_renders_in_every_language_with_the_values_it_is_raised_wi
 
 
 async def test_a_refusal_that_cannot_be_rendered_is_an_apology_and_the_bot_goes_on(
-        bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from dataclasses import replace
 
     async def broken(incoming: Any, ctx: Any) -> Any:
@@ -70,7 +71,8 @@ async def test_a_refusal_that_cannot_be_rendered_is_an_apology_and_the_bot_goes_
 
 
 async def test_a_change_that_cannot_be_saved_is_refused_in_the_readers_language(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     store = TinyDBStore(tmp_path / "bot.json")
     bot = make_bot(store)
     await bot.send("/lang zh")
@@ -100,8 +102,13 @@ async def test_a_change_that_cannot_be_saved_is_refused_in_the_readers_language(
 
 
 def test_one_bad_input_never_ends_the_console_and_eof_exits_0(tmp_path: Path) -> None:
-    lines = ['{"chat": "c", "user": "u", "text": "/start"}', "not json", '{"advance": 5}',
-             '{"chat": "c", "user": "u", "text": "' + "x" * 5000 + '"}', '{"chat": "c", "user": "u", "text": "/lines"}']
+    lines = [
+        '{"chat": "c", "user": "u", "text": "/start"}',
+        "not json",
+        '{"advance": 5}',
+        '{"chat": "c", "user": "u", "text": "' + "x" * 5000 + '"}',
+        '{"chat": "c", "user": "u", "text": "/lines"}',
+    ]
     result = run_bot(["console", "--jsonl", "--db", str(tmp_path / "bot.json")], stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('{"idle": true}') == len(lines)

@@ -13,17 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.records import AlertState, ReminderSettings, Sample
-from bot.reminders import (
-    crossed_keys,
-    evaluate,
-    forecast,
-    headline,
-    is_new_cycle,
-    make_alert,
-    next_crossing,
-    with_announced,
-)
+from bot.reminders.forecast import forecast
+from bot.reminders.rules import crossed_keys, evaluate, headline, is_new_cycle, make_alert, next_crossing
 from providers.base import GB, MB, EsimBalance, Status
+from tests.rules_helpers import with_announced
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -31,10 +24,25 @@ HOUR = timedelta(hours=1)
 DEFAULT = ReminderSettings()
 
 
-def bal(left: int | None, total: int | None = 5 * GB, *, at: datetime = T0, expires: datetime | None = T0 + 12 * DAY,
-        status: Status = Status.ACTIVE, unlimited: bool = False) -> EsimBalance:
-    return EsimBalance(provider="demo", iccid="8947000000000000020", status=status, as_of=at,
-                       data_total_bytes=total, data_remaining_bytes=left, data_unlimited=unlimited, expires_at=expires)
+def bal(
+    left: int | None,
+    total: int | None = 5 * GB,
+    *,
+    at: datetime = T0,
+    expires: datetime | None = T0 + 12 * DAY,
+    status: Status = Status.ACTIVE,
+    unlimited: bool = False,
+) -> EsimBalance:
+    return EsimBalance(
+        provider="demo",
+        iccid="8947000000000000020",
+        status=status,
+        as_of=at,
+        data_total_bytes=total,
+        data_remaining_bytes=left,
+        data_unlimited=unlimited,
+        expires_at=expires,
+    )
 
 
 def unlimited(*, at: datetime = T0, expires: datetime | None = T0 + 5 * DAY, left: int | None = None) -> EsimBalance:
@@ -48,15 +56,18 @@ def data_keys(keys: list[str] | tuple[str, ...]) -> list[str]:
 # --- crossed_keys: every kind of threshold ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("left", "expected"), [
-    (10_000, []),
-    (2_100, []),  # 21 %
-    (2_099, ["data:20"]),  # 20.99 % reads "20 %": the reader sees 20 %
-    (2_000, ["data:20"]),
-    (600, ["data:20"]),  # 6 %
-    (599, ["data:20", "data:5"]),  # 5.99 % reads "5 %"
-    (1, ["data:20", "data:5"]),
-])
+@pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        (10_000, []),
+        (2_100, []),  # 21 %
+        (2_099, ["data:20"]),  # 20.99 % reads "20 %": the reader sees 20 %
+        (2_000, ["data:20"]),
+        (600, ["data:20"]),  # 6 %
+        (599, ["data:20", "data:5"]),  # 5.99 % reads "5 %"
+        (1, ["data:20", "data:5"]),
+    ],
+)
 def test_percent_thresholds_compare_whole_percent_rounded_down(left: int, expected: list[str]) -> None:
     keys = crossed_keys(bal(left, 10_000), DEFAULT, T0)
     assert data_keys(keys) == expected
@@ -78,14 +89,17 @@ def test_absolute_byte_thresholds() -> None:
     assert f"data_bytes:{500 * MB}" in crossed_keys(bal(400 * MB, None), s, T0)
 
 
-@pytest.mark.parametrize(("hours_left", "expected"), [
-    (100, []),
-    (72 + 1 / 3600, []),
-    (72, ["expiry:72"]),
-    (25, ["expiry:72"]),
-    (24, ["expiry:72", "expiry:24"]),
-    (0.01, ["expiry:72", "expiry:24"]),
-])
+@pytest.mark.parametrize(
+    ("hours_left", "expected"),
+    [
+        (100, []),
+        (72 + 1 / 3600, []),
+        (72, ["expiry:72"]),
+        (25, ["expiry:72"]),
+        (24, ["expiry:72", "expiry:24"]),
+        (0.01, ["expiry:72", "expiry:24"]),
+    ],
+)
 def test_expiry_lead_hours(hours_left: float, expected: list[str]) -> None:
     b = bal(4 * GB, expires=T0 + timedelta(hours=hours_left))
     assert [k for k in crossed_keys(b, DEFAULT, T0) if k.startswith("expiry")] == expected
@@ -114,8 +128,11 @@ def test_expired_by_date_or_status_is_the_only_key() -> None:
 def test_unlimited_lines_get_expiry_keys_only() -> None:
     s = ReminderSettings(data_percent=(20, 5), data_bytes=(GB,), expiry_hours=(72, 24))
     # even when a provider reports zeros for an unlimited bundle
-    for b in (unlimited(expires=T0 + 10 * HOUR), unlimited(expires=T0 + 10 * HOUR, left=0),
-              replace(unlimited(expires=T0 + 10 * HOUR, left=0), data_total_bytes=0)):
+    for b in (
+        unlimited(expires=T0 + 10 * HOUR),
+        unlimited(expires=T0 + 10 * HOUR, left=0),
+        replace(unlimited(expires=T0 + 10 * HOUR, left=0), data_total_bytes=0),
+    ):
         assert crossed_keys(b, s, T0) == ["expiry:72", "expiry:24"]
     assert crossed_keys(unlimited(expires=T0 + 10 * DAY), s, T0) == []
 
@@ -278,15 +295,18 @@ def test_thresholds_already_crossed_when_a_cycle_starts_count_as_announced() -> 
     assert r is not None and r.due == ("data:5",)
 
 
-@pytest.mark.parametrize(("change", "new"), [
-    ({"expires": T0 + 12 * DAY + timedelta(seconds=59)}, False),  # provider jitter, not a renewal
-    ({"expires": T0 + 12 * DAY + timedelta(minutes=2)}, True),
-    ({"expires": T0 + 11 * DAY}, False),
-    ({"left": 1024 * MB + MB}, False),  # within 1 MB: rounding, not a top-up
-    ({"left": 1024 * MB + MB + 1}, True),
-    ({"left": 900 * MB}, False),
-    ({"total": 6 * GB}, True),
-])
+@pytest.mark.parametrize(
+    ("change", "new"),
+    [
+        ({"expires": T0 + 12 * DAY + timedelta(seconds=59)}, False),  # provider jitter, not a renewal
+        ({"expires": T0 + 12 * DAY + timedelta(minutes=2)}, True),
+        ({"expires": T0 + 11 * DAY}, False),
+        ({"left": 1024 * MB + MB}, False),  # within 1 MB: rounding, not a top-up
+        ({"left": 1024 * MB + MB + 1}, True),
+        ({"left": 900 * MB}, False),
+        ({"total": 6 * GB}, True),
+    ],
+)
 def test_what_counts_as_a_new_cycle(change: dict[str, object], new: bool) -> None:
     state = AlertState(cycle_started=T0, expires_at=T0 + 12 * DAY, total=5 * GB, remaining=1024 * MB, last_as_of=T0)
     args: dict[str, object] = {"left": 1024 * MB, "total": 5 * GB, "expires": T0 + 12 * DAY}
@@ -366,16 +386,19 @@ def test_disabled_settings_give_no_due_alerts_and_no_stale_ones_later() -> None:
 # --- headline, make_alert ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("keys", "expected"), [
-    (["data:20"], ("data", 20)),
-    (["data:20", "data:5"], ("data", 5)),
-    (["data:5", "data:20"], ("data", 5)),
-    (["expiry:72", "expiry:24"], ("expiry", 24)),
-    ([f"data_bytes:{500 * MB}", f"data_bytes:{100 * MB}"], ("data_bytes", 100 * MB)),
-    (["data:20", "expiry:24"], ("expiry", 24)),
-    (["data:5", "expiry:24", "depleted"], ("depleted", None)),
-    (["depleted", "expired", "data:5"], ("expired", None)),
-])
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (["data:20"], ("data", 20)),
+        (["data:20", "data:5"], ("data", 5)),
+        (["data:5", "data:20"], ("data", 5)),
+        (["expiry:72", "expiry:24"], ("expiry", 24)),
+        ([f"data_bytes:{500 * MB}", f"data_bytes:{100 * MB}"], ("data_bytes", 100 * MB)),
+        (["data:20", "expiry:24"], ("expiry", 24)),
+        (["data:5", "expiry:24", "depleted"], ("depleted", None)),
+        (["depleted", "expired", "data:5"], ("expired", None)),
+    ],
+)
 def test_headline_states_the_most_severe(keys: list[str], expected: tuple[str, int | None]) -> None:
     assert headline(keys) == expected
 

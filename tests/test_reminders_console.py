@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.records import Alert, OutboxItem
-from bot.reminders import with_announced
 from bot.store import TinyDBStore
 from providers.base import GB, MB
 from tests.conftest import DEMO, READ_TIMEOUT, ConsoleProcess, fixed_part, replies, run_bot
+from tests.rules_helpers import with_announced
 from tests.storeview import StoreView
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -180,13 +180,18 @@ def test_interactive_console_tick_lets_a_reminder_arrive(tmp_path: Path) -> None
 # --- quiet hours -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("due_local", "arrives_local"), [
-    (datetime(2026, 1, 9, 23, 0, tzinfo=OSLO), datetime(2026, 1, 10, 8, 0, tzinfo=OSLO)),
-    (datetime(2026, 3, 28, 23, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),  # summer time starts
-    (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),  # summer time ends
-], ids=["january", "dst-start", "dst-end"])
+@pytest.mark.parametrize(
+    ("due_local", "arrives_local"),
+    [
+        (datetime(2026, 1, 9, 23, 0, tzinfo=OSLO), datetime(2026, 1, 10, 8, 0, tzinfo=OSLO)),
+        (datetime(2026, 3, 28, 23, 0, tzinfo=OSLO), datetime(2026, 3, 29, 8, 0, tzinfo=OSLO)),  # summer time starts
+        (datetime(2026, 10, 24, 23, 0, tzinfo=OSLO), datetime(2026, 10, 25, 8, 0, tzinfo=OSLO)),  # summer time ends
+    ],
+    ids=["january", "dst-start", "dst-end"],
+)
 def test_quiet_hours_an_alert_due_at_2300_arrives_at_0800(
-        console_factory: Factory, due_local: datetime, arrives_local: datetime) -> None:
+    console_factory: Factory, due_local: datetime, arrives_local: datetime
+) -> None:
     # the data file is created at --start: DEMO38's "expires in 1 day" falls due one day later, at 23:00
     start = due_local.astimezone(UTC) - timedelta(days=1)
     c = console_factory(start=iso(start))
@@ -284,6 +289,24 @@ def test_catch_up_after_3_days_down_one_message_per_line(tmp_path: Path, console
     second.close()
 
 
+def test_after_3_days_down_the_first_advance_ends_only_after_every_catch_up_alert(
+    tmp_path: Path, console_factory: Factory
+) -> None:
+    """The protocol's promise: ``{"idle": true}`` after an advance means every alert due by
+    then was written, the start-up catch-up's included; none arrives after the next input."""
+    db = tmp_path / "bot.json"
+    first = console_factory(db, start=iso(T0))
+    link(first, "DEMO20", "mom")
+    link(first, "DEMO38", "kid")
+    first.close()
+
+    second = console_factory(db, start=iso(T0 + timedelta(days=3)))
+    got = sorted((label_of(a, ("mom", "kid")), key_of(a)) for a in alerts(second.advance("PT1S")))
+    assert got == [("kid", "expired"), ("mom", "depleted")]
+    assert alerts(second.say("/help")) == []
+    second.close()
+
+
 def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path, console_factory: Factory) -> None:
     db = tmp_path / "bot.json"
     first = console_factory(db, start=iso(T0))
@@ -297,10 +320,27 @@ def test_restart_delivers_a_stored_unsent_alert_once(tmp_path: Path, console_fac
     state = store.alert_state(line.id)
     assert state is not None
     store.save_alert_state(line.id, with_announced(replace(state, last_as_of=due, remaining=297 * MB), ["data:5"]))
-    alert = Alert(kind="data", label="mom", provider="demo", threshold=5, remaining=297 * MB, total=5 * GB,
-                  expires_at=T0 + timedelta(days=12))
-    store.save_outbox(OutboxItem(id="unsent-1", line_id=line.id, household_id="console:c1", platform="console",
-                                 chat="c1", alert=alert, created_at=due, not_before=due))
+    alert = Alert(
+        kind="data",
+        label="mom",
+        provider="demo",
+        threshold=5,
+        remaining=297 * MB,
+        total=5 * GB,
+        expires_at=T0 + timedelta(days=12),
+    )
+    store.save_outbox(
+        OutboxItem(
+            id="unsent-1",
+            line_id=line.id,
+            household_id="console:c1",
+            platform="console",
+            chat="c1",
+            alert=alert,
+            created_at=due,
+            not_before=due,
+        )
+    )
     store.set_due(line.id, due + timedelta(hours=1))
     store.commit()
     store.close()
@@ -400,7 +440,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Counter[tuple[str
 
 @pytest.mark.parametrize("kill_after", [1, 6], ids=["first-alert", "sixth-alert"])
 def test_sigkill_mid_run_loses_nothing_and_resends_at_most_once(
-        tmp_path: Path, console_factory: Factory, uninterrupted: Counter[tuple[str, str, str]], kill_after: int) -> None:
+    tmp_path: Path, console_factory: Factory, uninterrupted: Counter[tuple[str, str, str]], kill_after: int
+) -> None:
     db = tmp_path / "bot.json"
     first = console_factory(db, start=iso(T0))
     _setup_lines(first)

@@ -82,7 +82,8 @@ def test_day_zero_is_when_the_file_was_created(tmp_path: Path, console_factory: 
 
 
 def test_a_second_process_on_the_same_file_exits_with_a_clear_message(
-        tmp_path: Path, console_factory: Callable[..., ConsoleProcess]) -> None:
+    tmp_path: Path, console_factory: Callable[..., ConsoleProcess]
+) -> None:
     db = tmp_path / "bot.json"
     first = console_factory(db)
     first.say("/start")  # up and holding the lock
@@ -130,12 +131,14 @@ def _start_in_process(db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     return rc, captured.err
 
 
-def _assert_refused(db: Path, content: bytes, monkeypatch: pytest.MonkeyPatch | None = None,
-                    capsys: pytest.CaptureFixture[str] | None = None) -> None:
+def _assert_refused(
+    db: Path, content: bytes, monkeypatch: pytest.MonkeyPatch | None = None, capsys: pytest.CaptureFixture[str] | None = None
+) -> None:
     db.write_bytes(content)
     if monkeypatch is None or capsys is None:
-        result = run_bot(["console", "--jsonl", "--db", str(db)],
-                         stdin=json.dumps({"chat": "c", "user": "u", "text": "/start"}) + "\n")
+        result = run_bot(
+            ["console", "--jsonl", "--db", str(db)], stdin=json.dumps({"chat": "c", "user": "u", "text": "/start"}) + "\n"
+        )
         assert result.stdout == ""
         rc, err = result.returncode, result.stderr
     else:
@@ -153,24 +156,28 @@ def test_a_truncated_file_stops_a_real_start(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", list(CORRUPT.values()), ids=list(CORRUPT))
 def test_a_corrupt_file_stops_the_start_and_is_left_untouched(
-        tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize("content", list(WRONG_SHAPE.values()), ids=list(WRONG_SHAPE))
 def test_a_file_with_the_wrong_shape_stops_the_start_clearly(
-        tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
 def test_a_newer_schema_stops_the_start_naming_the_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     content = b'{"meta": {"1": {"schema": 99, "shards": 32}}}'
     _assert_refused(tmp_path / "bot.json", content, monkeypatch, capsys)
 
 
 def test_a_directory_in_place_of_the_file_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "bot.json"
     db.mkdir()
     rc, err = _start_in_process(db, monkeypatch, capsys)

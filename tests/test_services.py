@@ -15,16 +15,25 @@ from providers.base import Money
 from tests.postgres_server import Server
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
-LINE = Line(id="l1", household_id="console:a", label="mom", owner="console:u", owner_name="Li", provider="demo",
-            ref="8947000000000000020", created_at=T0)
+LINE = Line(
+    id="l1",
+    household_id="console:a",
+    label="mom",
+    owner="console:u",
+    owner_name="Li",
+    provider="demo",
+    ref="8947000000000000020",
+    created_at=T0,
+)
 
 
 async def test_a_household_sees_only_its_own_lines_and_confirmations() -> None:
     store = MemoryStore()
     async with store.transaction() as tx:
         await LineBook(tx, "console:a", NoWatcher()).add(LINE, None)
-        await OrderBook(tx, store, "console:a").ask(Pending(token="t", kind=PendingKind.UNLINK, household_id="console:a",
-                                                            line_id="l1", actor="console:u", created_at=T0))
+        await OrderBook(tx, store, "console:a").ask(
+            Pending(token="t", kind=PendingKind.UNLINK, household_id="console:a", line_id="l1", actor="console:u", created_at=T0)
+        )
     async with store.transaction() as tx:
         mine, theirs = LineBook(tx, "console:a", NoWatcher()), LineBook(tx, "console:b", NoWatcher())
         assert await mine.get("l1") == LINE and await theirs.get("l1") is None
@@ -35,10 +44,26 @@ async def test_a_household_sees_only_its_own_lines_and_confirmations() -> None:
 
 async def test_two_confirmations_racing_reserve_the_order_once() -> None:
     store = MemoryStore()
-    pending = Pending(token="t", kind=PendingKind.TOPUP, household_id="console:a", line_id="l1", actor="console:u",
-                      created_at=T0, plan_id="p", price=Money(Decimal("49"), "NOK"))
-    order = OrderRecord(client_ref="t", household_id="console:a", line_id="l1", provider="demo", iccid=LINE.ref,
-                        plan_id="p", status="PENDING", created_at=T0)
+    pending = Pending(
+        token="t",
+        kind=PendingKind.TOPUP,
+        household_id="console:a",
+        line_id="l1",
+        actor="console:u",
+        created_at=T0,
+        plan_id="p",
+        price=Money(Decimal("49"), "NOK"),
+    )
+    order = OrderRecord(
+        client_ref="t",
+        household_id="console:a",
+        line_id="l1",
+        provider="demo",
+        iccid=LINE.ref,
+        plan_id="p",
+        status="PENDING",
+        created_at=T0,
+    )
     async with store.transaction() as tx:
         await OrderBook(tx, store, "console:a").ask(pending)
 

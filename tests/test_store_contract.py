@@ -68,26 +68,47 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 def line(n: int, household: str = "console:h1", **kw: Any) -> Line:
     fields: dict[str, Any] = {
-        "id": f"line{n}", "household_id": household, "label": f"label {n}", "owner": "console:u1",
-        "owner_name": "Li", "provider": "demo", "ref": f"894700000000000{n:04d}", "created_at": T0 + timedelta(minutes=n),
+        "id": f"line{n}",
+        "household_id": household,
+        "label": f"label {n}",
+        "owner": "console:u1",
+        "owner_name": "Li",
+        "provider": "demo",
+        "ref": f"894700000000000{n:04d}",
+        "created_at": T0 + timedelta(minutes=n),
     }
     fields.update(kw)
     return Line(**fields)
 
 
 def balance(minutes: int, remaining: int | None = 1000) -> EsimBalance:
-    return EsimBalance(provider="demo", iccid="8947000000000000012", status=Status.ACTIVE,
-                       as_of=T0 + timedelta(minutes=minutes), data_total_bytes=10_000, data_remaining_bytes=remaining,
-                       expires_at=T0 + timedelta(days=20), activated_at=T0)
+    return EsimBalance(
+        provider="demo",
+        iccid="8947000000000000012",
+        status=Status.ACTIVE,
+        as_of=T0 + timedelta(minutes=minutes),
+        data_total_bytes=10_000,
+        data_remaining_bytes=remaining,
+        expires_at=T0 + timedelta(days=20),
+        activated_at=T0,
+    )
 
 
 def item(n: int, *, at: datetime = T0, line_id: str = "line1", chat: str = "h1") -> OutboxItem:
-    return OutboxItem(id=f"item{n}", line_id=line_id, household_id=f"console:{chat}", platform="console", chat=chat,
-                      alert=Alert(kind="data", label="mom", provider="demo", threshold=20), created_at=T0,
-                      not_before=at)
+    return OutboxItem(
+        id=f"item{n}",
+        line_id=line_id,
+        household_id=f"console:{chat}",
+        platform="console",
+        chat=chat,
+        alert=Alert(kind="data", label="mom", provider="demo", threshold=20),
+        created_at=T0,
+        not_before=at,
+    )
 
 
 # -- units of work ----------------------------------------------------------------------------
+
 
 async def test_a_unit_sees_its_own_writes_and_others_see_them_only_after_commit(backend: Backend) -> None:
     store = backend.store
@@ -162,6 +183,7 @@ async def test_a_unit_that_changes_nothing_writes_nothing(backend: Backend) -> N
 
 # -- claims -----------------------------------------------------------------------------------
 
+
 async def test_due_lines_are_claimed_once_until_the_lease_ends(backend: Backend) -> None:
     store = backend.store
     async with store.transaction() as tx:
@@ -218,6 +240,7 @@ async def test_outbox_items_are_claimed_in_due_order_and_released_by_saving(back
 
 # -- domain methods ---------------------------------------------------------------------------
 
+
 async def test_missing_keys(backend: Backend) -> None:
     async with backend.store.transaction() as tx:
         assert await tx.household("nope") is None
@@ -233,9 +256,17 @@ async def test_missing_keys(backend: Backend) -> None:
 
 
 async def test_households_users_and_state_round_trip(backend: Backend) -> None:
-    household = Household(id="telegram:-100", is_group=True, created_at=T0, language="nb", timezone="Asia/Shanghai",
-                          quiet_start=None, quiet_end=None, cap=Money(Decimal("300.50"), "NOK"),
-                          reminders=ReminderSettings(data_percent=(30,), data_bytes=(500,), expiry_hours=(48,)))
+    household = Household(
+        id="telegram:-100",
+        is_group=True,
+        created_at=T0,
+        language="nb",
+        timezone="Asia/Shanghai",
+        quiet_start=None,
+        quiet_end=None,
+        cap=Money(Decimal("300.50"), "NOK"),
+        reminders=ReminderSettings(data_percent=(30,), data_bytes=(500,), expiry_hours=(48,)),
+    )
     values = {"list": [{"at": "x"}], "n": 3, "nested": {"a": [1, 2, None]}, "text": "中文"}
     async with backend.store.transaction() as tx:
         await tx.save_household(household)
@@ -277,11 +308,31 @@ async def test_lines_index_by_household_and_ref_and_delete_everything(backend: B
 
 async def test_link_failures_pending_and_orders(backend: Backend) -> None:
     price = Money(Decimal("49.00"), "NOK")
-    pending = Pending(token="tok", kind="topup", household_id="console:h1", line_id="line1", actor="console:u1",
-                      created_at=T0, plan_id="demo-1gb", plan_title="1 GB", price=price)
-    orders = [OrderRecord(client_ref=f"r{n}", household_id="console:h1", line_id="line1", provider="demo",
-                          iccid="8947", plan_id="demo-1gb", status="COMPLETED", created_at=T0 + timedelta(minutes=-n),
-                          price=price) for n in range(3)]
+    pending = Pending(
+        token="tok",
+        kind="topup",
+        household_id="console:h1",
+        line_id="line1",
+        actor="console:u1",
+        created_at=T0,
+        plan_id="demo-1gb",
+        plan_title="1 GB",
+        price=price,
+    )
+    orders = [
+        OrderRecord(
+            client_ref=f"r{n}",
+            household_id="console:h1",
+            line_id="line1",
+            provider="demo",
+            iccid="8947",
+            plan_id="demo-1gb",
+            status="COMPLETED",
+            created_at=T0 + timedelta(minutes=-n),
+            price=price,
+        )
+        for n in range(3)
+    ]
     async with backend.store.transaction() as tx:
         for minutes in (0, 10, 70):
             await tx.record_link_failure("u1", T0 + timedelta(minutes=minutes))
@@ -322,8 +373,9 @@ async def test_move_household_takes_lines_orders_pending_and_alerts(backend: Bac
     async with backend.store.transaction() as tx:
         await tx.save_household(Household(id="telegram:-1", is_group=True, created_at=T0))
         await tx.save_line(line(1, household="telegram:-1"))
-        await tx.save_pending(Pending(token="t", kind="unlink", household_id="telegram:-1", line_id="line1",
-                                      actor="telegram:9", created_at=T0))
+        await tx.save_pending(
+            Pending(token="t", kind="unlink", household_id="telegram:-1", line_id="line1", actor="telegram:9", created_at=T0)
+        )
         await tx.save_outbox(replace(item(1), household_id="telegram:-1", platform="telegram", chat="-1"))
     async with backend.store.transaction() as tx:
         await tx.move_household("telegram:-1", "telegram:-100")
@@ -345,8 +397,7 @@ async def test_finished_alerts_are_pruned(backend: Backend) -> None:
     assert [[i.id for i in p] for p in await backend.read(lambda tx: tx.outbox_pending())] == [["item1001"]] * 2
 
 
-async def test_a_write_that_cannot_be_made_durable_is_refused_whole(backend: Backend,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_write_that_cannot_be_made_durable_is_refused_whole(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     if backend.kind == "postgres":
         pytest.skip("the server makes commits durable: test_store_postgres.py stops it under a unit instead")
     store: Any = backend.store

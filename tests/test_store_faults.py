@@ -37,8 +37,16 @@ def user(n: int, version: int = 0) -> tuple[str, str, dict[str, Any]]:
 
 
 def line(n: int, label: str | None = None) -> Line:
-    return Line(id=f"line{n}", household_id="console:h1", label=label or f"l{n}", owner="console:u1",
-                owner_name="Li", provider="demo", ref=f"8947{n:015d}", created_at=T0 + timedelta(minutes=n))
+    return Line(
+        id=f"line{n}",
+        household_id="console:h1",
+        label=label or f"l{n}",
+        owner="console:u1",
+        owner_name="Li",
+        provider="demo",
+        ref=f"8947{n:015d}",
+        created_at=T0 + timedelta(minutes=n),
+    )
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -112,6 +120,7 @@ async def test_the_compaction_of_the_report_reopens(db: Path) -> None:
 
 # -- 2. a first start is safe to run again after a kill at any step ---------------------------
 
+
 async def test_a_first_start_killed_at_every_step_starts_next_time(tmp_path: Path) -> None:
     steps = CrashDisk()
     TinyDBStore(tmp_path / "dry" / "bot.json", disk=steps)._lock.release()
@@ -154,6 +163,7 @@ async def test_an_upgrade_killed_after_its_snapshot_removes_the_old_folder_next_
 
 # -- 3. every journal document is checked like a snapshot's -----------------------------------
 
+
 @pytest.mark.parametrize("damage", ["no label", "a number for a date", "unknown table", "not an operation"])
 async def test_a_checked_record_with_a_broken_document_is_refused_naming_file_and_record(db: Path, damage: str) -> None:
     store = TinyDBStore(db)
@@ -181,8 +191,16 @@ async def test_a_checked_record_with_a_broken_document_is_refused_naming_file_an
 
 # -- 4. only the final, incomplete record is a torn tail --------------------------------------
 
-@pytest.mark.parametrize("damage", ["two bad records at the end", "random bytes", "a whole record without its newline damaged",
-                                    "bytes that cannot start a record"])
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "two bad records at the end",
+        "random bytes",
+        "a whole record without its newline damaged",
+        "bytes that cannot start a record",
+    ],
+)
 async def test_damage_that_is_not_a_torn_tail_is_refused_and_keeps_what_was_saved(db: Path, damage: str) -> None:
     store = TinyDBStore(db)
     for n in range(3):
@@ -227,6 +245,7 @@ async def test_a_record_cut_short_is_still_a_torn_tail(db: Path, caplog: pytest.
 
 # -- 5. a FIFO where a file belongs is refused, never waited on -------------------------------
 
+
 @pytest.mark.parametrize("name", ["bot.json.journal", "bot.json.journal.old", "bot.json.tmp"])
 async def test_a_fifo_in_place_of_a_store_file_is_refused_at_once(db: Path, name: str) -> None:
     store = TinyDBStore(db)
@@ -251,8 +270,10 @@ async def test_a_fifo_in_place_of_a_store_file_is_refused_at_once(db: Path, name
 
 # -- 6. a failed write names its file ---------------------------------------------------------
 
-async def test_a_full_disk_is_logged_with_the_file_it_could_not_write(db: Path, caplog: pytest.LogCaptureFixture,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+
+async def test_a_full_disk_is_logged_with_the_file_it_could_not_write(
+    db: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = TinyDBStore(db)
     monkeypatch.setattr(os, "write", lambda fd, data: 0)  # a short write: the disk is full
     with caplog.at_level(logging.ERROR), pytest.raises(StoreWriteError):
@@ -260,13 +281,14 @@ async def test_a_full_disk_is_logged_with_the_file_it_could_not_write(db: Path, 
             await tx.save_line(line(1))
     monkeypatch.undo()
     assert [r.getMessage() for r in caplog.records] == [
-        f"could not save a change to {db.parent}/bot.json.journal (the disk is full); "
-        "the bot keeps answering and tries again"]
+        f"could not save a change to {db.parent}/bot.json.journal (the disk is full); the bot keeps answering and tries again"
+    ]
     await store.close()
 
 
-async def test_a_compaction_that_fails_names_the_file(db: Path, caplog: pytest.LogCaptureFixture,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_compaction_that_fails_names_the_file(
+    db: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = TinyDBStore(db)
     async with store.transaction() as tx:
         await tx.save_line(line(1))

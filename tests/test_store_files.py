@@ -25,8 +25,16 @@ FIXTURE_V1 = Path(__file__).parent / "fixtures" / "v1"
 
 
 def line(n: int) -> Line:
-    return Line(id=f"line{n}", household_id="console:h1", label=f"l{n}", owner="console:u1", owner_name="Li",
-                provider="demo", ref=f"8947{n:015d}", created_at=T0 + timedelta(minutes=n))
+    return Line(
+        id=f"line{n}",
+        household_id="console:h1",
+        label=f"l{n}",
+        owner="console:u1",
+        owner_name="Li",
+        provider="demo",
+        ref=f"8947{n:015d}",
+        created_at=T0 + timedelta(minutes=n),
+    )
 
 
 async def write_lines(store: TinyDBStore, numbers: range) -> None:
@@ -63,6 +71,7 @@ def db(tmp_path: Path) -> Path:
 
 # -- journal ----------------------------------------------------------------------------------
 
+
 async def test_every_unit_is_one_journal_record_replayed_at_start(db: Path) -> None:
     store = TinyDBStore(db)
     await write_lines(store, range(3))
@@ -85,7 +94,8 @@ async def test_a_torn_last_record_is_dropped_with_one_log_line(db: Path, caplog:
         again = TinyDBStore(db)
     assert await ids(again) == ["line0", "line1"]
     assert [r.message for r in caplog.records if "torn" in r.message] == [
-        "bot.json.journal: dropped a torn last record (the bot stopped while writing it)"]
+        "bot.json.journal: dropped a torn last record (the bot stopped while writing it)"
+    ]
     assert journal.read_bytes() == whole  # cut back, so new records follow whole ones
     await write_lines(again, range(2, 3))
     await again.close()
@@ -114,6 +124,7 @@ async def test_damage_in_the_middle_is_refused_naming_the_file_and_nothing_chang
 
 
 # -- compaction -------------------------------------------------------------------------------
+
 
 async def test_compaction_writes_a_snapshot_tinydb_opens_and_empties_the_journal(db: Path) -> None:
     store = TinyDBStore(db)
@@ -184,6 +195,7 @@ async def test_a_compaction_cut_short_loses_nothing(db: Path, stage: str) -> Non
 
 # -- the upgrade from version 1 ---------------------------------------------------------------
 
+
 async def test_a_version_1_folder_is_upgraded_once_with_a_backup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     shutil.copytree(FIXTURE_V1, tmp_path / "v1")
     db = tmp_path / "v1" / "bot.json"
@@ -216,10 +228,11 @@ async def test_a_version_1_folder_is_upgraded_once_with_a_backup(tmp_path: Path,
 
 # -- one process per data file ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("spelling", ["same", "symlink to the file", "symlinked folder", "dot slash"])
-async def test_a_second_process_is_refused_however_the_path_is_spelled(tmp_path: Path, db: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch,
-                                                                       spelling: str) -> None:
+async def test_a_second_process_is_refused_however_the_path_is_spelled(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
     first = TinyDBStore(db)
     other = db
     if spelling == "symlink to the file":
@@ -240,6 +253,7 @@ async def test_a_second_process_is_refused_however_the_path_is_spelled(tmp_path:
 
 # -- bad files at start -----------------------------------------------------------------------
 
+
 def _snapshot_with(db: Path, table: str, doc: dict[str, object]) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     db.write_text(json.dumps({"meta": {"1": {"_key": "store", "schema": 2, "seq": 0}}, table: {"1": doc}}))
@@ -252,11 +266,25 @@ BAD = {
     "foreign JSON": lambda db: db.write_text('{"users": {"1": {"name": "x"}}}'),
     "foreign layout": lambda db: db.write_text("[1, 2]"),
     "newer schema": lambda db: _snapshot_with(db, "meta", {"_key": "store", "schema": 9, "seq": 0}),
-    "a number where a date belongs": lambda db: _snapshot_with(db, "lines", {
-        "_key": "l1", "id": "l1", "household_id": "h", "label": "x", "owner": "u", "owner_name": "", "provider": "demo",
-        "ref": "8947", "created_at": 5}),
-    "journal missing": lambda db: (db.write_text(json.dumps({"meta": {"1": {"_key": "store", "schema": 2, "seq": 0}}})),
-                                   Path(str(db) + ".journal").unlink()),
+    "a number where a date belongs": lambda db: _snapshot_with(
+        db,
+        "lines",
+        {
+            "_key": "l1",
+            "id": "l1",
+            "household_id": "h",
+            "label": "x",
+            "owner": "u",
+            "owner_name": "",
+            "provider": "demo",
+            "ref": "8947",
+            "created_at": 5,
+        },
+    ),
+    "journal missing": lambda db: (
+        db.write_text(json.dumps({"meta": {"1": {"_key": "store", "schema": 2, "seq": 0}}})),
+        Path(str(db) + ".journal").unlink(),
+    ),
     "snapshot missing": lambda db: Path(str(db) + ".journal").write_bytes(b""),
     "FIFO as the data file": lambda db: os.mkfifo(db),
     "folder as the data file": lambda db: db.mkdir(),

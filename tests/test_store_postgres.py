@@ -87,8 +87,10 @@ async def test_a_lost_connection_refuses_the_unit_whole_and_the_next_one_works(p
         async with store.transaction() as tx:
             await tx.set_user_language("u1", "zh")
             with psycopg.connect(url, autocommit=True) as admin:  # the server drops every other session
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
     assert store.health()["ok"] is False
     async with store.transaction() as tx:
         assert await tx.user_language("u1") is None  # nothing of the lost unit was kept
@@ -105,8 +107,9 @@ async def test_as_many_commands_as_connections_each_using_a_providers_own_unit_a
     store = PostgresStore(postgres.database(), max_connections=4, timeout=10)
     await store.open()
     manual = ManualProvider(ProviderState(store), now=lambda: T0)
-    refs = [await manual.track(operator="telenor", total_bytes=10**10, expires_at=T0 + timedelta(days=30), now=T0)
-            for _ in range(4)]
+    refs = [
+        await manual.track(operator="telenor", total_bytes=10**10, expires_at=T0 + timedelta(days=30), now=T0) for _ in range(4)
+    ]
     every_connection_held = asyncio.Barrier(len(refs))
 
     async def command(n: int, ref: str) -> int | None:
@@ -122,8 +125,7 @@ async def test_as_many_commands_as_connections_each_using_a_providers_own_unit_a
     await store.close()
 
 
-async def test_an_inner_unit_waiting_for_a_row_its_outer_unit_holds_fails_instead_of_hanging(
-        postgres: Server) -> None:
+async def test_an_inner_unit_waiting_for_a_row_its_outer_unit_holds_fails_instead_of_hanging(postgres: Server) -> None:
     """Two connections in one task: PostgreSQL sees no deadlock, so only the inner pool's
     lock_timeout ends the wait; the outer unit then fails too, and nothing of it is kept."""
     store = PostgresStore(postgres.database(), max_connections=2, inner_lock_timeout=0.2)
@@ -145,8 +147,7 @@ def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_migrate_copies_a_real_data_folder_once_and_leaves_it_as_it_was(
-        postgres: Server, tmp_path: Path) -> None:
+def test_migrate_copies_a_real_data_folder_once_and_leaves_it_as_it_was(postgres: Server, tmp_path: Path) -> None:
     db = tmp_path / "data" / "bot.json"
     db.parent.mkdir()
     console = ConsoleProcess(db, start=START)
@@ -181,8 +182,9 @@ async def test_two_workers_confirming_one_top_up_take_turns(postgres: Server) ->
     first unit to end and then sees what it did, so only one of them may order."""
     url = postgres.database()
     a, b = await opened(url), await opened(url)
-    pending = Pending(token="tok", kind=PendingKind.TOPUP, household_id="telegram:1", line_id="line1",
-                      actor="telegram:1", created_at=T0)
+    pending = Pending(
+        token="tok", kind=PendingKind.TOPUP, household_id="telegram:1", line_id="line1", actor="telegram:1", created_at=T0
+    )
     async with a.transaction() as tx:
         await tx.save_pending(pending)
     first_read, release = asyncio.Event(), asyncio.Event()
@@ -204,8 +206,9 @@ async def test_two_workers_confirming_one_top_up_take_turns(postgres: Server) ->
     one, two = asyncio.ensure_future(first()), asyncio.ensure_future(second())
     with psycopg.connect(url, autocommit=True) as watch:  # wait until the second one waits on the lock
         for _ in range(2000):
-            waiting = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                    "AND datname = current_database()").fetchone()
+            waiting = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()
             if waiting and waiting[0]:
                 break
             await asyncio.sleep(0.01)

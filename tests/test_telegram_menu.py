@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app import LOCALES, Menu
+from bot.app import LOCALES
+from bot.app.concrete import Menu
 from bot.i18n import Catalogs
-from bot.platforms.telegram_menu import MenuCall, Menus, menu
+from bot.platforms.telegram.menu import MenuCall, Menus, menu
 from handlers.registry import build_commands
 from tests.conftest import Bot
 
@@ -32,8 +33,12 @@ def _find(calls: list[MenuCall], scope: str, lang: str | None) -> MenuCall:
 
 
 def test_menu_lists_visible_commands_with_translated_descriptions() -> None:
-    entries = [_Command("balance", "help.balance"), _Command("confirm", "help.confirm", hidden=True),
-               _Command("Bad-Name", "help.x"), _Command("cap", "help.cap", admin=True)]
+    entries = [
+        _Command("balance", "help.balance"),
+        _Command("confirm", "help.confirm", hidden=True),
+        _Command("Bad-Name", "help.x"),
+        _Command("cap", "help.cap", admin=True),
+    ]
     commands = menu(entries, lambda msgid: f"  {msgid.upper()}  ")
     assert [(c.command, c.description) for c in commands] == [("balance", "HELP.BALANCE"), ("cap", "HELP.CAP")]
     assert [c.command for c in menu(entries, str.upper, admin=False)] == ["balance"]
@@ -42,8 +47,10 @@ def test_menu_lists_visible_commands_with_translated_descriptions() -> None:
 def test_every_scope_in_every_language_and_without_one() -> None:
     calls = MENUS.everywhere()
     assert {(c.scope.type, c.language) for c in calls} == {
-        (scope, lang) for scope in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators")
-        for lang in (None, "en", "nb", "zh")}
+        (scope, lang)
+        for scope in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators")
+        for lang in (None, "en", "nb", "zh")
+    }
     assert len(calls) == 16
 
 

@@ -21,8 +21,8 @@ from bot.app import ProviderState
 from bot.i18n import Catalogs
 from bot.messages import Address, Choice, Incoming, Picture, Reply
 from bot.platforms.base import ChatMoved, RetryLater, TargetGone, Undeliverable
-from bot.platforms.telegram import TelegramPlatform
-from bot.platforms.telegram_state import KeptState
+from bot.platforms.telegram.platform import TelegramPlatform
+from bot.platforms.telegram.state import KeptState
 from bot.router import parse
 from bot.store import MemoryStore
 
@@ -61,8 +61,9 @@ class FakeApi(BaseRequest):
     def called(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[1]
         params = json.loads(json.dumps(request_data.parameters if request_data else {}, default=str))
         self.calls.append((name, params))
@@ -79,12 +80,18 @@ class FakeApi(BaseRequest):
         if name in ("sendMessage", "editMessageText", "sendPhoto"):
             self._next_id += name != "editMessageText"
             chat = int(params["chat_id"])
-            return {"message_id": params.get("message_id", self._next_id), "date": 1772434800, "from": ME,
-                    "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "F"},
-                    "text": params.get("text", params.get("caption", ""))}
+            return {
+                "message_id": params.get("message_id", self._next_id),
+                "date": 1772434800,
+                "from": ME,
+                "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "F"},
+                "text": params.get("text", params.get("caption", "")),
+            }
         if name == "getChatAdministrators":
-            return [{"status": "creator", "is_anonymous": False,
-                     "user": {"id": uid, "is_bot": False, "first_name": "A"}} for uid in self.admins]
+            return [
+                {"status": "creator", "is_anonymous": False, "user": {"id": uid, "is_bot": False, "first_name": "A"}}
+                for uid in self.admins
+            ]
         return True
 
 
@@ -121,8 +128,11 @@ class Menu:
             hidden: bool = False
             admin: bool = False
 
-        self.commands = {"balance": Cmd("balance", "help.balance"), "confirm": Cmd("confirm", "help.confirm", True),
-                         "cap": Cmd("cap", "help.cap", admin=True)}
+        self.commands = {
+            "balance": Cmd("balance", "help.balance"),
+            "confirm": Cmd("confirm", "help.confirm", True),
+            "cap": Cmd("cap", "help.cap", admin=True),
+        }
         self.catalogs = CATALOGS
 
 
@@ -143,7 +153,7 @@ class Rig:
     async def settle(self, count: int) -> None:
         """Wait (bounded) until the platform handed ``count`` messages to the core and sent the replies."""
         for _ in range(200):
-            if len(self.seen) >= count and not self.platform._locks:
+            if len(self.seen) >= count and not len(self.platform._in_order):
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"only {len(self.seen)} of {count} messages reached the core")
@@ -154,8 +164,17 @@ async def running(kept: KeptState | None = None) -> AsyncIterator[Rig]:
     """A started platform behind a test web server; two on one ``kept`` are two workers."""
     api, events, routes, seen = FakeApi(), Events(), Routes(), []
     replies: list[list[Reply]] = []
-    platform = TelegramPlatform(token=TOKEN, now=lambda: datetime(2026, 3, 2, tzinfo=UTC), webhook_url=HOOK,
-                                webhook_secret=SECRET, web=routes, events=events, menu=Menu(), request=api, kept=kept)
+    platform = TelegramPlatform(
+        token=TOKEN,
+        now=lambda: datetime(2026, 3, 2, tzinfo=UTC),
+        webhook_url=HOOK,
+        webhook_secret=SECRET,
+        web=routes,
+        events=events,
+        menu=Menu(),
+        request=api,
+        kept=kept,
+    )
 
     async def handler(incoming: Incoming) -> list[Reply]:
         seen.append(incoming)
@@ -176,17 +195,24 @@ async def rig() -> AsyncIterator[Rig]:
 
 
 def _message(text: str, *, chat: dict[str, Any] | None = None, user: int = 7001, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"message_id": 42, "date": 1772434800, "text": text,
-                            "chat": chat or {"id": user, "type": "private", "first_name": "A"},
-                            "from": {"id": user, "is_bot": False, "first_name": "Ann", "language_code": "zh"}, **extra}
+    body: dict[str, Any] = {
+        "message_id": 42,
+        "date": 1772434800,
+        "text": text,
+        "chat": chat or {"id": user, "type": "private", "first_name": "A"},
+        "from": {"id": user, "is_bot": False, "first_name": "Ann", "language_code": "zh"},
+        **extra,
+    }
     if text.startswith("/"):
         body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": 1, "message": body}
 
 
 async def test_start_sets_the_menus_per_scope_and_language_and_the_webhook(rig: Rig) -> None:
-    menus = {(p["scope"]["type"], p.get("language_code")): [c["command"] for c in p["commands"]]
-             for p in rig.api.called("setMyCommands")}
+    menus = {
+        (p["scope"]["type"], p.get("language_code")): [c["command"] for c in p["commands"]]
+        for p in rig.api.called("setMyCommands")
+    }
     assert len(menus) == 16
     assert menus["all_group_chats", "nb"] == ["balance"] and menus["all_chat_administrators", "nb"] == ["balance", "cap"]
     assert menus["all_private_chats", None] == ["balance", "cap"] and menus["default", "zh"] == ["balance"]
@@ -242,10 +268,14 @@ async def test_a_group_that_sets_its_language_gets_its_own_menus_in_it(rig: Rig)
     await rig.settle(2)
     calls = rig.api.called("setMyCommands")[before:]
     assert [(c["scope"], c.get("language_code")) for c in calls] == [
-        ({"type": "chat", "chat_id": FAMILY["id"]}, None), ({"type": "chat_administrators", "chat_id": FAMILY["id"]}, None)]
+        ({"type": "chat", "chat_id": FAMILY["id"]}, None),
+        ({"type": "chat_administrators", "chat_id": FAMILY["id"]}, None),
+    ]
     nb = CATALOGS.translator("nb")
-    assert calls[1]["commands"] == [{"command": "balance", "description": nb("help.balance")},
-                                    {"command": "cap", "description": nb("help.cap")}]
+    assert calls[1]["commands"] == [
+        {"command": "balance", "description": nb("help.balance")},
+        {"command": "cap", "description": nb("help.cap")},
+    ]
     assert [c["command"] for c in calls[0]["commands"]] == ["balance"]
 
 
@@ -293,10 +323,18 @@ async def test_a_language_set_in_a_private_chat_sets_no_chat_menu(rig: Rig) -> N
 
 
 async def _press(rig: Rig, data: str, *, user: int, message_id: int, chat: dict[str, Any]) -> None:
-    await rig.post({"update_id": 3, "callback_query": {
-        "id": f"q{user}{message_id}{len(rig.seen)}", "chat_instance": "1", "data": data,
-        "from": {"id": user, "is_bot": False, "first_name": "P"},
-        "message": {"message_id": message_id, "date": 1772434800, "chat": chat, "text": "Top up?", "from": ME}}})
+    await rig.post(
+        {
+            "update_id": 3,
+            "callback_query": {
+                "id": f"q{user}{message_id}{len(rig.seen)}",
+                "chat_instance": "1",
+                "data": data,
+                "from": {"id": user, "is_bot": False, "first_name": "P"},
+                "message": {"message_id": message_id, "date": 1772434800, "chat": chat, "text": "Top up?", "from": ME},
+            },
+        }
+    )
 
 
 async def test_press_by_the_asker_edits_by_another_member_replies(rig: Rig) -> None:
@@ -343,8 +381,7 @@ async def test_a_long_button_works_on_another_worker_and_after_a_restart() -> No
     long = "/usage " + "妈妈的手机" * 5
     private_chat = {"id": 7001, "type": "private", "first_name": "A"}
     async with running(kept) as first:
-        first.replies.append([Reply("Balance", choices=(Choice("Chart", long), Choice("Top up", "/renew mom")),
-                                    keep=True)])
+        first.replies.append([Reply("Balance", choices=(Choice("Chart", long), Choice("Top up", "/renew mom")), keep=True)])
         await first.post(_message("/balance"))
         await first.settle(1)
         [[chart], [top_up]] = first.api.called("sendMessage")[0]["reply_markup"]["inline_keyboard"]
@@ -363,31 +400,65 @@ async def test_a_long_button_works_on_another_worker_and_after_a_restart() -> No
 
 async def test_migration_and_removal_become_chat_events(rig: Rig) -> None:
     old = {"id": -4001, "type": "group", "title": "F"}
-    await rig.post({"update_id": 4, "message": {"message_id": 5, "date": 1, "chat": old, "migrate_to_chat_id": -1004001,
-                                                 "from": {"id": 7001, "is_bot": False, "first_name": "A"}}})
-    await rig.post({"update_id": 5, "message": {"message_id": 1, "date": 1, "chat": FAMILY, "migrate_from_chat_id": -4001,
-                                                 "from": {"id": 7001, "is_bot": False, "first_name": "A"}}})
+    await rig.post(
+        {
+            "update_id": 4,
+            "message": {
+                "message_id": 5,
+                "date": 1,
+                "chat": old,
+                "migrate_to_chat_id": -1004001,
+                "from": {"id": 7001, "is_bot": False, "first_name": "A"},
+            },
+        }
+    )
+    await rig.post(
+        {
+            "update_id": 5,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": FAMILY,
+                "migrate_from_chat_id": -4001,
+                "from": {"id": 7001, "is_bot": False, "first_name": "A"},
+            },
+        }
+    )
     for chat, status in ((FAMILY, "kicked"), ({"id": 7001, "type": "private", "first_name": "A"}, "kicked")):
-        await rig.post({"update_id": 6, "my_chat_member": {
-            "chat": chat, "from": {"id": 7001, "is_bot": False, "first_name": "A"}, "date": 1,
-            "old_chat_member": {"status": "member", "user": ME}, "new_chat_member": {"status": status, "user": ME,
-                                                                                      "until_date": 0}}})
+        await rig.post(
+            {
+                "update_id": 6,
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": {"id": 7001, "is_bot": False, "first_name": "A"},
+                    "date": 1,
+                    "old_chat_member": {"status": "member", "user": ME},
+                    "new_chat_member": {"status": status, "user": ME, "until_date": 0},
+                },
+            }
+        )
     for _ in range(100):
         if len(rig.events.seen) >= 3:
             break
         await asyncio.sleep(0.01)
-    assert rig.events.seen == [("moved", "telegram", "-4001", "-1004001"), ("left", "telegram", "-1004001"),
-                               ("unreachable", "telegram", "7001")]
+    assert rig.events.seen == [
+        ("moved", "telegram", "-4001", "-1004001"),
+        ("left", "telegram", "-1004001"),
+        ("unreachable", "telegram", "7001"),
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:.*retry_after:DeprecationWarning")  # raised inside PTB's RetryAfter
-@pytest.mark.parametrize(("status", "body", "expected"), [
-    (429, {"description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}, RetryLater),
-    (403, {"description": "Forbidden: bot was blocked by the user"}, TargetGone),
-    (400, {"description": "Bad Request: group chat was upgraded", "parameters": {"migrate_to_chat_id": -1009}}, ChatMoved),
-    (400, {"description": "Bad Request: message text is empty"}, Undeliverable),
-    (502, {"description": "Bad Gateway"}, RetryLater),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (429, {"description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}, RetryLater),
+        (403, {"description": "Forbidden: bot was blocked by the user"}, TargetGone),
+        (400, {"description": "Bad Request: group chat was upgraded", "parameters": {"migrate_to_chat_id": -1009}}, ChatMoved),
+        (400, {"description": "Bad Request: message text is empty"}, Undeliverable),
+        (502, {"description": "Bad Gateway"}, RetryLater),
+    ],
+)
 async def test_send_maps_errors_for_the_outbox(rig: Rig, status: int, body: dict[str, Any], expected: type) -> None:
     rig.api.errors["sendMessage"] = (status, body)
     with pytest.raises(expected) as caught:
@@ -409,8 +480,11 @@ async def test_forbidden_in_a_group_means_the_bot_left(rig: Rig) -> None:
 
 def test_limits_and_private_address() -> None:
     platform = TelegramPlatform(token=TOKEN, now=lambda: datetime.now(UTC))
-    assert (platform.limits.overall_per_second, platform.limits.per_chat_per_second,
-            platform.limits.per_group_per_minute) == (30, 1, 20)
+    assert (platform.limits.overall_per_second, platform.limits.per_chat_per_second, platform.limits.per_group_per_minute) == (
+        30,
+        1,
+        20,
+    )
     assert platform.private_address("telegram:7001") == Address("telegram", "7001", "7001")
     with pytest.raises(ValueError):
         TelegramPlatform(token=TOKEN, now=lambda: datetime.now(UTC), webhook_url=HOOK)

@@ -13,7 +13,7 @@ import pytest
 from telegram import Bot, InlineKeyboardMarkup, MessageEntity, ReplyParameters, Update
 
 from bot.messages import Address, Choice, Reply
-from bot.platforms.telegram_render import (
+from bot.platforms.telegram.render import (
     MAX_MESSAGE,
     incoming_from_press,
     incoming_from_update,
@@ -33,8 +33,14 @@ SUPERGROUP = {"id": -1004001, "type": "supergroup", "title": "Family"}
 CHANNEL = {"id": -1009999, "type": "channel", "title": "News"}
 
 
-def update(kind: str = "message", *, chat: dict[str, Any] = PRIVATE, text: str | None = "/balance mom",
-           sender: dict[str, Any] | None = ALICE, **extra: Any) -> Update:
+def update(
+    kind: str = "message",
+    *,
+    chat: dict[str, Any] = PRIVATE,
+    text: str | None = "/balance mom",
+    sender: dict[str, Any] | None = ALICE,
+    **extra: Any,
+) -> Update:
     message: dict[str, Any] = {"message_id": 42, "date": 1772434800, "chat": chat, **extra}
     if sender is not None:
         message["from"] = sender
@@ -91,19 +97,28 @@ def test_anonymous_group_admin_counts_as_admin() -> None:
 
 
 def test_a_channel_speaking_in_a_group_is_not_an_admin() -> None:
-    got = incoming(update(chat=SUPERGROUP, sender={"id": 136817688, "is_bot": True, "first_name": "Channel"},
-                          text="/cap 1 NOK", sender_chat=CHANNEL))
+    got = incoming(
+        update(
+            chat=SUPERGROUP,
+            sender={"id": 136817688, "is_bot": True, "first_name": "Channel"},
+            text="/cap 1 NOK",
+            sender_chat=CHANNEL,
+        )
+    )
     assert got is not None and not got.is_admin
 
 
-@pytest.mark.parametrize("upd", [
-    update("channel_post", chat=CHANNEL, sender=None, text="/balance"),
-    update("edited_message", text="/balance", edit_date=1772434900),
-    update(text=None, photo=[{"file_id": "x", "file_unique_id": "y", "width": 9, "height": 9}]),
-    update(text=None, caption="/balance", photo=[{"file_id": "x", "file_unique_id": "y", "width": 9, "height": 9}]),
-    update(text=None, migrate_to_chat_id=-1004001),
-    update(text="/start", sender=None),
-])
+@pytest.mark.parametrize(
+    "upd",
+    [
+        update("channel_post", chat=CHANNEL, sender=None, text="/balance"),
+        update("edited_message", text="/balance", edit_date=1772434900),
+        update(text=None, photo=[{"file_id": "x", "file_unique_id": "y", "width": 9, "height": 9}]),
+        update(text=None, caption="/balance", photo=[{"file_id": "x", "file_unique_id": "y", "width": 9, "height": 9}]),
+        update(text=None, migrate_to_chat_id=-1004001),
+        update(text="/start", sender=None),
+    ],
+)
 def test_not_a_message_for_the_bot(upd: Update) -> None:
     assert incoming(upd) is None
 
@@ -114,11 +129,25 @@ def test_unknown_update_kind_parses_and_is_ignored() -> None:
 
 
 def test_a_press_is_the_command_typed_by_the_presser() -> None:
-    upd = Update.de_json({"update_id": 2, "callback_query": {
-        "id": "5", "from": {"id": 7002, "is_bot": False, "first_name": "Bob", "language_code": "zh-hans"},
-        "chat_instance": "1", "data": "/confirm AbCdEfGh",
-        "message": {"message_id": 77, "date": 1772434800, "chat": SUPERGROUP, "text": "Top up?",
-                    "from": {"id": 666, "is_bot": True, "first_name": "Bot"}}}}, BOT)
+    upd = Update.de_json(
+        {
+            "update_id": 2,
+            "callback_query": {
+                "id": "5",
+                "from": {"id": 7002, "is_bot": False, "first_name": "Bob", "language_code": "zh-hans"},
+                "chat_instance": "1",
+                "data": "/confirm AbCdEfGh",
+                "message": {
+                    "message_id": 77,
+                    "date": 1772434800,
+                    "chat": SUPERGROUP,
+                    "text": "Top up?",
+                    "from": {"id": 666, "is_bot": True, "first_name": "Bot"},
+                },
+            },
+        },
+        BOT,
+    )
     assert upd is not None and upd.callback_query is not None
     got = incoming_from_press(upd.callback_query, "/confirm AbCdEfGh", bot_username=ME, at=AT)
     assert got is not None
@@ -158,7 +187,9 @@ def test_choices_become_inline_buttons_with_the_command_as_data() -> None:
     markup = kw["reply_markup"]
     assert isinstance(markup, InlineKeyboardMarkup)
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
-        [("Buy for NOK 49", "/CONFIRM ABCDEFGH")], [("Cancel", "/CANCEL ABCDEFGH")]]
+        [("Buy for NOK 49", "/CONFIRM ABCDEFGH")],
+        [("Cancel", "/CANCEL ABCDEFGH")],
+    ]
 
 
 def test_mention_is_a_text_mention_of_the_owner() -> None:
@@ -192,7 +223,12 @@ def test_split_text_cuts_one_huge_line() -> None:
 
 def test_edit_shows_the_outcome_and_drops_the_old_buttons() -> None:
     kw = render(Reply("✅ Renewed"), -4001, button_data=_data).edit_kwargs(77)
-    assert kw == {"chat_id": -4001, "message_id": 77, "text": "✅ Renewed",
-                  "link_preview_options": kw["link_preview_options"], "reply_markup": None}
+    assert kw == {
+        "chat_id": -4001,
+        "message_id": 77,
+        "text": "✅ Renewed",
+        "link_preview_options": kw["link_preview_options"],
+        "reply_markup": None,
+    }
     kw = render(Reply("Top up?", choices=(Choice("Yes", "/confirm x"),)), -4001, button_data=_data).edit_kwargs(77)
     assert kw["reply_markup"].inline_keyboard[0][0].callback_data == "/confirm x"

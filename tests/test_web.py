@@ -65,6 +65,7 @@ WAIT = 5.0  # seconds: the longest a test waits for the background job loop
 
 # --- the webhooks each provider sends ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Source:
     """One provider as the tests see it: its emulator eSIM, its webhook and how to sign it."""
@@ -80,33 +81,53 @@ class Source:
         if self.name == "airalo":
             payload: dict[str, Any] = {"level": "90%", "iccid": iccid, "package_name": MARKER}
         elif self.name == "esimgo":
-            payload = {"iccid": iccid, "alertType": "Utilisation", "bundle": {
-                "id": "1", "reference": MARKER, "name": "esim_1GB_7D_NO_V2", "description": "d",
-                "initialQuantity": 1_000_000_000, "remainingQuantity": 100_000_000, "unlimited": False,
-                "startTime": "2026-01-08T00:00:00Z", "endTime": "2026-01-15T00:00:00Z"}}
+            payload = {
+                "iccid": iccid,
+                "alertType": "Utilisation",
+                "bundle": {
+                    "id": "1",
+                    "reference": MARKER,
+                    "name": "esim_1GB_7D_NO_V2",
+                    "description": "d",
+                    "initialQuantity": 1_000_000_000,
+                    "remainingQuantity": 100_000_000,
+                    "unlimited": False,
+                    "startTime": "2026-01-08T00:00:00Z",
+                    "endTime": "2026-01-15T00:00:00Z",
+                },
+            }
         else:
-            payload = {"notifyType": "DATA_USAGE", "eventGenerateTime": "2026-01-10T11:00:00Z", "notifyId": MARKER,
-                       "content": {"iccid": iccid, "remain": 500_000_000, "remainThreshold": 0.1,
-                                   "lastUpdateTime": "2026-01-10T10:00:00Z"}}
+            payload = {
+                "notifyType": "DATA_USAGE",
+                "eventGenerateTime": "2026-01-10T11:00:00Z",
+                "notifyId": MARKER,
+                "content": {
+                    "iccid": iccid,
+                    "remain": 500_000_000,
+                    "remainThreshold": 0.1,
+                    "lastUpdateTime": "2026-01-10T10:00:00Z",
+                },
+            }
         return json.dumps({**payload, **extra}).encode()
 
     def signed(self, body: bytes, key: str | None = None) -> dict[str, str]:
         """The headers of a genuine delivery of ``body`` (signed with ``key`` if given)."""
         if self.name == "airalo":
-            return {"airalo-signature": hmac.new((key or AIRALO_CLIENT_SECRET).encode(), body,
-                                                 hashlib.sha512).hexdigest(),
-                    "content-type": "application/json"}
+            return {
+                "airalo-signature": hmac.new((key or AIRALO_CLIENT_SECRET).encode(), body, hashlib.sha512).hexdigest(),
+                "content-type": "application/json",
+            }
         if self.name == "esimgo":
-            return {"X-Signature-SHA256": hmac.new((key or ESIMGO_API_KEY).encode(), body,
-                                                   hashlib.sha256).hexdigest(),
-                    "content-type": "application/json"}
+            return {
+                "X-Signature-SHA256": hmac.new((key or ESIMGO_API_KEY).encode(), body, hashlib.sha256).hexdigest(),
+                "content-type": "application/json",
+            }
         return {"content-type": "application/json"}  # eSIM Access signs nothing: the path is the secret
 
 
 AIRALO = Source("airalo", AIRALO_ICCID, AIRALO_CODE, "/webhooks/airalo", "usage")
 ESIMGO = Source("esimgo", ESIMGO_ICCID, ESIMGO_CODE, "/webhooks/esimgo", "bundles")
-ESIMACCESS = Source("esimaccess", ESIMACCESS_ICCID, ESIMACCESS_CODE, f"/webhooks/esimaccess/{SECRET_PATH}",
-                    "esim_query")
+ESIMACCESS = Source("esimaccess", ESIMACCESS_ICCID, ESIMACCESS_CODE, f"/webhooks/esimaccess/{SECRET_PATH}", "esim_query")
 SOURCES = [AIRALO, ESIMGO, ESIMACCESS]
 SIGNED = [AIRALO, ESIMGO]
 
@@ -131,6 +152,7 @@ def drain(emulators: dict[str, Emulator], name: str) -> None:
 
 # --- the app under test --------------------------------------------------------------------------
 
+
 @dataclass
 class Harness:
     app: App
@@ -145,8 +167,9 @@ class Harness:
         return self.app.jobs
 
     async def say(self, text: str, *, chat: str = "c1", user: str = "u1") -> list[Reply]:
-        incoming = Incoming(address=Address("console", chat, user), text=text, at=self.clock.now(),
-                            language="en", display_name="Kari")
+        incoming = Incoming(
+            address=Address("console", chat, user), text=text, at=self.clock.now(), language="en", display_name="Kari"
+        )
         return await self.app.router.handle(incoming)
 
     async def link(self, source: Source, label: str | None = None) -> Line:
@@ -168,24 +191,36 @@ class Harness:
     def alerts(self) -> list[dict[str, Any]]:
         return [o for o in self.console_out if o.get("kind") == "alert"]
 
-    async def post(self, source: Source, body: bytes, headers: dict[str, str] | None = None,
-                   path: str | None = None) -> httpx.Response:
-        return await self.http.post(path or source.path, content=body,
-                                    headers=source.signed(body) if headers is None else headers)
+    async def post(
+        self, source: Source, body: bytes, headers: dict[str, str] | None = None, path: str | None = None
+    ) -> httpx.Response:
+        return await self.http.post(
+            path or source.path, content=body, headers=source.signed(body) if headers is None else headers
+        )
 
     def calls(self, name: str, route: str) -> int:
         return self.emulators[name].count(route)
 
 
-def settings_for(emulators: dict[str, Emulator], *, providers: tuple[str, ...] = ("demo", "airalo", "esimgo", "esimaccess"),
-                 webhook_path: str | None = SECRET_PATH) -> Settings:
+def settings_for(
+    emulators: dict[str, Emulator],
+    *,
+    providers: tuple[str, ...] = ("demo", "airalo", "esimgo", "esimaccess"),
+    webhook_path: str | None = SECRET_PATH,
+) -> Settings:
     return Settings(
-        providers=providers, web_host="127.0.0.1", web_port=0,
-        airalo_client_id=AIRALO_CLIENT_ID, airalo_client_secret=AIRALO_CLIENT_SECRET,
+        providers=providers,
+        web_host="127.0.0.1",
+        web_port=0,
+        airalo_client_id=AIRALO_CLIENT_ID,
+        airalo_client_secret=AIRALO_CLIENT_SECRET,
         airalo_base_url=emulators["airalo"].base_url,
-        esimaccess_access_code=ESIMACCESS_ACCESS_CODE, esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
-        esimaccess_base_url=emulators["esimaccess"].base_url, esimaccess_webhook_path=webhook_path,
-        esimgo_api_key=ESIMGO_API_KEY, esimgo_base_url=emulators["esimgo"].base_url,
+        esimaccess_access_code=ESIMACCESS_ACCESS_CODE,
+        esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
+        esimaccess_base_url=emulators["esimaccess"].base_url,
+        esimaccess_webhook_path=webhook_path,
+        esimgo_api_key=ESIMGO_API_KEY,
+        esimgo_base_url=emulators["esimgo"].base_url,
     )
 
 
@@ -202,8 +237,7 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[MakeHarness]:
     + web server on 127.0.0.1:<free port> + an httpx client; everything is closed after."""
     async with AsyncExitStack() as stack:
 
-        async def make(*, console: bool = False, store: str = "memory", start: datetime = START_AT,
-                       **overrides: Any) -> Harness:
+        async def make(*, console: bool = False, store: str = "memory", start: datetime = START_AT, **overrides: Any) -> Harness:
             clock = FakeClock(start)
             emulators: dict[str, Emulator] = {
                 "airalo": await stack.enter_async_context(AiraloEmulator.running(now=clock.now)),
@@ -218,8 +252,7 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[MakeHarness]:
             stack.push_async_callback(_shutdown, app)
             await app.web.start(app.health)
             assert app.web.port != 0
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web.port}", timeout=WAIT))
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web.port}", timeout=WAIT))
             return Harness(app=app, clock=clock, store=StoreView(doc_store), emulators=emulators, http=http, console_out=out)
 
         yield make
@@ -244,6 +277,7 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
 
 
 # --- /healthz ------------------------------------------------------------------------------------
+
 
 async def test_healthz_is_503_until_the_job_loop_runs_and_again_after_it_stops(make_harness: MakeHarness) -> None:
     h = await make_harness()
@@ -281,8 +315,10 @@ async def test_healthz_reports_the_last_good_poll_per_provider(make_harness: Mak
 
 # --- /metrics ------------------------------------------------------------------------------------
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
-                    r"(-?[0-9.eE+-]+|NaN|[+-]Inf)$")
+SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
+    r"(-?[0-9.eE+-]+|NaN|[+-]Inf)$"
+)
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"')
 
 
@@ -342,8 +378,12 @@ async def test_metrics_in_prometheus_text_format(make_harness: MakeHarness) -> N
     assert (await h.post(ESIMGO, ESIMGO.body())).status_code == 200
     assert (await h.post(AIRALO, AIRALO.body(), headers={})).status_code == 401
     await h.jobs.run_due()  # inside the minimum intervals: the events' own figures, no provider call yet
-    assert value(parse_prometheus((await h.http.get("/metrics")).text), "esimbot_provider_calls_total",
-                 provider="airalo", outcome="ok") is None
+    assert (
+        value(
+            parse_prometheus((await h.http.get("/metrics")).text), "esimbot_provider_calls_total", provider="airalo", outcome="ok"
+        )
+        is None
+    )
     await h.jobs.run_until(h.clock.now() + timedelta(minutes=31))  # the looks, when the providers allow
     assert h.due(airalo) is not None and h.due(esimgo) is not None
 
@@ -387,9 +427,9 @@ async def test_metrics_count_commands(make_harness: MakeHarness) -> None:
 
 # --- webhooks: valid ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
-async def test_valid_event_makes_the_line_due_now_without_calling_the_provider(
-        make_harness: MakeHarness, source: Source) -> None:
+async def test_valid_event_makes_the_line_due_now_without_calling_the_provider(make_harness: MakeHarness, source: Source) -> None:
     h = await make_harness()
     line = await h.link(source)
     h.rest(line)
@@ -412,7 +452,8 @@ async def test_valid_event_makes_the_line_due_now_without_calling_the_provider(
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
 async def test_an_event_inside_the_minimum_interval_is_planned_from_its_own_figures(
-        make_harness: MakeHarness, source: Source) -> None:
+    make_harness: MakeHarness, source: Source
+) -> None:
     """The provider allows one look per interval: a webhook just after a look does not break
     that; what the event says (data used, empty) gives the alert at once, and the look follows
     as soon as the provider allows."""
@@ -445,8 +486,7 @@ async def test_running_job_loop_polls_as_soon_as_an_event_arrives(make_harness: 
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
-async def test_event_for_an_unknown_esim_is_accepted_but_schedules_nothing(
-        make_harness: MakeHarness, source: Source) -> None:
+async def test_event_for_an_unknown_esim_is_accepted_but_schedules_nothing(make_harness: MakeHarness, source: Source) -> None:
     h = await make_harness()
     line = await h.link(source)
     before = h.due(line)
@@ -481,9 +521,11 @@ async def test_airalo_opt_in_head_gets_200(make_harness: MakeHarness) -> None:
 
 # --- webhooks: refused --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("source", SIGNED, ids=lambda s: s.name)
 async def test_bad_or_missing_signature_is_401_and_the_body_is_never_logged(
-        make_harness: MakeHarness, source: Source, caplog: pytest.LogCaptureFixture) -> None:
+    make_harness: MakeHarness, source: Source, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     h = await make_harness()
     line = await h.link(source)
@@ -524,9 +566,14 @@ async def test_esimaccess_answers_only_on_its_secret_path(make_harness: MakeHarn
     h.clock.advance(timedelta(minutes=10))
     before = h.due(line)
     body = ESIMACCESS.body()
-    for path in ("/webhooks/esimaccess/wrong_path_0123456789abcd", "/webhooks/esimaccess/",
-                 "/webhooks/esimaccess", f"/webhooks/esimaccess/{SECRET_PATH[:-1]}",
-                 f"/webhooks/esimaccess/{SECRET_PATH}x", f"/webhooks/esimaccess/{SECRET_PATH.upper()}"):
+    for path in (
+        "/webhooks/esimaccess/wrong_path_0123456789abcd",
+        "/webhooks/esimaccess/",
+        "/webhooks/esimaccess",
+        f"/webhooks/esimaccess/{SECRET_PATH[:-1]}",
+        f"/webhooks/esimaccess/{SECRET_PATH}x",
+        f"/webhooks/esimaccess/{SECRET_PATH.upper()}",
+    ):
         answer = await h.post(ESIMACCESS, body, path=path)
         assert answer.status_code == 404, path
     assert h.due(line) == before
@@ -544,8 +591,7 @@ async def test_no_routes_for_providers_that_are_not_configured(make_harness: Mak
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
-async def test_oversized_body_is_413(make_harness: MakeHarness, source: Source,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+async def test_oversized_body_is_413(make_harness: MakeHarness, source: Source, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     h = await make_harness()
     line = await h.link(source)
@@ -561,7 +607,7 @@ async def test_oversized_body_is_413(make_harness: MakeHarness, source: Source,
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the size shows only while reading
         for start in range(0, len(over_server), 16 * 1024):
-            yield over_server[start:start + 16 * 1024]
+            yield over_server[start : start + 16 * 1024]
 
     chunked = await h.http.post(source.path, content=chunks(), headers=source.signed(over_server))
     assert chunked.status_code == 413
@@ -574,6 +620,7 @@ async def test_oversized_body_is_413(make_harness: MakeHarness, source: Source,
 
 
 # --- webhooks: replays ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
 async def test_replayed_event_gives_no_second_alert(make_harness: MakeHarness, source: Source) -> None:

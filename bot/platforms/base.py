@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Reply, SendKind
 from bot.names import PlatformName
 
 Handler = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -56,7 +56,7 @@ class Platform(Protocol):
 
     async def start(self, handler: Handler) -> None: ...
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None: ...
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None: ...
 
     def private_address(self, user: str) -> Address: ...
 

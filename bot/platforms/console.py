@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from bot import readback_time
 from bot.context import Command, Context
 from bot.errors import UsageError
-from bot.messages import Address, Incoming, Picture, Reply
+from bot.messages import Address, Incoming, Picture, Reply, SendKind
 from bot.names import PlatformName
 from bot.platforms.base import Handler, SendLimits
 
@@ -102,17 +102,22 @@ class ConsolePlatform:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         image = self.save_picture(reply.picture) if reply.picture is not None else None
         if self.jsonl:
-            self._emit({
-                "chat": to.chat, "text": reply.text,
-                "choices": [{"label": c.label, "command": c.command} for c in reply.choices],
-                "mention": reply.mention, "private": reply.private,
-                "kind": kind, **({"image": str(image)} if image is not None else {}),
-            })
+            self._emit(
+                {
+                    "chat": to.chat,
+                    "text": reply.text,
+                    "choices": [{"label": c.label, "command": c.command} for c in reply.choices],
+                    "mention": reply.mention,
+                    "private": reply.private,
+                    "kind": kind,
+                    **({"image": str(image)} if image is not None else {}),
+                }
+            )
             return
-        head = "🔔 " if kind == "alert" else ""
+        head = "🔔 " if kind == SendKind.ALERT else ""
         self._write(f"\n{head}{reply.text}\n" + (f"🖼 {image}\n" if image is not None else ""))
         self._choices = [c.command for c in reply.choices]
         for i, choice in enumerate(reply.choices, 1):
@@ -166,8 +171,9 @@ class ConsolePlatform:
             await self.steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
-                target = self.private_address(item.incoming.address.user) if reply.private else (
-                    reply.to or item.incoming.address)
+                target = (
+                    self.private_address(item.incoming.address.user) if reply.private else (reply.to or item.incoming.address)
+                )
                 await self.send(target, reply)
         if self.jsonl:
             self._emit({"idle": True})
@@ -208,8 +214,11 @@ class ConsolePlatform:
         if not isinstance(group, bool) or not isinstance(admin, bool):
             raise ValueError("group and admin must be true or false")
         address = Address(NAME, str(chat), str(user))
-        return Line(Incoming(address=address, text=text, at=self._now(), language=lang, is_group=group,
-                             is_admin=admin, display_name=name[:64]))
+        return Line(
+            Incoming(
+                address=address, text=text, at=self._now(), language=lang, is_group=group, is_admin=admin, display_name=name[:64]
+            )
+        )
 
 
 def _tick_duration(text: str) -> timedelta:

@@ -28,8 +28,9 @@ async def copy_to_postgres(db_path: str, url: str) -> dict[str, int]:
         counts: dict[str, int] = {}
         async with target.transaction() as tx:
             if not await tx.is_empty():
-                raise StoreError("the database in --to already holds the bot's data; nothing was copied "
-                                 "(copy only into an empty database)")
+                raise StoreError(
+                    "the database in --to already holds the bot's data; nothing was copied (copy only into an empty database)"
+                )
             for table in TABLES:
                 keys = source.docs.keys(table)
                 for key in keys:

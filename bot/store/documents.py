@@ -27,13 +27,14 @@ from bot.records import (
 )
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
+from bot.store.kept import StateViews
 from bot.store.tables import Doc, Documents, effective_due
 from providers.base import EsimBalance
 
 Op = tuple[str, str, Doc | None]
 
 
-class DocumentTx:
+class DocumentTx(StateViews):
     def __init__(self, docs: Documents) -> None:
         self._docs = docs
         self._writes: dict[tuple[str, str], Doc | None] = {}
@@ -178,8 +179,7 @@ class DocumentTx:
     # -- samples and reminder state -------------------------------------------------------
     async def add_sample(self, line_id: str, balance: EsimBalance) -> None:
         doc = self._get("samples", line_id) or {}
-        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes,
-                            cap=MAX_SAMPLES, days=SAMPLE_DAYS)
+        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes, cap=MAX_SAMPLES, days=SAMPLE_DAYS)
         if points is not None:
             self._put("samples", line_id, {**packed.pack(points), "last": to_doc(balance)})
 
@@ -242,8 +242,13 @@ class DocumentTx:
 
     async def claim_outbox(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         written = self._written("outbox")
-        keys = [k for k, d in written.items() if d is not None and d.get("state") == "pending"
-                and effective_due({"at": d["not_before"], "until": d.get("until")}) <= now]
+        keys = [
+            k
+            for k, d in written.items()
+            if d is not None
+            and d.get("state") == "pending"
+            and effective_due({"at": d["not_before"], "until": d.get("until")}) <= now
+        ]
         for _at, _created, key in self._docs.outbox_due.irange(maximum=(now, "\uffff", "\uffff")):
             if len(keys) >= limit:
                 break

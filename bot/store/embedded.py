@@ -44,8 +44,14 @@ class TinyDBStore(DocumentStore):
     """See the module docstring; ``now`` stamps an upgrade from version 1; ``disk`` does every
     file operation (a crash test passes one that stops at a chosen write)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, compact_min_bytes: int = COMPACT_MIN_BYTES,
-                 now: datetime | None = None, disk: Disk | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compact_min_bytes: int = COMPACT_MIN_BYTES,
+        now: datetime | None = None,
+        disk: Disk | None = None,
+    ) -> None:
         self.path = Path(os.path.realpath(path))  # a symlink to the file keeps its journal beside the file
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.old_path = self.path.with_name(self.path.name + ".journal.old")
@@ -78,8 +84,11 @@ class TinyDBStore(DocumentStore):
         if meta.get("_key") != "store" or not isinstance(meta.get("seq"), int):
             raise refuse(self.path, "is not a bot data file (foreign meta record)", "start with --db pointing elsewhere")
         if meta.get("schema") != snapshot.SCHEMA:
-            raise refuse(self.path, f"has data schema {meta.get('schema')}; this bot reads {snapshot.SCHEMA}",
-                         "run the bot version that wrote it, or start with --db pointing elsewhere")
+            raise refuse(
+                self.path,
+                f"has data schema {meta.get('schema')}; this bot reads {snapshot.SCHEMA}",
+                "run the bot version that wrote it, or start with --db pointing elsewhere",
+            )
         if not check_regular(self.journal_path) and not check_regular(self.old_path):
             raise refuse(self.journal_path, "is missing (changes after the last snapshot would be lost)")
         snapshot.validate(self.path, data)
@@ -92,8 +101,12 @@ class TinyDBStore(DocumentStore):
             raise refuse(self.old_path, "ends in a damaged record")
         last = old.records[-1][0] if old is not None and old.records else seq
         current = journal_file.read(self.journal_path, after=last)
-        records = [(path, n, ops) for path, contents in ((self.old_path, old), (self.journal_path, current))
-                   if contents is not None for n, ops in contents.records]
+        records = [
+            (path, n, ops)
+            for path, contents in ((self.old_path, old), (self.journal_path, current))
+            if contents is not None
+            for n, ops in contents.records
+        ]
         return records, current.good_bytes if current is not None and current.torn else None
 
     def _replay(self, records: Records) -> None:
@@ -119,8 +132,11 @@ class TinyDBStore(DocumentStore):
             return self._create({}, 0, "new data file")
         if journal == b"" and self._finish_creation():
             return {}, 0, self.path.stat().st_size
-        hint = (f"restore it from the backup; if this bot never started here before, delete the empty "
-                f"{self.journal_path.name}" if journal == b"" else "restore it from the backup")
+        hint = (
+            f"restore it from the backup; if this bot never started here before, delete the empty {self.journal_path.name}"
+            if journal == b""
+            else "restore it from the backup"
+        )
         raise refuse(self.path, f"is missing while {self.journal_path.name} is there (the data is incomplete)", hint)
 
     def _finish_creation(self) -> bool:
@@ -145,8 +161,7 @@ class TinyDBStore(DocumentStore):
         if read_bytes(self.journal_path):
             raise refuse(self.journal_path, "holds changes beside a version-1 data file")
         kept = migrate_v1.backup(self.path, self.disk)
-        log.info("upgrading %s from version 1: %s; the old files are kept in %s",
-                 self.path.name, migrate_v1.counts(data), kept)
+        log.info("upgrading %s from version 1: %s; the old files are kept in %s", self.path.name, migrate_v1.counts(data), kept)
         result = self._create(data, 0, "upgrade")
         self.disk.remove(self.shards_path)
         return result
@@ -164,8 +179,11 @@ class TinyDBStore(DocumentStore):
             self.disk.rename(tmp, self.path)
             self.disk.fsync_folder(self.path.parent)
         except OSError as exc:
-            raise refuse(self.path, f"cannot be written ({os_problem(exc)}: {exc.filename}) for the {why}",
-                         "make the folder writable, free some space, or start with --db pointing elsewhere") from exc
+            raise refuse(
+                self.path,
+                f"cannot be written ({os_problem(exc)}: {exc.filename}) for the {why}",
+                "make the folder writable, free some space, or start with --db pointing elsewhere",
+            ) from exc
         return data, seq, len(body)
 
     def _finish(self, torn_at: int | None) -> None:
@@ -179,8 +197,12 @@ class TinyDBStore(DocumentStore):
         self.disk.remove(temp_of(self.path))  # a snapshot begun by a compaction that was cut short
         if os.path.isdir(self.shards_path) and migrate_v1.backup_of(self.path).is_dir():
             self.disk.remove(self.shards_path)  # the upgrade was cut short after its snapshot
-            log.info("%s: removed the version-1 folder %s (kept in %s)", self.path.name,
-                     self.shards_path.name, migrate_v1.backup_of(self.path).name)
+            log.info(
+                "%s: removed the version-1 folder %s (kept in %s)",
+                self.path.name,
+                self.shards_path.name,
+                migrate_v1.backup_of(self.path).name,
+            )
 
     # -- running --------------------------------------------------------------------------
     def _durable(self, seq: int, ops: journal_file.Ops) -> None:

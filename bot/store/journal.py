@@ -62,8 +62,11 @@ def _decode(line: bytes) -> tuple[int, Ops]:
             if doc is not None:
                 check_document(table, doc)
         except DAMAGE as exc:  # the type only: a value could be a code or an ICCID
-            raise _Bad(f"it holds a damaged document ({type(exc).__name__} in {str(op[0])[:20]!r})"
-                       if isinstance(op, list) and op else "it holds a damaged operation") from None
+            raise _Bad(
+                f"it holds a damaged document ({type(exc).__name__} in {str(op[0])[:20]!r})"
+                if isinstance(op, list) and op
+                else "it holds a damaged operation"
+            ) from None
         out.append((table, key, doc))
     return seq, out
 
@@ -135,8 +138,11 @@ class Journal:
         try:
             self._fd = self.disk.open_append(path)
         except OSError as exc:
-            raise refuse(path, f"cannot be opened for writing ({os_problem(exc)})",
-                         "make the folder writable, free some space, or start with --db pointing elsewhere") from exc
+            raise refuse(
+                path,
+                f"cannot be opened for writing ({os_problem(exc)})",
+                "make the folder writable, free some space, or start with --db pointing elsewhere",
+            ) from exc
         self.size = os.fstat(self._fd).st_size
 
     def cut(self, size: int) -> None:

@@ -25,20 +25,27 @@ class FileLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise refuse(self.path.parent, f"cannot be created ({os_problem(exc)})",
-                         "make the folder writable or start with --db pointing elsewhere") from exc
+            raise refuse(
+                self.path.parent,
+                f"cannot be created ({os_problem(exc)})",
+                "make the folder writable or start with --db pointing elsewhere",
+            ) from exc
         check_regular(self.path)
         try:
             fh = self.path.open("a+")
         except OSError as exc:
-            raise refuse(self.path, f"cannot be opened ({os_problem(exc)})",
-                         "make the folder writable or start with --db pointing elsewhere") from exc
+            raise refuse(
+                self.path,
+                f"cannot be opened ({os_problem(exc)})",
+                "make the folder writable or start with --db pointing elsewhere",
+            ) from exc
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             fh.close()
-            raise StoreError(f"another bot process is already using {self.path.with_suffix('')}; "
-                             "run only one instance per data file") from exc
+            raise StoreError(
+                f"another bot process is already using {self.path.with_suffix('')}; run only one instance per data file"
+            ) from exc
         self._fh = fh
 
     def release(self) -> None:

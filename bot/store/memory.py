@@ -58,8 +58,11 @@ class DocumentStore:
                 self._failing_since = now
             if now - self._last_log >= LOG_EVERY:
                 self._last_log = now
-                log.error("could not save a change to %s (%s); the bot keeps answering and tries again",
-                          exc.filename or "the data file", os_problem(exc))
+                log.error(
+                    "could not save a change to %s (%s); the bot keeps answering and tries again",
+                    exc.filename or "the data file",
+                    os_problem(exc),
+                )
             raise StoreWriteError(f"could not save to {exc.filename}: {os_problem(exc)}") from exc
         if self._failing_since is not None:
             log.warning("saving works again")

@@ -56,14 +56,18 @@ async def upgrade(conn: AsyncConnection[Any]) -> int:
     newest = shipped[-1][0]
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
-                           "(version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
         row = await cur.fetchone()
         current = int(row[0]) if row else 0
         if current > newest:
-            raise StoreError(f"the database is at schema version {current}, newer than this bot knows ({newest}); "
-                             "run the newer version of the bot, or restore a backup made for this one")
+            raise StoreError(
+                f"the database is at schema version {current}, newer than this bot knows ({newest}); "
+                "run the newer version of the bot, or restore a backup made for this one"
+            )
         for version, name, sql in shipped:
             if version > current:
                 await conn.execute(sql.encode())  # several statements: sent as one simple query
@@ -75,8 +79,7 @@ async def upgrade(conn: AsyncConnection[Any]) -> int:
 class PostgresStore:
     """The ``Store`` on PostgreSQL; see ``bot.store.interface`` for the contract."""
 
-    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0,
-                 inner_lock_timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0, inner_lock_timeout: float = 10.0) -> None:
         """``max_connections`` for the units, as many again (opened on demand) for the units
         opened inside them; ``timeout``: seconds a unit waits for a connection.
 
@@ -86,10 +89,12 @@ class PostgresStore:
         self._url = url
         utc = "-c TimeZone=UTC"
         inner = f"{utc} -c lock_timeout={max(1, round(inner_lock_timeout * 1000))}ms"
-        self._pool = AsyncConnectionPool(url, min_size=1, max_size=max_connections, timeout=timeout, open=False,
-                                         kwargs={"options": utc})
-        self._inner = AsyncConnectionPool(url, min_size=0, max_size=max_connections, timeout=timeout, open=False,
-                                          kwargs={"options": inner})
+        self._pool = AsyncConnectionPool(
+            url, min_size=1, max_size=max_connections, timeout=timeout, open=False, kwargs={"options": utc}
+        )
+        self._inner = AsyncConnectionPool(
+            url, min_size=0, max_size=max_connections, timeout=timeout, open=False, kwargs={"options": inner}
+        )
         self.version = 0
         self.commits = 0
         self.write_failures = 0
@@ -103,8 +108,10 @@ class PostgresStore:
                 self.version = await upgrade(conn)
         except (psycopg.Error, TimeoutError) as exc:
             await self.close()
-            raise StoreError(f"cannot use the database in DATABASE_URL ({type(exc).__name__}: "
-                             f"{_first_line(exc)}); check that the server runs and the URL is right") from exc
+            raise StoreError(
+                f"cannot use the database in DATABASE_URL ({type(exc).__name__}: "
+                f"{_first_line(exc)}); check that the server runs and the URL is right"
+            ) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
@@ -133,8 +140,14 @@ class PostgresStore:
 
     def health(self) -> dict[str, Any]:
         stats = self._pool.get_stats()
-        return {"ok": not self._failing, "backend": "postgresql", "schema": self.version, "commits": self.commits,
-                "write_failures": self.write_failures, "connections": stats.get("pool_size", 0)}
+        return {
+            "ok": not self._failing,
+            "backend": "postgresql",
+            "schema": self.version,
+            "commits": self.commits,
+            "write_failures": self.write_failures,
+            "connections": stats.get("pool_size", 0),
+        }
 
     async def close(self) -> None:
         await self._inner.close()

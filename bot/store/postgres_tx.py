@@ -22,10 +22,11 @@ from bot.names import PlatformName
 from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
+from bot.store.kept import StateViews
 from providers.base import EsimBalance
 
 
-class PostgresTx:
+class PostgresTx(StateViews):
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self._conn = conn
         self.wrote = False
@@ -60,8 +61,10 @@ class PostgresTx:
         return await self._doc("households", "id", household_id, Household)  # type: ignore[no-any-return]
 
     async def save_household(self, household: Household) -> None:
-        await self._write("INSERT INTO households (id, doc) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET doc = "
-                          "excluded.doc", (household.id, Jsonb(to_doc(household))))
+        await self._write(
+            "INSERT INTO households (id, doc) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            (household.id, Jsonb(to_doc(household))),
+        )
 
     async def move_household(self, old_id: str, new_id: str) -> None:
         old = await self.household(old_id)
@@ -84,23 +87,27 @@ class PostgresTx:
         return await self._one("SELECT language FROM users WHERE id = %s", (user_id,))  # type: ignore[no-any-return]
 
     async def set_user_language(self, user_id: str, language: str | None) -> None:
-        await self._write("INSERT INTO users (id, language) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET language = "
-                          "excluded.language", (user_id, language))
+        await self._write(
+            "INSERT INTO users (id, language) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET language = excluded.language",
+            (user_id, language),
+        )
 
     async def user_hint(self, user_id: str) -> str | None:
         return await self._one("SELECT hint FROM users WHERE id = %s", (user_id,))  # type: ignore[no-any-return]
 
     async def set_user_hint(self, user_id: str, hint: str) -> None:
-        await self._write("INSERT INTO users (id, hint) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET hint = "
-                          "excluded.hint WHERE users.hint IS DISTINCT FROM excluded.hint", (user_id, hint))
+        await self._write(
+            "INSERT INTO users (id, hint) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET hint = "
+            "excluded.hint WHERE users.hint IS DISTINCT FROM excluded.hint",
+            (user_id, hint),
+        )
 
     # -- lines ----------------------------------------------------------------------------
     async def line(self, line_id: str) -> Line | None:
         return await self._doc("lines", "id", line_id, Line)  # type: ignore[no-any-return]
 
     async def lines(self, household_id: str) -> list[Line]:
-        rows = await self._rows("SELECT doc FROM lines WHERE household_id = %s ORDER BY created_at, label",
-                                (household_id,))
+        rows = await self._rows("SELECT doc FROM lines WHERE household_id = %s ORDER BY created_at, label", (household_id,))
         return [from_doc(Line, doc) for (doc,) in rows]
 
     async def line_by_ref(self, ref: str) -> Line | None:
@@ -112,7 +119,8 @@ class PostgresTx:
             "INSERT INTO lines (id, household_id, ref, created_at, label, doc) VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id, ref = excluded.ref, "
             "created_at = excluded.created_at, label = excluded.label, doc = excluded.doc",
-            (line.id, line.household_id, line.ref, line.created_at, line.label, Jsonb(to_doc(line))))
+            (line.id, line.household_id, line.ref, line.created_at, line.label, Jsonb(to_doc(line))),
+        )
 
     async def delete_line(self, line_id: str) -> None:
         for table in ("samples", "alerts", "schedule"):
@@ -125,8 +133,10 @@ class PostgresTx:
 
     async def record_link_failure(self, user_id: str, at: datetime) -> None:
         times = await self._one("SELECT at FROM link_failures WHERE user_id = %s FOR UPDATE", (user_id,)) or []
-        await self._write("INSERT INTO link_failures (user_id, at) VALUES (%s, %s) ON CONFLICT (user_id) DO UPDATE "
-                          "SET at = excluded.at", (user_id, Jsonb([*times[-19:], to_doc(at)])))
+        await self._write(
+            "INSERT INTO link_failures (user_id, at) VALUES (%s, %s) ON CONFLICT (user_id) DO UPDATE SET at = excluded.at",
+            (user_id, Jsonb([*times[-19:], to_doc(at)])),
+        )
 
     async def link_failures_since(self, user_id: str, since: datetime) -> int:
         times = await self._one("SELECT at FROM link_failures WHERE user_id = %s", (user_id,)) or []
@@ -141,9 +151,11 @@ class PostgresTx:
         return None if doc is None else from_doc(Pending, doc)
 
     async def save_pending(self, pending: Pending) -> None:
-        await self._write("INSERT INTO pending (token, household_id, doc) VALUES (%s, %s, %s) ON CONFLICT (token) DO "
-                          "UPDATE SET household_id = excluded.household_id, doc = excluded.doc",
-                          (pending.token, pending.household_id, Jsonb(to_doc(pending))))
+        await self._write(
+            "INSERT INTO pending (token, household_id, doc) VALUES (%s, %s, %s) ON CONFLICT (token) DO "
+            "UPDATE SET household_id = excluded.household_id, doc = excluded.doc",
+            (pending.token, pending.household_id, Jsonb(to_doc(pending))),
+        )
 
     async def order(self, client_ref: str) -> OrderRecord | None:
         return await self._doc("orders", "client_ref", client_ref, OrderRecord)  # type: ignore[no-any-return]
@@ -152,7 +164,9 @@ class PostgresTx:
         await self._write(
             "INSERT INTO orders (client_ref, household_id, created_at, doc) VALUES (%s, %s, %s, %s) ON CONFLICT "
             "(client_ref) DO UPDATE SET household_id = excluded.household_id, created_at = excluded.created_at, "
-            "doc = excluded.doc", (order.client_ref, order.household_id, order.created_at, Jsonb(to_doc(order))))
+            "doc = excluded.doc",
+            (order.client_ref, order.household_id, order.created_at, Jsonb(to_doc(order))),
+        )
 
     async def orders(self, household_id: str) -> list[OrderRecord]:
         rows = await self._rows("SELECT doc FROM orders WHERE household_id = %s ORDER BY created_at", (household_id,))
@@ -161,12 +175,13 @@ class PostgresTx:
     # -- samples and reminder state -------------------------------------------------------
     async def add_sample(self, line_id: str, balance: EsimBalance) -> None:
         doc = await self._one("SELECT doc FROM samples WHERE line_id = %s FOR UPDATE", (line_id,)) or {}
-        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes,
-                            cap=MAX_SAMPLES, days=SAMPLE_DAYS)
+        points = packed.add(packed.unpack(doc), balance.as_of, balance.data_remaining_bytes, cap=MAX_SAMPLES, days=SAMPLE_DAYS)
         if points is not None:
             new = {**packed.pack(points), "last": to_doc(balance)}
-            await self._write("INSERT INTO samples (line_id, doc) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE "
-                              "SET doc = excluded.doc", (line_id, Jsonb(new)))
+            await self._write(
+                "INSERT INTO samples (line_id, doc) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE SET doc = excluded.doc",
+                (line_id, Jsonb(new)),
+            )
 
     async def samples(self, line_id: str) -> list[Sample]:
         doc = await self._one("SELECT doc FROM samples WHERE line_id = %s", (line_id,))
@@ -180,8 +195,10 @@ class PostgresTx:
         return await self._doc("alerts", "line_id", line_id, AlertState)  # type: ignore[no-any-return]
 
     async def save_alert_state(self, line_id: str, state: AlertState) -> None:
-        await self._write("INSERT INTO alerts (line_id, doc) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE SET "
-                          "doc = excluded.doc", (line_id, Jsonb(to_doc(state))))
+        await self._write(
+            "INSERT INTO alerts (line_id, doc) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE SET doc = excluded.doc",
+            (line_id, Jsonb(to_doc(state))),
+        )
 
     # -- the poll schedule: claims are FOR UPDATE SKIP LOCKED with an owner and a lease ----
     async def due(self, line_id: str) -> datetime | None:
@@ -191,8 +208,11 @@ class PostgresTx:
         if at is None:
             await self._write("DELETE FROM schedule WHERE line_id = %s", (line_id,))
             return
-        await self._write("INSERT INTO schedule (line_id, due_at) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE "
-                          "SET due_at = excluded.due_at, owner = NULL, lease_until = NULL", (line_id, at))
+        await self._write(
+            "INSERT INTO schedule (line_id, due_at) VALUES (%s, %s) ON CONFLICT (line_id) DO UPDATE "
+            "SET due_at = excluded.due_at, owner = NULL, lease_until = NULL",
+            (line_id, at),
+        )
 
     async def next_due(self) -> datetime | None:
         return await self._one("SELECT min(ready) FROM schedule")  # type: ignore[no-any-return]
@@ -201,7 +221,9 @@ class PostgresTx:
         rows = await self._write(
             "WITH due AS (SELECT line_id, ready FROM schedule WHERE ready <= %s ORDER BY ready, line_id LIMIT %s "
             "FOR UPDATE SKIP LOCKED) UPDATE schedule s SET owner = %s, lease_until = %s FROM due "
-            "WHERE s.line_id = due.line_id RETURNING due.ready, s.line_id", (now, limit, owner, now + lease))
+            "WHERE s.line_id = due.line_id RETURNING due.ready, s.line_id",
+            (now, limit, owner, now + lease),
+        )
         return [line_id for _ready, line_id in sorted(rows)]
 
     # -- the outbox -----------------------------------------------------------------------
@@ -217,17 +239,30 @@ class PostgresTx:
             "SET state = excluded.state, not_before = excluded.not_before, created_at = excluded.created_at, "
             "household_id = excluded.household_id, line_id = excluded.line_id, owner = NULL, lease_until = NULL, "
             "finished = excluded.finished, doc = excluded.doc",
-            (item.id, str(item.state), item.not_before, item.created_at, item.household_id, item.line_id, finished,
-             Jsonb(to_doc(item))))
+            (
+                item.id,
+                str(item.state),
+                item.not_before,
+                item.created_at,
+                item.household_id,
+                item.line_id,
+                finished,
+                Jsonb(to_doc(item)),
+            ),
+        )
         if finished and int(await self._one("SELECT count(*) FROM outbox WHERE finished IS NOT NULL")) > 2 * KEEP_FINISHED:
-            await self._write("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE finished IS NOT NULL "
-                              "ORDER BY finished LIMIT %s)", (KEEP_FINISHED,))
+            await self._write(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE finished IS NOT NULL ORDER BY finished LIMIT %s)",
+                (KEEP_FINISHED,),
+            )
 
     async def claim_outbox(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         rows = await self._write(
             "WITH due AS (SELECT id FROM outbox WHERE state = 'pending' AND ready <= %s ORDER BY ready, created_at, id "
             "LIMIT %s FOR UPDATE SKIP LOCKED) UPDATE outbox o SET owner = %s, lease_until = %s FROM due "
-            "WHERE o.id = due.id RETURNING o.doc", (now, limit, owner, now + lease))
+            "WHERE o.id = due.id RETURNING o.doc",
+            (now, limit, owner, now + lease),
+        )
         items = [from_doc(OutboxItem, doc) for (doc,) in rows]
         return sorted(items, key=lambda i: (i.not_before, i.created_at, i.id))
 
@@ -243,13 +278,17 @@ class PostgresTx:
         if value is None:
             await self._write("DELETE FROM state WHERE key = %s", (key,))
             return
-        await self._write("INSERT INTO state (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = "
-                          "excluded.value", (key, Jsonb(value)))
+        await self._write(
+            "INSERT INTO state (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, Jsonb(value)),
+        )
 
     async def is_empty(self) -> bool:
         """No household, line, alert or state yet: a database ``migrate`` may copy into."""
-        return not await self._one("SELECT EXISTS (SELECT 1 FROM households) OR EXISTS (SELECT 1 FROM lines) "
-                                   "OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM state)")
+        return not await self._one(
+            "SELECT EXISTS (SELECT 1 FROM households) OR EXISTS (SELECT 1 FROM lines) "
+            "OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM state)"
+        )
 
     async def put_raw(self, table: str, key: str, doc: dict[str, Any]) -> None:
         """A document of the embedded layout whose table has no record type (samples, link failures)."""

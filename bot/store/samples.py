@@ -46,8 +46,9 @@ def pack(points: list[Point]) -> dict[str, object]:
     if not points:
         return {"base": 0, "pts": ""}
     base = int(points[0][0].timestamp())
-    raw = b"".join(_POINT.pack(max(0, int(at.timestamp()) - base), _UNKNOWN if left is None else max(0, left))
-                   for at, left in points)
+    raw = b"".join(
+        _POINT.pack(max(0, int(at.timestamp()) - base), _UNKNOWN if left is None else max(0, left)) for at, left in points
+    )
     return {"base": base, "pts": base64.b64encode(raw).decode("ascii")}
 
 

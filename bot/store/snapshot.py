@@ -23,8 +23,14 @@ from bot.store.tables import TABLES, Data
 SCHEMA = 2
 CHUNK = 25  # documents encoded at a time (about 0.05 ms), so a compaction gives way to commands in between
 META = b',"meta":{"1":'  # the meta table comes last, after the checksummed tables
-KINDS: dict[str, Any] = {"households": Household, "lines": Line, "pending": Pending, "orders": OrderRecord,
-                         "alerts": AlertState, "outbox": OutboxItem}
+KINDS: dict[str, Any] = {
+    "households": Household,
+    "lines": Line,
+    "pending": Pending,
+    "orders": OrderRecord,
+    "alerts": AlertState,
+    "outbox": OutboxItem,
+}
 
 
 def _dumps(value: Any) -> bytes:
@@ -67,7 +73,7 @@ def chunks(source: Data | Source, seq: int) -> Iterator[bytes]:
         yield head
         ids, empty = src.frozen_ids(name), True
         for start in range(0, len(ids), CHUNK):
-            body = _dumps(src.frozen(name, ids[start:start + CHUNK]))[1:-1]
+            body = _dumps(src.frozen(name, ids[start : start + CHUNK]))[1:-1]
             if body:
                 part = body if empty else b"," + body
                 crc, empty = zlib.crc32(part, crc), False
@@ -92,7 +98,8 @@ def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str,
     except (ValueError, UnicodeDecodeError) as exc:
         raise refuse(path, f"is not whole: it does not read as JSON ({str(exc)[:80]})") from exc
     if not isinstance(data, dict) or not all(
-            isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in data.values()):
+        isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in data.values()
+    ):
         raise refuse(path, "is not a bot data file (not in TinyDB's layout)", "start with --db pointing elsewhere")
     meta_docs = list(data.pop("meta", {}).values())
     if not with_meta:

@@ -28,8 +28,7 @@ from tinydb.table import Document, Table
 
 Doc = dict[str, Any]
 Data = dict[str, dict[str, Doc]]  # table -> doc id (as a string) -> document
-TABLES = ("households", "users", "lines", "failures", "pending", "orders", "samples", "alerts",
-          "schedule", "outbox", "state")
+TABLES = ("households", "users", "lines", "failures", "pending", "orders", "samples", "alerts", "schedule", "outbox", "state")
 
 
 class _IntKeys(MutableMapping[int, Doc]):

@@ -74,6 +74,7 @@ class LoggedBot:
 
     def wait_log(self, needle: str, deadline: float = 30) -> str:
         """The log once it holds ``needle``; fails at once, with the log's tail, if the bot exits first."""
+
         def probe() -> str | None:
             text = self.log_text()
             if needle in text:
@@ -81,4 +82,5 @@ class LoggedBot:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.proc.returncode}:\n{text[-3000:]}")
             return None
+
         return wait_for(probe, f"{needle!r} in the bot's log", deadline=deadline)

@@ -17,8 +17,7 @@ from tests.emulators.airalo import AiraloEmulator
 from tests.emulators.esimaccess import EsimAccessEmulator
 from tests.emulators.esimgo import EsimGoEmulator
 
-KINDS: dict[str, type[Emulator]] = {"airalo": AiraloEmulator, "esimaccess": EsimAccessEmulator,
-                                    "esimgo": EsimGoEmulator}
+KINDS: dict[str, type[Emulator]] = {"airalo": AiraloEmulator, "esimaccess": EsimAccessEmulator, "esimgo": EsimGoEmulator}
 
 
 async def main(names: list[str]) -> None:

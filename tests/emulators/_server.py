@@ -95,8 +95,11 @@ class Emulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route.name or "?"
         body = await request.read()
-        self.calls.append(Call(request.method, route, request.path, dict(request.query),
-                               {k.lower(): v for k, v in request.headers.items()}, body))
+        self.calls.append(
+            Call(
+                request.method, route, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body
+            )
+        )
         fault = self.faults[route].pop(0) if self.faults.get(route) else None
         if fault is None:
             return await handler(request)

@@ -33,15 +33,33 @@ NOT_FOUND = {"data": [], "meta": {"message": "messages.resource_not_found"}}
 UNAUTHORIZED = {"data": [], "meta": {"message": "Unauthenticated."}}
 TOPUPS = {
     AIRALO_TOPUP_PLAN: {
-        "id": AIRALO_TOPUP_PLAN, "type": "topup", "price": 10, "net_price": 8, "amount": 3072, "day": 30,
-        "is_unlimited": False, "title": "3 GB - 100 SMS - 100 Mins - 30 Days", "data": "3 GB",
-        "short_info": "This eSIM doesn't come with a phone number.", "voice": 100, "text": 100,
+        "id": AIRALO_TOPUP_PLAN,
+        "type": "topup",
+        "price": 10,
+        "net_price": 8,
+        "amount": 3072,
+        "day": 30,
+        "is_unlimited": False,
+        "title": "3 GB - 100 SMS - 100 Mins - 30 Days",
+        "data": "3 GB",
+        "short_info": "This eSIM doesn't come with a phone number.",
+        "voice": 100,
+        "text": 100,
         "prices": {"net_price": {"USD": 8, "EUR": 7.36}, "recommended_retail_price": {"USD": 10, "EUR": 9.2}},
         "new_field_nobody_knows": {"ignored": True},
     },
     AIRALO_SMALL_PLAN: {
-        "id": AIRALO_SMALL_PLAN, "type": "topup", "price": "4.50", "net_price": "3.60", "amount": 1024,
-        "day": 7, "is_unlimited": False, "title": "1 GB - 7 Days", "data": "1 GB", "voice": None, "text": None,
+        "id": AIRALO_SMALL_PLAN,
+        "type": "topup",
+        "price": "4.50",
+        "net_price": "3.60",
+        "amount": 1024,
+        "day": 7,
+        "is_unlimited": False,
+        "title": "1 GB - 7 Days",
+        "data": "1 GB",
+        "voice": None,
+        "text": None,
     },
 }
 
@@ -102,14 +120,16 @@ class AiraloEmulator(Emulator):
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
         if not form.get("client_id"):
-            return json_response({"data": {"client_id": "The client id field is required."},
-                                  "meta": {"message": "the parameter is invalid"}}, 422)
+            return json_response(
+                {"data": {"client_id": "The client id field is required."}, "meta": {"message": "the parameter is invalid"}}, 422
+            )
         if form.get("client_id") != AIRALO_CLIENT_ID or form.get("client_secret") != AIRALO_CLIENT_SECRET:
             return json_response({"data": [], "meta": {"message": "Client authentication failed"}}, 401)
         token = secrets.token_urlsafe(24)
         self.tokens.add(token)
-        return json_response({"data": {"token_type": "Bearer", "expires_in": 31622400, "access_token": token},
-                              "meta": {"message": "success"}})
+        return json_response(
+            {"data": {"token_type": "Bearer", "expires_in": 31622400, "access_token": token}, "meta": {"message": "success"}}
+        )
 
     def _sim_or_error(self, request: web.Request) -> tuple[str, AiraloSim | None, web.Response | None]:
         iccid = request.match_info["iccid"]
@@ -122,12 +142,26 @@ class AiraloEmulator(Emulator):
         iccid, sim, error = self._sim_or_error(request)
         if error or sim is None:
             return error or json_response(NOT_FOUND, 404)
-        return json_response({"data": {
-            "id": 102795, "created_at": "2024-05-14 11:48:47", "iccid": iccid, "lpa": "lpa.airalo.com",
-            "matching_id": sim.matching_id, "qrcode": f"LPA:1$lpa.airalo.com${sim.matching_id}",
-            "qrcode_url": "https://airalo.example/qr", "airalo_code": None, "apn_type": "automatic",
-            "apn_value": None, "is_roaming": True, "confirmation_code": None, "msisdn": None,
-        }, "meta": {"message": "success"}})
+        return json_response(
+            {
+                "data": {
+                    "id": 102795,
+                    "created_at": "2024-05-14 11:48:47",
+                    "iccid": iccid,
+                    "lpa": "lpa.airalo.com",
+                    "matching_id": sim.matching_id,
+                    "qrcode": f"LPA:1$lpa.airalo.com${sim.matching_id}",
+                    "qrcode_url": "https://airalo.example/qr",
+                    "airalo_code": None,
+                    "apn_type": "automatic",
+                    "apn_value": None,
+                    "is_roaming": True,
+                    "confirmation_code": None,
+                    "msisdn": None,
+                },
+                "meta": {"message": "success"},
+            }
+        )
 
     async def usage(self, request: web.Request) -> web.Response:
         _, sim, error = self._sim_or_error(request)
@@ -135,16 +169,27 @@ class AiraloEmulator(Emulator):
             return error or json_response(NOT_FOUND, 404)
         expired = None if sim.expires_in_days is None else stamp(self.now() + timedelta(days=sim.expires_in_days))
         recycled = sim.status == "RECYCLED"
-        return json_response({"data": {
-            "remaining": sim.remaining, "total": sim.total, "expired_at": expired,
-            "is_unlimited": None if recycled else sim.unlimited, "status": sim.status,
-            "remaining_voice": sim.remaining_voice, "remaining_text": sim.remaining_text,
-            "total_voice": sim.total_voice, "total_text": sim.total_text,
-        }, "meta": {"message": "api.succes"}})
+        return json_response(
+            {
+                "data": {
+                    "remaining": sim.remaining,
+                    "total": sim.total,
+                    "expired_at": expired,
+                    "is_unlimited": None if recycled else sim.unlimited,
+                    "status": sim.status,
+                    "remaining_voice": sim.remaining_voice,
+                    "remaining_text": sim.remaining_text,
+                    "total_voice": sim.total_voice,
+                    "total_text": sim.total_text,
+                },
+                "meta": {"message": "api.succes"},
+            }
+        )
 
     def _recycled(self, iccid: str) -> web.Response:
-        return json_response({"code": 73, "reason": f"The eSIM with iccid {iccid} has been recycled. "
-                              "It can no longer be used or topped up."}, 422)
+        return json_response(
+            {"code": 73, "reason": f"The eSIM with iccid {iccid} has been recycled. It can no longer be used or topped up."}, 422
+        )
 
     def _pricing(self) -> dict[str, Any]:
         if self.discount_pricing:
@@ -176,8 +221,7 @@ class AiraloEmulator(Emulator):
         else:
             fields = dict(await request.post())
         iccid, plan_id = str(fields.get("iccid") or ""), str(fields.get("package_id") or "")
-        missing = {k: f"The {k.replace('_', ' ')} field is required." for k in ("iccid", "package_id")
-                   if not fields.get(k)}
+        missing = {k: f"The {k.replace('_', ' ')} field is required." for k in ("iccid", "package_id") if not fields.get(k)}
         if missing:
             return json_response({"data": missing, "meta": {"message": "the parameter is invalid"}}, 422)
         sim = self.sims.get(iccid)
@@ -186,28 +230,43 @@ class AiraloEmulator(Emulator):
         if sim.status == "RECYCLED":
             return self._recycled(iccid)
         if plan_id not in sim.topups:
-            return json_response({"data": {"package_id": "invalid topup package"},
-                                  "meta": {"message": "the parameter is invalid"}}, 422)
+            return json_response(
+                {"data": {"package_id": "invalid topup package"}, "meta": {"message": "the parameter is invalid"}}, 422
+            )
         package = self._package(plan_id)
         sim.total += int(package["amount"])
         sim.remaining += int(package["amount"])
         sim.status = "ACTIVE"
         order_id = 111 + len(self.orders)
         order = {
-            "id": order_id, "code": f"20251118-{order_id:06d}", "package_id": plan_id, "currency": "USD",
-            "quantity": 1, "type": "topup", "description": str(fields.get("description") or ""),
-            "esim_type": "local", "validity": int(package["day"]), "package": package["title"],
-            "data": package["data"], "price": float(package["price"]), "pricing_model": self._pricing()["model"],
+            "id": order_id,
+            "code": f"20251118-{order_id:06d}",
+            "package_id": plan_id,
+            "currency": "USD",
+            "quantity": 1,
+            "type": "topup",
+            "description": str(fields.get("description") or ""),
+            "esim_type": "local",
+            "validity": int(package["day"]),
+            "package": package["title"],
+            "data": package["data"],
+            "price": float(package["price"]),
+            "pricing_model": self._pricing()["model"],
             "net_price": None if package["net_price"] is None else float(package["net_price"]),
-            "text": package.get("text"), "voice": package.get("voice"), "created_at": stamp(self.now()),
-            "manual_installation": "<p>…</p>", "iccid": iccid,
+            "text": package.get("text"),
+            "voice": package.get("voice"),
+            "created_at": stamp(self.now()),
+            "manual_installation": "<p>…</p>",
+            "iccid": iccid,
         }
         if self.discount_pricing:
-            order |= {"discount_percentage": 20, "unit_paid_price": float(package["price"]) * 0.8,
-                      "total_amount_paid": float(package["price"]) * 0.8}
+            order |= {
+                "discount_percentage": 20,
+                "unit_paid_price": float(package["price"]) * 0.8,
+                "total_amount_paid": float(package["price"]) * 0.8,
+            }
         self.orders.append(order)
-        return json_response({"data": {k: v for k, v in order.items() if k != "iccid"},
-                              "meta": {"message": "success"}})
+        return json_response({"data": {k: v for k, v in order.items() if k != "iccid"}, "meta": {"message": "success"}})
 
     async def list_orders(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -225,9 +284,19 @@ class AiraloEmulator(Emulator):
             if "status" in request.query.get("include", ""):
                 item["status"] = {"name": "Completed", "slug": "completed"}
             items.append(item)
-        return json_response({
-            "data": items,
-            "links": {"first": "?page=1", "last": "?page=1", "prev": None, "next": None},
-            "meta": {"message": "success", "current_page": 1, "from": 1 if items else None, "last_page": 1,
-                     "path": "/v2/orders", "per_page": "50", "to": len(items), "total": len(items)},
-        })
+        return json_response(
+            {
+                "data": items,
+                "links": {"first": "?page=1", "last": "?page=1", "prev": None, "next": None},
+                "meta": {
+                    "message": "success",
+                    "current_page": 1,
+                    "from": 1 if items else None,
+                    "last_page": 1,
+                    "path": "/v2/orders",
+                    "per_page": "50",
+                    "to": len(items),
+                    "total": len(items),
+                },
+            }
+        )

@@ -35,14 +35,32 @@ from tests.emulators._server import Emulator, json_response
 GIB = 1024**3
 TOPUP_PACKAGES = {
     ESIMACCESS_TOPUP_PLAN: {
-        "packageCode": ESIMACCESS_TOPUP_PLAN, "slug": "NO_3_30", "name": "Norway 3GB 30Days", "price": 25000,
-        "retailPrice": 50000, "currencyCode": "USD", "volume": 3 * GIB, "duration": 30, "durationUnit": "DAY",
-        "location": "NO", "description": "Norway 3GB 30Days", "activeType": 1, "dataType": 1,
-        "supportTopUpType": 2, "locationNetworkList": [{"locationName": "Norway", "locationCode": "NO"}],
+        "packageCode": ESIMACCESS_TOPUP_PLAN,
+        "slug": "NO_3_30",
+        "name": "Norway 3GB 30Days",
+        "price": 25000,
+        "retailPrice": 50000,
+        "currencyCode": "USD",
+        "volume": 3 * GIB,
+        "duration": 30,
+        "durationUnit": "DAY",
+        "location": "NO",
+        "description": "Norway 3GB 30Days",
+        "activeType": 1,
+        "dataType": 1,
+        "supportTopUpType": 2,
+        "locationNetworkList": [{"locationName": "Norway", "locationCode": "NO"}],
     },
     "TOPUP_CKH492": {
-        "packageCode": "TOPUP_CKH492", "name": "Nordics 1GB 7Days", "price": 9000, "retailPrice": 18000,
-        "currencyCode": "USD", "volume": GIB, "duration": 7, "durationUnit": "DAY", "location": "NO,SE,DK",
+        "packageCode": "TOPUP_CKH492",
+        "name": "Nordics 1GB 7Days",
+        "price": 9000,
+        "retailPrice": 18000,
+        "currencyCode": "USD",
+        "volume": GIB,
+        "duration": 7,
+        "durationUnit": "DAY",
+        "location": "NO,SE,DK",
     },
 }
 
@@ -68,11 +86,11 @@ class AccessSim:
 def _default_sims() -> dict[str, AccessSim]:
     return {
         ESIMACCESS_ICCID: AccessSim("25030303480009", ESIMACCESS_CODE),
-        ESIMACCESS_FRESH_ICCID: AccessSim("25030303480010", "7A0B11C2D3E4", status="GOT_RESOURCE", total=GIB,
-                                          used=0, usage_bare=True),
+        ESIMACCESS_FRESH_ICCID: AccessSim(
+            "25030303480010", "7A0B11C2D3E4", status="GOT_RESOURCE", total=GIB, used=0, usage_bare=True
+        ),
         ESIMACCESS_CANCELLED_ICCID: AccessSim("25030303480011", "99AA00BB11CC", status="CANCEL", used=0),
-        ESIMACCESS_PENDING_ICCID: AccessSim("25030303480012", "55EE44DD33CC", status="GOT_RESOURCE", used=0,
-                                            not_ready_answers=1),
+        ESIMACCESS_PENDING_ICCID: AccessSim("25030303480012", "55EE44DD33CC", status="GOT_RESOURCE", used=0, not_ready_answers=1),
     }
 
 
@@ -95,13 +113,15 @@ class EsimAccessEmulator(Emulator):
         ]
 
     def ok(self, obj: Any) -> web.Response:
-        return json_response({"success": "true" if self.success_as_string else True, "errorCode": None,
-                              "errorMsg": None, "obj": obj})
+        return json_response(
+            {"success": "true" if self.success_as_string else True, "errorCode": None, "errorMsg": None, "obj": obj}
+        )
 
     def fail(self, code: str, message: str) -> web.Response:
         error: Any = int(code) if self.numeric_error_codes else code
-        return json_response({"success": "false" if self.success_as_string else False, "errorCode": error,
-                              "errorMsg": message, "obj": None})
+        return json_response(
+            {"success": "false" if self.success_as_string else False, "errorCode": error, "errorMsg": message, "obj": None}
+        )
 
     async def _body(self, request: web.Request) -> tuple[dict[str, Any] | None, web.Response | None]:
         if request.headers.get("RT-AccessCode") != ESIMACCESS_ACCESS_CODE:
@@ -109,8 +129,9 @@ class EsimAccessEmulator(Emulator):
         raw = (await request.read()).decode()
         signature = request.headers.get("RT-Signature")
         if signature or self.require_signature:
-            message = (request.headers.get("RT-Timestamp", "") + request.headers.get("RT-RequestID", "")
-                       + ESIMACCESS_ACCESS_CODE + raw).encode()
+            message = (
+                request.headers.get("RT-Timestamp", "") + request.headers.get("RT-RequestID", "") + ESIMACCESS_ACCESS_CODE + raw
+            ).encode()
             expected = hmac.new(ESIMACCESS_SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
             if not signature or not hmac.compare_digest(expected, signature.lower()):
                 return None, self.fail("101003", "signature mismatch")
@@ -123,17 +144,42 @@ class EsimAccessEmulator(Emulator):
     def _esim_json(self, iccid: str, sim: AccessSim) -> dict[str, Any]:
         now = self.now()
         return {
-            "esimTranNo": sim.tran_no, "orderNo": f"B{sim.tran_no}", "transactionId": f"first-{sim.tran_no}",
-            "imsi": "454006109846571", "iccid": iccid, "msisdn": None,
-            "ac": f"LPA:1$rsp-eu.redteamobile.com${sim.matching_id}", "qrCodeUrl": "http://static.example/qr",
-            "smdpStatus": "RELEASED", "esimStatus": sim.status, "eid": "", "activeType": 1, "dataType": 1,
+            "esimTranNo": sim.tran_no,
+            "orderNo": f"B{sim.tran_no}",
+            "transactionId": f"first-{sim.tran_no}",
+            "imsi": "454006109846571",
+            "iccid": iccid,
+            "msisdn": None,
+            "ac": f"LPA:1$rsp-eu.redteamobile.com${sim.matching_id}",
+            "qrCodeUrl": "http://static.example/qr",
+            "smdpStatus": "RELEASED",
+            "esimStatus": sim.status,
+            "eid": "",
+            "activeType": 1,
+            "dataType": 1,
             "activateTime": None if sim.status == "GOT_RESOURCE" else ts(now - timedelta(days=5)),
-            "installationTime": None, "expiredTime": ts(now + timedelta(days=sim.expires_in_days)),
-            "totalVolume": sim.total, "orderUsage": sim.used, "totalDuration": 30, "durationUnit": "DAY",
-            "pin": "1234", "puk": "5678", "apn": "internet", "supportTopUpType": 2, "futureField": [1, 2],
-            "packageList": [{"packageName": "Norway 5GB 30Days", "packageCode": "CKH003", "duration": 30,
-                             "volume": 5 * GIB, "locationCode": "NO", "createTime": ts(now - timedelta(days=5))},
-                            *sim.packages],
+            "installationTime": None,
+            "expiredTime": ts(now + timedelta(days=sim.expires_in_days)),
+            "totalVolume": sim.total,
+            "orderUsage": sim.used,
+            "totalDuration": 30,
+            "durationUnit": "DAY",
+            "pin": "1234",
+            "puk": "5678",
+            "apn": "internet",
+            "supportTopUpType": 2,
+            "futureField": [1, 2],
+            "packageList": [
+                {
+                    "packageName": "Norway 5GB 30Days",
+                    "packageCode": "CKH003",
+                    "duration": 30,
+                    "volume": 5 * GIB,
+                    "locationCode": "NO",
+                    "createTime": ts(now - timedelta(days=5)),
+                },
+                *sim.packages,
+            ],
         }
 
     async def esim_query(self, request: web.Request) -> web.Response:
@@ -159,8 +205,14 @@ class EsimAccessEmulator(Emulator):
         for sim in self.sims.values():
             if sim.tran_no in wanted:
                 bare = bare or sim.usage_bare
-                entries.append({"esimTranNo": sim.tran_no, "dataUsage": sim.used, "totalData": sim.total,
-                                "lastUpdateTime": ts(self.now() - timedelta(hours=2))})
+                entries.append(
+                    {
+                        "esimTranNo": sim.tran_no,
+                        "dataUsage": sim.used,
+                        "totalData": sim.total,
+                        "lastUpdateTime": ts(self.now() - timedelta(hours=2)),
+                    }
+                )
         return self.ok(entries if bare else {"esimUsageList": entries})
 
     async def package_list(self, request: web.Request) -> web.Response:
@@ -192,10 +244,23 @@ class EsimAccessEmulator(Emulator):
         package = TOPUP_PACKAGES[code]
         sim.total += int(package["volume"])
         sim.expires_in_days += int(package["duration"])
-        sim.packages.append({"packageName": package["name"], "packageCode": code, "duration": package["duration"],
-                             "volume": package["volume"], "locationCode": "NO", "createTime": ts(self.now())})
-        result = {"transactionId": transaction, "iccid": iccid,
-                  "expiredTime": ts(self.now() + timedelta(days=sim.expires_in_days)),
-                  "totalVolume": sim.total, "totalDuration": 30 + int(package["duration"]), "orderUsage": sim.used}
+        sim.packages.append(
+            {
+                "packageName": package["name"],
+                "packageCode": code,
+                "duration": package["duration"],
+                "volume": package["volume"],
+                "locationCode": "NO",
+                "createTime": ts(self.now()),
+            }
+        )
+        result = {
+            "transactionId": transaction,
+            "iccid": iccid,
+            "expiredTime": ts(self.now() + timedelta(days=sim.expires_in_days)),
+            "totalVolume": sim.total,
+            "totalDuration": 30 + int(package["duration"]),
+            "orderUsage": sim.used,
+        }
         self.topups_done[transaction] = result
         return self.ok(result)

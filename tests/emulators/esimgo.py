@@ -35,12 +35,24 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _bundle(name: str, desc: str, iso: str, mb: int, days: int, price: float, profile: str,
-            unlimited: bool = False) -> dict[str, Any]:
-    return {"name": name, "description": desc, "groups": ["Standard eSIM Bundles"],
-            "countries": [{"name": desc.split(", ")[-2] if ", " in desc else iso, "region": "Europe", "iso": iso}],
-            "dataAmount": mb, "duration": days, "speed": ["4G", "5G"], "autostart": True, "unlimited": unlimited,
-            "roamingEnabled": [], "price": price, "billingType": "FixedCost", "_profile": profile}
+def _bundle(
+    name: str, desc: str, iso: str, mb: int, days: int, price: float, profile: str, unlimited: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": desc,
+        "groups": ["Standard eSIM Bundles"],
+        "countries": [{"name": desc.split(", ")[-2] if ", " in desc else iso, "region": "Europe", "iso": iso}],
+        "dataAmount": mb,
+        "duration": days,
+        "speed": ["4G", "5G"],
+        "autostart": True,
+        "unlimited": unlimited,
+        "roamingEnabled": [],
+        "price": price,
+        "billingType": "FixedCost",
+        "_profile": profile,
+    }
 
 
 CATALOGUE = [
@@ -52,11 +64,17 @@ CATALOGUE = [
 ]
 
 
-def _assignment(n: int, state: str, initial: int, remaining: int, when: datetime,
-                unlimited: bool = False) -> dict[str, Any]:
-    return {"id": str(215009266 + n), "assignmentReference": f"{uuid.UUID(int=n)}-0", "callTypeGroup": "data",
-            "initialQuantity": initial, "remainingQuantity": remaining, "assignmentDateTime": rfc3339(when),
-            "bundleState": state, "unlimited": unlimited}
+def _assignment(n: int, state: str, initial: int, remaining: int, when: datetime, unlimited: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(215009266 + n),
+        "assignmentReference": f"{uuid.UUID(int=n)}-0",
+        "callTypeGroup": "data",
+        "initialQuantity": initial,
+        "remainingQuantity": remaining,
+        "assignmentDateTime": rfc3339(when),
+        "bundleState": state,
+        "unlimited": unlimited,
+    }
 
 
 @dataclass
@@ -79,19 +97,45 @@ class EsimGoEmulator(Emulator):
             return
         t = self.now()
         self.sims = {
-            ESIMGO_ICCID: GoSim(ESIMGO_CODE, bundles=[
-                {"name": ESIMGO_TOPUP_PLAN, "description": "eSIM, 1GB, 7 Days, Norway, V2", "assignments": [
-                    _assignment(1, "active", GB, 750_000_000, t - timedelta(days=2)),
-                    _assignment(2, "queued", GB, GB, t - timedelta(days=1))]},
-                {"name": "esim_1GB_7D_NO_V1", "description": "old", "assignments": [
-                    _assignment(3, "expired", GB, 0, t - timedelta(days=40))]}]),
-            ESIMGO_EXPIRED_ICCID: GoSim("EXP-1", bundles=[
-                {"name": ESIMGO_TOPUP_PLAN, "assignments": [
-                    _assignment(4, "depleted", GB, 0, t - timedelta(days=3)),
-                    _assignment(5, "lapsed", GB, GB, t - timedelta(days=60))]}]),
-            ESIMGO_UNLIMITED_ICCID: GoSim("UNL-1", bundles=[
-                {"name": "esim_UL_7D_NO_V2", "assignments": [
-                    _assignment(6, "active", 0, 0, t - timedelta(days=1), unlimited=True)]}]),
+            ESIMGO_ICCID: GoSim(
+                ESIMGO_CODE,
+                bundles=[
+                    {
+                        "name": ESIMGO_TOPUP_PLAN,
+                        "description": "eSIM, 1GB, 7 Days, Norway, V2",
+                        "assignments": [
+                            _assignment(1, "active", GB, 750_000_000, t - timedelta(days=2)),
+                            _assignment(2, "queued", GB, GB, t - timedelta(days=1)),
+                        ],
+                    },
+                    {
+                        "name": "esim_1GB_7D_NO_V1",
+                        "description": "old",
+                        "assignments": [_assignment(3, "expired", GB, 0, t - timedelta(days=40))],
+                    },
+                ],
+            ),
+            ESIMGO_EXPIRED_ICCID: GoSim(
+                "EXP-1",
+                bundles=[
+                    {
+                        "name": ESIMGO_TOPUP_PLAN,
+                        "assignments": [
+                            _assignment(4, "depleted", GB, 0, t - timedelta(days=3)),
+                            _assignment(5, "lapsed", GB, GB, t - timedelta(days=60)),
+                        ],
+                    }
+                ],
+            ),
+            ESIMGO_UNLIMITED_ICCID: GoSim(
+                "UNL-1",
+                bundles=[
+                    {
+                        "name": "esim_UL_7D_NO_V2",
+                        "assignments": [_assignment(6, "active", 0, 0, t - timedelta(days=1), unlimited=True)],
+                    }
+                ],
+            ),
         }
 
     def routes(self) -> list[web.RouteDef]:
@@ -128,9 +172,18 @@ class EsimGoEmulator(Emulator):
         if error or sim is None:
             return error or self.msg("not found", 404)
         installed = int((self.now() - timedelta(days=2)).timestamp() * 1000)
-        return json_response({"iccid": iccid, "pin": "1111", "puk": "22222222", "matchingId": sim.matching_id,
-                              "smdpAddress": "rsp.esim-go.example", "profileStatus": "Installed",
-                              "firstInstalledDateTime": installed, "customerRef": ""})
+        return json_response(
+            {
+                "iccid": iccid,
+                "pin": "1111",
+                "puk": "22222222",
+                "matchingId": sim.matching_id,
+                "smdpAddress": "rsp.esim-go.example",
+                "profileStatus": "Installed",
+                "firstInstalledDateTime": installed,
+                "customerRef": "",
+            }
+        )
 
     async def bundles(self, request: web.Request) -> web.Response:
         _, sim, error = self._sim(request)
@@ -155,9 +208,10 @@ class EsimGoEmulator(Emulator):
         public = [{k: v for k, v in b.items() if not k.startswith("_")} for b in CATALOGUE]
         if self.catalogue_bare:
             return json_response(public)
-        chunk = public[(page - 1) * per_page: page * per_page]
-        return json_response({"bundles": chunk, "pageCount": -(-len(public) // per_page), "rows": len(public),
-                              "pageSize": per_page})
+        chunk = public[(page - 1) * per_page : page * per_page]
+        return json_response(
+            {"bundles": chunk, "pageCount": -(-len(public) // per_page), "rows": len(public), "pageSize": per_page}
+        )
 
     async def organisation(self, request: web.Request) -> web.Response:
         if request.headers.get("X-API-Key") != ESIMGO_API_KEY:
@@ -182,17 +236,52 @@ class EsimGoEmulator(Emulator):
         if bundle["_profile"] != sim.profile and not line.get("allowReassign"):
             return self.msg("Bundle is not compatible with the eSIM", 400)
         if body["type"] == "validate":
-            return json_response({"order": lines, "total": bundle["price"], "currency": self.currency,
-                                  "valid": True, "createdDate": rfc3339(self.now()), "assigned": False})
-        sim.bundles.append({"name": bundle["name"], "description": bundle["description"], "assignments": [
-            _assignment(100 + len(self.orders), "queued", bundle["dataAmount"] * 1_000_000,
-                        bundle["dataAmount"] * 1_000_000, self.now())]})
-        order = {"order": [{"type": "bundle", "item": bundle["name"], "iccids": [iccid], "quantity": 1,
-                            "subTotal": bundle["price"], "pricePerUnit": bundle["price"], "allowReassign": False,
-                            "esims": [{"iccid": iccid, "matchingId": sim.matching_id}]}],
-                 "total": bundle["price"], "currency": self.currency, "status": "Completed",
-                 "statusMessage": "Order completed: 1 eSIMs assigned", "orderReference": str(uuid.uuid4()),
-                 "createdDate": rfc3339(self.now()), "assigned": True}
+            return json_response(
+                {
+                    "order": lines,
+                    "total": bundle["price"],
+                    "currency": self.currency,
+                    "valid": True,
+                    "createdDate": rfc3339(self.now()),
+                    "assigned": False,
+                }
+            )
+        sim.bundles.append(
+            {
+                "name": bundle["name"],
+                "description": bundle["description"],
+                "assignments": [
+                    _assignment(
+                        100 + len(self.orders),
+                        "queued",
+                        bundle["dataAmount"] * 1_000_000,
+                        bundle["dataAmount"] * 1_000_000,
+                        self.now(),
+                    )
+                ],
+            }
+        )
+        order = {
+            "order": [
+                {
+                    "type": "bundle",
+                    "item": bundle["name"],
+                    "iccids": [iccid],
+                    "quantity": 1,
+                    "subTotal": bundle["price"],
+                    "pricePerUnit": bundle["price"],
+                    "allowReassign": False,
+                    "esims": [{"iccid": iccid, "matchingId": sim.matching_id}],
+                }
+            ],
+            "total": bundle["price"],
+            "currency": self.currency,
+            "status": "Completed",
+            "statusMessage": "Order completed: 1 eSIMs assigned",
+            "orderReference": str(uuid.uuid4()),
+            "createdDate": rfc3339(self.now()),
+            "assigned": True,
+        }
         self.orders.append(order)
         return json_response(order)
 

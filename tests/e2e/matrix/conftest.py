@@ -82,16 +82,32 @@ def start_bot(synapse: Synapse, tmp_path: Path) -> Iterator[Callable[..., Matrix
             data.mkdir()
         full = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
         port = free_port() if control else None
-        full.update({"MATRIX_HOMESERVER": synapse.base, "MATRIX_USER": BOT, "MATRIX_PASSWORD": PASSWORDS[BOT],
-                     "MATRIX_E2EE": "1" if e2ee else "0", "DB_PATH": str(data / "bot.json"), "PROVIDERS": "demo",
-                     "LOG_LEVEL": "INFO", "TEST_CLOCK_START": CLOCK_START, "PYTHONUNBUFFERED": "1"})
+        full.update(
+            {
+                "MATRIX_HOMESERVER": synapse.base,
+                "MATRIX_USER": BOT,
+                "MATRIX_PASSWORD": PASSWORDS[BOT],
+                "MATRIX_E2EE": "1" if e2ee else "0",
+                "DB_PATH": str(data / "bot.json"),
+                "PROVIDERS": "demo",
+                "LOG_LEVEL": "INFO",
+                "TEST_CLOCK_START": CLOCK_START,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if port is not None:
             full["TEST_CONTROL_PORT"] = str(port)
         full.update(env)
         log = data / f"bot{n}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "tests.run_bot"], stdout=out, stderr=subprocess.STDOUT, env=full,
-                                    cwd=ROOT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.run_bot"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=full,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+            )
         bot = MatrixBot(proc, log, data / "matrix-store", port)
         started.append(bot)
         bot.wait_log(" on device ")  # "logged in as … on device …" or "resumed session of … on device …"

@@ -36,7 +36,12 @@ class ElementPerson:
         with log.open("wb") as err:
             self.proc = subprocess.Popen(
                 [str(NODE), str(SCRIPT), json.dumps({"homeserver": homeserver, "user": user_id, "password": password})],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env, cwd=DEPS)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                cwd=DEPS,
+            )
         threading.Thread(target=self._read, daemon=True).start()
         ready = self._next(START_DEADLINE)
         self.device_id = str(ready["device_id"])

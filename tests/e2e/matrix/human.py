@@ -62,8 +62,15 @@ class Human:
     async def __aenter__(self) -> Human:
         resp = await self.client.login(self._password, device_name="test-human")
         assert isinstance(resp, LoginResponse), resp
-        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice,  # type: ignore[arg-type]
-                                                          RoomMessageImage, RoomEncryptedImage))
+        self.client.add_event_callback(
+            self._on_message,
+            (
+                RoomMessageText,
+                RoomMessageNotice,  # type: ignore[arg-type]
+                RoomMessageImage,
+                RoomEncryptedImage,
+            ),
+        )
         self.client.add_event_callback(self._on_megolm, MegolmEvent)  # type: ignore[arg-type]
         await self.sync(0)
         return self
@@ -72,8 +79,16 @@ class Human:
         await self.client.close()
 
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice) -> None:
-        self.seen.append(Said(room.room_id, event.sender, event.event_id, event.body,
-                              dict(event.source.get("content", {})), bool(event.decrypted)))
+        self.seen.append(
+            Said(
+                room.room_id,
+                event.sender,
+                event.event_id,
+                event.body,
+                dict(event.source.get("content", {})),
+                bool(event.decrypted),
+            )
+        )
 
     async def picture(self, said: Said) -> bytes:
         """The bytes of an ``m.image`` the bot sent, downloaded (and decrypted when it came encrypted)."""
@@ -119,13 +134,27 @@ class Human:
 
     # --- rooms -------------------------------------------------------------------------------
 
-    async def create_room(self, invite: list[str], *, name: str | None = None, direct: bool = False,
-                          encrypted: bool = False, version: str | None = None,
-                          power: dict[str, int] | None = None) -> str:
-        state = [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] \
-            if encrypted else []
+    async def create_room(
+        self,
+        invite: list[str],
+        *,
+        name: str | None = None,
+        direct: bool = False,
+        encrypted: bool = False,
+        version: str | None = None,
+        power: dict[str, int] | None = None,
+    ) -> str:
+        state = (
+            [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+            if encrypted
+            else []
+        )
         resp = await self.client.room_create(
-            name=name, invite=invite, is_direct=direct, initial_state=state, room_version=version,
+            name=name,
+            invite=invite,
+            is_direct=direct,
+            initial_state=state,
+            room_version=version,
             power_level_override={"users": power} if power else None,
         )
         assert isinstance(resp, RoomCreateResponse), resp
@@ -135,13 +164,15 @@ class Human:
         def joined() -> bool:
             room = self.client.rooms.get(room_id)
             return room is not None and user in room.users and not room.users[user].invited
+
         await self.until(joined, f"{user} to join {room_id}")
 
     async def accept_invite(self, room_id: str) -> None:
         await self.until(lambda: room_id in self.client.invited_rooms, f"an invite to {room_id}")
         await self.client.join(room_id)
-        await self.until(lambda: room_id in self.client.rooms and self.user_id in self.client.rooms[room_id].users,
-                         f"joining {room_id}")
+        await self.until(
+            lambda: room_id in self.client.rooms and self.user_id in self.client.rooms[room_id].users, f"joining {room_id}"
+        )
 
     # --- talking -----------------------------------------------------------------------------
 
@@ -157,8 +188,9 @@ class Human:
         return str(resp.event_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> None:
-        await self.send_raw(room_id, "m.reaction",
-                            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+        await self.send_raw(
+            room_id, "m.reaction", {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        )
 
     def mark_read(self, room_id: str) -> None:
         """Everything seen so far in the room counts as read (history shown on joining)."""
@@ -167,6 +199,7 @@ class Human:
 
     async def reply_from(self, room_id: str, sender: str, deadline: float = DEADLINE) -> Said:
         """The next message from ``sender`` in the room that this human has not read yet."""
+
         def next_one() -> Said | None:
             mine = [s for s in self.seen if s.room_id == room_id and s.sender == sender]
             i = self._read.get(room_id + sender, 0)
@@ -174,6 +207,7 @@ class Human:
                 self._read[room_id + sender] = i + 1
                 return mine[i]
             return None
+
         result: Said = await self.until(next_one, f"a message from {sender} in {room_id}", deadline)
         return result
 
@@ -181,4 +215,3 @@ class Human:
         """Say ``text`` and return the bot's answer."""
         await self.say(room_id, text)
         return await self.reply_from(room_id, bot)
-

@@ -57,8 +57,7 @@ rc_delayed_event_mgmt: @L@
 
 
 def homeserver_yaml(dir: Path, port: int) -> str:
-    return (CONFIG.replace("@DIR@", str(dir)).replace("@PORT@", str(port)).replace("@SECRET@", SECRET)
-            .replace("@L@", _LIMIT))
+    return CONFIG.replace("@DIR@", str(dir)).replace("@PORT@", str(port)).replace("@SECRET@", SECRET).replace("@L@", _LIMIT)
 
 
 @dataclass
@@ -81,17 +80,29 @@ class Synapse:
 
     def configure(self) -> None:
         if not self.python.exists():
-            raise AssertionError(f"Synapse is not installed in {VENV}: run `make e2e-matrix-deps` "
-                                 "(the Matrix end-to-end tests need a real homeserver)")
+            raise AssertionError(
+                f"Synapse is not installed in {VENV}: run `make e2e-matrix-deps` "
+                "(the Matrix end-to-end tests need a real homeserver)"
+            )
         (self.dir / "homeserver.yaml").write_text(homeserver_yaml(self.dir, self.port))
-        subprocess.run([str(self.python), "-m", "synapse.app.homeserver", "-c", "homeserver.yaml", "--generate-keys"],
-                       cwd=self.dir, check=True, timeout=120, capture_output=True)
+        subprocess.run(
+            [str(self.python), "-m", "synapse.app.homeserver", "-c", "homeserver.yaml", "--generate-keys"],
+            cwd=self.dir,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
 
     def start(self) -> None:
         refuse_if_answering(self.port)
         with (self.dir / "synapse.log").open("ab") as out:
-            self.proc = subprocess.Popen([str(self.python), "-m", "synapse.app.homeserver", "-c", "homeserver.yaml"],
-                                         cwd=self.dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [str(self.python), "-m", "synapse.app.homeserver", "-c", "homeserver.yaml"],
+                cwd=self.dir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         wait_for(self._healthy, "Synapse to answer /health", deadline=60)
 
     def _healthy(self) -> bool | None:
@@ -114,8 +125,9 @@ class Synapse:
         nonce = httpx.get(url, timeout=10).json()["nonce"]
         mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
         mac.update(b"\x00".join([nonce.encode(), user.encode(), password.encode(), b"admin" if admin else b"notadmin"]))
-        resp = httpx.post(url, timeout=30, json={"nonce": nonce, "username": user, "password": password,
-                                                  "admin": admin, "mac": mac.hexdigest()})
+        resp = httpx.post(
+            url, timeout=30, json={"nonce": nonce, "username": user, "password": password, "admin": admin, "mac": mac.hexdigest()}
+        )
         resp.raise_for_status()
         user_id = str(resp.json()["user_id"])
         self.passwords[user_id] = password

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse
 
-from bot.platforms.matrix_xsign import KEY_FILE, NioHomeserver, cross_sign, load_identity, master_public, verify
+from bot.platforms.matrix.xsign import KEY_FILE, NioHomeserver, cross_sign, load_identity, master_public, verify
 from tests.e2e.matrix.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
@@ -34,8 +34,7 @@ async def device(synapse: Synapse, user_id: str, store: Path) -> AsyncIterator[A
 
 
 async def query(client: AsyncClient) -> dict[str, Any]:
-    status, answer = await NioHomeserver(client).post("/_matrix/client/v3/keys/query",
-                                                      {"device_keys": {client.user_id: []}})
+    status, answer = await NioHomeserver(client).post("/_matrix/client/v3/keys/query", {"device_keys": {client.user_id: []}})
     assert status == 200, answer
     return answer
 
@@ -44,7 +43,8 @@ def signed_by_identity(answer: dict[str, Any], user_id: str, device_id: str) -> 
     master, ssk = master_public(answer, user_id), master_public(answer, user_id, "self_signing")
     assert master is not None and ssk is not None
     return verify(answer["self_signing_keys"][user_id], user_id, master) and verify(
-        answer["device_keys"][user_id][device_id], user_id, ssk)
+        answer["device_keys"][user_id][device_id], user_id, ssk
+    )
 
 
 async def test_cross_signing_against_synapse(synapse: Synapse, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

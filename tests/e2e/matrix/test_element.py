@@ -43,7 +43,8 @@ def assert_bot_device_signed(person: ElementPerson, device: str) -> set[str]:
 
 
 def test_element_with_insecure_devices_excluded_talks_to_the_bot(
-        start_bot: Callable[..., MatrixBot], element: ElementPerson) -> None:
+    start_bot: Callable[..., MatrixBot], element: ElementPerson
+) -> None:
     first = start_bot(e2ee=True)
     device = json.loads((first.store / "session.json").read_text())["device_id"]
     first.wait_log(f"matrix: signed device {device} with the bot's identity")
@@ -62,7 +63,8 @@ def test_element_with_insecure_devices_excluded_talks_to_the_bot(
 
 
 def test_a_message_the_bot_cannot_read_gets_a_readable_answer_every_time(
-        start_bot: Callable[..., MatrixBot], element: ElementPerson) -> None:
+    start_bot: Callable[..., MatrixBot], element: ElementPerson
+) -> None:
     start_bot(e2ee=True)
     room = element.call("create_room", invite=[BOT])["room_id"]
     element.call("wait_joined", room_id=room, member=BOT)

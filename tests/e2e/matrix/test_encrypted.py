@@ -42,8 +42,10 @@ async def test_undecryptable_message_gets_advice(start_bot: Callable[..., Matrix
     await alice.wait_joined(room, BOT)
     assert alice.client.olm is not None
     content = {  # a megolm message whose session the bot never got a key for
-        "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAt",
-        "sender_key": alice.client.olm.account.identity_keys["curve25519"], "device_id": alice.client.device_id,
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAt",
+        "sender_key": alice.client.olm.account.identity_keys["curve25519"],
+        "device_id": alice.client.device_id,
         "session_id": secrets.token_urlsafe(32),
     }
     url = f"{alice.client.homeserver}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{secrets.token_hex(8)}"

@@ -19,8 +19,7 @@ pytestmark = pytest.mark.e2e
 KEYCAP_1 = "1\ufe0f\u20e3"
 
 
-async def both_see(speaker: Human, other: Human, room: str, text: str | None = None, *,
-                   react_to: str | None = None) -> Said:
+async def both_see(speaker: Human, other: Human, room: str, text: str | None = None, *, react_to: str | None = None) -> Said:
     """``speaker`` says ``text`` (or reacts 1️⃣ to ``react_to``); both read the bot's answer."""
     if react_to is not None:
         await speaker.react(room, react_to, KEYCAP_1)
@@ -33,8 +32,9 @@ async def both_see(speaker: Human, other: Human, room: str, text: str | None = N
 
 
 @pytest.mark.parametrize("version", ["11", "default"])
-async def test_admin_renews_any_line_member_only_their_own(start_bot: Callable[..., MatrixBot], alice: Human,
-                                                          bob: Human, version: str) -> None:
+async def test_admin_renews_any_line_member_only_their_own(
+    start_bot: Callable[..., MatrixBot], alice: Human, bob: Human, version: str
+) -> None:
     start_bot()
     if version == "11":
         room = await alice.create_room([BOT, BOB], name="Family", version="11", power={ALICE: 100, BOT: 0, BOB: 0})
@@ -77,8 +77,7 @@ async def test_admin_renews_any_line_member_only_their_own(start_bot: Callable[.
     assert catalog_text("en", "renew.done", label="kid") in done.body, done.body
 
 
-async def test_direct_room_that_grows_becomes_a_family(start_bot: Callable[..., MatrixBot], alice: Human,
-                                                      bob: Human) -> None:
+async def test_direct_room_that_grows_becomes_a_family(start_bot: Callable[..., MatrixBot], alice: Human, bob: Human) -> None:
     start_bot()
     room = await alice.create_room([BOT], direct=True)
     await alice.wait_joined(room, BOT)

@@ -39,8 +39,9 @@ async def test_due_reminder_mentions_the_owner(start_bot: Callable[..., MatrixBo
     await alice.reply_from(room, BOT)
 
 
-async def test_alert_waits_out_a_homeserver_restart(start_bot: Callable[..., MatrixBot], synapse: Synapse,
-                                                    alice: Human, bob: Human) -> None:
+async def test_alert_waits_out_a_homeserver_restart(
+    start_bot: Callable[..., MatrixBot], synapse: Synapse, alice: Human, bob: Human
+) -> None:
     bot = start_bot(control=True)
     room = await family_with_line(alice, bob)
     bot.advance("PT8H")  # the 5 % alert falls due in the next hour (the demo is deterministic)
@@ -71,8 +72,7 @@ async def test_alert_waits_out_a_homeserver_restart(start_bot: Callable[..., Mat
     assert (await bob.reply_from(room, BOT)).msgtype == "m.notice", "the alert came once, not twice"
 
 
-async def test_private_reminder_goes_to_a_direct_room(start_bot: Callable[..., MatrixBot], alice: Human,
-                                                      bob: Human) -> None:
+async def test_private_reminder_goes_to_a_direct_room(start_bot: Callable[..., MatrixBot], alice: Human, bob: Human) -> None:
     """With "to me" the alert goes to a room of the bot and the owner alone: one they share
     already (from an earlier test), or a new one the bot invites the owner to."""
     bot = start_bot(control=True)
@@ -85,8 +85,17 @@ async def test_private_reminder_goes_to_a_direct_room(start_bot: Callable[..., M
         for invite in list(alice.client.invited_rooms):
             alice.joining.add(invite)
         rooms = alice.client.rooms
-        return next((s for s in alice.seen if s.sender == BOT and s.msgtype == "m.text" and s.room_id in rooms
-                     and set(rooms[s.room_id].users) == {ALICE, BOT}), None)
+        return next(
+            (
+                s
+                for s in alice.seen
+                if s.sender == BOT
+                and s.msgtype == "m.text"
+                and s.room_id in rooms
+                and set(rooms[s.room_id].users) == {ALICE, BOT}
+            ),
+            None,
+        )
 
     alert: Said = await alice.until(private_alert, "the alert in a direct room")
     assert "mom" in alert.body and alert.content["m.mentions"] == {}, alert.content

@@ -16,8 +16,7 @@ from tests.storeview import StoreView
 pytestmark = pytest.mark.e2e
 
 
-async def test_kicked_bot_stops_the_rooms_alerts(start_bot: Callable[..., MatrixBot], alice: Human,
-                                                 bob: Human) -> None:
+async def test_kicked_bot_stops_the_rooms_alerts(start_bot: Callable[..., MatrixBot], alice: Human, bob: Human) -> None:
     bot = start_bot()
     room = await alice.create_room([BOT, BOB], name="Family")
     await bob.accept_invite(room)
@@ -36,8 +35,9 @@ async def test_kicked_bot_stops_the_rooms_alerts(start_bot: Callable[..., Matrix
         store.close()
 
 
-async def test_invites_from_outside_matrix_allowed_are_declined(start_bot: Callable[..., MatrixBot], alice: Human,
-                                                               bob: Human) -> None:
+async def test_invites_from_outside_matrix_allowed_are_declined(
+    start_bot: Callable[..., MatrixBot], alice: Human, bob: Human
+) -> None:
     start_bot(MATRIX_ALLOWED="@bob:localhost,example.org")
     declined = await alice.create_room([BOT], direct=True)
     accepted = await bob.create_room([BOT], direct=True)
@@ -48,4 +48,5 @@ async def test_invites_from_outside_matrix_allowed_are_declined(start_bot: Calla
     def bot_left() -> bool:
         room = alice.client.rooms.get(declined)
         return room is not None and BOT not in room.users
+
     await alice.until(bot_left, "the bot to decline alice's invite")

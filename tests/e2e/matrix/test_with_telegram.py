@@ -18,8 +18,7 @@ pytestmark = pytest.mark.e2e
 __all__ = ["emulator"]  # the Telegram emulator fixture, used here too
 
 
-async def test_one_process_serves_matrix_and_telegram(start_bot: Callable[..., MatrixBot], emulator: str,
-                                                      alice: Human) -> None:
+async def test_one_process_serves_matrix_and_telegram(start_bot: Callable[..., MatrixBot], emulator: str, alice: Human) -> None:
     token = new_token()
     bot = start_bot(control=True, TELEGRAM_TOKEN=token, TELEGRAM_API_URL=emulator)
     bot.wait_log("is polling for updates")
@@ -54,8 +53,9 @@ EN_DATA = r"(\S+ [GM]B) left of (\S+ [GM]B)"
 ZH_DATA = r"剩余流量 (\S+ [GM]B)（共 (\S+ [GM]B)）"
 
 
-async def test_one_family_across_telegram_and_matrix(start_bot: Callable[..., MatrixBot], emulator: str,
-                                                     alice: Human, bob: Human) -> None:
+async def test_one_family_across_telegram_and_matrix(
+    start_bot: Callable[..., MatrixBot], emulator: str, alice: Human, bob: Human
+) -> None:
     token = new_token()
     bot = start_bot(control=True, TELEGRAM_TOKEN=token, TELEGRAM_API_URL=emulator)
     bot.wait_log("is polling for updates")

@@ -60,8 +60,13 @@ class TelegramClient:
     # -- acting ---------------------------------------------------------------------------
     def say(self, who: Person, chat: ChatRef, text: str) -> None:
         """Type ``text``; a leading /command is marked as a bot_command entity, as clients do."""
-        body: dict[str, Any] = {"botToken": self.token, "date": int(time.time()), "from": who.user(),
-                                "chat": chat.chat(), "text": text}
+        body: dict[str, Any] = {
+            "botToken": self.token,
+            "date": int(time.time()),
+            "from": who.user(),
+            "chat": chat.chat(),
+            "text": text,
+        }
         if text.startswith("/"):
             body["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
             self._post("/sendCommand", body)
@@ -71,19 +76,28 @@ class TelegramClient:
     def press(self, who: Person, chat: ChatRef, message: dict[str, Any], data: str) -> None:
         """Press the button with callback data ``data`` on the bot's ``message``."""
         assert any(b.get("callback_data") == data for row in keyboard(message) for b in row), (data, message)
-        self._post("/sendCallback", {
-            "botToken": self.token, "date": int(time.time()), "from": who.user(), "data": data,
-            "message": {"message_id": message["message_id"], "date": message.get("date", int(time.time())),
-                        "chat": chat.chat(), "text": message.get("text", "")},
-        })
+        self._post(
+            "/sendCallback",
+            {
+                "botToken": self.token,
+                "date": int(time.time()),
+                "from": who.user(),
+                "data": data,
+                "message": {
+                    "message_id": message["message_id"],
+                    "date": message.get("date", int(time.time())),
+                    "chat": chat.chat(),
+                    "text": message.get("text", ""),
+                },
+            },
+        )
 
     def send_update(self, update: dict[str, Any]) -> None:
         """Deliver any raw update (edited messages, service messages, unknown kinds)."""
         self._post("/sendUpdate", {"botToken": self.token, "update": update})
 
     def set_admins(self, chat: ChatRef, *admins: Person) -> None:
-        self._post("/setChatAdministrators", {"token": self.token, "chatId": chat.id,
-                                              "admins": [a.user() for a in admins]})
+        self._post("/setChatAdministrators", {"token": self.token, "chatId": chat.id, "admins": [a.user() for a in admins]})
 
     # -- reading --------------------------------------------------------------------------
     def _fetch(self, chat: ChatRef) -> list[dict[str, Any]]:
@@ -100,12 +114,14 @@ class TelegramClient:
 
     def replies(self, chat: ChatRef, count: int = 1) -> list[dict[str, Any]]:
         """The next ``count`` messages the bot sent to ``chat`` (waits for them)."""
+
         def probe() -> list[dict[str, Any]] | None:
             found = self._fetch(chat)
             if len(found) < count:
                 return None
             taken, found[:] = found[:count], found[count:]
             return taken
+
         return wait_for(probe, f"{count} message(s) from the bot in chat {chat.id}")
 
     def reply(self, chat: ChatRef) -> dict[str, Any]:
@@ -129,9 +145,11 @@ class TelegramClient:
 
     def edited(self, message_id: int, before: str) -> dict[str, Any]:
         """Wait until the bot edits message ``message_id`` away from the text ``before``."""
+
         def probe() -> dict[str, Any] | None:
             message = self.bot_message(message_id)
             return message if message.get("text") != before else None
+
         return wait_for(probe, f"an edit of message {message_id}")
 
     def answers(self) -> list[dict[str, Any]]:
@@ -144,8 +162,7 @@ class TelegramClient:
     def menu(self, who: Person, chat: ChatRef) -> dict[str, str]:
         """The menu ``who`` sees in ``chat`` (command -> description, in order), as Telegram picks
         it; a group's admins are the ones ``set_admins`` named."""
-        found = self._post("/menuFor", {"token": self.token, "chatId": chat.id, "userId": who.id,
-                                        "language": who.language_code})
+        found = self._post("/menuFor", {"token": self.token, "chatId": chat.id, "userId": who.id, "language": who.language_code})
         return {c["command"]: c["description"] for c in found["commands"]}
 
 

@@ -36,15 +36,21 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a running emulator."""
     node = shutil.which("node")
     if node is None or shutil.which("npm") is None:
-        pytest.fail("node and npm are needed for the Telegram end-to-end tests: apt-get install nodejs npm, "
-                    "then make e2e-telegram-deps")
+        pytest.fail(
+            "node and npm are needed for the Telegram end-to-end tests: apt-get install nodejs npm, then make e2e-telegram-deps"
+        )
     if not (INSTALL / "telegram-test-api" / "package.json").exists():
         pytest.fail(f"the Telegram emulator is not installed in {INSTALL.parent}: run make e2e-telegram-deps")
     port = free_port()
     log = tmp_path_factory.mktemp("emulator") / "emulator.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([node, str(SCRIPT), str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "NODE_PATH": str(INSTALL)}, cwd=ROOT)
+        proc = subprocess.Popen(
+            [node, str(SCRIPT), str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NODE_PATH": str(INSTALL)},
+            cwd=ROOT,
+        )
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool | None:
@@ -89,13 +95,27 @@ def start_bot(emulator: str, tmp_path: Path) -> Iterator[Callable[..., BotProces
         n = len(started)
         log = tmp_path / f"bot{n}.log"
         full = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
-        full.update({"TELEGRAM_TOKEN": token, "TELEGRAM_API_URL": emulator, "DB_PATH": str(tmp_path / f"bot{n}.json"),
-                     "PROVIDERS": "demo", "LOG_LEVEL": "INFO", "TEST_CLOCK_START": CLOCK_START,
-                     "PYTHONUNBUFFERED": "1"})
+        full.update(
+            {
+                "TELEGRAM_TOKEN": token,
+                "TELEGRAM_API_URL": emulator,
+                "DB_PATH": str(tmp_path / f"bot{n}.json"),
+                "PROVIDERS": "demo",
+                "LOG_LEVEL": "INFO",
+                "TEST_CLOCK_START": CLOCK_START,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         full.update(env)
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "tests.run_bot"], stdout=out, stderr=subprocess.STDOUT,
-                                    env=full, cwd=ROOT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.run_bot"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=full,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+            )
         bot = BotProcess(proc, TelegramClient(emulator, token), token, log, expect_exit)
         started.append(bot)
         if wait:

@@ -58,9 +58,17 @@ def test_the_group_link_adds_the_bot_and_joins_that_group(start_bot: Callable[..
 
     # Kari picks her group: Telegram adds the bot, then sends /start@bot <payload> there as her
     tg.set_admins(COUSINS, KARI)
-    tg.send_update({"my_chat_member": {
-        "chat": COUSINS.chat(), "from": KARI.user(), "date": int(time.time()),
-        "old_chat_member": {"status": "left", "user": ME}, "new_chat_member": {"status": "member", "user": ME}}})
+    tg.send_update(
+        {
+            "my_chat_member": {
+                "chat": COUSINS.chat(),
+                "from": KARI.user(),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "left", "user": ME},
+                "new_chat_member": {"status": "member", "user": ME},
+            }
+        }
+    )
     joined = tg.ask(KARI, COUSINS, f"/start@EsimTestBot {payload}")
     assert joined["text"].startswith(tr("en")("family.joined", balance="/balance"))
     assert "mom" in tg.ask(KARI, COUSINS, "/balance")["text"]

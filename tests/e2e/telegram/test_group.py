@@ -31,7 +31,8 @@ def test_family_group_roles_and_buttons(start_bot: Callable[..., BotProcess]) ->
     assert linked["reply_parameters"]["message_id"] > 0  # the command is quoted in a group
     assert linked["disable_notification"] == "false"
     assert tg.ask(BOB, FAMILY, "/link 8947000000000000038 DEMO38 bob")["text"].startswith(
-        t("link.done", label="bob", iccid="89…0038"))
+        t("link.done", label="bob", iccid="89…0038")
+    )
 
     plans = tg.ask(ALICE, FAMILY, "/renew mom")
     tg.press(ALICE, FAMILY, plans, buttons(plans)[0])
@@ -66,8 +67,17 @@ def test_family_group_roles_and_buttons(start_bot: Callable[..., BotProcess]) ->
     assert len(tg.answers()) == 4  # every press was answered
 
     # an admin posting anonymously (as the group) counts as an admin
-    tg.send_update({"message": {
-        "message_id": 9001, "date": int(time.time()), "chat": FAMILY.chat(), "from": ANONYMOUS.user(),
-        "sender_chat": {"id": FAMILY.id, "type": "supergroup", "title": "Family"}, "text": "/cap 500 NOK",
-        "entities": [{"offset": 0, "length": 4, "type": "bot_command"}]}})
+    tg.send_update(
+        {
+            "message": {
+                "message_id": 9001,
+                "date": int(time.time()),
+                "chat": FAMILY.chat(),
+                "from": ANONYMOUS.user(),
+                "sender_chat": {"id": FAMILY.id, "type": "supergroup", "title": "Family"},
+                "text": "/cap 500 NOK",
+                "entities": [{"offset": 0, "length": 4, "type": "bot_command"}],
+            }
+        }
+    )
     assert tg.reply(FAMILY)["text"] != t("error.admin_only")

@@ -44,8 +44,9 @@ def test_a_group_that_sets_its_language_gets_its_menu_in_it(start_bot: Callable[
     tg.set_admins(FAMILY, ADMIN)
     assert tg.ask(ADMIN, FAMILY, "/lang zh")["text"] == tr("zh")("lang.set", language=tr("zh")("lang.name_zh"))
     zh = tr("zh")
-    seen = wait_for(lambda: tg.menu(ENGLISH, FAMILY) if "chat:" + str(FAMILY.id) in tg.commands() else None,
-                    "the group's own menu")
+    seen = wait_for(
+        lambda: tg.menu(ENGLISH, FAMILY) if "chat:" + str(FAMILY.id) in tg.commands() else None, "the group's own menu"
+    )
     assert seen["balance"] == zh("help.balance") and "cap" not in seen  # a member, whatever their app's language
     assert tg.menu(ADMIN, FAMILY)["cap"] == zh("help.cap")
     assert tg.menu(ENGLISH, private(ENGLISH))["balance"] == tr("en")("help.balance")  # only that group

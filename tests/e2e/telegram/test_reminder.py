@@ -30,9 +30,17 @@ def test_low_data_alert_reaches_the_group_and_mentions_the_owner(start_bot: Call
     assert "89…0020" in tg.ask(MEI, FAMILY, "/link 8947000000000000020 DEMO20 妈妈")["text"]
     assert "89…0038" in tg.ask(MEI, FORMER, "/link 8947000000000000038 DEMO38 旧")["text"]
     me = {"id": 666, "is_bot": True, "first_name": "eSIM Test", "username": "EsimTestBot"}
-    tg.send_update({"my_chat_member": {
-        "chat": FORMER.chat(), "from": MEI.user(), "date": int(time.time()),
-        "old_chat_member": {"status": "member", "user": me}, "new_chat_member": {"status": "left", "user": me}}})
+    tg.send_update(
+        {
+            "my_chat_member": {
+                "chat": FORMER.chat(),
+                "from": MEI.user(),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "member", "user": me},
+                "new_chat_member": {"status": "left", "user": me},
+            }
+        }
+    )
     bot.wait_log("the bot was removed from a group")
     assert tg.pending(FAMILY) == []
 
@@ -42,8 +50,9 @@ def test_low_data_alert_reaches_the_group_and_mentions_the_owner(start_bot: Call
     alert = tg.reply(FAMILY)
     first_line, _, body = alert["text"].partition("\n")
     assert first_line == "Mei"  # the owner, mentioned by id so Telegram notifies her
-    assert alert["entities"] == [{"type": "text_mention", "offset": 0, "length": 3,
-                                  "user": {"id": MEI.id, "is_bot": False, "first_name": "Mei"}}]
+    assert alert["entities"] == [
+        {"type": "text_mention", "offset": 0, "length": 3, "user": {"id": MEI.id, "is_bot": False, "first_name": "Mei"}}
+    ]
     assert body.startswith("⚠️") and "妈妈" in body and t.percent(0.05) in body
     assert "/renew 妈妈" in body
     assert "reply_parameters" not in alert  # an alert quotes nothing

@@ -32,15 +32,40 @@ def test_bad_updates_are_ignored_without_error(start_bot: Callable[..., BotProce
     channel = {"id": -1009999, "type": "channel", "title": "News"}
     tg.send_update({"edited_message": {**_message(chat, KARI, 1, edit_date=int(time.time())), **_command("/start")}})
     tg.send_update({"channel_post": {"message_id": 2, "date": int(time.time()), "chat": channel, **_command("/start")}})
-    tg.send_update({"message": _message(chat, KARI, 3, photo=[
-        {"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}])})
-    tg.send_update({"message": _message(chat, KARI, 4, sticker={
-        "file_id": "CAAD", "file_unique_id": "AgAD", "type": "regular", "width": 512, "height": 512,
-        "is_animated": False, "is_video": False})})
+    tg.send_update(
+        {"message": _message(chat, KARI, 3, photo=[{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}])}
+    )
+    tg.send_update(
+        {
+            "message": _message(
+                chat,
+                KARI,
+                4,
+                sticker={
+                    "file_id": "CAAD",
+                    "file_unique_id": "AgAD",
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            )
+        }
+    )
     tg.send_update({"future_kind_of_update": {"id": 5, "whatever": [1, 2, 3]}})
     tg.send_update({"message": {"message_id": 6, "date": int(time.time()), "chat": chat.chat(), **_command("/start")}})
-    tg.send_update({"callback_query": {"id": "77", "from": KARI.user(), "chat_instance": "1", "data": "#unknown",
-                                       "message": _message(chat, KARI, 7, text="old")}})
+    tg.send_update(
+        {
+            "callback_query": {
+                "id": "77",
+                "from": KARI.user(),
+                "chat_instance": "1",
+                "data": "#unknown",
+                "message": _message(chat, KARI, 7, text="old"),
+            }
+        }
+    )
     tg.say(KARI, chat, "/start")
     hello = tg.reply(chat)
     assert tr("nb")("start.hello", name="Kari") in hello["text"]
@@ -56,24 +81,33 @@ def test_group_becomes_supergroup_and_bot_removed(start_bot: Callable[..., BotPr
     tg.set_admins(old, KARI)
     tg.set_admins(new, KARI)
     assert tg.ask(KARI, old, "/link 8947000000000000012 DEMO12 far")["text"].startswith(
-        t("link.done", label="far", iccid="89…0012"))
+        t("link.done", label="far", iccid="89…0012")
+    )
     tg.send_update({"message": _message(old, KARI, 50, migrate_to_chat_id=new.id)})
     tg.send_update({"message": _message(new, KARI, 1, migrate_from_chat_id=old.id)})
     lines = tg.ask(KARI, new, "/lines")
     assert "far" in lines["text"] and "89…0012" in lines["text"]  # the household moved with the chat
     me = {"id": 666, "is_bot": True, "first_name": "eSIM Test", "username": "EsimTestBot"}
-    tg.send_update({"my_chat_member": {
-        "chat": new.chat(), "from": KARI.user(), "date": int(time.time()),
-        "old_chat_member": {"status": "member", "user": me},
-        "new_chat_member": {"status": "kicked", "user": me, "until_date": 0}}})
+    tg.send_update(
+        {
+            "my_chat_member": {
+                "chat": new.chat(),
+                "from": KARI.user(),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "member", "user": me},
+                "new_chat_member": {"status": "kicked", "user": me, "until_date": 0},
+            }
+        }
+    )
     bot.wait_log("the bot was removed from a group")
 
 
 def test_webhook_mode_checks_the_secret(start_bot: Callable[..., BotProcess]) -> None:
     port, secret = free_port(), secrets.token_urlsafe(24)
     url = f"http://127.0.0.1:{port}/telegram/{secrets.token_hex(8)}"
-    bot = start_bot(wait="receives updates by webhook", WEB_PORT=str(port), TELEGRAM_WEBHOOK_URL=url,
-                    TELEGRAM_WEBHOOK_SECRET=secret)
+    bot = start_bot(
+        wait="receives updates by webhook", WEB_PORT=str(port), TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET=secret
+    )
     tg, chat = bot.client, private(KARI)
     assert tr("nb")("start.hello", name="Kari") in tg.ask(KARI, chat, "/start")["text"]
     update = {"update_id": 1, "message": {**_message(chat, KARI, 1), **_command("/start")}}
@@ -94,6 +128,7 @@ def test_second_instance_exits_on_conflict(emulator: str, start_bot: Callable[..
     log = bot.log_text()
     assert code == 3, log
     assert [line for line in log.splitlines() if "409" in line or "Conflict" in line] == [
-        line for line in log.splitlines() if "another process is already polling" in line]
+        line for line in log.splitlines() if "another process is already polling" in line
+    ]
     assert len([line for line in log.splitlines() if "409" in line]) == 1
     assert "Traceback" not in log

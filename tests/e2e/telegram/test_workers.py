@@ -54,8 +54,7 @@ class RoundRobinProxy:
                 for k in range(len(proxy.ports)):  # each worker once, from this request's turn on
                     port = proxy.ports[(start + k) % len(proxy.ports)]
                     try:
-                        answer = httpx.post(f"http://127.0.0.1:{port}{self.path}", content=body, headers=headers,
-                                            timeout=30)
+                        answer = httpx.post(f"http://127.0.0.1:{port}{self.path}", content=body, headers=headers, timeout=30)
                     except httpx.TransportError:
                         continue  # a dead worker: the next one
                     if answer.status_code == 503:
@@ -103,14 +102,25 @@ def workers(emulator: str, postgres: Server, tmp_path: Path) -> Iterator[tuple[l
     started: list[Worker] = []
     for n, port in enumerate(ports):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
-        env.update({"TELEGRAM_TOKEN": token, "TELEGRAM_API_URL": emulator, "DATABASE_URL": url,
-                    "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{proxy.port}/telegram/hook",
-                    "TELEGRAM_WEBHOOK_SECRET": secret, "WEB_PORT": str(port), "PROVIDERS": "demo",
-                    "DB_PATH": str(tmp_path / f"w{n}.json"), "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "TELEGRAM_TOKEN": token,
+                "TELEGRAM_API_URL": emulator,
+                "DATABASE_URL": url,
+                "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{proxy.port}/telegram/hook",
+                "TELEGRAM_WEBHOOK_SECRET": secret,
+                "WEB_PORT": str(port),
+                "PROVIDERS": "demo",
+                "DB_PATH": str(tmp_path / f"w{n}.json"),
+                "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         log = tmp_path / f"worker{n}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                    cwd=ROOT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, stdin=subprocess.DEVNULL
+            )
         started.append(Worker(port, proc, log))
     client = TelegramClient(emulator, token)
     try:
@@ -132,7 +142,8 @@ def leaders(workers: list[Worker]) -> list[Worker]:
 
 
 def test_three_workers_share_updates_and_a_new_leader_takes_over_after_a_kill(
-        workers: tuple[list[Worker], TelegramClient, str]) -> None:
+    workers: tuple[list[Worker], TelegramClient, str],
+) -> None:
     crew, tg, url = workers
     first = wait_for(lambda: leaders(crew) or None, "one worker to lead", deadline=20)
     assert len(first) == 1
@@ -182,9 +193,15 @@ def test_three_workers_share_updates_and_a_new_leader_takes_over_after_a_kill(
         tg.ask(buyer, chat, f"/link 89470000000000000{sim} DEMO{sim} mine")
         plans = tg.ask(buyer, chat, "/renew mine")
         tg.press(buyer, chat, plans, buttons(plans)[0])
-        confirm = wait_for(lambda chat=chat, plans=plans: next(  # type: ignore[misc]
-            (m for m in tg.pending(chat) if "/confirm" in str(buttons(m))), None) or _edited_with_confirm(tg, plans),
-            "the confirmation")
+        confirm = wait_for(
+            lambda chat=chat, plans=plans: (
+                next(  # type: ignore[misc]
+                    (m for m in tg.pending(chat) if "/confirm" in str(buttons(m))), None
+                )
+                or _edited_with_confirm(tg, plans)
+            ),
+            "the confirmation",
+        )
         tap = buttons(confirm)[0]
         tg.press(buyer, chat, confirm, tap)
         tg.press(buyer, chat, confirm, tap)

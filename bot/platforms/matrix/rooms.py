@@ -9,13 +9,11 @@ matrix-nio 0.26 reports 0 for them, so creators are read from the create event i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from nio import AsyncClient, MatrixRoom, RoomCreateError, RoomCreateResponse, RoomGetStateResponse, RoomPreset
 
-from bot.i18n import Translator
-from bot.messages import Address
 from bot.platforms.lru import Lru
 
 log = logging.getLogger(__name__)
@@ -108,7 +106,9 @@ class Rooms:
     async def open_dm(self, user: str) -> str | None:
         """Create a direct room with ``user`` (encrypted when the bot runs with E2EE)."""
         resp = await self._client.room_create(
-            is_direct=True, invite=[user], preset=RoomPreset.trusted_private_chat,
+            is_direct=True,
+            invite=[user],
+            preset=RoomPreset.trusted_private_chat,
             initial_state=[ENCRYPTION_STATE] if self._encrypted_dms else [],
         )
         if isinstance(resp, RoomCreateResponse):
@@ -116,24 +116,6 @@ class Rooms:
         assert isinstance(resp, RoomCreateError)
         log.warning("matrix: could not open a direct room: %s", resp.status_code)
         return None
-
-
-class Readers(Protocol):
-    """What the router knows about readers (structurally; platforms never build one)."""
-
-    async def reader_translator(self, address: Address) -> Translator: ...
-
-
-class ReaderText:
-    """The platform's own notices (like "I could not decrypt that") from the catalogs, in the
-    reader's language as the router negotiates it. ``readers`` gives the router once it exists."""
-
-    def __init__(self, readers: Callable[[], Readers]) -> None:
-        self._readers = readers
-
-    async def __call__(self, address: Address, msgid: str, **params: Any) -> str:
-        translator = await self._readers().reader_translator(address)
-        return translator(msgid, **params)
 
 
 class SeenEvents:

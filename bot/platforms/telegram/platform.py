@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,14 +21,15 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Reply, SendKind
 from bot.platforms.base import ChatEvents, Handler, RetryLater, SendLimits
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_menu import Menus, MenuSource
-from bot.platforms.telegram_render import PLATFORM, incoming_from_press, incoming_from_update
-from bot.platforms.telegram_send import Sender
-from bot.platforms.telegram_state import AdminCache, KeptState
-from bot.platforms.telegram_webhook import Routes, webhook_handler, webhook_path
+from bot.platforms.ordering import PerChat
+from bot.platforms.telegram.menu import Menus, MenuSource
+from bot.platforms.telegram.render import PLATFORM, incoming_from_press, incoming_from_update
+from bot.platforms.telegram.send import Sender
+from bot.platforms.telegram.state import AdminCache, KeptState
+from bot.platforms.telegram.webhook import Routes, webhook_handler, webhook_path
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -43,12 +44,23 @@ class TelegramPlatform:
     name = PLATFORM
     limits = SendLimits(overall_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
 
-    def __init__(self, *, token: str, now: Callable[[], datetime], api_url: str | None = None,
-                 webhook_url: str | None = None, webhook_secret: str | None = None, web: Routes | None = None,
-                 events: ChatEvents | None = None, menu: MenuSource | None = None,
-                 default_language: str = "en", poll_interval: float | None = None,
-                 request: BaseRequest | None = None, updates_request: BaseRequest | None = None,
-                 kept: KeptState | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        now: Callable[[], datetime],
+        api_url: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        web: Routes | None = None,
+        events: ChatEvents | None = None,
+        menu: MenuSource | None = None,
+        default_language: str = "en",
+        poll_interval: float | None = None,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        kept: KeptState | None = None,
+    ) -> None:
         """``kept``: where long button commands are kept, so every worker knows them (the store)."""
         if webhook_url is not None and (web is None or not webhook_secret):
             raise ValueError("webhook mode needs the web server and a secret token")
@@ -64,7 +76,7 @@ class TelegramPlatform:
         self.username: str | None = None
         self._sender = Sender(self._bot, events=events, chat_moved=self._chat_moved, kept=kept)
         self._admins = AdminCache(self._fetch_admins)
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._in_order = PerChat()  # one update at a time per chat (a double press after the first)
         self._moved: Lru[tuple[str, str], bool] = Lru(64)
         self._giving_up: asyncio.Task[None] | None = None
         if webhook_url is not None and web is not None and webhook_secret:
@@ -102,12 +114,12 @@ class TelegramPlatform:
             await self._menus.set(app.bot, self._menus.everywhere())
         await app.start()
         if self._webhook_url is not None:
-            await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret,
-                                      allowed_updates=ALLOWED_UPDATES)
+            await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram: @%s receives updates by webhook", self.username)
         elif app.updater is not None:
-            await app.updater.start_polling(poll_interval=self._poll_interval, timeout=25,
-                                            allowed_updates=ALLOWED_UPDATES, error_callback=self._on_poll_error)
+            await app.updater.start_polling(
+                poll_interval=self._poll_interval, timeout=25, allowed_updates=ALLOWED_UPDATES, error_callback=self._on_poll_error
+            )
             log.info("Telegram: @%s is polling for updates", self.username)
 
     async def stop(self) -> None:
@@ -128,8 +140,10 @@ class TelegramPlatform:
             log.warning("Telegram: getUpdates failed (%s); retrying", type(exc).__name__)
             return
         if self._giving_up is None:
-            log.error("Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
-                      "run one instance per token. Stopping.")
+            log.error(
+                "Telegram: another process is already polling with this bot token (HTTP 409 Conflict); "
+                "run one instance per token. Stopping."
+            )
             self._giving_up = asyncio.get_running_loop().create_task(self._give_up())
 
     async def _give_up(self) -> None:
@@ -154,22 +168,6 @@ class TelegramPlatform:
         return True
 
     # -- receiving ------------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def _in_order(self, chat_id: int | None) -> AsyncIterator[None]:
-        """One update at a time per chat (a double press is seen after the first finished)."""
-        if chat_id is None:
-            yield
-            return
-        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                self._locks.pop(chat_id, None)
-
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         async with self._in_order(chat.id if chat else None):
@@ -183,8 +181,11 @@ class TelegramPlatform:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
-        log.error("Telegram: handling an update failed: %s", type(error).__name__,
-                  exc_info=(type(error), error, error.__traceback__) if error else None)
+        log.error(
+            "Telegram: handling an update failed: %s",
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
 
     async def _on_message(self, update: Update, message: Message) -> None:
         if message.migrate_to_chat_id is not None:
@@ -203,8 +204,9 @@ class TelegramPlatform:
 
     async def _on_press(self, query: CallbackQuery) -> None:
         pressed = await self._sender.buttons.decode(query.data or "")
-        incoming = None if pressed is None else incoming_from_press(
-            query, pressed.command, bot_username=self.username, at=self._now())
+        incoming = (
+            None if pressed is None else incoming_from_press(query, pressed.command, bot_username=self.username, at=self._now())
+        )
         await self._answer_query(query, expired=pressed is None)
         if incoming is None or not isinstance(query.message, Message):
             return
@@ -213,9 +215,11 @@ class TelegramPlatform:
         if incoming.is_group:
             incoming = replace(incoming, is_admin=await self._admins.is_admin(message.chat.id, query.from_user.id))
         edit = not (pressed and pressed.follow_up) and self._sender.keyboards.should_edit(
-            str(message.chat.id), message.message_id, str(query.from_user.id), is_group=incoming.is_group)
-        await self._run(incoming, quote=message.message_id if incoming.is_group else None,
-                        edit=message.message_id if edit else None)
+            str(message.chat.id), message.message_id, str(query.from_user.id), is_group=incoming.is_group
+        )
+        await self._run(
+            incoming, quote=message.message_id if incoming.is_group else None, edit=message.message_id if edit else None
+        )
 
     async def _answer_query(self, query: CallbackQuery, *, expired: bool) -> None:
         """Every press is answered at once, so the client stops its spinner."""
@@ -259,11 +263,11 @@ class TelegramPlatform:
         if incoming.is_group and languages and self._menus is not None and self._app is not None:
             await self._menus.follow_group(self._app.bot, int(incoming.address.chat), languages[-1])
 
-    # -- sending (telegram_send.py) ---------------------------------------------------------
+    # -- sending (send.py) -----------------------------------------------------------------
     def private_address(self, user: str) -> Address:
         return self._sender.private_address(user)
 
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         """Deliver one message for the outbox; failures come out as DeliveryErrors."""
         await self._sender.deliver(to, reply, None, None)
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.records import Alert, AlertKind, AlertState, ReminderSettings, Sample, ThresholdKey
+from bot.records import Alert, AlertKind, AlertState, ReminderSettings, ThresholdKey
 from providers.base import BalanceEvent, EsimBalance, Status
 
-SEVERITY = ("expired", "depleted", "expiry", "data_bytes", "data")
+SEVERITY = (AlertKind.EXPIRED, AlertKind.DEPLETED, AlertKind.EXPIRY, AlertKind.DATA_BYTES, AlertKind.DATA)
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,12 @@ def is_new_cycle(state: AlertState | None, balance: EsimBalance) -> bool:
 
 
 def evaluate(
-    state: AlertState | None, balance: EsimBalance, settings: ReminderSettings, now: datetime,
-    *, fresh_cycle: bool = False,
+    state: AlertState | None,
+    balance: EsimBalance,
+    settings: ReminderSettings,
+    now: datetime,
+    *,
+    fresh_cycle: bool = False,
 ) -> Evaluation | None:
     """Decide the due alerts; None when the balance is older than what we already saw."""
     if state is not None and state.last_as_of is not None and balance.as_of < state.last_as_of:
@@ -77,8 +81,11 @@ def evaluate(
         announced = tuple(dict.fromkeys((*state.announced, *due)))
         started = state.cycle_started
     new_state = AlertState(
-        cycle_started=started, announced=announced, expires_at=balance.expires_at,
-        total=balance.data_total_bytes, remaining=balance.data_remaining_bytes,
+        cycle_started=started,
+        announced=announced,
+        expires_at=balance.expires_at,
+        total=balance.data_total_bytes,
+        remaining=balance.data_remaining_bytes,
         last_as_of=min(balance.as_of, now),  # an answer stamped in the future must not hide the next ones
     )
     if not settings.enabled:
@@ -92,66 +99,57 @@ def headline(keys: Sequence[ThresholdKey]) -> tuple[AlertKind, int | None]:
     return worst.kind, worst.value
 
 
-def make_alert(keys: Sequence[ThresholdKey], label: str, provider: str, balance: EsimBalance,
-               runs_out_at: datetime | None, operator: str | None = None) -> Alert:
+def make_alert(
+    keys: Sequence[ThresholdKey],
+    label: str,
+    provider: str,
+    balance: EsimBalance,
+    runs_out_at: datetime | None,
+    operator: str | None = None,
+) -> Alert:
     kind, threshold = headline(keys)
-    return Alert(kind=kind, label=label, provider=provider, threshold=threshold,
-                 remaining=balance.data_remaining_bytes, total=balance.data_total_bytes,
-                 unlimited=balance.data_unlimited, expires_at=balance.expires_at, runs_out_at=runs_out_at,
-                 operator=operator)
+    return Alert(
+        kind=kind,
+        label=label,
+        provider=provider,
+        threshold=threshold,
+        remaining=balance.data_remaining_bytes,
+        total=balance.data_total_bytes,
+        unlimited=balance.data_unlimited,
+        expires_at=balance.expires_at,
+        runs_out_at=runs_out_at,
+        operator=operator,
+    )
 
 
-def forecast(samples: Sequence[Sample]) -> datetime | None:
-    """When data runs out at the recent pace: from the current cycle's samples (remaining
-    never rising), None with fewer than two samples or no usage."""
-    cycle: list[Sample] = []
-    for sample in reversed(samples):
-        if sample.remaining is None:
-            break
-        if cycle and sample.remaining < cycle[-1].remaining:  # type: ignore[operator]
-            break  # data was added after this sample: an older cycle
-        cycle.append(sample)
-    if len(cycle) < 2:
-        return None
-    last, first = cycle[0], cycle[-1]
-    left, start = last.remaining or 0, first.remaining or 0
-    used = start - left
-    seconds = (last.as_of - first.as_of).total_seconds()
-    if used <= 0 or seconds <= 0:
-        return None
-    runs_out: datetime = last.as_of + timedelta(seconds=left * seconds / used)
-    return runs_out
-
-
-def next_crossing(balance: EsimBalance, settings: ReminderSettings, state: AlertState,
-                  runs_out_at: datetime | None) -> tuple[datetime | None, datetime | None]:
+def next_crossing(
+    balance: EsimBalance, settings: ReminderSettings, state: AlertState, runs_out_at: datetime | None
+) -> tuple[datetime | None, datetime | None]:
     """The earliest moments an unannounced threshold may be crossed, to look just then:
     (expiry moment: known from the expiry date; data moment: predicted from the pace).
     Once "expired" is announced nothing is left to cross this cycle (the lead times it skipped
     would be moments in the past: a poll every minute); the normal cadence notices a renewal."""
-    if "expired" in state.announced:
+    key, announced = ThresholdKey.of, state.announced
+    if key(AlertKind.EXPIRED) in announced:
         return None, None
     expiry: list[datetime] = []
     if balance.expires_at is not None:
-        expiry += [balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours
-                   if f"expiry:{h}" not in state.announced]
-        if "expired" not in state.announced:
+        expiry += [
+            balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours if key(AlertKind.EXPIRY, h) not in announced
+        ]
+        if key(AlertKind.EXPIRED) not in announced:
             expiry.append(balance.expires_at)
     data: list[datetime] = []
     left, total = balance.data_remaining_bytes, balance.data_total_bytes
     if runs_out_at is not None and left and not balance.data_unlimited:
         span = runs_out_at - balance.as_of
-        marks = [b for b in settings.data_bytes if f"data_bytes:{b}" not in state.announced]
+        marks = [b for b in settings.data_bytes if key(AlertKind.DATA_BYTES, b) not in announced]
         if total:
             # whole percent p is shown once less than (p + 1) % is left
-            marks += [(p + 1) * total // 100 - 1 for p in settings.data_percent if f"data:{p}" not in state.announced]
+            marks += [(p + 1) * total // 100 - 1 for p in settings.data_percent if key(AlertKind.DATA, p) not in announced]
         data += [balance.as_of + span * ((left - mark) / left) for mark in marks if 0 <= mark < left]
         data.append(runs_out_at)
     return min(expiry, default=None), min(data, default=None)
-
-
-def with_announced(state: AlertState, keys: Sequence[str]) -> AlertState:
-    return replace(state, announced=tuple(dict.fromkeys((*state.announced, *map(ThresholdKey, keys)))))
 
 
 def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBalance | None:
@@ -177,37 +175,3 @@ def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBal
     if not changes:
         return None
     return replace(last, as_of=max(event.received_at, last.as_of), **changes)
-
-
-# -- snooze: "Snooze 1 day" under an alert -------------------------------------------------
-SNOOZE = timedelta(days=1)
-
-
-class Topic(str):
-    """What a snooze covers: ``data`` (low, depleted) or ``expiry`` (soon, expired)."""
-
-    __slots__ = ()
-    DATA: Topic
-    EXPIRY: Topic
-
-    @classmethod
-    def of(cls, kind: AlertKind) -> Topic:
-        return cls.EXPIRY if kind in (AlertKind.EXPIRY, AlertKind.EXPIRED) else cls.DATA
-
-    @classmethod
-    def parse(cls, text: str) -> Topic | None:
-        return cls(text) if text in (cls.DATA, cls.EXPIRY) else None
-
-
-Topic.DATA, Topic.EXPIRY = Topic("data"), Topic("expiry")
-
-
-def snoozed_until(stored: Any, now: datetime) -> datetime | None:
-    """The end of a snooze kept as an ISO time, if it is still running at ``now``."""
-    if not isinstance(stored, str):
-        return None
-    try:
-        until = datetime.fromisoformat(stored)
-    except ValueError:
-        return None
-    return until if until.tzinfo is not None and until > now else None

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from nio import AsyncClient, EncryptionError, MatrixRoom, MegolmEvent, ReactionEvent, RoomMessageText
 
-from bot.platforms.matrix_rooms import Rooms
+from bot.platforms.matrix.rooms import Rooms
 
 log = logging.getLogger(__name__)
 QUIET_SECONDS = 600.0

@@ -14,15 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from bot import alerts
 from bot.names import PlatformName
 from bot.records import Household, Line, OutboxItem
-from bot.reminders import Topic
+from bot.reminders import timing
+from bot.reminders.timing import Topic
 from bot.store import Store, Tx
 
 
 class Queue(Protocol):
-    """What the handlers need of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+    """What the handlers need of the alert queue (``bot.reminders.queue.AlertQueue``)."""
 
     def waiting(self) -> Iterator[OutboxItem]: ...
     async def save(self, tx: Tx, item: OutboxItem) -> None: ...
@@ -53,7 +53,7 @@ class Events:
     async def user_unreachable(self, platform: str, user: str) -> None:
         """A user blocked the bot: their private alerts go to the group from now on."""
         async with self._store.transaction() as tx:
-            await tx.put_state("unreachable", f"{platform}:{user}", True)
+            await tx.set_unreachable(f"{platform}:{user}", True)
 
     # -- from delivery ---------------------------------------------------------------------
     async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None:
@@ -67,14 +67,21 @@ class Events:
         both = (line.reminders or household.reminders).target == "both"
         fallback = item.note is not None and item.note.startswith("fallback")
         if item.private_user is not None:
-            await tx.put_state("unreachable", line.owner, True)
+            await tx.set_unreachable(line.owner, True)
             if both or fallback or not household.active:
                 return None
             platform, chat = household.id.split(":", 1)
-            return replace(self._copy(item, mention=item.private_user if platform == item.platform else None,
-                                      private_user=None, note="fallback from private"),
-                           platform=PlatformName(platform), chat=chat)
-        owner_gone = bool(await tx.get_state("unreachable", line.owner))
+            return replace(
+                self._copy(
+                    item,
+                    mention=item.private_user if platform == item.platform else None,
+                    private_user=None,
+                    note="fallback from private",
+                ),
+                platform=PlatformName(platform),
+                chat=chat,
+            )
+        owner_gone = await tx.unreachable(line.owner)
         await self._leave(tx, item.platform, item.chat)
         if both or fallback or owner_gone:
             return None
@@ -87,7 +94,7 @@ class Events:
         await self._queue.drop(tx, lambda item: item.line_id == line.id, "line removed")
 
     async def snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
-        """"Snooze 1 day": what waits about this line and topic waits until then."""
+        """ "Snooze 1 day": what waits about this line and topic waits until then."""
         for item in self._queue.waiting():
             if item.line_id == line.id and Topic.of(item.alert.kind) == topic and item.not_before < until:
                 await self._queue.save(tx, replace(item, not_before=until))
@@ -96,7 +103,7 @@ class Events:
         """Quiet hours moved or ended: alerts waiting for the old morning wait as the new
         hours say (at once, when there are none now)."""
         now = self._now()
-        until = alerts.quiet_until(household, now) or now
+        until = timing.quiet_until(household, now) or now
         for item in self._queue.waiting():
             if item.household_id == household.id and item.not_before > now and item.attempts == 0:
                 await self._queue.save(tx, replace(item, not_before=until))
@@ -118,10 +125,19 @@ class Events:
         household = await tx.household(f"{platform}:{chat}")
         if household is not None and household.active:
             await tx.save_household(replace(household, active=False))
-        await self._queue.drop(tx, lambda i: i.platform == platform and i.chat == chat and i.private_user is None,
-                               "chat left")
+        await self._queue.drop(tx, lambda i: i.platform == platform and i.chat == chat and i.private_user is None, "chat left")
 
     def _copy(self, item: OutboxItem, *, mention: str | None, private_user: str | None, note: str) -> OutboxItem:
-        return OutboxItem(id=secrets.token_hex(6), line_id=item.line_id, household_id=item.household_id,
-                          platform=item.platform, chat=item.chat, alert=item.alert, created_at=item.created_at,
-                          not_before=self._now(), private_user=private_user, mention=mention, note=note)
+        return OutboxItem(
+            id=secrets.token_hex(6),
+            line_id=item.line_id,
+            household_id=item.household_id,
+            platform=item.platform,
+            chat=item.chat,
+            alert=item.alert,
+            created_at=item.created_at,
+            not_before=self._now(),
+            private_user=private_user,
+            mention=mention,
+            note=note,
+        )

@@ -14,19 +14,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from bot import alerts
 from bot.audience import Audience
 from bot.names import PlatformName
 from bot.records import Alert, Household, Line, OutboxItem
-from bot.reminders import Topic, evaluate, forecast, make_alert, snoozed_until
+from bot.reminders import timing
+from bot.reminders.forecast import runs_out
+from bot.reminders.rules import evaluate, make_alert
+from bot.reminders.timing import Topic
 from bot.store import Tx
 from providers.base import EsimBalance
 
-FORECAST_SAMPLES = 24  # the recent pace: about a day of hourly looks
-
 
 class Queue(Protocol):
-    """What the planner needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+    """What the planner needs of the alert queue (``bot.reminders.queue.AlertQueue``)."""
 
     async def enqueue(self, tx: Tx, item: OutboxItem) -> OutboxItem: ...
     async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None: ...
@@ -45,8 +45,9 @@ class Planner:
     def __init__(self, *, queue: Queue, audience: Audience, on_queued: Callable[[], None] = lambda: None) -> None:
         self._queue, self._audience, self._on_queued = queue, audience, on_queued
 
-    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                      *, fresh_cycle: bool = False) -> list[str]:
+    async def observe(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]:
         """Queue what is due; returns the thresholds a new cycle starts past (said in the reply)."""
         settings = line.reminders or household.reminders
         before = await tx.alert_state(line.id)
@@ -58,38 +59,51 @@ class Planner:
             await self._queue.drop(tx, lambda i: i.line_id == line.id and i.alert.key not in still, "new cycle")
         chats = await _reading(tx, household) if result.due else []
         if chats:  # the family's chats the bot is still in
-            alert = make_alert(result.due, line.label, line.provider, balance, await self.forecast(tx, line, balance),
-                               await _operator(tx, line))
+            alert = make_alert(
+                result.due,
+                line.label,
+                line.provider,
+                balance,
+                runs_out(balance, await tx.samples(line.id)),
+                await _operator(tx, line),
+            )
             await self._queue_alert(tx, line, household, chats, alert, now)
         await tx.save_alert_state(line.id, result.state)
         return list(result.crossed) if result.new_cycle else []
 
-    async def _queue_alert(self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert,
-                           now: datetime) -> None:
+    async def _queue_alert(
+        self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert, now: datetime
+    ) -> None:
         """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
-        not_before = alerts.quiet_until(household, now) or now
+        not_before = timing.quiet_until(household, now) or now
         topic = Topic.of(alert.kind)
-        snooze = snoozed_until(await tx.get_state("snooze", f"{line.id}:{topic}"), now)
+        snooze = await tx.snoozed_until(line.id, topic, now)
         if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
             not_before = max(not_before, snooze)
-        reachable = not await tx.get_state("unreachable", line.owner)
+        reachable = not await tx.unreachable(line.owner)
         for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
-            await self._queue.enqueue(tx, OutboxItem(
-                id=secrets.token_hex(6), line_id=line.id, household_id=household.id,
-                platform=PlatformName(to.platform), chat=to.chat, alert=alert, created_at=now,
-                not_before=not_before, private_user=to.private_user, mention=to.mention))
+            await self._queue.enqueue(
+                tx,
+                OutboxItem(
+                    id=secrets.token_hex(6),
+                    line_id=line.id,
+                    household_id=household.id,
+                    platform=PlatformName(to.platform),
+                    chat=to.chat,
+                    alert=alert,
+                    created_at=now,
+                    not_before=not_before,
+                    private_user=to.private_user,
+                    mention=to.mention,
+                ),
+            )
         tx.after_commit(self._on_queued)
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None:
-        if balance.data_unlimited:
-            return None
-        return forecast((await tx.samples(line.id))[-FORECAST_SAMPLES:])
 
     @staticmethod
     async def hold(tx: Tx, item: OutboxItem, now: datetime) -> datetime | None:
         """Until when a due alert must still wait: the end of its household's quiet hours."""
         household = await tx.household(item.household_id)
-        return alerts.quiet_until(household, now) if household is not None else None
+        return timing.quiet_until(household, now) if household is not None else None
 
 
 async def _reading(tx: Tx, household: Household) -> list[Household]:

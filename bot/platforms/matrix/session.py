@@ -85,8 +85,15 @@ def save_session(path: Path, session: Session) -> None:
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"homeserver": session.homeserver, "user_id": session.user_id,
-                   "device_id": session.device_id, "access_token": session.access_token}, fh)
+        json.dump(
+            {
+                "homeserver": session.homeserver,
+                "user_id": session.user_id,
+                "device_id": session.device_id,
+                "access_token": session.access_token,
+            },
+            fh,
+        )
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path / SESSION_FILE)

@@ -31,15 +31,16 @@ from nio import (
     SyncResponse,
 )
 
-from bot.messages import Address, Incoming, Reply
+from bot.messages import Address, Incoming, Reply, SendKind
 from bot.names import PlatformName
-from bot.platforms import matrix_render as render
 from bot.platforms.base import ChatEvents, DeliveryError, Handler, RetryLater, SendLimits
-from bot.platforms.matrix_crypto import Undecryptable
-from bot.platforms.matrix_rooms import Rooms, SeenEvents, invite_allowed
-from bot.platforms.matrix_send import NETWORK_ERRORS, Sender
-from bot.platforms.matrix_session import Backoff, LoginFailed, Session, log_in, prepare_store
-from bot.platforms.matrix_xsign import cross_sign
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.crypto import Undecryptable
+from bot.platforms.matrix.rooms import Rooms, SeenEvents, invite_allowed
+from bot.platforms.matrix.send import NETWORK_ERRORS, Sender
+from bot.platforms.matrix.session import Backoff, LoginFailed, Session, log_in, prepare_store
+from bot.platforms.matrix.xsign import cross_sign
+from bot.platforms.ordering import PerChat
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX
@@ -55,15 +56,31 @@ class MatrixPlatform:
     limits = SendLimits(overall_per_second=10, per_chat_per_second=1, per_group_per_minute=60)
 
     def __init__(
-        self, *, homeserver: str, user: str, password: str | None, access_token: str | None, store_path: Path,
-        e2ee: bool, now: Callable[[], datetime], allowed: Sequence[str] = (), explain: Explain | None = None,
-        events: ChatEvents | None = None, key_grace: float = 5.0, wall: Callable[[], float] = time.time,
+        self,
+        *,
+        homeserver: str,
+        user: str,
+        password: str | None,
+        access_token: str | None,
+        store_path: Path,
+        e2ee: bool,
+        now: Callable[[], datetime],
+        allowed: Sequence[str] = (),
+        explain: Explain | None = None,
+        events: ChatEvents | None = None,
+        key_grace: float = 5.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._password, self._token = password, access_token
         self._store_path, self._e2ee, self._allowed = store_path, e2ee, tuple(allowed)
         self._now, self._wall, self._explain, self._events = now, wall, explain, events
-        config = AsyncClientConfig(encryption_enabled=e2ee, store_sync_tokens=True, max_limit_exceeded=0,
-                                   max_timeouts=2, request_timeout=SYNC_TIMEOUT_MS / 1000 + 30)
+        config = AsyncClientConfig(
+            encryption_enabled=e2ee,
+            store_sync_tokens=True,
+            max_limit_exceeded=0,
+            max_timeouts=2,
+            request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
+        )
         self.client = AsyncClient(homeserver, user, store_path=str(store_path), config=config)
         self.rooms = Rooms(self.client, encrypted_dms=e2ee)
         self._crypto = Undecryptable(self, key_grace=key_grace)
@@ -75,7 +92,7 @@ class MatrixPlatform:
         self._sender = Sender(self.client, self.rooms, ready=lambda: self.ready, synced=lambda: self._synced)
         self._backoff = Backoff()
         self._seen = SeenEvents()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_order = PerChat()  # one message at a time per room, locks freed when idle
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
 
@@ -123,8 +140,9 @@ class MatrixPlatform:
     async def _run(self) -> None:
         while self._session is None:
             try:
-                self._session = await log_in(self.client, store=self._store_path, password=self._password,
-                                             access_token=self._token)
+                self._session = await log_in(
+                    self.client, store=self._store_path, password=self._password, access_token=self._token
+                )
             except LoginFailed as exc:
                 log.error("matrix: %s. Matrix stays off until the bot is restarted with working credentials.", exc)
                 return
@@ -168,8 +186,7 @@ class MatrixPlatform:
         log.warning("matrix: sync refused (%s); next try in %.0f s", response.status_code or "server error", delay)
         if response.status_code == "M_UNKNOWN_TOKEN" and self._password is not None:
             with contextlib.suppress(LoginFailed, *NETWORK_ERRORS):
-                self._session = await log_in(self.client, store=self._store_path, password=self._password,
-                                             access_token=None)
+                self._session = await log_in(self.client, store=self._store_path, password=self._password, access_token=None)
         await asyncio.sleep(delay)
 
     def fresh(self, event: Any) -> bool:
@@ -229,10 +246,8 @@ class MatrixPlatform:
         self.spawn(self._handle(room, sender, text, event_id, thread), room.room_id)
 
     def spawn(self, coro: Coroutine[Any, Any, None], room_id: str) -> None:
-        lock = self._locks.setdefault(room_id, asyncio.Lock())
-
         async def in_order() -> None:
-            async with lock:
+            async with self._in_order(room_id):
                 await coro
 
         task = asyncio.create_task(in_order())
@@ -244,7 +259,10 @@ class MatrixPlatform:
         try:
             group = self.rooms.is_group(room)
             incoming = Incoming(
-                address=Address(NAME, room.room_id, sender), text=text, at=self._now(), is_group=group,
+                address=Address(NAME, room.room_id, sender),
+                text=text,
+                at=self._now(),
+                is_group=group,
                 is_admin=not group or await self.rooms.is_admin(room, sender),
                 display_name=(room.user_name(sender) or sender)[:64],
             )
@@ -252,7 +270,7 @@ class MatrixPlatform:
                 private = reply.private
                 target = self.private_address(sender) if private else (reply.to or incoming.address)
                 here = target.chat == room.room_id
-                await self.reply(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
+                await self._sender.answer(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
         except DeliveryError as exc:
             log.warning("matrix: an answer could not be delivered: %s", type(exc).__name__)
         except Exception:
@@ -262,19 +280,7 @@ class MatrixPlatform:
         """A user's private chat is resolved when sent to: an existing DM room, else a new one."""
         return Address(NAME, user, user)
 
-    async def reply(self, to: Address, reply: Reply, *, in_reply_to: str | None = None, thread: str | None = None,
-                    kind: str = "reply") -> None:
-        """Send an answer to a command now, waiting out a short rate limit up to three times."""
-        for attempt in range(3):
-            try:
-                await self._sender.send(to, reply, kind=kind, in_reply_to=in_reply_to, thread=thread)
-                return
-            except RetryLater as exc:
-                if attempt == 2 or exc.retry_after > 30:
-                    raise
-                await asyncio.sleep(exc.retry_after)
-
-    async def send(self, to: Address, reply: Reply, *, kind: str = "reply") -> None:
+    async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
         try:
             await self._sender.send(to, reply, kind=kind)
         except RetryLater as exc:
@@ -291,7 +297,7 @@ class MatrixPlatform:
         async def send() -> None:
             try:
                 text = await explain(address, msgid)
-                await self.reply(address, Reply(text), in_reply_to=event_id)
+                await self._sender.answer(address, Reply(text), in_reply_to=event_id)
             except Exception as exc:
                 log.warning("matrix: a notice could not be sent: %s", type(exc).__name__)
 

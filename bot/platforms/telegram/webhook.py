@@ -24,8 +24,7 @@ DEFAULT_PATH = "/telegram"
 class Routes(Protocol):
     """Where the route is registered (``bot.web.WebServer`` fits)."""
 
-    def add_route(self, method: str, path: str,
-                  handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None: ...
+    def add_route(self, method: str, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None: ...
 
 
 def webhook_path(url: str) -> str:
@@ -34,8 +33,9 @@ def webhook_path(url: str) -> str:
     return path or DEFAULT_PATH
 
 
-def webhook_handler(secret: str, deliver: Callable[[dict[str, Any]], Awaitable[bool]]) -> Callable[
-        [web.Request], Awaitable[web.StreamResponse]]:
+def webhook_handler(
+    secret: str, deliver: Callable[[dict[str, Any]], Awaitable[bool]]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp handler that checks the secret, parses the update and hands it on;
     ``deliver`` says False while the platform is not ready yet (starting or stopping): 503, so
     Telegram sends the update again later instead of it being lost."""

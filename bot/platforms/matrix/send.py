@@ -19,11 +19,11 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError, UploadResponse
 
-from bot.messages import Address, Choice, Picture, Reply
-from bot.platforms import matrix_render as render
+from bot.messages import Address, Choice, Picture, Reply, SendKind
 from bot.platforms.base import RetryLater, TargetGone, Undeliverable
 from bot.platforms.lru import Lru
-from bot.platforms.matrix_rooms import Rooms
+from bot.platforms.matrix import render as render
+from bot.platforms.matrix.rooms import Rooms
 
 log = logging.getLogger(__name__)
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
@@ -32,8 +32,9 @@ DM_WAIT = 10.0
 
 
 class Sender:
-    def __init__(self, client: AsyncClient, rooms: Rooms, *, ready: Callable[[], bool],
-                 synced: Callable[[], asyncio.Event]) -> None:
+    def __init__(
+        self, client: AsyncClient, rooms: Rooms, *, ready: Callable[[], bool], synced: Callable[[], asyncio.Event]
+    ) -> None:
         self._client, self._rooms = client, rooms
         self._ready, self._synced = ready, synced
         self._offers: Lru[str, tuple[str, tuple[str, ...]]] = Lru(MAX_OFFERS)  # event -> (room, commands)
@@ -62,8 +63,28 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def send(self, to: Address, reply: Reply, *, kind: str, in_reply_to: str | None = None,
-                   thread: str | None = None) -> None:
+    async def answer(
+        self,
+        to: Address,
+        reply: Reply,
+        *,
+        in_reply_to: str | None = None,
+        thread: str | None = None,
+        kind: SendKind = SendKind.REPLY,
+    ) -> None:
+        """Send an answer to a command now, waiting out a short rate limit up to three times."""
+        for attempt in range(3):
+            try:
+                await self.send(to, reply, kind=kind, in_reply_to=in_reply_to, thread=thread)
+                return
+            except RetryLater as exc:
+                if attempt == 2 or exc.retry_after > 30:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+
+    async def send(
+        self, to: Address, reply: Reply, *, kind: SendKind, in_reply_to: str | None = None, thread: str | None = None
+    ) -> None:
         if not self._ready():
             raise RetryLater(5.0, "matrix is not connected yet")
         room_id = await self._room_for(to)
@@ -72,7 +93,7 @@ class Sender:
         content = render.reply_content(reply, kind=kind, in_reply_to=in_reply_to, thread=thread, mention_name=name)
         # An alert retried after a lost response keeps its transaction id, so the homeserver drops the copy.
         tx_id = None
-        if kind == "alert":
+        if kind == SendKind.ALERT:
             tx_id = "alert-" + hashlib.sha256(f"{room_id}\n{content['body']}".encode()).hexdigest()[:32]
         if reply.picture is not None:  # the chart first, then its summary with the choices
             try:
@@ -86,8 +107,13 @@ class Sender:
     async def _send_picture(self, room_id: str, picture: Picture, *, encrypted: bool) -> None:
         """Upload the PNG (encrypted for an end-to-end encrypted room) and post it as ``m.image``."""
         try:
-            resp, keys = await self._client.upload(io.BytesIO(picture.png), content_type="image/png",
-                                                   filename=picture.name, encrypt=encrypted, filesize=len(picture.png))
+            resp, keys = await self._client.upload(
+                io.BytesIO(picture.png),
+                content_type="image/png",
+                filename=picture.name,
+                encrypt=encrypted,
+                filesize=len(picture.png),
+            )
         except NETWORK_ERRORS as exc:
             raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
         if not isinstance(resp, UploadResponse):
@@ -111,8 +137,7 @@ class Sender:
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str | None) -> str:
         try:
-            resp = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id,
-                                                ignore_unverified_devices=True)
+            resp = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True)
         except NETWORK_ERRORS as exc:
             raise RetryLater(5.0, f"network: {type(exc).__name__}") from exc
         except SendRetryError as exc:

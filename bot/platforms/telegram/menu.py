@@ -43,7 +43,7 @@ from telegram.error import TelegramError
 from bot.errors import StoreError
 from bot.i18n import SUPPORTED, Catalogs
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_state import KeptState
+from bot.platforms.telegram.state import KeptState
 
 log = logging.getLogger(__name__)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -67,7 +67,7 @@ class MenuEntry(Protocol):
 
 
 class MenuSource(Protocol):
-    """Where the command menu comes from (``bot.app.Menu`` fits): the commands and the catalogs."""
+    """Where the command menu comes from (``bot.app.concrete.Menu`` fits): the commands and the catalogs."""
 
     @property
     def commands(self) -> Mapping[str, MenuEntry]: ...
@@ -110,15 +110,23 @@ class Menus:
     def everywhere(self) -> list[MenuCall]:
         """The menus set at every start: four scopes, each per language and without one."""
         scopes: list[tuple[BotCommandScope, bool]] = [
-            (BotCommandScopeDefault(), False), (BotCommandScopeAllPrivateChats(), True),
-            (BotCommandScopeAllGroupChats(), False), (BotCommandScopeAllChatAdministrators(), True)]
-        return [MenuCall(scope, lang, self._list(lang or self._default_language, admin=admin))
-                for scope, admin in scopes for lang in (None, *SUPPORTED)]
+            (BotCommandScopeDefault(), False),
+            (BotCommandScopeAllPrivateChats(), True),
+            (BotCommandScopeAllGroupChats(), False),
+            (BotCommandScopeAllChatAdministrators(), True),
+        ]
+        return [
+            MenuCall(scope, lang, self._list(lang or self._default_language, admin=admin))
+            for scope, admin in scopes
+            for lang in (None, *SUPPORTED)
+        ]
 
     def in_group(self, chat_id: int, lang: str) -> list[MenuCall]:
         """A group's own menus in its language, for every reader whatever their app's language."""
-        return [MenuCall(BotCommandScopeChat(chat_id), None, self._list(lang, admin=False)),
-                MenuCall(BotCommandScopeChatAdministrators(chat_id), None, self._list(lang, admin=True))]
+        return [
+            MenuCall(BotCommandScopeChat(chat_id), None, self._list(lang, admin=False)),
+            MenuCall(BotCommandScopeChatAdministrators(chat_id), None, self._list(lang, admin=True)),
+        ]
 
     def _mark(self, lang: str) -> str:
         """The language and a digest of the wording, so a new version's descriptions show."""
@@ -161,6 +169,10 @@ class Menus:
                 await bot.set_my_commands(call.commands, scope=call.scope, language_code=call.language)
             except TelegramError as exc:
                 done = False
-                log.warning("Telegram: setMyCommands (%s, %s) failed: %s", call.scope.type,
-                            call.language or "any language", type(exc).__name__)
+                log.warning(
+                    "Telegram: setMyCommands (%s, %s) failed: %s",
+                    call.scope.type,
+                    call.language or "any language",
+                    type(exc).__name__,
+                )
         return done

@@ -82,10 +82,14 @@ def incoming_from_update(update: Update, *, bot_username: str | None, at: dateti
     name = (message.sender_chat.title or "") if anonymous and message.sender_chat else message.from_user.full_name
     return Incoming(  # the router parses the command (bot.router.parse); here only what is not for us is left out
         address=Address(PLATFORM, str(chat.id), str(message.from_user.id)),
-        text=message.text, at=at,
-        language=message.from_user.language_code, is_group=is_group,
-        is_admin=not is_group or anonymous, display_name=name[:64],
-        extra={"message_id": str(message.message_id)}, bot_id=bot_username or "",
+        text=message.text,
+        at=at,
+        language=message.from_user.language_code,
+        is_group=is_group,
+        is_admin=not is_group or anonymous,
+        display_name=name[:64],
+        extra={"message_id": str(message.message_id)},
+        bot_id=bot_username or "",
     )
 
 
@@ -103,10 +107,14 @@ def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str
     is_group = chat.type in GROUP_TYPES
     return Incoming(
         address=Address(PLATFORM, str(chat.id), str(query.from_user.id)),
-        text=command, at=at,
-        language=query.from_user.language_code, is_group=is_group, is_admin=not is_group,
+        text=command,
+        at=at,
+        language=query.from_user.language_code,
+        is_group=is_group,
+        is_admin=not is_group,
         display_name=query.from_user.full_name[:64],
-        extra={"message_id": str(message.message_id), "pressed": "1"}, bot_id=bot_username or "",
+        extra={"message_id": str(message.message_id), "pressed": "1"},
+        bot_id=bot_username or "",
     )
 
 
@@ -146,8 +154,11 @@ class Outgoing:
         texts = self.send_kwargs()
         if self.photo is None:
             return [("send_message", kwargs) for kwargs in texts]
-        photo: dict[str, Any] = {"chat_id": self.chat_id, "disable_notification": self.silent,
-                                 "photo": InputFile(self.photo.png, filename=self.photo.name)}
+        photo: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "disable_notification": self.silent,
+            "photo": InputFile(self.photo.png, filename=self.photo.name),
+        }
         if self.quote is not None:
             photo["reply_parameters"] = ReplyParameters(self.quote, allow_sending_without_reply=True)
         if len(self.parts) == 1 and len(self.parts[0]) <= CAPTION_LIMIT and not self.entities:
@@ -160,8 +171,12 @@ class Outgoing:
     def send_kwargs(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = []
         for i, part in enumerate(self.parts):
-            kwargs: dict[str, Any] = {"chat_id": self.chat_id, "text": part, "disable_notification": self.silent,
-                                      "link_preview_options": NO_PREVIEW}
+            kwargs: dict[str, Any] = {
+                "chat_id": self.chat_id,
+                "text": part,
+                "disable_notification": self.silent,
+                "link_preview_options": NO_PREVIEW,
+            }
             if i == 0 and self.entities:
                 kwargs["entities"] = list(self.entities)
             if i == 0 and self.quote is not None:
@@ -173,8 +188,13 @@ class Outgoing:
 
     def edit_kwargs(self, message_id: int) -> dict[str, Any]:
         """Turn the pressed message into the first part (its old keyboard goes away)."""
-        kwargs: dict[str, Any] = {"chat_id": self.chat_id, "message_id": message_id, "text": self.parts[0],
-                                  "link_preview_options": NO_PREVIEW, "reply_markup": None}
+        kwargs: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "message_id": message_id,
+            "text": self.parts[0],
+            "link_preview_options": NO_PREVIEW,
+            "reply_markup": None,
+        }
         if self.entities:
             kwargs["entities"] = list(self.entities)
         if len(self.parts) == 1 and self.keyboard is not None:
@@ -182,8 +202,14 @@ class Outgoing:
         return kwargs
 
 
-def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str], quote: int | None = None,
-           mention_name: str | None = None) -> Outgoing:
+def render(
+    reply: Reply,
+    chat_id: int | str,
+    *,
+    button_data: Callable[[str], str],
+    quote: int | None = None,
+    mention_name: str | None = None,
+) -> Outgoing:
     """A Reply as Telegram parameters. ``button_data`` turns a choice's command into
     callback data of at most 64 bytes; ``mention_name`` is the mentioned user's name if known."""
     text = reply.text
@@ -193,15 +219,30 @@ def render(reply: Reply, chat_id: int | str, *, button_data: Callable[[str], str
         if user_id.isdigit():
             shown = (mention_name or "👤")[:64]
             text = f"{shown}\n{text}"
-            entities = (MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown),
-                                      user=User(int(user_id), shown, is_bot=False)),)
+            entities = (
+                MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown), user=User(int(user_id), shown, is_bot=False)),
+            )
     keyboard = None
     if reply.choices:
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-            c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, reply.choices))]
-            for c in reply.choices[:50]])
-    return Outgoing(chat_id=chat_id, parts=tuple(split_text(text)), entities=entities, keyboard=keyboard,
-                    silent=reply.silent, quote=quote, photo=reply.picture)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, reply.choices)
+                    )
+                ]
+                for c in reply.choices[:50]
+            ]
+        )
+    return Outgoing(
+        chat_id=chat_id,
+        parts=tuple(split_text(text)),
+        entities=entities,
+        keyboard=keyboard,
+        silent=reply.silent,
+        quote=quote,
+        photo=reply.picture,
+    )
 
 
 def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
@@ -214,9 +255,3 @@ def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
     if choice.kind == ChoiceKind.CANCEL and not any(c.kind == ChoiceKind.DESTROY for c in beside):
         return KeyboardButtonStyle.DANGER
     return None
-
-
-def chat_ids(update: Update) -> Sequence[int]:
-    """The chat an update belongs to (for ordering work per chat), if any."""
-    chat = update.effective_chat
-    return (chat.id,) if chat is not None else ()

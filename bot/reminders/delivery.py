@@ -14,28 +14,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.errors import StoreWriteError
-from bot.messages import Address, Reply
+from bot.messages import Address, Reply, SendKind
 from bot.metrics import Metrics
-from bot.pacer import Pacer
 from bot.platforms.base import ChatMoved, DeliveryError, Platform, RetryLater, TargetGone
 from bot.records import OutboxItem, OutboxState
+from bot.reminders.pacer import Pacer
 from bot.store import Store, Tx
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 STORE_RETRY = timedelta(seconds=5)  # an alert that could not be read for sending waits this long
 UNSERVED_WAIT = timedelta(days=2)  # an alert for a platform this bot does not run waits this long for it
-Render = Callable[[OutboxItem], Awaitable[str | Reply]]  # a Reply: text with buttons
+Render = Callable[[OutboxItem], Awaitable[Reply]]  # text with its buttons (bot.reminders.text)
 Hold = Callable[[Tx, OutboxItem, datetime], Awaitable[datetime | None]]
 
 
 class Queue(Protocol):
-    """What delivery needs of the alert queue (``bot.jobs.queue.AlertQueue``)."""
+    """What delivery needs of the alert queue (``bot.reminders.queue.AlertQueue``)."""
 
     def take_due(self, now: datetime) -> Iterator[OutboxItem]: ...
     def defer(self, item: OutboxItem, until: datetime) -> None: ...
@@ -45,14 +45,34 @@ class Queue(Protocol):
 
 
 class GoneHandler(Protocol):
-    """Told when a target is gone; may give the copy to send instead (``bot.jobs.events``)."""
+    """Told when a target is gone; may give the copy to send instead (``bot.reminders.events``)."""
 
     async def target_gone(self, tx: Tx, item: OutboxItem) -> OutboxItem | None: ...
 
 
+@dataclass
+class _Plan:
+    """One pass's choice: send now, wait for a pace slot, wait for quiet hours, give up."""
+
+    batch: list[OutboxItem] = field(default_factory=list)
+    deferred: list[tuple[OutboxItem, datetime]] = field(default_factory=list)
+    held: list[tuple[OutboxItem, datetime]] = field(default_factory=list)
+    unserved: list[OutboxItem] = field(default_factory=list)
+
+
 class Delivery:
-    def __init__(self, *, store: Store, queue: Queue, platforms: Mapping[str, Platform], render: Render,
-                 events: GoneHandler, hold: Hold, metrics: Metrics, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        queue: Queue,
+        platforms: Mapping[str, Platform],
+        render: Render,
+        events: GoneHandler,
+        hold: Hold,
+        metrics: Metrics,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._store, self._queue, self._platforms = store, queue, platforms
         self._render, self._events, self._hold, self._metrics = render, events, hold, metrics
         self._now = now  # the moment a message actually left, for the pace (None: deliver's ``now``)
@@ -66,54 +86,57 @@ class Delivery:
         """Send what is due at ``now`` within the pace; returns how many were sent. Reading
         stops once every platform's budget for this second is spent, so a backlog of 10 000
         costs a pass what it sends, not what waits."""
-        batch: list[OutboxItem] = []
-        deferred: list[tuple[OutboxItem, datetime]] = []
-        held: list[tuple[OutboxItem, datetime]] = []
-        unserved: list[OutboxItem] = []
-        full: dict[str, datetime] = {}
         self.free_at = None
         async with self._store.transaction() as tx:
-            for item in self._queue.take_due(now):
-                if item.platform not in self._platforms:
-                    if now - item.created_at >= UNSERVED_WAIT:
-                        unserved.append(item)
-                    continue
-                if item.platform in full:
-                    continue
-                pacer, is_group = self._pacers[item.platform], item.private_user is None
-                if (free := pacer.free_at(now)) > now:
-                    full[item.platform] = free
-                    if len(full) == len(self._platforms):
-                        self.free_at = min(full.values())  # the rest waits; nothing more can leave now
-                        break
-                    continue
-                slot = pacer.next_slot(item.chat, is_group, now)
-                if slot > now:
-                    deferred.append((item, slot))  # pacing: in memory, not a store write
-                    continue
-                until = await self._hold(tx, item, now)
-                if until is not None and until > now:
-                    held.append((item, until))
-                    continue
-                pacer.record(item.chat, is_group, now)
-                batch.append(item)
-            for item, until in held:
+            plan = await self._select(tx, now)
+            for item, until in plan.held:
                 await self._queue.save(tx, replace(item, not_before=until))
-            for item in unserved:
+            for item in plan.unserved:
                 await self._drop(tx, item, "platform not running")
-        if unserved:
-            log.warning("%d alerts dropped: their platform has not run here for %s", len(unserved), UNSERVED_WAIT)
-        for item, slot in deferred:
+        if plan.unserved:
+            log.warning("%d alerts dropped: their platform has not run here for %s", len(plan.unserved), UNSERVED_WAIT)
+        for item, slot in plan.deferred:
             self._queue.defer(item, slot)
-        for item in batch:
+        for item in plan.batch:
             self._queue.hold(item)
         sent = 0
-        for item in batch:
+        for item in plan.batch:
             try:
                 sent += await self._one(item, now)
             except StoreWriteError:  # logged by the store; the alert may go once more after a restart
                 self._metrics.inc("esimbot_alert_outcomes_unsaved_total", platform=item.platform)
         return sent
+
+    async def _select(self, tx: Tx, now: datetime) -> _Plan:
+        """Which due alerts leave now, which wait for their pace slot (in memory) or for quiet
+        hours (stored), and which no platform of this bot has served for too long."""
+        plan = _Plan()
+        full: dict[str, datetime] = {}  # platform -> when its spent budget frees again
+        for item in self._queue.take_due(now):
+            if item.platform not in self._platforms:
+                if now - item.created_at >= UNSERVED_WAIT:
+                    plan.unserved.append(item)
+                continue
+            if item.platform in full:
+                continue
+            pacer, is_group = self._pacers[item.platform], item.private_user is None
+            if (free := pacer.free_at(now)) > now:
+                full[item.platform] = free
+                if len(full) == len(self._platforms):
+                    self.free_at = min(full.values())  # the rest waits; nothing more can leave now
+                    break
+                continue
+            slot = pacer.next_slot(item.chat, is_group, now)
+            if slot > now:
+                plan.deferred.append((item, slot))  # pacing: in memory, not a store write
+                continue
+            until = await self._hold(tx, item, now)
+            if until is not None and until > now:
+                plan.held.append((item, until))
+                continue
+            pacer.record(item.chat, is_group, now)
+            plan.batch.append(item)
+        return plan
 
     async def _one(self, item: OutboxItem, now: datetime) -> int:
         try:
@@ -161,17 +184,17 @@ class Delivery:
         if self._now is not None:
             self._pacers[item.platform].restamp(item.chat, item.private_user is None, reserved, self._now())
 
-    async def _send(self, platform: Platform, item: OutboxItem, rendered: str | Reply) -> None:
-        address = platform.private_address(item.private_user) if item.private_user is not None \
-            else Address(item.platform, item.chat)
-        reply = replace(rendered if isinstance(rendered, Reply) else Reply(rendered),
-                        mention=item.mention, private=item.private_user is not None)
-        await platform.send(address, reply, kind="alert")
+    async def _send(self, platform: Platform, item: OutboxItem, rendered: Reply) -> None:
+        address = (
+            platform.private_address(item.private_user) if item.private_user is not None else Address(item.platform, item.chat)
+        )
+        reply = replace(rendered, mention=item.mention, private=item.private_user is not None)
+        await platform.send(address, reply, kind=SendKind.ALERT)
 
     async def _retry(self, tx: Tx, item: OutboxItem, now: datetime, after: float) -> None:
         item = replace(item, attempts=item.attempts + 1)
         if item.attempts >= MAX_ATTEMPTS:
             await self._drop(tx, item, "too many attempts")
             return
-        wait = max(after, min(2 ** item.attempts, 3600))
+        wait = max(after, min(2**item.attempts, 3600))
         await self._queue.save(tx, replace(item, not_before=now + timedelta(seconds=wait)))

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
-from bot.messages import Choice, Picture, Reply
+from bot.messages import Choice, Picture, Reply, SendKind
 
 HTML = "org.matrix.custom.html"
 _HAN = re.compile("[\u4e00-\u9fff]")
@@ -111,7 +111,7 @@ def strip_mention(text: str, own_names: Sequence[str]) -> str:
     for name in sorted((n for n in own_names if n), key=len, reverse=True):
         for candidate in (name, "@" + name):
             if text[: len(candidate)].casefold() == candidate.casefold():
-                rest = text[len(candidate):].lstrip(":,： ").lstrip()
+                rest = text[len(candidate) :].lstrip(":,： ").lstrip()
                 if rest[:1] in ("!", "/", "！", "／"):
                     return rest
     return text
@@ -159,7 +159,7 @@ def mention_link(user_id: str, name: str) -> str:
 def reply_content(
     reply: Reply,
     *,
-    kind: str = "reply",
+    kind: SendKind = SendKind.REPLY,
     in_reply_to: str | None = None,
     thread: str | None = None,
     mention_name: str | None = None,
@@ -178,7 +178,7 @@ def reply_content(
         body = f"{name}{sep}{body}"
         formatted = f"{mention_link(reply.mention, name)}{sep}{formatted}"
         mentions.append(reply.mention)
-    alert = kind == "alert" and not reply.silent
+    alert = kind == SendKind.ALERT and not reply.silent
     content: dict[str, Any] = {
         "msgtype": "m.text" if alert else "m.notice",
         "body": body,
@@ -187,26 +187,35 @@ def reply_content(
         "m.mentions": {"user_ids": mentions} if mentions else {},
     }
     if thread is not None:
-        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread, "is_falling_back": in_reply_to is None,
-                                   "m.in_reply_to": {"event_id": in_reply_to or thread}}
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": in_reply_to is None,
+            "m.in_reply_to": {"event_id": in_reply_to or thread},
+        }
     elif in_reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
     return content
-
-
-def reaction_content(event_id: str, key: str) -> dict[str, Any]:
-    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
 
 
 def image_content(picture: Picture, uri: str, keys: dict[str, Any] | None) -> dict[str, Any]:
     """An ``m.image`` event for an uploaded PNG: ``url`` in a plain room, ``file`` with the
     decryption keys (``keys`` from the encrypted upload) in an encrypted one."""
     width, height = picture.size
-    content: dict[str, Any] = {"msgtype": "m.image", "body": picture.name,
-                               "info": {"mimetype": "image/png", "size": len(picture.png), "w": width, "h": height}}
+    content: dict[str, Any] = {
+        "msgtype": "m.image",
+        "body": picture.name,
+        "info": {"mimetype": "image/png", "size": len(picture.png), "w": width, "h": height},
+    }
     if keys is None:
         content["url"] = uri
     else:
-        content["file"] = {"url": uri, "key": keys["key"], "iv": keys["iv"], "hashes": keys["hashes"],
-                           "v": keys.get("v", "v2"), "mimetype": "image/png"}
+        content["file"] = {
+            "url": uri,
+            "key": keys["key"],
+            "iv": keys["iv"],
+            "hashes": keys["hashes"],
+            "v": keys.get("v", "v2"),
+            "mimetype": "image/png",
+        }
     return content

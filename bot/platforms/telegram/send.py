@@ -28,8 +28,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.messages import Address, Incoming, Reply
 from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, RetryLater, TargetGone, Undeliverable
 from bot.platforms.lru import Lru
-from bot.platforms.telegram_render import PLATFORM, Outgoing, is_private_chat, platform_user, render
-from bot.platforms.telegram_state import ButtonData, KeptState, Keyboards
+from bot.platforms.telegram.render import PLATFORM, Outgoing, is_private_chat, platform_user, render
+from bot.platforms.telegram.state import ButtonData, KeptState, Keyboards
 
 log = logging.getLogger(__name__)
 SHORT_WAIT = 30.0  # a reply waits out a flood limit this long at most; alerts wait in the outbox
@@ -49,8 +49,14 @@ def chat_id(chat: str) -> int | str:
 class Sender:
     """Sends through ``bot()`` (the started application's Bot, or an error while stopped)."""
 
-    def __init__(self, bot: Callable[[], Any], *, events: ChatEvents | None,
-                 chat_moved: Callable[[str, str], Awaitable[None]], kept: KeptState | None = None) -> None:
+    def __init__(
+        self,
+        bot: Callable[[], Any],
+        *,
+        events: ChatEvents | None,
+        chat_moved: Callable[[str, str], Awaitable[None]],
+        kept: KeptState | None = None,
+    ) -> None:
         self._bot, self._events, self._chat_moved = bot, events, chat_moved
         self.buttons, self.keyboards = ButtonData(kept), Keyboards()
         self.names: Lru[str, str] = Lru(4096)  # user id -> first name, to show in a mention

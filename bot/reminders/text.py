@@ -1,33 +1,33 @@
-"""When an alert may go (quiet hours) and its text in the reader's language (who gets it: bot.audience)."""
+"""An alert's words and buttons in its reader's language, from the facts kept in the outbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from datetime import datetime
 
+from bot.audience import Audience
 from bot.i18n import Translator
-from bot.messages import Choice
-from bot.records import Alert, Household
-from bot.reminders import Topic
+from bot.messages import Choice, Reply
+from bot.names import PREFIXES
+from bot.records import Alert, OutboxItem
+from bot.reminders.timing import Topic
+from bot.store import Store
 
 _ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
 
 
-def quiet_until(household: Household, now: datetime) -> datetime | None:
-    """The end of the household's quiet hours if ``now`` falls inside them, else None.
-    Computed on local wall-clock time, so daylight-saving changes keep 08:00 at 08:00."""
-    if not household.quiet_start or not household.quiet_end:
-        return None
-    tz = ZoneInfo(household.timezone)
-    local = now.astimezone(tz)
-    start = time.fromisoformat(household.quiet_start)
-    end = time.fromisoformat(household.quiet_end)
-    t = local.time().replace(tzinfo=None)
-    inside = start <= t or t < end if start > end else start <= t < end
-    if not inside:
-        return None
-    day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+class AlertRenderer:
+    """Renders a queued alert for its reader: the language of whoever reads it, the command
+    prefix of its platform, and buttons that answer in new messages."""
+
+    def __init__(self, *, store: Store, audience: Audience, now: Callable[[], datetime]) -> None:
+        self._store, self._audience, self._now = store, audience, now
+
+    async def __call__(self, item: OutboxItem) -> Reply:
+        async with self._store.transaction() as tx:
+            t = await self._audience.for_alert(tx, item)
+        prefix = PREFIXES.get(item.platform, "/")
+        return Reply(render(item.alert, t, self._now(), prefix), choices=buttons(item.alert, item.line_id, t, prefix), keep=True)
 
 
 def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
@@ -47,7 +47,7 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
 
 
 def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | None, now: datetime) -> str:
-    """"At this rate the data runs out in …", before or after the plan expires (alerts,
+    """ "At this rate the data runs out in …", before or after the plan expires (alerts,
     balances and charts say it alike)."""
     if expires_at is not None and runs_out >= expires_at:
         return t("forecast.after_expiry")
@@ -56,10 +56,12 @@ def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day"."""
-    topup = (Choice(t("button.howto"), howto_command(alert, prefix)) if alert.provider == "manual"
-             else Choice(t("button.topup"), f"{prefix}renew {alert.label}"))
-    return (topup,
-            Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
+    topup = (
+        Choice(t("button.howto"), howto_command(alert, prefix))
+        if alert.provider == "manual"
+        else Choice(t("button.topup"), f"{prefix}renew {alert.label}")
+    )
+    return (topup, Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
 
 
 def howto_command(alert: Alert, prefix: str) -> str:
@@ -76,20 +78,22 @@ def _headline(alert: Alert, t: Translator, now: datetime) -> str:
     if alert.kind == "depleted":
         return t("alert.depleted", label=alert.label)
     if alert.kind == "expiry" and alert.expires_at is not None:
-        return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now),
-                 date=t.date_time(alert.expires_at))
+        return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now), date=t.date_time(alert.expires_at))
     left = t.data(alert.remaining or 0)
     if alert.kind == "data" and alert.total:
         pct = (alert.remaining or 0) * 100 // alert.total
-        return t("alert.data_percent", label=alert.label, percent=t.percent(pct / 100), left=left,
-                 total=t.data(alert.total))
+        return t("alert.data_percent", label=alert.label, percent=t.percent(pct / 100), left=left, total=t.data(alert.total))
     return t("alert.data_left", label=alert.label, left=left)
 
 
 def warning(keys: list[str]) -> str | None:
     """The message id the link reply uses instead of a stale alert for crossed thresholds."""
-    for prefix, msgid in (("expired", "link.warn_expired"), ("depleted", "link.warn_depleted"),
-                          ("data", "link.warn_data"), ("expiry", "link.warn_expiry")):
+    for prefix, msgid in (
+        ("expired", "link.warn_expired"),
+        ("depleted", "link.warn_depleted"),
+        ("data", "link.warn_data"),
+        ("expiry", "link.warn_expiry"),
+    ):
         if any(k.startswith(prefix) for k in keys):
             return msgid
     return None

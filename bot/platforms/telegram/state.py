@@ -43,7 +43,7 @@ def _callback_data(data: str) -> str:
 
 class KeptState(Protocol):
     """Where long button commands are kept for every worker and after a restart; each call is
-    a unit of its own (``bot.app.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
+    a unit of its own (``bot.store.kept.ProviderState`` fits). Raises ``StoreError`` when it cannot."""
 
     async def get_state(self, namespace: str, key: str) -> Any: ...
     async def put_state(self, namespace: str, key: str, value: Any) -> None: ...
@@ -128,8 +128,14 @@ class Keyboards:
 class AdminCache:
     """Group administrators from ``getChatAdministrators``, kept ``ttl`` seconds per chat."""
 
-    def __init__(self, fetch: Callable[[int], Awaitable[Iterable[int]]], *, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, size: int = 1024) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[int], Awaitable[Iterable[int]]],
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        size: int = 1024,
+    ) -> None:
         self._fetch, self._ttl, self._clock = fetch, ttl, clock
         self._chats: Lru[int, tuple[float, frozenset[int]]] = Lru(size)
 

@@ -24,7 +24,8 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.records import Household, Line
-from bot.reminders import next_crossing
+from bot.reminders.forecast import runs_out
+from bot.reminders.rules import next_crossing
 from bot.store import Store, Tx
 from providers.base import EsimBalance, Provider, Status
 from providers.errors import ProviderError, TryLater
@@ -78,17 +79,24 @@ class _Look:
 
 
 class Observer(Protocol):
-    """The next stage (``bot.jobs.planner.Planner``)."""
+    """The next stage (``bot.reminders.planner.Planner``)."""
 
-    async def observe(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                      *, fresh_cycle: bool = False) -> list[str]: ...
-
-    async def forecast(self, tx: Tx, line: Line, balance: EsimBalance) -> datetime | None: ...
+    async def observe(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]: ...
 
 
 class Poller:
-    def __init__(self, *, store: Store, providers: Mapping[str, Provider], planner: Observer, clock: Clock,
-                 metrics: Metrics, cadence: Cadence | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        providers: Mapping[str, Provider],
+        planner: Observer,
+        clock: Clock,
+        metrics: Metrics,
+        cadence: Cadence | None = None,
+    ) -> None:
         self._store, self._providers, self._planner = store, providers, planner
         self._clock, self._metrics = clock, metrics
         self.cadence = cadence or Cadence()
@@ -157,16 +165,16 @@ class Poller:
             await self._planner.observe(tx, line, look.household, balance, now)
             await tx.set_due(line.id, await self.next_look(tx, line, look.household, balance, now))
 
-    async def seen(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime,
-                   *, fresh_cycle: bool = False) -> list[str]:
+    async def seen(
+        self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
+    ) -> list[str]:
         """A command just looked (link, top-up, /balance): the same path as a poll, no provider call."""
         self._polled[line.id] = now
         crossed = await self._planner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
         await tx.set_due(line.id, await self.next_look(tx, line, household, balance, now))
         return crossed
 
-    async def next_look(self, tx: Tx, line: Line, household: Household, balance: EsimBalance,
-                        now: datetime) -> datetime:
+    async def next_look(self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime) -> datetime:
         """The normal cadence, or just after the next expiry moment, or just after the
         predicted data crossing (but no sooner than the provider allows a fresh look)."""
         shortest, cadence = self.intervals(line, balance.status)
@@ -175,7 +183,7 @@ class Poller:
         state = await tx.alert_state(line.id) if balance.status is not Status.TERMINATED else None
         if state is not None:
             settings = line.reminders or household.reminders
-            expiry, data = next_crossing(balance, settings, state, await self._planner.forecast(tx, line, balance))
+            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)))
             if expiry is not None:
                 nxt = min(nxt, expiry + STEP)
             if data is not None:

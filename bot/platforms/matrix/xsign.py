@@ -38,6 +38,7 @@ class CrossSigningError(Exception):
 
 def canonical_json(value: Any) -> bytes:
     """The spec's canonical JSON: sorted keys, no spaces, UTF-8 as is; floats are not allowed."""
+
     def check(v: Any) -> None:
         if isinstance(v, float) or (isinstance(v, int) and not -(2**53) < v < 2**53):
             raise ValueError("canonical JSON allows only integers in [-(2**53)+1, 2**53-1]")
@@ -125,8 +126,10 @@ def load_identity(store: Path) -> Identity | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        raise CrossSigningError(f"{store / KEY_FILE} is unreadable: restore it from a backup, or delete it and start "
-                                "with MATRIX_PASSWORD set to make a new identity") from None
+        raise CrossSigningError(
+            f"{store / KEY_FILE} is unreadable: restore it from a backup, or delete it and start "
+            "with MATRIX_PASSWORD set to make a new identity"
+        ) from None
 
 
 def save_identity(store: Path, identity: Identity) -> None:
@@ -170,17 +173,25 @@ class CrossSigning:
         query = await self._post("/_matrix/client/v3/keys/query", {"device_keys": {self.user_id: [self.device_id]}})
         mine, theirs = load_identity(self.store), master_public(query, self.user_id)
         if mine is None and theirs is not None and self.password is None:
-            log.error("matrix: the account already has a cross-signing identity (master key %s) made elsewhere, for "
-                      "example by Element, and the bot does not have its private keys. Start the bot once with "
-                      "MATRIX_PASSWORD set so it can replace that identity with its own; the device stays "
-                      "unsigned until then", theirs)
+            log.error(
+                "matrix: the account already has a cross-signing identity (master key %s) made elsewhere, for "
+                "example by Element, and the bot does not have its private keys. Start the bot once with "
+                "MATRIX_PASSWORD set so it can replace that identity with its own; the device stays "
+                "unsigned until then",
+                theirs,
+            )
             return False
         if mine is not None and theirs is not None and theirs != mine.master.public:
-            log.error("matrix: the account's cross-signing identity on the homeserver (master key %s) is not the "
-                      "bot's (%s in %s): it was reset elsewhere, or the file was replaced. Clients that exclude "
-                      "insecure devices will not talk to the bot. Restore the file from a backup, or stop the bot, "
-                      "delete the file and start it with MATRIX_PASSWORD set to make a new identity (people will "
-                      "see that the bot's identity changed)", theirs, mine.master.public, self.store / KEY_FILE)
+            log.error(
+                "matrix: the account's cross-signing identity on the homeserver (master key %s) is not the "
+                "bot's (%s in %s): it was reset elsewhere, or the file was replaced. Clients that exclude "
+                "insecure devices will not talk to the bot. Restore the file from a backup, or stop the bot, "
+                "delete the file and start it with MATRIX_PASSWORD set to make a new identity (people will "
+                "see that the bot's identity changed)",
+                theirs,
+                mine.master.public,
+                self.store / KEY_FILE,
+            )
             return False
         if mine is None or theirs is None:
             mine = await self._upload(mine, replacing=theirs)
@@ -196,24 +207,38 @@ class CrossSigning:
         if self.sign_with_device is not None:  # lets the bot's other sessions trust the identity too
             signature = self.sign_with_device(signable(master))
             master = {**master, "signatures": {self.user_id: {f"ed25519:{self.device_id}": signature}}}
-        body = {"master_key": master, "self_signing_key": mine.key_object("self_signing", self.user_id),
-                "user_signing_key": mine.key_object("user_signing", self.user_id)}
+        body = {
+            "master_key": master,
+            "self_signing_key": mine.key_object("self_signing", self.user_id),
+            "user_signing_key": mine.key_object("user_signing", self.user_id),
+        }
         path = "/_matrix/client/v3/keys/device_signing/upload"
         status, answer = await self.api.post(path, body)
         if status == 401 and "session" in answer:
             if self.password is None:
-                raise CrossSigningError("the homeserver asks for the account's password to upload cross-signing "
-                                        "keys: start the bot once with MATRIX_PASSWORD set")
-            body["auth"] = {"type": "m.login.password", "session": answer["session"], "password": self.password,
-                            "identifier": {"type": "m.id.user", "user": self.user_id}}
+                raise CrossSigningError(
+                    "the homeserver asks for the account's password to upload cross-signing "
+                    "keys: start the bot once with MATRIX_PASSWORD set"
+                )
+            body["auth"] = {
+                "type": "m.login.password",
+                "session": answer["session"],
+                "password": self.password,
+                "identifier": {"type": "m.id.user", "user": self.user_id},
+            }
             status, answer = await self.api.post(path, body)
         if status != 200:
             raise CrossSigningError(f"uploading cross-signing keys refused: {status} {answer.get('errcode', '')}")
         if replacing is not None:
-            log.warning("matrix: replaced the account's cross-signing identity (master key %s, made elsewhere) with "
-                        "the bot's own", replacing)
-        log.info("matrix: uploaded the bot's cross-signing identity, master key %s (private keys in %s)",
-                 mine.master.public, self.store / KEY_FILE)
+            log.warning(
+                "matrix: replaced the account's cross-signing identity (master key %s, made elsewhere) with the bot's own",
+                replacing,
+            )
+        log.info(
+            "matrix: uploaded the bot's cross-signing identity, master key %s (private keys in %s)",
+            mine.master.public,
+            self.store / KEY_FILE,
+        )
         return mine
 
     async def _sign_device(self, mine: Identity, query: Json) -> None:
@@ -221,12 +246,11 @@ class CrossSigning:
         if not isinstance(device, dict):
             raise CrossSigningError(f"the homeserver does not know device {self.device_id}'s keys yet")
         if master_public(query, self.user_id, "self_signing") == mine.self_signing.public and verify(
-                device, self.user_id, mine.self_signing.public):
-            log.info("matrix: device %s is signed by the bot's identity (master key %s)", self.device_id,
-                     mine.master.public)
+            device, self.user_id, mine.self_signing.public
+        ):
+            log.info("matrix: device %s is signed by the bot's identity (master key %s)", self.device_id, mine.master.public)
             return
-        signed = mine.self_signing.signed({k: v for k, v in device.items() if k not in ("signatures", "unsigned")},
-                                          self.user_id)
+        signed = mine.self_signing.signed({k: v for k, v in device.items() if k not in ("signatures", "unsigned")}, self.user_id)
         answer = await self._post("/_matrix/client/v3/keys/signatures/upload", {self.user_id: {self.device_id: signed}})
         if answer.get("failures"):
             raise CrossSigningError(f"the homeserver refused the device's signature: {answer['failures']}")
@@ -261,8 +285,14 @@ async def cross_sign(client: AsyncClient, *, store: Path, password: str | None) 
             await client.keys_upload()
         assert client.olm is not None and client.device_id
         account = client.olm.account
-        return await CrossSigning(NioHomeserver(client), store, client.user_id, client.device_id, password,
-                                  lambda data: str(account.sign(data.decode("utf-8")))).ensure()
+        return await CrossSigning(
+            NioHomeserver(client),
+            store,
+            client.user_id,
+            client.device_id,
+            password,
+            lambda data: str(account.sign(data.decode("utf-8"))),
+        ).ensure()
     except CrossSigningError as exc:
         log.error("matrix: cross-signing failed, the device stays unsigned: %s", exc)
     except Exception as exc:  # the network, or a homeserver answering nonsense: try again at the next start

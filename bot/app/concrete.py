@@ -1,0 +1,140 @@
+"""The concrete classes each setting names: the store backend, the leader, the providers and
+the chat platforms (their libraries imported only when they are used). ``bot.app`` calls
+these; nothing else names a concrete class."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from bot.audience import Readers
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Command
+from bot.i18n import Catalogs
+from bot.platforms.base import ChatEvents, Platform
+from bot.runtime import Leader
+from bot.store import Store, TinyDBStore
+from bot.store.kept import ProviderState
+from bot.web import WebServer
+from providers.airalo import AiraloProvider
+from providers.base import Provider
+from providers.demo import DemoProvider
+from providers.esimaccess import EsimAccessProvider
+from providers.esimgo import EsimGoProvider
+
+
+def open_store(settings: Settings, clock: Clock) -> Store:
+    """PostgreSQL when ``DATABASE_URL`` is set (several workers), else the embedded TinyDB file."""
+    if settings.database_url:
+        from bot.store.postgres import PostgresStore  # psycopg is loaded only when it is used
+
+        return PostgresStore(settings.database_url)
+    return TinyDBStore(settings.db_path, now=clock.now(), compact_min_bytes=settings.db_compact_kib * 1024)
+
+
+def leader(settings: Settings) -> Leader | None:
+    """Several workers may share a PostgreSQL store: one of them leads (``bot.runtime.Leader``)."""
+    if not settings.database_url:
+        return None
+    from bot.store.postgres import AdvisoryLeader
+
+    return AdvisoryLeader(settings.database_url)
+
+
+def provider_startup(providers: dict[str, Provider]) -> list[Callable[[], Awaitable[object]]]:
+    """The demo fixes its day 0 at the first start, before anyone asks for a balance."""
+    demo = providers.get("demo")
+    return [demo.day0] if isinstance(demo, DemoProvider) else []
+
+
+def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict[str, Provider]:
+    """The configured eSIM providers; Settings has already checked their credentials."""
+    found: dict[str, Provider] = {}
+    for name in settings.providers:
+        if name == "demo":
+            found[name] = DemoProvider(state, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
+        elif name == "airalo":
+            found[name] = AiraloProvider(
+                client_id=settings.airalo_client_id or "",
+                now=clock.now,
+                state=state,
+                client_secret=settings.airalo_client_secret or "",
+                base_url=settings.airalo_base_url,
+            )
+        elif name == "esimaccess":
+            found[name] = EsimAccessProvider(
+                access_code=settings.esimaccess_access_code or "",
+                now=clock.now,
+                secret_key=settings.esimaccess_secret_key,
+                state=state,
+                base_url=settings.esimaccess_base_url,
+            )
+        elif name == "esimgo":
+            found[name] = EsimGoProvider(
+                api_key=settings.esimgo_api_key or "", now=clock.now, state=state, base_url=settings.esimgo_base_url
+            )
+    return found
+
+
+def chat_platforms(
+    settings: Settings,
+    *,
+    clock: Clock,
+    events: ChatEvents,
+    web: WebServer | None,
+    menu: Menu,
+    readers: Readers,
+    state: ProviderState,
+) -> list[Platform]:
+    """Telegram and Matrix, each only when its credentials are set (their imports too)."""
+    found: list[Platform] = []
+    # --- Telegram wiring (owned by the Telegram work) ---
+    if settings.telegram_token is not None:
+        from bot.errors import ConfigError
+        from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
+
+        if settings.telegram_webhook_url is not None and web is None:
+            raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
+        found.append(
+            TelegramPlatform(
+                token=settings.telegram_token,
+                now=clock.now,
+                api_url=settings.telegram_api_url,
+                webhook_url=settings.telegram_webhook_url,
+                webhook_secret=settings.telegram_webhook_secret,
+                web=web,
+                events=events,
+                menu=menu,
+                default_language=settings.default_language,
+                kept=state,
+            )
+        )
+    # --- Matrix wiring (owned by the Matrix work) ---
+    if settings.matrix_homeserver is not None and settings.matrix_user is not None:
+        from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
+        from bot.platforms.matrix.session import store_dir
+
+        found.append(
+            MatrixPlatform(
+                homeserver=settings.matrix_homeserver,
+                user=settings.matrix_user,
+                password=settings.matrix_password,
+                access_token=settings.matrix_access_token,
+                store_path=store_dir(settings.db_path),
+                e2ee=settings.matrix_e2ee,
+                allowed=settings.matrix_allowed,
+                now=clock.now,
+                events=events,
+                explain=readers,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Menu:
+    """What Telegram's command menus list: the commands and the catalogs to word them."""
+
+    commands: Mapping[str, Command]
+    catalogs: Catalogs
