@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot import app, logs
@@ -55,12 +54,12 @@ def main(argv: list[str] | None = None, extras: app.Extras | None = None) -> int
     if args.mode == "migrate":
         return _migrate(args.db or settings.db_path, args.to)
     quiet = args.mode == "console" or not (settings.telegram_enabled or settings.matrix_enabled)
-    logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, _secrets(settings))
+    logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, settings.secrets())
     if args.db:
-        settings = replace(settings, db_path=args.db)
+        settings = settings.model_copy(update={"db_path": args.db})
     elif args.mode == "console":
         scratch = tempfile.TemporaryDirectory(prefix="esim-bot-")  # removed when the console ends
-        settings = replace(settings, db_path=os.path.join(scratch.name, "bot.json"))
+        settings = settings.model_copy(update={"db_path": os.path.join(scratch.name, "bot.json")})
     try:
         clock = _clock(args)
     except ValueError:
@@ -98,23 +97,6 @@ def _migrate(db_path: str, url: str | None) -> int:
     for table, n in counts.items():
         print(f"  {table}: {n}")
     return 0
-
-
-def _secrets(settings: Settings) -> list[str]:
-    names = (
-        "telegram_token",
-        "telegram_webhook_secret",
-        "matrix_password",
-        "matrix_access_token",
-        "airalo_client_id",
-        "airalo_client_secret",
-        "esimaccess_access_code",
-        "esimaccess_secret_key",
-        "esimaccess_webhook_path",
-        "esimgo_api_key",
-        "database_url",
-    )
-    return [value for name in names if isinstance(value := getattr(settings, name), str)]
 
 
 if __name__ == "__main__":
