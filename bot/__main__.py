@@ -1,4 +1,4 @@
-"""``python -m bot [console] [--jsonl] [--db PATH] [--start ISO]``"""
+"""``python -m bot [run | console | migrate] [--jsonl] [--db PATH] [--start ISO] [--to URL]``"""
 
 from __future__ import annotations
 
@@ -16,19 +16,32 @@ from bot.errors import ConfigError, StoreError
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
+    """``run`` (the default), ``console`` or ``migrate``; each has its own ``--help``."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="eSIM balance & renewal bot")
+    _options(parser, None)
+    commands = parser.add_subparsers(dest="mode", metavar="{run,console,migrate}")
+    run = commands.add_parser("run", help="serve Telegram and Matrix as configured (the default)")
+    _options(run, argparse.SUPPRESS)
+    console = commands.add_parser("console", help="chat in the console instead of the platforms")
+    _options(console, argparse.SUPPRESS)
+    migrate = commands.add_parser("migrate", help="copy the data file into an empty PostgreSQL database")
+    migrate.add_argument("--to", metavar="URL", help="the postgresql:// URL to copy into (required)")
+    migrate.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="the data file to copy (default: DB_PATH)")
+    args = parser.parse_args(argv)
+    args.mode = args.mode or "run"
+    return args
+
+
+def _options(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """Before or after the command: ``python -m bot --db x console`` = ``python -m bot console --db x``."""
     parser.add_argument(
-        "mode",
-        nargs="?",
-        choices=["console", "migrate"],
-        help="console: chat in the console instead of the platforms; "
-        "migrate: copy the data file into an empty PostgreSQL database (--to)",
+        "--jsonl", action="store_true", default=False if default is None else default, help="console speaks JSON lines"
     )
-    parser.add_argument("--to", metavar="URL", help="with migrate: the postgresql:// URL to copy into")
-    parser.add_argument("--jsonl", action="store_true", help="console speaks JSON lines (for programs)")
-    parser.add_argument("--db", help="data file (console default: a temporary file; else DB_PATH)")
-    parser.add_argument("--start", help="fake clock start for --jsonl, e.g. 2026-01-01T08:00:00Z")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--db", metavar="PATH", default=default, help="data file (console default: a temporary file; else DB_PATH)"
+    )
+    start = "fake clock start, e.g. 2026-01-01T08:00:00Z"
+    parser.add_argument("--start", metavar="ISO", default=default, help=start)
 
 
 def _clock(args: argparse.Namespace) -> Clock:
