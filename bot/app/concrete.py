@@ -89,47 +89,51 @@ def chat_platforms(
 ) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
-    # --- Telegram wiring (owned by the Telegram work) ---
     if settings.telegram_token is not None:
-        from bot.errors import ConfigError
-        from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
-
-        if settings.telegram_webhook_url is not None and web is None:
-            raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
-        found.append(
-            TelegramPlatform(
-                token=settings.telegram_token.get_secret_value(),
-                now=clock.now,
-                api_url=settings.telegram_api_url,
-                webhook_url=settings.telegram_webhook_url,
-                webhook_secret=reveal(settings.telegram_webhook_secret),
-                web=web,
-                events=events,
-                menu=menu,
-                default_language=settings.default_language,
-                kept=state,
-            )
-        )
-    # --- Matrix wiring (owned by the Matrix work) ---
+        found.append(_telegram(settings, clock=clock, events=events, web=web, menu=menu, state=state))
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
-        from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
-        from bot.platforms.matrix.session import store_dir
-
-        found.append(
-            MatrixPlatform(
-                homeserver=settings.matrix_homeserver,
-                user=settings.matrix_user,
-                password=reveal(settings.matrix_password),
-                access_token=reveal(settings.matrix_access_token),
-                store_path=store_dir(settings.db_path),
-                e2ee=settings.matrix_e2ee,
-                allowed=settings.matrix_allowed,
-                now=clock.now,
-                events=events,
-                explain=readers,
-            )
-        )
+        found.append(_matrix(settings, clock=clock, events=events, readers=readers))
     return found
+
+
+def _telegram(
+    settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None, menu: Menu, state: ProviderState
+) -> Platform:
+    from bot.errors import ConfigError
+    from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
+
+    if settings.telegram_webhook_url is not None and web is None:
+        raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
+    return TelegramPlatform(
+        token=reveal(settings.telegram_token) or "",
+        now=clock.now,
+        api_url=settings.telegram_api_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=reveal(settings.telegram_webhook_secret),
+        web=web,
+        events=events,
+        menu=menu,
+        default_language=settings.default_language,
+        kept=state,
+    )
+
+
+def _matrix(settings: Settings, *, clock: Clock, events: ChatEvents, readers: Readers) -> Platform:
+    from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
+    from bot.platforms.matrix.session import store_dir
+
+    return MatrixPlatform(
+        homeserver=settings.matrix_homeserver or "",
+        user=settings.matrix_user or "",
+        password=reveal(settings.matrix_password),
+        access_token=reveal(settings.matrix_access_token),
+        store_path=store_dir(settings.db_path),
+        e2ee=settings.matrix_e2ee,
+        allowed=settings.matrix_allowed,
+        now=clock.now,
+        events=events,
+        explain=readers,
+    )
 
 
 @dataclass(frozen=True)
