@@ -119,7 +119,8 @@ class _EnvMapping(EnvSettingsSource):
         super().__init__(settings_cls)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {name.lower(): value for name, value in self._mapping.items()}  # names are case-insensitive
+        # the variables are spelled in capitals, as always (db_path=... is not DB_PATH)
+        return {name.lower(): value for name, value in self._mapping.items() if name.isupper()}
 
 
 def _problems(exc: ValidationError) -> list[str]:

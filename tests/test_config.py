@@ -35,6 +35,10 @@ def test_blank_values_count_as_unset() -> None:
     assert Settings.from_env(env) == Settings()
 
 
+def test_only_the_capitalised_names_count() -> None:
+    assert Settings.from_env({"db_path": "/elsewhere.json", "Web_Port": "x"}) == Settings()
+
+
 def test_good_values() -> None:
     s = Settings.from_env(
         {
