@@ -1,4 +1,4 @@
-"""``python -m bot [console] [--jsonl] [--db PATH] [--start ISO]``"""
+"""``python -m bot [run | console | migrate] [--jsonl] [--db PATH] [--start ISO] [--to URL]``"""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot import app, logs
@@ -17,19 +16,32 @@ from bot.errors import ConfigError, StoreError
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
+    """``run`` (the default), ``console`` or ``migrate``; each has its own ``--help``."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="eSIM balance & renewal bot")
+    _options(parser, None)
+    commands = parser.add_subparsers(dest="mode", metavar="{run,console,migrate}")
+    run = commands.add_parser("run", help="serve Telegram and Matrix as configured (the default)")
+    _options(run, argparse.SUPPRESS)
+    console = commands.add_parser("console", help="chat in the console instead of the platforms")
+    _options(console, argparse.SUPPRESS)
+    migrate = commands.add_parser("migrate", help="copy the data file into an empty PostgreSQL database")
+    migrate.add_argument("--to", metavar="URL", help="the postgresql:// URL to copy into (required)")
+    migrate.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="the data file to copy (default: DB_PATH)")
+    args = parser.parse_args(argv)
+    args.mode = args.mode or "run"
+    return args
+
+
+def _options(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """Before or after the command: ``python -m bot --db x console`` = ``python -m bot console --db x``."""
     parser.add_argument(
-        "mode",
-        nargs="?",
-        choices=["console", "migrate"],
-        help="console: chat in the console instead of the platforms; "
-        "migrate: copy the data file into an empty PostgreSQL database (--to)",
+        "--jsonl", action="store_true", default=False if default is None else default, help="console speaks JSON lines"
     )
-    parser.add_argument("--to", metavar="URL", help="with migrate: the postgresql:// URL to copy into")
-    parser.add_argument("--jsonl", action="store_true", help="console speaks JSON lines (for programs)")
-    parser.add_argument("--db", help="data file (console default: a temporary file; else DB_PATH)")
-    parser.add_argument("--start", help="fake clock start for --jsonl, e.g. 2026-01-01T08:00:00Z")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--db", metavar="PATH", default=default, help="data file (console default: a temporary file; else DB_PATH)"
+    )
+    start = "fake clock start, e.g. 2026-01-01T08:00:00Z"
+    parser.add_argument("--start", metavar="ISO", default=default, help=start)
 
 
 def _clock(args: argparse.Namespace) -> Clock:
@@ -55,12 +67,12 @@ def main(argv: list[str] | None = None, extras: app.Extras | None = None) -> int
     if args.mode == "migrate":
         return _migrate(args.db or settings.db_path, args.to)
     quiet = args.mode == "console" or not (settings.telegram_enabled or settings.matrix_enabled)
-    logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, _secrets(settings))
+    logs.setup("WARNING" if quiet and settings.log_level == "INFO" else settings.log_level, settings.secrets())
     if args.db:
-        settings = replace(settings, db_path=args.db)
+        settings = settings.model_copy(update={"db_path": args.db})
     elif args.mode == "console":
         scratch = tempfile.TemporaryDirectory(prefix="esim-bot-")  # removed when the console ends
-        settings = replace(settings, db_path=os.path.join(scratch.name, "bot.json"))
+        settings = settings.model_copy(update={"db_path": os.path.join(scratch.name, "bot.json")})
     try:
         clock = _clock(args)
     except ValueError:
@@ -98,23 +110,6 @@ def _migrate(db_path: str, url: str | None) -> int:
     for table, n in counts.items():
         print(f"  {table}: {n}")
     return 0
-
-
-def _secrets(settings: Settings) -> list[str]:
-    names = (
-        "telegram_token",
-        "telegram_webhook_secret",
-        "matrix_password",
-        "matrix_access_token",
-        "airalo_client_id",
-        "airalo_client_secret",
-        "esimaccess_access_code",
-        "esimaccess_secret_key",
-        "esimaccess_webhook_path",
-        "esimgo_api_key",
-        "database_url",
-    )
-    return [value for name in names if isinstance(value := getattr(settings, name), str)]
 
 
 if __name__ == "__main__":

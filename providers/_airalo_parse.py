@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
+from providers._common import data_event, event, header, parse_time, signature_ok, to_decimal, to_int, webhook_json
 from providers._http import json_body, redact, status_error
 from providers.base import MB, BalanceEvent, EsimBalance, Money, Order, OrderStatus, Plan, Status
 from providers.errors import (
@@ -30,6 +30,7 @@ from providers.errors import (
     ProviderCreditExhausted,
     ProviderError,
     Refused,
+    TokenRejected,
     TopUpNotAllowed,
     Unavailable,
     Unreadable,
@@ -126,10 +127,6 @@ def data_of(body: Any) -> Any:
 
 def _masked(text: str) -> str:
     return redact(text)
-
-
-class TokenRejected(AuthError):
-    """HTTP 401: the bearer token (or the client credentials) was not accepted."""
 
 
 def _mb(value: Any) -> int | None:
@@ -280,14 +277,5 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime, *, sec
     else:
         number, unit = int(match.group(1)), match.group(2).lower()
     if unit == "%":
-        return [
-            BalanceEvent(
-                provider=NAME,
-                iccid=iccid,
-                kind="data_threshold",
-                received_at=now,
-                threshold_used_percent=number,
-                raw=dict(payload),
-            )
-        ]
-    return [BalanceEvent(provider=NAME, iccid=iccid, kind="expiry_soon", received_at=now, days_left=number, raw=dict(payload))]
+        return data_event(NAME, iccid, now, payload, used=number)
+    return event(NAME, iccid, "expiry_soon", now, payload, days_left=number)

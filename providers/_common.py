@@ -1,4 +1,4 @@
-"""Helpers every real adapter shares: lenient parsing, claim checks, webhooks.
+"""Helpers every real adapter shares: lenient parsing, claim checks, webhooks and their events.
 
 Providers send numbers as numbers or strings, timestamps naive, ``+0000``, ``Z`` or epoch
 milliseconds (providers.md 7.6); these functions turn all of them into one shape or ``None``.
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from providers.base import MAX_WEBHOOK_BYTES
+from providers.base import MAX_WEBHOOK_BYTES, BalanceEvent
 from providers.errors import WebhookRejected
 
 MIN_CODE_SUFFIX = 6
@@ -144,3 +144,28 @@ def signature_ok(expected: Iterable[bytes], given: str) -> bool:
         for candidate in decoded:
             ok |= hmac.compare_digest(digest, candidate)
     return ok
+
+
+def event(provider: str, iccid: str, kind: str, now: datetime, raw: Any, **values: Any) -> list[BalanceEvent]:
+    """One webhook's event, as the list ``parse_webhook`` returns (``raw``: the payload)."""
+    return [BalanceEvent(provider=provider, iccid=iccid, kind=kind, received_at=now, raw=dict(raw), **values)]
+
+
+def data_event(
+    provider: str,
+    iccid: str,
+    now: datetime,
+    raw: Any,
+    *,
+    used: int | None,
+    remaining: int | None = None,
+    used_up: bool = False,
+    expires_at: datetime | None = None,
+) -> list[BalanceEvent]:
+    """A data-usage push: ``depleted`` (nothing left, 100 % used) when ``used_up``, else
+    ``data_threshold`` with the share used and the bytes left when the provider says."""
+    if used_up:
+        return event(provider, iccid, "depleted", now, raw, remaining_bytes=0, threshold_used_percent=100, expires_at=expires_at)
+    return event(
+        provider, iccid, "data_threshold", now, raw, threshold_used_percent=used, remaining_bytes=remaining, expires_at=expires_at
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from providers._common import parse_time, to_decimal, to_int, webhook_json
+from providers._common import data_event, event, parse_time, to_decimal, to_int, webhook_json
 from providers._http import json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, Plan, Status
 from providers.errors import (
@@ -205,49 +205,19 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime) -> lis
     iccid = str(content.get("iccid") or "")
     if not iccid:
         return []
-    raw = dict(payload)
     if kind == "DATA_USAGE":
         left = to_decimal(content.get("remainThreshold"))
         remaining = to_int(content.get("remain"))
-        if (left is not None and left <= 0) or remaining == 0:
-            return [
-                BalanceEvent(
-                    provider=NAME,
-                    iccid=iccid,
-                    kind="depleted",
-                    received_at=now,
-                    remaining_bytes=0,
-                    threshold_used_percent=100,
-                    raw=raw,
-                )
-            ]
         used = None if left is None else int((1 - left) * 100 + Decimal("0.5"))
-        return [
-            BalanceEvent(
-                provider=NAME,
-                iccid=iccid,
-                kind="data_threshold",
-                received_at=now,
-                threshold_used_percent=used,
-                remaining_bytes=remaining,
-                raw=raw,
-            )
-        ]
+        return data_event(
+            NAME, iccid, now, payload, used=used, remaining=remaining, used_up=(left is not None and left <= 0) or remaining == 0
+        )
     if kind == "VALIDITY_USAGE":
-        return [
-            BalanceEvent(
-                provider=NAME,
-                iccid=iccid,
-                kind="expiry_soon",
-                received_at=now,
-                days_left=to_int(content.get("remain")),
-                expires_at=parse_time(content.get("expiredTime")),
-                raw=raw,
-            )
-        ]
+        expires = parse_time(content.get("expiredTime"))
+        return event(NAME, iccid, "expiry_soon", now, payload, days_left=to_int(content.get("remain")), expires_at=expires)
     if kind == "ESIM_STATUS":
         status = status_of(content.get("esimStatus"))
-        event = {Status.DEPLETED: "depleted", Status.EXPIRED: "expired", Status.ACTIVE: "first_use"}.get(status)
-        if event:
-            return [BalanceEvent(provider=NAME, iccid=iccid, kind=event, received_at=now, raw=raw)]
+        kind = {Status.DEPLETED: "depleted", Status.EXPIRED: "expired", Status.ACTIVE: "first_use"}.get(status, "")
+        if kind:
+            return event(NAME, iccid, kind, now, payload)
     return []

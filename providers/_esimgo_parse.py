@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from providers._common import header, parse_time, signature_ok, to_decimal, to_int, webhook_json
+from providers._common import data_event, event, header, parse_time, signature_ok, to_decimal, to_int, webhook_json
 from providers._http import json_body, redact, status_error
 from providers.base import BalanceEvent, EsimBalance, Money, OrderStatus, Plan, Status
 from providers.errors import (
@@ -204,39 +204,16 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, now: datetime, *, api
     if not iccid or not isinstance(bundle, Mapping):
         return []
     alert = str(payload.get("alertType") or "").lower()
-    ends, raw = parse_time(bundle.get("endTime")), dict(payload)
+    ends = parse_time(bundle.get("endTime"))
     if alert == "firstuse":
-        return [BalanceEvent(provider=NAME, iccid=iccid, kind="first_use", received_at=now, expires_at=ends, raw=raw)]
+        return event(NAME, iccid, "first_use", now, payload, expires_at=ends)
     if alert != "utilisation" or bundle.get("unlimited") is True:
         return []
     initial_raw = to_decimal(bundle.get("initialQuantity"))
     initial = _quantity(bundle.get("initialQuantity"), initial_raw)
     remaining = _quantity(bundle.get("remainingQuantity"), initial_raw)
-    if remaining is not None and remaining <= 0:
-        return [
-            BalanceEvent(
-                provider=NAME,
-                iccid=iccid,
-                kind="depleted",
-                received_at=now,
-                remaining_bytes=0,
-                threshold_used_percent=100,
-                expires_at=ends,
-                raw=raw,
-            )
-        ]
     used = None
     if initial and remaining is not None:
         used = int(Decimal(initial - remaining) * 100 / Decimal(initial) + Decimal("0.5"))
-    return [
-        BalanceEvent(
-            provider=NAME,
-            iccid=iccid,
-            kind="data_threshold",
-            received_at=now,
-            threshold_used_percent=used,
-            remaining_bytes=remaining,
-            expires_at=ends,
-            raw=raw,
-        )
-    ]
+    gone = remaining is not None and remaining <= 0
+    return data_event(NAME, iccid, now, payload, used=used, remaining=remaining, used_up=gone, expires_at=ends)

@@ -137,6 +137,19 @@ def status_error(provider: str, response: httpx.Response, detail: str = "") -> P
     return OurBug(provider, f"unexpected {detail}")
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What is sent, the same for every attempt (``headers`` may be rebuilt per attempt)."""
+
+    method: str
+    path: str
+    params: Mapping[str, str | int] | None
+    json: Any
+    content: bytes | None
+    data: Mapping[str, str] | None
+    headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+
+
 class ProviderHttp:
     """One provider's httpx client with its limits; build one per adapter, ``aclose`` it."""
 
@@ -195,22 +208,12 @@ class ProviderHttp:
         ``headers`` may be a callable so per-attempt values (a refreshed token, a request
         signature with a fresh timestamp) are rebuilt for each attempt.
         """
+        request = _Request(method, path, params, json, content, data, headers)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._once(
-                    method,
-                    path,
-                    decode=decode,
-                    read=read,
-                    params=params,
-                    json=json,
-                    content=content,
-                    data=data,
-                    headers=headers,
-                    buckets=buckets,
-                )
+                return await self._once(request, decode=decode, read=read, buckets=buckets)
             except TryLater as exc:
                 if exc.retry_after is not None:
                     self.limiter.pause(exc.retry_after)
@@ -224,39 +227,20 @@ class ProviderHttp:
 
     async def _once(
         self,
-        method: str,
-        path: str,
+        request: _Request,
         *,
         decode: Callable[[httpx.Response], T],
         read: bool,
-        params: Mapping[str, str | int] | None,
-        json: Any,
-        content: bytes | None,
-        data: Mapping[str, str] | None,
-        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None,
         buckets: Sequence[tuple[TokenBucket, Hashable]],
     ) -> T:
         await self._acquire(buckets)
-        hdrs = headers() if callable(headers) else headers
         started = self._pacing.monotonic()
-        async with self._sem:
-            try:
-                response = await self._client.request(
-                    method, path, params=params, json=json, content=content, data=data, headers=hdrs
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # The request never reached the provider: safe to report as down, even for writes.
-                raise Unavailable(self.provider, f"cannot connect ({type(exc).__name__})") from exc
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                log.warning("%s %s %s: %s after sending", self.provider, method, redact(path), type(exc).__name__)
-                if read:
-                    raise Unavailable(self.provider, f"no answer ({type(exc).__name__})") from exc
-                raise OrderPending(self.provider, f"no answer to a write ({type(exc).__name__})") from exc
+        response = await self._send(request, read=read)
         log.debug(
             "%s %s %s -> %d (%.0f ms)",
             self.provider,
-            method,
-            redact(path),
+            request.method,
+            redact(request.path),
             response.status_code,
             (self._pacing.monotonic() - started) * 1000,
         )
@@ -267,6 +251,23 @@ class ProviderHttp:
             if not read and response.is_success:
                 raise OrderPending(self.provider, "unreadable answer to a write") from exc
             raise
+
+    async def _send(self, r: _Request, *, read: bool) -> httpx.Response:
+        """One request on the wire; transport failures mapped by whether it may have arrived."""
+        headers = r.headers() if callable(r.headers) else r.headers
+        async with self._sem:
+            try:
+                return await self._client.request(
+                    r.method, r.path, params=r.params, json=r.json, content=r.content, data=r.data, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never reached the provider: safe to report as down, even for writes.
+                raise Unavailable(self.provider, f"cannot connect ({type(exc).__name__})") from exc
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                log.warning("%s %s %s: %s after sending", self.provider, r.method, redact(r.path), type(exc).__name__)
+                if read:
+                    raise Unavailable(self.provider, f"no answer ({type(exc).__name__})") from exc
+                raise OrderPending(self.provider, f"no answer to a write ({type(exc).__name__})") from exc
 
     async def _acquire(self, buckets: Sequence[tuple[TokenBucket, Hashable]]) -> None:
         """Wait for the provider's overall pace, then for each bucket this call counts against."""

@@ -21,7 +21,7 @@ from providers._common import code_matches, lpa_candidates, to_int
 from providers._http import ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
-from providers.errors import AuthError, ClaimRejected, NotFound, TopUpNotAllowed
+from providers.errors import AuthError, ClaimRejected, NotFound, TokenRejected, TopUpNotAllowed
 from providers.orders import OrderFlow, OrderingAdapter, OrderSteps
 
 NAME = parse.NAME
@@ -104,7 +104,7 @@ class AiraloProvider(OrderingAdapter):
             return await self._http.call(
                 method, path, read=read, decode=parse.decode, buckets=buckets, headers={"Authorization": f"Bearer {token}"}, **kw
             )
-        except parse.TokenRejected:
+        except TokenRejected:
             pass
         token = await self._bearer(renew=True, stale=token)
         return await self._http.call(

@@ -21,6 +21,7 @@ Callers catch a *family* (the second level), which says what to do::
     │   └── TopUpNotAllowed   nothing can be bought for this eSIM
     ├── OperatorMustAct       our account, not the user: tell the user "not now", log for the operator
     │   ├── AuthError         credentials or IP allowlist rejected
+    │   │   └── TokenRejected a bearer token refused (401): renew it once
     │   └── ProviderCreditExhausted  the reseller balance is empty
     ├── OurBug                the provider says our request is malformed: log it, apologise
     │   └── Validation
@@ -120,6 +121,11 @@ class TopUpNotAllowed(Refused):
 
 class AuthError(OperatorMustAct):
     """Credentials rejected (401/403, Airalo 89, eSIM Access 0001xx/1010xx)."""
+
+
+class TokenRejected(AuthError):
+    """HTTP 401 on a bearer token (Airalo): the adapter renews the token once and retries;
+    a second rejection means the credentials themselves are wrong."""
 
 
 class ProviderCreditExhausted(OperatorMustAct):

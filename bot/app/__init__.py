@@ -21,7 +21,7 @@ from bot import webhooks
 from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.i18n import Catalogs
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
@@ -143,7 +143,7 @@ def _webhooks(
             submit=submit,
             now=clock.now,
             metrics=metrics,
-            esimaccess_path=settings.esimaccess_webhook_path,
+            esimaccess_path=reveal(settings.esimaccess_webhook_path),
         )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.audience import Readers
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Settings, reveal
 from bot.context import Command
 from bot.i18n import Catalogs
 from bot.platforms.base import ChatEvents, Platform
@@ -29,7 +29,7 @@ def open_store(settings: Settings, clock: Clock) -> Store:
     if settings.database_url:
         from bot.store.postgres import PostgresStore  # psycopg is loaded only when it is used
 
-        return PostgresStore(settings.database_url)
+        return PostgresStore(settings.database_url.get_secret_value())
     return TinyDBStore(settings.db_path, now=clock.now(), compact_min_bytes=settings.db_compact_kib * 1024)
 
 
@@ -39,7 +39,7 @@ def leader(settings: Settings) -> Leader | None:
         return None
     from bot.store.postgres import AdvisoryLeader
 
-    return AdvisoryLeader(settings.database_url)
+    return AdvisoryLeader(settings.database_url.get_secret_value())
 
 
 def provider_startup(providers: dict[str, Provider]) -> list[Callable[[], Awaitable[object]]]:
@@ -56,23 +56,23 @@ def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict
             found[name] = DemoProvider(state, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
         elif name == "airalo":
             found[name] = AiraloProvider(
-                client_id=settings.airalo_client_id or "",
+                client_id=reveal(settings.airalo_client_id) or "",
                 now=clock.now,
                 state=state,
-                client_secret=settings.airalo_client_secret or "",
+                client_secret=reveal(settings.airalo_client_secret) or "",
                 base_url=settings.airalo_base_url,
             )
         elif name == "esimaccess":
             found[name] = EsimAccessProvider(
-                access_code=settings.esimaccess_access_code or "",
+                access_code=reveal(settings.esimaccess_access_code) or "",
                 now=clock.now,
-                secret_key=settings.esimaccess_secret_key,
+                secret_key=reveal(settings.esimaccess_secret_key),
                 state=state,
                 base_url=settings.esimaccess_base_url,
             )
         elif name == "esimgo":
             found[name] = EsimGoProvider(
-                api_key=settings.esimgo_api_key or "", now=clock.now, state=state, base_url=settings.esimgo_base_url
+                api_key=reveal(settings.esimgo_api_key) or "", now=clock.now, state=state, base_url=settings.esimgo_base_url
             )
     return found
 
@@ -89,47 +89,51 @@ def chat_platforms(
 ) -> list[Platform]:
     """Telegram and Matrix, each only when its credentials are set (their imports too)."""
     found: list[Platform] = []
-    # --- Telegram wiring (owned by the Telegram work) ---
     if settings.telegram_token is not None:
-        from bot.errors import ConfigError
-        from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
-
-        if settings.telegram_webhook_url is not None and web is None:
-            raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
-        found.append(
-            TelegramPlatform(
-                token=settings.telegram_token,
-                now=clock.now,
-                api_url=settings.telegram_api_url,
-                webhook_url=settings.telegram_webhook_url,
-                webhook_secret=settings.telegram_webhook_secret,
-                web=web,
-                events=events,
-                menu=menu,
-                default_language=settings.default_language,
-                kept=state,
-            )
-        )
-    # --- Matrix wiring (owned by the Matrix work) ---
+        found.append(_telegram(settings, clock=clock, events=events, web=web, menu=menu, state=state))
     if settings.matrix_homeserver is not None and settings.matrix_user is not None:
-        from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
-        from bot.platforms.matrix.session import store_dir
-
-        found.append(
-            MatrixPlatform(
-                homeserver=settings.matrix_homeserver,
-                user=settings.matrix_user,
-                password=settings.matrix_password,
-                access_token=settings.matrix_access_token,
-                store_path=store_dir(settings.db_path),
-                e2ee=settings.matrix_e2ee,
-                allowed=settings.matrix_allowed,
-                now=clock.now,
-                events=events,
-                explain=readers,
-            )
-        )
+        found.append(_matrix(settings, clock=clock, events=events, readers=readers))
     return found
+
+
+def _telegram(
+    settings: Settings, *, clock: Clock, events: ChatEvents, web: WebServer | None, menu: Menu, state: ProviderState
+) -> Platform:
+    from bot.errors import ConfigError
+    from bot.platforms.telegram.platform import TelegramPlatform  # PTB is imported only when Telegram is on
+
+    if settings.telegram_webhook_url is not None and web is None:
+        raise ConfigError(["WEB_PORT: required with TELEGRAM_WEBHOOK_URL (the webhook is served there)"])
+    return TelegramPlatform(
+        token=reveal(settings.telegram_token) or "",
+        now=clock.now,
+        api_url=settings.telegram_api_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=reveal(settings.telegram_webhook_secret),
+        web=web,
+        events=events,
+        menu=menu,
+        default_language=settings.default_language,
+        kept=state,
+    )
+
+
+def _matrix(settings: Settings, *, clock: Clock, events: ChatEvents, readers: Readers) -> Platform:
+    from bot.platforms.matrix.platform import MatrixPlatform  # nio is imported only when Matrix is on
+    from bot.platforms.matrix.session import store_dir
+
+    return MatrixPlatform(
+        homeserver=settings.matrix_homeserver or "",
+        user=settings.matrix_user or "",
+        password=reveal(settings.matrix_password),
+        access_token=reveal(settings.matrix_access_token),
+        store_path=store_dir(settings.db_path),
+        e2ee=settings.matrix_e2ee,
+        allowed=settings.matrix_allowed,
+        now=clock.now,
+        events=events,
+        explain=readers,
+    )
 
 
 @dataclass(frozen=True)

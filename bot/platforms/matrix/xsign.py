@@ -203,15 +203,7 @@ class CrossSigning:
         if mine is None:
             mine = Identity.generate()
             save_identity(self.store, mine)  # first, so what the homeserver gets is never lost
-        master = mine.key_object("master", self.user_id)
-        if self.sign_with_device is not None:  # lets the bot's other sessions trust the identity too
-            signature = self.sign_with_device(signable(master))
-            master = {**master, "signatures": {self.user_id: {f"ed25519:{self.device_id}": signature}}}
-        body = {
-            "master_key": master,
-            "self_signing_key": mine.key_object("self_signing", self.user_id),
-            "user_signing_key": mine.key_object("user_signing", self.user_id),
-        }
+        body = self._public_keys(mine)
         path = "/_matrix/client/v3/keys/device_signing/upload"
         status, answer = await self.api.post(path, body)
         if status == 401 and "session" in answer:
@@ -234,12 +226,19 @@ class CrossSigning:
                 "matrix: replaced the account's cross-signing identity (master key %s, made elsewhere) with the bot's own",
                 replacing,
             )
-        log.info(
-            "matrix: uploaded the bot's cross-signing identity, master key %s (private keys in %s)",
-            mine.master.public,
-            self.store / KEY_FILE,
-        )
+        key, where = mine.master.public, self.store / KEY_FILE
+        log.info("matrix: uploaded the bot's cross-signing identity, master key %s (private keys in %s)", key, where)
         return mine
+
+    def _public_keys(self, mine: Identity) -> Json:
+        """The three public keys to upload; the master key also signed by this device, so the
+        bot's other sessions trust the identity too."""
+        master = mine.key_object("master", self.user_id)
+        if self.sign_with_device is not None:
+            signature = self.sign_with_device(signable(master))
+            master = {**master, "signatures": {self.user_id: {f"ed25519:{self.device_id}": signature}}}
+        self_signing, user_signing = (mine.key_object(k, self.user_id) for k in ("self_signing", "user_signing"))
+        return {"master_key": master, "self_signing_key": self_signing, "user_signing_key": user_signing}
 
     async def _sign_device(self, mine: Identity, query: Json) -> None:
         device = query.get("device_keys", {}).get(self.user_id, {}).get(self.device_id)

@@ -212,28 +212,8 @@ def render(
 ) -> Outgoing:
     """A Reply as Telegram parameters. ``button_data`` turns a choice's command into
     callback data of at most 64 bytes; ``mention_name`` is the mentioned user's name if known."""
-    text = reply.text
-    entities: tuple[MessageEntity, ...] = ()
-    if reply.mention:
-        user_id = platform_user(reply.mention)
-        if user_id.isdigit():
-            shown = (mention_name or "👤")[:64]
-            text = f"{shown}\n{text}"
-            entities = (
-                MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown), user=User(int(user_id), shown, is_bot=False)),
-            )
-    keyboard = None
-    if reply.choices:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, reply.choices)
-                    )
-                ]
-                for c in reply.choices[:50]
-            ]
-        )
+    text, entities = _mention(reply, mention_name)
+    keyboard = _keyboard(reply.choices, button_data) if reply.choices else None
     return Outgoing(
         chat_id=chat_id,
         parts=tuple(split_text(text)),
@@ -243,6 +223,25 @@ def render(
         quote=quote,
         photo=reply.picture,
     )
+
+
+def _mention(reply: Reply, name: str | None) -> tuple[str, tuple[MessageEntity, ...]]:
+    """The text with the mentioned user's name first, linked to them (a numeric id only)."""
+    user_id = platform_user(reply.mention) if reply.mention else ""
+    if not user_id.isdigit():
+        return reply.text, ()
+    shown = (name or "👤")[:64]
+    user = User(int(user_id), shown, is_bot=False)
+    return f"{shown}\n{reply.text}", (MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown), user=user),)
+
+
+def _keyboard(choices: Sequence[Choice], button_data: Callable[[str], str]) -> InlineKeyboardMarkup:
+    """One button a row, at most 50; a label of at most 64 characters."""
+    rows = [
+        [InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, choices))]
+        for c in choices[:50]
+    ]
+    return InlineKeyboardMarkup(rows)
 
 
 def button_style(choice: Choice, beside: Sequence[Choice]) -> str | None:
