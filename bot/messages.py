@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 MAX_TEXT = 2000  # longer input is refused before parsing; no command needs more
+MAX_TITLE = 40  # a chat's title is shown at most this long (the rest becomes "…")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Incoming:
     display_name: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
     bot_id: str = ""  # the bot's own name on the platform (its Telegram username), for links to it
+    chat_title: str = ""  # a group's title on the platform (Telegram title, Matrix room name), as the platform gave it
 
 
 def clean_text(text: str) -> str:
@@ -146,3 +148,11 @@ def parse_command(text: str, *, bot_username: str | None = None) -> tuple[str, t
     if not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
         return None
     return name, tuple(args)
+
+
+def chat_title(raw: str) -> str:
+    """A chat's title as it may be shown: a title is anyone's input, so control and format
+    characters go, any run of white space (line breaks too) becomes one space, and a long
+    title is cut to ``MAX_TITLE`` characters ending in "…"."""
+    title = " ".join(clean_text(raw[: MAX_TITLE * 8]).split())
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"

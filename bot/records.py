@@ -55,6 +55,7 @@ class Household:
     language_hint: str | None = None  # private chats: the platform's language for the user
     chats: tuple[str, ...] = ()  # the chats joined to this household
     home: str | None = None  # this chat joined that household
+    title: str = ""  # the group's title on its platform, as last seen (``messages.chat_title``); "" when it has none
 
     @property
     def family(self) -> bool:

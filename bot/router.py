@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.context import Command, Context, unknown_command
 from bot.errors import BotError, OneOf, StoreWriteError, provider_message
 from bot.i18n import Translator
-from bot.messages import MAX_TEXT, Incoming, Reply, clean_text, parse_command
+from bot.messages import MAX_TEXT, Incoming, Reply, chat_title, clean_text, parse_command
 from bot.metrics import Metrics
 from bot.names import PREFIXES
 from bot.records import Household
@@ -124,6 +124,8 @@ class Router:
             household = replace(household, is_group=True)
         if not household.is_group and incoming.language and incoming.language != household.language_hint:
             household = replace(household, language_hint=incoming.language[:16])  # alerts speak it too
+        if incoming.is_group and (title := chat_title(incoming.chat_title)) and title != household.title:
+            household = replace(household, title=title)  # /family lists the chat by it
         if household != found:
             await tx.save_household(household)
         user = incoming.address.user_id

@@ -45,14 +45,28 @@ async def family(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def chat_name(ctx: Context, chat: Household) -> str:
-    platform = chat.id.split(":", 1)[0]
-    return ctx.t(f"family.chat_{'group' if chat.is_group else 'private'}", platform=ctx.t(f"platform.{platform}"))
+    """A chat with a title as "Familien Hansen (Telegram)", else as "Telegram group"."""
+    platform = ctx.t(f"platform.{chat.id.split(':', 1)[0]}")
+    if chat.title:
+        return ctx.t("family.chat_titled", title=chat.title, platform=platform)
+    return ctx.t(f"family.chat_{'group' if chat.is_group else 'private'}", platform=platform)
+
+
+def chat_names(ctx: Context, chats: list[Household]) -> list[str]:
+    """Each chat's name; two chats of the same name (two console groups, two untitled
+    groups) are told apart by their chat id."""
+    names = [chat_name(ctx, c) for c in chats]
+    return [
+        ctx.t("family.chat_id", name=n, chat=c.id.split(":", 1)[1]) if names.count(n) > 1 else n
+        for n, c in zip(names, chats, strict=True)
+    ]
 
 
 async def _show(ctx: Context) -> Reply:
     home = ctx.household
     chats = [home, *[c for key in home.chats if (c := await ctx.settings.household(key)) is not None]]
-    names = [chat_name(ctx, c) + (" ← " + ctx.t("family.here") if c.id == ctx.chat.id else "") for c in chats]
+    here = " ← " + ctx.t("family.here")
+    names = [n + (here if c.id == ctx.chat.id else "") for n, c in zip(chat_names(ctx, chats), chats, strict=True)]
     lines, invite = await ctx.lines.all(), ctx.cmd("family invite")
     if len(chats) == 1:  # no list of one
         return Reply(ctx.t.plural("family.show_alone", len(lines), invite=invite))

@@ -266,6 +266,7 @@ async def test_households_users_and_state_round_trip(backend: Backend) -> None:
         quiet_end=None,
         cap=Money(Decimal("300.50"), "NOK"),
         reminders=ReminderSettings(data_percent=(30,), data_bytes=(500,), expiry_hours=(48,)),
+        title="Familien Hansen",
     )
     values = {"list": [{"at": "x"}], "n": 3, "nested": {"a": [1, 2, None]}, "text": "中文"}
     async with backend.store.transaction() as tx:

@@ -90,6 +90,7 @@ def incoming_from_update(update: Update, *, bot_username: str | None, at: dateti
         display_name=name[:64],
         extra={"message_id": str(message.message_id)},
         bot_id=bot_username or "",
+        chat_title=(chat.title or "") if is_group else "",
     )
 
 
@@ -115,6 +116,7 @@ def incoming_from_press(query: CallbackQuery, command: str, *, bot_username: str
         display_name=query.from_user.full_name[:64],
         extra={"message_id": str(message.message_id), "pressed": "1"},
         bot_id=bot_username or "",
+        chat_title=(chat.title or "") if is_group else "",
     )
 
 
