@@ -138,6 +138,7 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "invite": f"{p}family invite",
             "leave": f"{p}family leave",
             "platform": t("platform.matrix"),
+            "chat": "-1002000000401" if i % 2 else "42",
             "group": "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM",
             "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
             "link": "https://matrix.to/#/@esim:example.org",

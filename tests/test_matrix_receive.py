@@ -143,6 +143,14 @@ async def test_family_admins_by_power_level(platform: MatrixPlatform, got: Recor
     assert [(i.is_group, i.is_admin) for i in got.seen] == [(True, True), (True, False)]
 
 
+async def test_a_group_room_carries_its_name_and_a_direct_room_none(platform: MatrixPlatform, got: Recorder) -> None:
+    r = room((ALICE, "Alice"), (BOB, "Bob"), room_id="!g:localhost")
+    r.name = "Hansen family"
+    await deliver(platform, r, text_event({"body": "!family"}))
+    await deliver(platform, room((ALICE, "Alice")), text_event({"body": "!family"}))
+    assert [i.chat_title for i in got.seen] == ["Hansen family", ""]
+
+
 async def test_room_version_12_creators_are_admins(platform: MatrixPlatform, got: Recorder) -> None:
     r = room((ALICE, "Alice"), (BOB, "Bob"), version="12")
     create = {"type": "m.room.create", "sender": ALICE, "content": {"room_version": "12", "additional_creators": [BOB]}}

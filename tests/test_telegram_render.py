@@ -232,3 +232,8 @@ def test_edit_shows_the_outcome_and_drops_the_old_buttons() -> None:
     }
     kw = render(Reply("Top up?", choices=(Choice("Yes", "/confirm x"),)), -4001, button_data=_data).edit_kwargs(77)
     assert kw["reply_markup"].inline_keyboard[0][0].callback_data == "/confirm x"
+
+
+def test_a_group_carries_its_title_and_a_private_chat_none() -> None:
+    assert incoming(update(chat=SUPERGROUP, text="/family@EsimTestBot")).chat_title == "Family"
+    assert incoming(update()).chat_title == ""  # a private chat's "title" is the person: not a chat title

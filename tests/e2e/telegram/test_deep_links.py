@@ -74,6 +74,7 @@ def test_the_group_link_adds_the_bot_and_joins_that_group(start_bot: Callable[..
     assert "mom" in tg.ask(KARI, COUSINS, "/balance")["text"]
     family = tg.ask(ANNA, FAMILY, "/family")["text"]
     assert family.count("•") == 2
+    assert "• Family (Telegram) ← " in family and "• Cousins (Telegram)\n" in family  # told apart by title (S10)
 
 
 def test_a_wrong_or_expired_link_gets_a_clear_answer(start_bot: Callable[..., BotProcess]) -> None:
