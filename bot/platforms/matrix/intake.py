@@ -128,7 +128,8 @@ class Intake:
                 is_group=group,
                 is_admin=not group or await self._rooms.is_admin(room, sender),
                 display_name=(room.user_name(sender) or sender)[:64],
-                chat_title=room.display_name if group else "",
+                # the room's own name (display_name's first choice), not nio's English "Alice and 2 others"
+                chat_title=(room.named_room_name() or "") if group else "",
             )
             for reply in await self.handler(incoming):
                 target = private_address(sender) if reply.private else (reply.to or incoming.address)
