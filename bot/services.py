@@ -95,6 +95,7 @@ class LineBook:
         """Everything about the line goes, its unsent reminders too (the reminders are told
         first: they drop what is waiting, so the delete has nothing of it left to do twice)."""
         await self._watcher.line_removed(self._tx, line)
+        await self._tx.drop_auto_rules(line.id)  # an unlinked line's automatic rules end
         await self._tx.delete_line(line.id)
 
     async def seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
