@@ -41,6 +41,7 @@ class AutoRule:
     price: Money
     set_by: str
     set_at: datetime
+    title: str = ""  # the plan as the provider names it when the rule was set
     percent: int | None = None
     below_bytes: int | None = None
     days_left: int | None = None

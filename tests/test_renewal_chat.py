@@ -1,0 +1,45 @@
+"""Issue 25 through the router with the real wiring and the fake clock: /auto offers the
+recommended trigger first, owners and admins set rules, members only read them, /balance
+shows them, and the job loop orders once for a low line after the notice hour."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.conftest import DEMO, Bot
+from tests.test_i18n import CATALOGS
+
+
+async def test_auto_offers_the_recommended_trigger_first_and_balance_shows_the_rule(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    (offer,) = await bot.send("/auto mom")
+    first = offer.choices[0]
+    assert "(recommended)" in first.label and first.command == "/auto mom low 20 demo-1gb-7d"
+    done = await bot.text(first.command)
+    rule = CATALOGS.translator("en")("auto.rule_low", plan="1 GB / 7 days", percent="20%")
+    assert rule in done
+    assert rule in await bot.text("/balance mom") and rule in await bot.text("/auto")
+    assert "off" in await bot.text("/auto mom off")
+    assert await bot.text("/auto") == CATALOGS.translator("en")("auto.none", command="/auto")
+
+
+async def test_a_member_reads_the_rules_but_cannot_change_them(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom", chat="g", group=True, user="u1")
+    await bot.send("/auto mom low 20 demo-1gb-7d", chat="g", group=True, user="u1")
+    shown = await bot.text("/auto mom", chat="g", group=True, user="u2")
+    assert "1 GB / 7 days" in shown
+    refused = await bot.text("/auto mom off", chat="g", group=True, user="u2")
+    assert "1 GB / 7 days" in await bot.text("/auto", chat="g", group=True, user="u2"), refused
+
+
+async def test_the_job_loop_orders_a_low_line_once_after_the_notice_hour(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    await bot.send("/auto mom low 20 demo-1gb-7d")
+    await bot.send("/balance mom")  # the balance decides, in its own unit
+    jobs = bot.app.jobs
+    await jobs.run_until(bot.clock.now() + timedelta(minutes=30))
+    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="done", reason="") == 0  # the notice hour
+    await jobs.run_until(bot.clock.now() + timedelta(hours=3))
+    await bot.send("/balance mom")
+    await jobs.run_until(bot.clock.now() + timedelta(days=1))
+    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="done", reason="") == 1
