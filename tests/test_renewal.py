@@ -43,7 +43,7 @@ class Rig:
 
     async def setup(self, rule: AutoRule, cap: Money | None = None) -> None:
         async with self.store.transaction() as tx:
-            await tx.save_household(Household("console:h", False, T0, cap=cap))
+            await tx.save_household(Household("console:h", False, T0, cap=cap, quiet_start=None, quiet_end=None))
             await tx.save_line(self.line)
             await tx.save_auto_rule(rule)
 
@@ -55,7 +55,9 @@ class Rig:
         balance = await self.demo.balance(LOW_ICCID)
         async with self.store.transaction() as tx:
             await tx.add_sample(self.line.id, balance)
-            return await decide(tx, self.line, balance, self.clock.now())
+            household = await tx.household(self.line.household_id)
+            assert household is not None
+            return await decide(tx, self.line, household, balance, self.clock.now())
 
     async def run(self, after: timedelta = timedelta(0)) -> list[Any]:
         self.clock.advance(after)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.records import AlertKind
+from bot.reminders.text import buttons, render
 from tests.conftest import DEMO, Bot
 from tests.test_i18n import CATALOGS
 
@@ -43,3 +45,31 @@ async def test_the_job_loop_orders_a_low_line_once_after_the_notice_hour(bot: Bo
     await bot.send("/balance mom")
     await jobs.run_until(bot.clock.now() + timedelta(days=1))
     assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="done", reason="") == 1
+
+
+async def test_the_notice_has_a_cancel_and_the_receipt_follows_in_every_language(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    await bot.send("/auto mom low 20 demo-1gb-7d")
+    await bot.send("/balance mom")
+    [notice] = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_NOTICE]
+    for lang in ("en", "nb", "zh"):
+        t = CATALOGS.translator(lang)
+        text = render(notice.alert, t, bot.clock.now(), "/")
+        assert "1 GB / 7 days" in text and "{" not in text
+        [cancel] = buttons(notice.alert, notice.line_id, t, "/")
+        assert cancel.command == f"/cancel {notice.alert.token}"
+    await bot.send(f"/cancel {notice.alert.token}")
+    await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
+    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="cancelled", reason="cancelled") == 1
+    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="done", reason="") == 0
+
+
+async def test_a_receipt_goes_to_the_readers_after_the_order(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")
+    await bot.send("/auto mom low 20 demo-1gb-7d")
+    await bot.send("/balance mom")
+    await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
+    kinds = [i.alert.kind for i in bot.store.outbox()]
+    assert AlertKind.AUTO_DONE in kinds, kinds
+    [receipt] = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_DONE]
+    assert "1 GB / 7 days" in render(receipt.alert, CATALOGS.translator("nb"), bot.clock.now(), "/")

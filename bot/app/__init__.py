@@ -211,7 +211,7 @@ def build_reminders(
     # automatic renewal decides beside the planner, in the unit of the balance (bot.renewal)
     observer = RenewalObserver(planner, metrics=metrics)
     poller = Poller(store=store, providers=providers, planner=observer, clock=clock, metrics=metrics, cadence=cadence)
-    orders = AutoOrderer(store=store, providers=providers, metrics=metrics)
+    orders = AutoOrderer(store=store, providers=providers, metrics=metrics, announce=planner.announce)
     loop = JobLoop(
         store=store, poller=poller, delivery=delivery, queue=queue, clock=clock, wake=wake, resync=resync, orders=orders
     )

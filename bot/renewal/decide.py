@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.metrics import Metrics
-from bot.records import Household, Line, Pending, PendingKind
+from bot.records import Alert, AlertKind, Household, Line, Pending, PendingKind
 from bot.reminders.forecast import runs_out
+from bot.reminders.timing import quiet_until
 from bot.renewal.records import AutoRule, Decision, Kind
 from bot.renewal.rules import NOTICE, cycle_trigger, ends, low_trigger, token
 from bot.store import Tx
@@ -26,9 +27,13 @@ ACTOR = "auto"  # the confirmation's actor: made by a rule, not by a person
 
 
 class Observer(Protocol):
+    """The planner: ``observe`` plans reminders, ``announce`` queues renewal news."""
+
     async def observe(
         self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
     ) -> list[str]: ...
+
+    async def announce(self, tx: Tx, line: Line, household: Household, alert: Alert, now: datetime) -> None: ...
 
 
 class RenewalObserver:
@@ -41,12 +46,13 @@ class RenewalObserver:
         self, tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime, *, fresh_cycle: bool = False
     ) -> list[str]:
         crossed = await self._inner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
-        for decision in await decide(tx, line, balance, now):
+        for decision in await decide(tx, line, household, balance, now):
             self._metrics.inc("esimbot_auto_orders_total", outcome="decided", reason=decision.reason or decision.kind)
+            await self._inner.announce(tx, line, household, news(AlertKind.AUTO_NOTICE, line, decision), now)
         return crossed
 
 
-async def decide(tx: Tx, line: Line, balance: EsimBalance, now: datetime) -> list[Decision]:
+async def decide(tx: Tx, line: Line, household: Household, balance: EsimBalance, now: datetime) -> list[Decision]:
     """The new decisions this balance makes (none for a trigger already decided)."""
     rules = [rule for rule in await tx.auto_rules(line.id) if rule.stopped is None]
     if not rules:
@@ -56,13 +62,13 @@ async def decide(tx: Tx, line: Line, balance: EsimBalance, now: datetime) -> lis
         return []
     made = []
     for rule in rules:
-        decision = await _fire(tx, line, rule, balance, now)
+        decision = await _fire(tx, line, household, rule, balance, now)
         if decision is not None:
             made.append(decision)
     return made
 
 
-async def _fire(tx: Tx, line: Line, rule: AutoRule, balance: EsimBalance, now: datetime) -> Decision | None:
+async def _fire(tx: Tx, line: Line, household: Household, rule: AutoRule, balance: EsimBalance, now: datetime) -> Decision | None:
     fired = _trigger(rule, balance, now)
     if fired is None:
         return None
@@ -71,13 +77,21 @@ async def _fire(tx: Tx, line: Line, rule: AutoRule, balance: EsimBalance, now: d
     tok = token(line.id, trigger)
     if await tx.auto_decision(tok) is not None:
         return None
+    quiet = quiet_until(household, now)
+    if quiet is not None:  # the notice waits for the quiet hours' end, the order its time after that
+        charge_at = max(charge_at, quiet + NOTICE[rule.kind])
     if rule.kind == Kind.LOW and (dry := runs_out(balance, await tx.samples(line.id))) and dry <= charge_at:
         charge_at, reason = now, "dry"  # the line would run out before the notice ends: order at once
     decision = Decision(tok, line.household_id, line.id, rule.kind, trigger, rule.plan_id, rule.price, now, charge_at)
-    decision = replace(decision, reason=reason)
+    decision = replace(decision, reason=reason, title=rule.title)
     await tx.save_auto_decision(decision, open_=True)
     await tx.save_pending(auto_pending(decision))
     return decision
+
+
+def news(kind: AlertKind, line: Line, d: Decision, note: str | None = None) -> Alert:
+    """What the readers are told about decision ``d`` (words in ``bot.reminders.text``)."""
+    return Alert(kind, line.label, line.provider, plan=d.title or d.plan_id, token=d.token, note=note or d.reason, at=d.charge_at)
 
 
 def auto_pending(d: Decision) -> Pending:

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.metrics import Metrics
-from bot.records import Household, Line, OrderRecord, Pending, PendingState
-from bot.renewal.decide import auto_pending
+from bot.records import Alert, AlertKind, Household, Line, OrderRecord, Pending, PendingState
+from bot.renewal.decide import auto_pending, news
 from bot.renewal.records import Decision, Step
 from bot.renewal.rules import cap_reason, limit_reason, price_reason, token
 from bot.services import OrderBook
@@ -30,6 +31,15 @@ WAIT = timedelta(minutes=30)  # an outage: look again after this
 RETRY = timedelta(minutes=15)  # the one retry after a transient failure
 SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value)
 STOPS = ("price", "plan_gone")  # the rule stops until the owner confirms it again
+
+
+TOLD = {Step.DONE: AlertKind.AUTO_DONE, Step.FAILED: AlertKind.AUTO_FAILED, Step.SKIPPED: AlertKind.AUTO_SKIPPED}
+
+
+class Announce(Protocol):
+    """``Planner.announce``: queue renewal news for the line's readers in the unit ``tx``."""
+
+    async def __call__(self, tx: Tx, line: Line, household: Household, alert: Alert, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,10 @@ class Outcome:
 class AutoOrderer:
     """``run_due(now)``: one pass over the decisions whose charge time has come."""
 
-    def __init__(self, *, store: Store, providers: Mapping[str, Provider], metrics: Metrics) -> None:
-        self._store, self._providers, self._metrics = store, providers, metrics
+    def __init__(
+        self, *, store: Store, providers: Mapping[str, Provider], metrics: Metrics, announce: Announce | None = None
+    ) -> None:
+        self._store, self._providers, self._metrics, self._announce = store, providers, metrics, announce
 
     async def next_due(self) -> datetime | None:
         async with self._store.transaction() as tx:
@@ -58,7 +70,18 @@ class AutoOrderer:
         for o in outcomes:
             if o.step != Step.NOTICED:
                 self._metrics.inc("esimbot_auto_orders_total", outcome=o.step.value, reason=o.reason or "")
+            await self._tell(o, now)
         return outcomes
+
+    async def _tell(self, o: Outcome, now: datetime) -> None:
+        """The receipt, a failure or a stop to the owner and the family; an outage once."""
+        kind = TOLD.get(o.step) or (AlertKind.AUTO_NOTICE if o.reason == "outage" != o.decision.reason else None)
+        if kind is None or self._announce is None:
+            return
+        async with self._store.transaction() as tx:
+            line, household = await tx.line(o.decision.line_id), await tx.household(o.decision.household_id)
+            if line is not None and household is not None:
+                await self._announce(tx, line, household, news(kind, line, o.decision, o.reason), now)
 
     async def _one(self, d: Decision, now: datetime) -> Outcome:
         async with self._store.transaction() as tx:

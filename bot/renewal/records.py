@@ -85,6 +85,7 @@ class Decision:
     step: Step = Step.NOTICED
     reason: str | None = None
     attempt: int = 0
+    title: str = ""  # the plan's name, for the notice and the receipt
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
