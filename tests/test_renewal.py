@@ -23,7 +23,7 @@ from bot.store import MemoryStore, Store, TinyDBStore
 from bot.store.kept import ProviderState
 from providers.base import Money, Order, Plan
 from providers.demo import DemoProvider
-from providers.errors import Refused, TryLater
+from providers.errors import OutcomeUnknown, Refused, TryLater
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 LOW_ICCID = "8947000000000000020"  # 8 % of 5 GB left
@@ -207,3 +207,24 @@ def test_cycle_days_clamp_to_short_months() -> None:
     assert cycle_day(rule, datetime(2026, 3, 1).date()).isoformat() == "2026-02-28"
     quarterly = replace(rule, period=Period.QUARTERLY)
     assert cycle_day(quarterly, datetime(2026, 6, 1).date()).isoformat() == "2026-04-30"
+
+
+class LostAnswer(Flaky):
+    """The order reaches the demo, but the answer is lost (a crash or a cut connection)."""
+
+    async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
+        await self.inner.topup(iccid, plan_id, client_ref=client_ref)
+        raise OutcomeUnknown("demo", "answer lost")
+
+    async def order_status(self, iccid: str, client_ref: str) -> Order:
+        return await self.inner.order_status(iccid, client_ref)
+
+
+async def test_a_lost_answer_is_reconciled_after_a_restart_and_never_resent(rig: Rig) -> None:
+    await rig.setup(low_rule())
+    rig.providers["demo"] = LostAnswer(rig.demo)
+    await rig.look()
+    assert [(o.step, o.reason) for o in await rig.run(HOUR)] == [(Step.PLACING, "unknown")]
+    await rig.restart()
+    assert [o.step for o in await rig.run(HOUR)] == [Step.DONE]
+    assert len(await rig.topups()) == 1 and await rig.run(HOUR) == [] and await rig.look() == []
