@@ -14,7 +14,12 @@ from providers.base import Plan
 
 RECOMMENDED = 20  # percent: leaves the notice hour before the line runs dry
 OFF = ("off", "av", "关")
-PERIODS = {p.value: p for p in Period}
+LOW = ("low", "lav", "低于")
+PERIODS = {
+    **{p.value: p for p in Period},
+    **{"månedlig": Period.MONTHLY, "kvartalsvis": Period.QUARTERLY, "årlig": Period.YEARLY},
+    **{"每月": Period.MONTHLY, "每季": Period.QUARTERLY, "每年": Period.YEARLY},
+}
 CYCLE_MSG = {Period.MONTHLY: "auto.rule_monthly", Period.QUARTERLY: "auto.rule_quarterly", Period.YEARLY: "auto.rule_yearly"}
 
 
@@ -76,10 +81,10 @@ def _rule(ctx: Context, line_id: str, args: tuple[str, ...], plans: list[Plan]) 
         raise UsageError("auto.usage", prefix=ctx.prefix)
     kind, number, plan_id = args[0].casefold(), int(args[1]), args[2]
     plan = next((p for p in plans if p.id == plan_id), None)
-    low_ok, cycle_ok = kind == "low" and 1 <= number <= 90, kind in PERIODS and 1 <= number <= 31
+    low_ok, cycle_ok = kind in LOW and 1 <= number <= 90, kind in PERIODS and 1 <= number <= 31
     if plan is None or not (low_ok or cycle_ok):
         raise UsageError("auto.usage", prefix=ctx.prefix)
     base = AutoRule(line_id, Kind.LOW, plan.id, plan.price, ctx.actor, ctx.now, title=plan.title)
-    if kind == "low":
+    if kind in LOW:
         return replace(base, percent=number)
     return replace(base, kind=Kind.CYCLE, period=PERIODS[kind], day=number)

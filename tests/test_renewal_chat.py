@@ -73,3 +73,14 @@ async def test_a_receipt_goes_to_the_readers_after_the_order(bot: Bot) -> None:
     assert AlertKind.AUTO_DONE in kinds, kinds
     [receipt] = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_DONE]
     assert "1 GB / 7 days" in render(receipt.alert, CATALOGS.translator("nb"), bot.clock.now(), "/")
+
+
+async def test_the_rule_words_of_every_language_set_a_cycle(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO12']} DEMO12 mom")
+    for words, period in (
+        ("每月 5", "auto.rule_monthly"),
+        ("kvartalsvis 5", "auto.rule_quarterly"),
+        ("yearly 5", "auto.rule_yearly"),
+    ):
+        done = await bot.text(f"/auto mom {words} demo-5gb-30d")
+        assert CATALOGS.translator("en")(period, plan="5 GB / 30 days", day=5) in done
