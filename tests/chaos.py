@@ -5,8 +5,8 @@ longer one and prints the figures).
 
 The week: eight chats (four families, four private), demo and hand-tracked lines, data
 reported lower with ``/left`` (20 %, 5 %, empty), expiry reminders, top-ups through
-``/renew`` -> ``/buy`` -> ``/confirm``, unlinks through ``/unlink`` -> ``/confirm``, and
-two-hour clock steps. The journal is made to compact often (``DB_COMPACT_KIB=4``) so kills
+``/renew`` -> ``/buy`` -> ``/confirm``, automatic renewal on two demo lines (``AUTO``),
+unlinks through ``/unlink`` -> ``/confirm``, and two-hour clock steps. The journal is made to compact often (``DB_COMPACT_KIB=4``) so kills
 land in compactions too; after every other kill the journal gets a torn copy of its last
 record, which is what a kill in the middle of an append leaves.
 
