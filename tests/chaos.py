@@ -6,9 +6,10 @@ longer one and prints the figures).
 The week: eight chats (four families, four private), demo and hand-tracked lines, data
 reported lower with ``/left`` (20 %, 5 %, empty), expiry reminders, top-ups through
 ``/renew`` -> ``/buy`` -> ``/confirm``, automatic renewal on two demo lines (``AUTO``),
-unlinks through ``/unlink`` -> ``/confirm``, and two-hour clock steps. The journal is made to compact often (``DB_COMPACT_KIB=4``) so kills
-land in compactions too; after every other kill the journal gets a torn copy of its last
-record, which is what a kill in the middle of an append leaves.
+unlinks through ``/unlink`` -> ``/confirm``, and two-hour clock steps. The journal is made
+to compact often (``DB_COMPACT_KIB=4``) so kills land in compactions too; after every other
+kill the journal gets a torn copy of its last record, which is what a kill in the middle of an
+append leaves.
 
 A kill while a step is under way is retried the way a person or the platform would: a
 message again (a confirmation with the same button), a clock step from its start.
