@@ -8,6 +8,7 @@ from dataclasses import replace
 from bot.context import Context
 from bot.errors import NotLinked, UsageError
 from bot.messages import Choice, Incoming, Reply
+from bot.records import Line
 from bot.renewal.records import AutoRule, Kind, Period
 from handlers.render import howto_command, plan_label
 from providers.base import Plan
@@ -48,7 +49,7 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
     ctx.require_manager(line)
     provider = ctx.providers.get(line.provider)
     if provider is None or not provider.supports_topup:
-        return Reply(ctx.t("auto.manual", label=line.label, howto=await howto_command(ctx, line)))
+        return await _by_hand(ctx, line, args)
     if args and args[0].casefold() in OFF:
         await ctx.lines.auto_off(line)
         return Reply(ctx.t("auto.off", label=line.label))
@@ -62,6 +63,20 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
     rule = _rule(ctx, line.id, args, plans)
     await ctx.lines.set_auto_rule(rule)
     return Reply(ctx.t("auto.set", label=line.label, rule=describe(ctx, rule)))
+
+
+async def _by_hand(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
+    """A line the bot cannot order for: the rule becomes a reminder at the chosen point, and
+    /howto explains the operator's own automatic top-up."""
+    howto = await howto_command(ctx, line)
+    if len(args) < 2 or args[0].casefold() not in LOW or not args[1].isdigit() or not 1 <= int(args[1]) <= 90:
+        recommended = ctx.t.percent(RECOMMENDED / 100)
+        offer = Choice(ctx.t("button.auto_recommended", percent=recommended), ctx.cmd(f"auto {line.label} low {RECOMMENDED}"))
+        return Reply(ctx.t("auto.manual", label=line.label, howto=howto), choices=(offer, Choice(ctx.t("button.howto"), howto)))
+    settings = line.reminders or ctx.household.reminders
+    percents = tuple(sorted({*settings.data_percent, int(args[1])}, reverse=True))
+    await ctx.lines.update(replace(line, reminders=replace(settings, data_percent=percents)))
+    return Reply(ctx.t("auto.manual_set", label=line.label, percent=ctx.t.percent(int(args[1]) / 100), howto=howto))
 
 
 def _offers(ctx: Context, label: str, plan: Plan) -> tuple[Choice, ...]:

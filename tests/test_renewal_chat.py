@@ -84,3 +84,20 @@ async def test_the_rule_words_of_every_language_set_a_cycle(bot: Bot) -> None:
     ):
         done = await bot.text(f"/auto mom {words} demo-5gb-30d")
         assert CATALOGS.translator("en")(period, plan="5 GB / 30 days", day=5) in done
+
+
+async def test_a_line_tracked_by_hand_gets_a_reminder_at_the_chosen_point_and_the_howto(bot: Bot) -> None:
+    await bot.send("/link manual telenor mum 10 2026-12-31")
+    (offer,) = await bot.send("/auto mum")
+    assert offer.choices[0].command == "/auto mum low 20" and offer.choices[1].command == "/howto telenor"
+    t = CATALOGS.translator("en")
+    done = await bot.text("/auto mum low 30")
+    assert done == t("auto.manual_set", label="mum", percent=t.percent(0.3), howto="/howto telenor")
+    assert t.percent(0.3) in await bot.text("/remind mum")
+
+
+async def test_remind_shows_the_rule_of_a_line(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO12']} DEMO12 mom")
+    await bot.send("/auto mom monthly 5 demo-5gb-30d")
+    rule = CATALOGS.translator("en")("auto.rule_monthly", plan="5 GB / 30 days", day=5)
+    assert rule in await bot.text("/remind mom")
