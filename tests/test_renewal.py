@@ -228,3 +228,22 @@ async def test_a_lost_answer_is_reconciled_after_a_restart_and_never_resent(rig:
     await rig.restart()
     assert [o.step for o in await rig.run(HOUR)] == [Step.DONE]
     assert len(await rig.topups()) == 1 and await rig.run(HOUR) == [] and await rig.look() == []
+
+
+async def test_the_monthly_count_limit_holds(rig: Rig) -> None:
+    await rig.setup(low_rule(monthly_limit=2))
+    async with rig.store.transaction() as tx:
+        for days in (3, 2):
+            await tx.add_auto_made("l1", T0 + timedelta(days=days))
+    rig.clock.set(T0 + timedelta(days=5))
+    await rig.look()
+    [outcome] = await rig.run(HOUR)
+    assert (outcome.step, outcome.reason) == (Step.SKIPPED, "monthly") and await rig.topups() == []
+
+
+async def test_logs_name_the_token_and_the_line_never_the_iccid(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    await rig.setup(low_rule())
+    await rig.look()
+    with caplog.at_level("INFO", logger="bot.renewal.orderer"):
+        await rig.run(HOUR)
+    assert "automatic order auto" in caplog.text and LOW_ICCID not in caplog.text and LOW_ICCID[-6:] not in caplog.text

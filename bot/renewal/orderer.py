@@ -10,6 +10,7 @@ stops the rule, the daily and monthly limits and the family's cap skip the order
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.store import Store, Tx
 from providers.base import Order, OrderStatus, Plan, Provider
 from providers.errors import OutcomeUnknown, ProviderError, TryLater
 
+log = logging.getLogger(__name__)
 WAIT = timedelta(minutes=30)  # an outage: look again after this
 RETRY = timedelta(minutes=15)  # the one retry after a transient failure
 SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value)
@@ -70,6 +72,8 @@ class AutoOrderer:
         for o in outcomes:
             if o.step != Step.NOTICED:
                 self._metrics.inc("esimbot_auto_orders_total", outcome=o.step.value, reason=o.reason or "")
+            # the token and the line id only: never an ICCID or an activation code
+            log.info("automatic order %s of line %s: %s (%s)", o.decision.token, o.decision.line_id, o.step.value, o.reason)
             await self._tell(o, now)
         return outcomes
 
