@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import renewal
 from bench.common import T0, Config, Results, Row
 from bench.data import QUIET, copy_dataset, dataset, iccid
 from bench.emulator import API_KEY, LimitedEsimGo, sims
@@ -168,3 +169,4 @@ async def _rules(config: Config, results: Results) -> None:
 async def run(config: Config, folder: Path, results: Results) -> None:
     await _paced(config, folder, results)
     await _rules(config, results)
+    await renewal.run(config, results)

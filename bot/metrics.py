@@ -11,6 +11,7 @@ HELP = {
     "esimbot_alerts_sent_total": "Reminder alerts delivered, by platform",
     "esimbot_alerts_dropped_total": "Reminder alerts given up without sending, by platform and reason",
     "esimbot_outbox_backlog": "Alerts waiting in the outbox",
+    "esimbot_auto_orders_total": "Automatic renewal decisions and orders, by outcome and reason",
     "esimbot_webhooks_total": "Provider webhook requests, by provider and outcome",
 }
 

@@ -152,6 +152,12 @@ class AlertKind(enum.StrEnum):
     EXPIRY = "expiry"  # hours before the plan expires
     DEPLETED = "depleted"
     EXPIRED = "expired"
+    # automatic renewal (``bot.renewal``): the notice before charging, the receipt, a failure
+    # and an order a guard-rail stopped; ``Alert.plan``, ``token`` and ``note`` tell which
+    AUTO_NOTICE = "auto_notice"
+    AUTO_DONE = "auto_done"
+    AUTO_FAILED = "auto_failed"
+    AUTO_SKIPPED = "auto_skipped"
 
 
 class ThresholdKey(str):
@@ -194,6 +200,10 @@ class Alert:
     expires_at: datetime | None = None
     runs_out_at: datetime | None = None
     operator: str | None = None  # a line tracked by hand: its operator, so the alert says /howto telenor
+    plan: str | None = None  # automatic renewal: the plan ordered
+    token: str | None = None  # automatic renewal: the decision's token (Cancel is /cancel <token>)
+    note: str | None = None  # automatic renewal: why (dry, outage, cap, daily, price, a provider error)
+    at: datetime | None = None  # automatic renewal: when the order is (to be) made
 
     @property
     def key(self) -> ThresholdKey:

@@ -19,6 +19,7 @@ from typing import Protocol
 from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
 from bot.reminders.forecast import runs_out
 from bot.reminders.timing import Topic
+from bot.renewal.records import AutoRule
 from bot.store import Store, Tx
 from providers.base import EsimBalance
 
@@ -95,6 +96,7 @@ class LineBook:
         """Everything about the line goes, its unsent reminders too (the reminders are told
         first: they drop what is waiting, so the delete has nothing of it left to do twice)."""
         await self._watcher.line_removed(self._tx, line)
+        await self._tx.drop_auto_rules(line.id)  # an unlinked line's automatic rules end
         await self._tx.delete_line(line.id)
 
     async def seen(self, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
@@ -117,6 +119,17 @@ class LineBook:
         """No alert about this line and topic until ``until``; then the newest one, once."""
         await self._tx.snooze(line.id, topic, until)
         await self._watcher.line_snoozed(self._tx, line, topic, until)
+
+    async def auto_rules(self, line: Line) -> list[AutoRule]:
+        """The line's automatic top-up and renewal rules (``bot.renewal``)."""
+        return await self._tx.auto_rules(line.id)
+
+    async def set_auto_rule(self, rule: AutoRule) -> None:
+        """Set a rule (replacing the line's rule of its kind, a stopped one included)."""
+        await self._tx.save_auto_rule(rule)
+
+    async def auto_off(self, line: Line) -> None:
+        await self._tx.drop_auto_rules(line.id)
 
     async def failed_links_since(self, user_id: str, since: datetime) -> int:
         return await self._tx.link_failures_since(user_id, since)

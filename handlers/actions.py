@@ -36,7 +36,11 @@ def under_chart(ctx: Context, line: Line) -> tuple[Choice, ...]:
 
 
 def under_receipt(ctx: Context, line: Line) -> tuple[Choice, ...]:
-    return (Choice(ctx.t("button.balance"), ctx.cmd(f"balance {line.label}")),)
+    """Balance, and "Do this automatically next time?" (``/auto``) after a manual top-up."""
+    return (
+        Choice(ctx.t("button.balance"), ctx.cmd(f"balance {line.label}")),
+        Choice(ctx.t("button.auto_next"), ctx.cmd(f"auto {line.label}")),
+    )
 
 
 def _top_up(ctx: Context, line: Line) -> tuple[Choice, ...]:

@@ -10,6 +10,7 @@ from bot.errors import provider_message
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Line
 from handlers import actions
+from handlers.auto import describe
 from handlers.render import render_balance
 from providers.base import EsimBalance
 from providers.errors import OperatorMustAct, ProviderError, Unavailable
@@ -47,7 +48,8 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
     bal, reason = await fetch(ctx, line)
     if bal is None:
         return ctx.t("balance.unavailable", label=line.label, reason=reason)
-    return await render_balance(ctx, line, bal, stale_reason=reason)
+    rules = [describe(ctx, rule) for rule in await ctx.lines.auto_rules(line)]
+    return "\n".join([await render_balance(ctx, line, bal, stale_reason=reason), *rules])
 
 
 async def balance(incoming: Incoming, ctx: Context) -> Reply:

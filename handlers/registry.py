@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Command
-from handlers import balance, family, howto, lines, remind, renew, start, usage
+from handlers import auto, balance, family, howto, lines, remind, renew, start, usage
 
 
 def build_commands(*extra: Command) -> dict[str, Command]:
@@ -19,6 +19,7 @@ def build_commands(*extra: Command) -> dict[str, Command]:
         Command("unlink", lines.unlink, "help.unlink", "unlink.usage"),
         Command("renew", renew.renew, "help.renew", "renew.usage"),
         Command("remind", remind.remind, "help.remind", "remind.usage"),
+        Command("auto", auto.auto, "help.auto", "auto.usage"),
         Command("cap", renew.cap, "help.cap", "cap.usage", admin=True),
         Command("left", lines.left, "help.left", "left.usage"),
         Command("family", family.family, "help.family", "family.usage", admin=True),

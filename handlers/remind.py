@@ -12,6 +12,7 @@ from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
 from bot.reminders.timing import SNOOZE, Topic
 from handlers import parsing
+from handlers.auto import describe
 
 TARGETS = {
     "me": "owner",
@@ -44,8 +45,9 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     """Show or change reminder settings (line owners for their line, admins for all)."""
     line, args = await _split_line(ctx, incoming.args)
     settings = (line.reminders if line else None) or ctx.household.reminders
-    if not args:
-        return Reply(_describe(ctx, line, settings))
+    if not args:  # the line's automatic rules are read here too
+        rules = [describe(ctx, rule) for rule in await ctx.lines.auto_rules(line)] if line else []
+        return Reply("\n".join([_describe(ctx, line, settings), *rules]))
     if line is not None:
         ctx.require_manager(line)
     else:

@@ -5,10 +5,11 @@ longer one and prints the figures).
 
 The week: eight chats (four families, four private), demo and hand-tracked lines, data
 reported lower with ``/left`` (20 %, 5 %, empty), expiry reminders, top-ups through
-``/renew`` -> ``/buy`` -> ``/confirm``, unlinks through ``/unlink`` -> ``/confirm``, and
-two-hour clock steps. The journal is made to compact often (``DB_COMPACT_KIB=4``) so kills
-land in compactions too; after every other kill the journal gets a torn copy of its last
-record, which is what a kill in the middle of an append leaves.
+``/renew`` -> ``/buy`` -> ``/confirm``, automatic renewal on two demo lines (``AUTO``),
+unlinks through ``/unlink`` -> ``/confirm``, and two-hour clock steps. The journal is made
+to compact often (``DB_COMPACT_KIB=4``) so kills land in compactions too; after every other
+kill the journal gets a torn copy of its last record, which is what a kill in the middle of an
+append leaves.
 
 A kill while a step is under way is retried the way a person or the platform would: a
 message again (a confirmation with the same button), a clock step from its start.
@@ -39,6 +40,8 @@ T0 = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 STEP = timedelta(hours=2)
 DAYS = 8
 DEMO_OF = {"g1": "DEMO20", "g2": "DEMO38", "g3": "DEMO12", "p1": "DEMO61", "p2": "DEMO53", "p3": "DEMO20"}
+AUTO = {"g1": "low 20 demo-1gb-7d", "g2": "monthly 8 demo-1gb-7d"}
+AUTO_ICONS = ("🔁", "✅", "⏸")
 LABEL = re.compile(r"\b([dm][gp]\d+(?:x\d+)?)\b")
 
 
@@ -89,6 +92,8 @@ def workload(seed: int, scale: Scale = SMALL) -> list[tuple[str, str, str]]:
         if chat in DEMO_OF and chat != "p3":
             code = DEMO_OF[chat]
             out.append(("say", chat, f"/link {DEMO[code]} {code} d{chat}"))
+            if chat in AUTO:  # automatic renewal on some lines (issue 25): a low rule, a monthly cycle
+                out.append(("say", chat, f"/auto d{chat} {AUTO[chat]}"))
         for k in range(scale.manual):
             days = 2 + (chats.index(chat) + k * 3) % 6
             out.append(("say", chat, f"/link manual telenor m{chat}x{k} {5 + k} {(T0 + timedelta(days=days)):%Y-%m-%d}"))
@@ -268,7 +273,8 @@ def alert_keys(out: Out) -> Counter[tuple[str, str, str]]:
             first = str(o["text"]).split("\n", 1)[0]
             label = LABEL.search(first)
             assert label, first
-            found[(str(o["chat"]), label.group(1), key_of(o))] += 1
+            auto = first.startswith(AUTO_ICONS) or "automatic top-up" in first
+            found[(str(o["chat"]), label.group(1), "auto:" + first[:1] if auto else key_of(o))] += 1
     return found
 
 
@@ -345,6 +351,7 @@ class Report:
     inconsistent: list[str]
     intents: int = 0
     lines_linked: int = 0
+    auto_orders: tuple[int, int] = (0, 0)  # automatic orders made: (the week without a crash, the chaos week)
 
     def holds(self) -> bool:
         """The pass criteria of ``tests/test_chaos.py``."""
@@ -371,6 +378,7 @@ class Report:
             f"hit a compaction); alerts after a confirmed unlink: {len(self.after_unlink)}; "
             f"chats whose lines differ at the end: {len(self.lines_differ)}; tracebacks: {self.tracebacks}; "
             f"records that do not fit together: {len(self.inconsistent)}",
+            f"automatic orders: {self.auto_orders[0]} in the week without a crash, {self.auto_orders[1]} with kills",
         ]
 
 
@@ -396,9 +404,22 @@ def chaos(folder: Path, *, kills: int, seed: int = 7, scale: Scale = SMALL) -> R
         lines_differ=[c for c in scale.chats if ref_lines.get(c) != got_lines.get(c)],
         tracebacks=sum("Traceback" in e for e in crashed.stderr + reference.stderr),
         inconsistent=inconsistencies(crashed.db),
+        auto_orders=(len(auto_orders(reference.db)), len(auto_orders(crashed.db))),
         intents=len(intents),
         lines_linked=sum(kind == "say" and arg.startswith("/link") for kind, _chat, arg in intents),
     )
+
+
+def auto_orders(db: Path) -> list[str]:
+    """The client references of the automatic orders the demo provider received (one per
+    trigger: the reference is derived from the line and the trigger)."""
+    store = TinyDBStore(db)
+    try:
+        docs = store.docs
+        entries = [d["value"] for k in docs.keys("state") if k.startswith("demo/topups/") and (d := docs.get("state", k))]
+        return [e["ref"] for found in entries for e in found if str(e["ref"]).startswith("auto")]
+    finally:
+        asyncio.run(store.close())
 
 
 def inconsistencies(db: Path) -> list[str]:

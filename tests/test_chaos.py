@@ -25,3 +25,5 @@ def test_kills_at_random_moments_lose_nothing_and_repeat_little(tmp_path: Path, 
     assert report.lines_differ == [], f"acknowledged links or unlinks lost in {report.lines_differ}"
     assert report.inconsistent == [], report.inconsistent
     assert report.tracebacks == 0
+    reference, crashed = report.auto_orders
+    assert reference >= 1 and crashed == reference, f"automatic orders: {reference} without a crash, {crashed} with kills"

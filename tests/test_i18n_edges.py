@@ -110,6 +110,8 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "iccid": "89…0012",
             "command": f"{p}renew {label}",
             "renew": f"{p}renew {label}",
+            "rule": t("auto.rule_low", plan=t.data(GB), percent=t.percent(0.2)),
+            "day": str(1 + i * 9),
             "help": f"{p}help",
             "balance": f"{p}balance",
             "remind": f"{p}remind",

@@ -108,7 +108,10 @@ def test_a_receipt_offers_the_balance(console: ConsoleProcess) -> None:
     [ask] = replies(console.say(commands(offer)[0]))
     [receipt] = replies(console.say(commands(ask)[0]))
     assert fixed_part("renew.done") in receipt["text"], receipt["text"]
-    assert [(c["label"], c["command"]) for c in receipt["choices"]] == [(fixed_part("button.balance"), "/balance dad")]
+    assert [(c["label"], c["command"]) for c in receipt["choices"]] == [
+        (fixed_part("button.balance"), "/balance dad"),
+        (fixed_part("button.auto_next"), "/auto dad"),  # issue 25: "Do this automatically next time?"
+    ]
 
 
 def test_the_chart_in_jsonl_is_a_png_file_beside_the_text(console: ConsoleProcess) -> None:

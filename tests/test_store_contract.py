@@ -18,6 +18,7 @@ import pytest
 
 from bot.errors import StoreWriteError
 from bot.records import Alert, AlertState, Household, Line, OrderRecord, OutboxItem, Pending, ReminderSettings
+from bot.renewal.records import AutoRule, Decision, Kind, Period, Step
 from bot.store import MemoryStore, Store, TinyDBStore, Tx
 from bot.store.interface import MAX_SAMPLES, SAMPLE_DAYS
 from bot.store.postgres import PostgresStore
@@ -418,3 +419,26 @@ async def test_a_write_that_cannot_be_made_durable_is_refused_whole(backend: Bac
         await tx.save_line(line(1))
     assert store.health()["ok"] is True
     assert await backend.read(lambda tx: tx.line("line1")) == [line(1)] * 2
+
+
+async def test_automatic_rules_decisions_and_order_times_round_trip(backend: Backend) -> None:
+    rule = AutoRule("line1", Kind.LOW, "p1", Money(Decimal("49"), "NOK"), "telegram:1", T0, percent=10)
+    cycle = AutoRule("line1", Kind.CYCLE, "p2", Money(Decimal("99"), "NOK"), "telegram:1", T0, period=Period.MONTHLY, day=5)
+    decision = Decision("autoabc", "h1", "line1", Kind.LOW, "low:x", "p1", rule.price, T0, T0 + LEASE)
+    async with backend.store.transaction() as tx:
+        await tx.save_auto_rule(rule)
+        await tx.save_auto_rule(cycle)
+        await tx.save_auto_decision(decision, open_=True)
+        await tx.add_auto_made("line1", T0)
+        assert await tx.auto_rules("line1") == [rule, cycle]
+    assert await backend.read(lambda tx: tx.auto_rules("line1")) == [[rule, cycle]] * 2
+    assert await backend.read(lambda tx: tx.open_auto_decisions()) == [[decision]] * 2
+    assert await backend.read(lambda tx: tx.auto_made("line1")) == [[T0]] * 2
+    async with backend.store.transaction() as tx:
+        await tx.save_auto_decision(replace(decision, step=Step.DONE), open_=False)
+        await tx.drop_auto_rules("line1")
+    assert await backend.read(lambda tx: tx.open_auto_decisions()) == [[]] * 2
+    assert await backend.read(lambda tx: tx.auto_rules("line1")) == [[]] * 2
+    assert await backend.read(lambda tx: tx.auto_decision("autoabc")) == [replace(decision, step=Step.DONE)] * 2
+    async with backend.store.transaction() as tx:
+        assert await tx.auto_decision("nope") is None and await tx.auto_made("nope") == []

@@ -34,6 +34,8 @@ from bot.reminders.poller import Cadence, Poller
 from bot.reminders.queue import AlertQueue
 from bot.reminders.text import AlertRenderer
 from bot.reminders.watcher import ReminderWatcher
+from bot.renewal.decide import RenewalObserver
+from bot.renewal.orderer import AutoOrderer
 from bot.router import Router
 from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store
@@ -206,7 +208,12 @@ def build_reminders(
     delivery = Delivery(
         store=store, queue=queue, platforms=platforms, render=render, events=events, hold=planner.hold, metrics=metrics, now=now
     )
-    poller = Poller(store=store, providers=providers, planner=planner, clock=clock, metrics=metrics, cadence=cadence)
-    loop = JobLoop(store=store, poller=poller, delivery=delivery, queue=queue, clock=clock, wake=wake, resync=resync)
+    # automatic renewal decides beside the planner, in the unit of the balance (bot.renewal)
+    observer = RenewalObserver(planner, metrics=metrics)
+    poller = Poller(store=store, providers=providers, planner=observer, clock=clock, metrics=metrics, cadence=cadence)
+    orders = AutoOrderer(store=store, providers=providers, metrics=metrics, announce=planner.announce)
+    loop = JobLoop(
+        store=store, poller=poller, delivery=delivery, queue=queue, clock=clock, wake=wake, resync=resync, orders=orders
+    )
     watcher = ReminderWatcher(store=store, loop=loop, poller=poller, planner=planner, events=events, clock=clock)
     return Reminders(loop, watcher, poller)

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.errors import StoreWriteError
@@ -24,6 +24,13 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 300.0
+
+
+class Orders(Protocol):
+    """Automatic renewal's orders (``bot.renewal.orderer.AutoOrderer``): placed when due."""
+
+    async def run_due(self, now: datetime) -> object: ...
+    async def next_due(self) -> datetime | None: ...
 
 
 class JobLoop:
@@ -40,7 +47,9 @@ class JobLoop:
         wake: asyncio.Event | None = None,
         resync: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        orders: Orders | None = None,
     ) -> None:
+        self._orders = orders
         self._store, self._poller, self._delivery = store, poller, delivery
         self._queue, self._clock = queue, clock
         # several workers: what the others stored is read again this often (seconds)
@@ -101,6 +110,9 @@ class JobLoop:
     async def refresh(self) -> None:
         async with self._store.transaction() as tx:
             self._next_due = await tx.next_due()
+        ordered = await self._orders.next_due() if self._orders is not None else None
+        if ordered is not None:
+            self._next_due = ordered if self._next_due is None else min(self._next_due, ordered)
 
     async def run_due(self) -> None:
         async with self._one_pass:
@@ -108,6 +120,8 @@ class JobLoop:
                 self._resynced = self._monotonic()
                 await self._queue.reload()
             await self._poller.sweep(self._clock.now())
+            if self._orders is not None:  # after the sweep: what it decided and is due goes now
+                await self._orders.run_due(self._clock.now())
             await self._delivery.deliver(self._clock.now())
             await self.refresh()
 

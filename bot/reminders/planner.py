@@ -76,8 +76,10 @@ class Planner:
     ) -> None:
         """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
         not_before = timing.quiet_until(household, now) or now
+        if alert.kind.startswith("auto") and alert.note == "dry":
+            not_before = now  # ordered at once because the line would run dry: said at once too
         topic = Topic.of(alert.kind)
-        snooze = await tx.snoozed_until(line.id, topic, now)
+        snooze = None if alert.kind.startswith("auto") else await tx.snoozed_until(line.id, topic, now)
         if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
             not_before = max(not_before, snooze)
         reachable = not await tx.unreachable(line.owner)
@@ -99,11 +101,20 @@ class Planner:
             )
         tx.after_commit(self._on_queued)
 
+    async def announce(self, tx: Tx, line: Line, household: Household, alert: Alert, now: datetime) -> None:
+        """Automatic renewal's news (notice, receipt, failure) to the line's readers, after
+        the quiet hours like any alert; in the caller's unit."""
+        chats = await _reading(tx, household)
+        if chats:
+            await self._queue_alert(tx, line, household, chats, alert, now)
+
     @staticmethod
     async def hold(tx: Tx, item: OutboxItem, now: datetime) -> datetime | None:
         """Until when a due alert must still wait: the end of its household's quiet hours."""
         household = await tx.household(item.household_id)
-        return timing.quiet_until(household, now) if household is not None else None
+        if household is None or (item.alert.kind.startswith("auto") and item.alert.note == "dry"):
+            return None
+        return timing.quiet_until(household, now)
 
 
 async def _reading(tx: Tx, household: Household) -> list[Household]:

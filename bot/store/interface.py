@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample
+from bot.renewal.records import AutoRule, Decision
 from providers.base import EsimBalance
 
 MAX_SAMPLES = 64
@@ -111,6 +112,21 @@ class Tx(Protocol):
     async def snooze(self, line_id: str, topic: str, until: datetime) -> None: ...
     async def unreachable(self, user_id: str) -> bool: ...
     async def set_unreachable(self, user_id: str, unreachable: bool) -> None: ...
+
+    async def auto_rules(self, line_id: str) -> list[AutoRule]:
+        """The line's automatic renewal rules (``bot.renewal``), one per kind at most."""
+
+    async def save_auto_rule(self, rule: AutoRule) -> None: ...
+    async def drop_auto_rules(self, line_id: str) -> None: ...
+    async def auto_decision(self, token: str) -> Decision | None: ...
+    async def save_auto_decision(self, decision: Decision, *, open_: bool) -> None:
+        """Store a decision to order; ``open_``: it stays in ``open_auto_decisions``."""
+
+    async def open_auto_decisions(self) -> list[Decision]: ...
+    async def auto_made(self, line_id: str) -> list[datetime]:
+        """When the line's recent automatic orders were made, oldest first."""
+
+    async def add_auto_made(self, line_id: str, at: datetime) -> None: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit is durable (never, if it is rolled back): for

@@ -52,7 +52,7 @@ def test_family_group_roles_and_buttons(start_bot: Callable[..., BotProcess]) ->
     tg.press(ALICE, FAMILY, confirm, confirm_data)
     done = tg.edited(plans["message_id"], confirm["text"])
     assert done["text"].startswith(t("renew.done", label="mom", plan="").strip()[:8])
-    assert buttons(done) == ["+/balance mom"]
+    assert buttons(done) == ["+/balance mom", "+/auto mom"]
 
     # a second press (a stale client still showing the button) orders nothing more
     tg.press(ALICE, FAMILY, confirm, confirm_data)

@@ -53,7 +53,7 @@ def test_private_conversation(start_bot: Callable[..., BotProcess], lang: str) -
     tg.press(li, chat, confirm, choices[0])
     done = tg.edited(plans["message_id"], confirm["text"])
     assert done["text"].startswith(t("renew.done", label="mom", plan="").strip()[:6])
-    assert buttons(done) == ["+/balance mom"]  # the confirm buttons are gone: it cannot be pressed twice
+    assert buttons(done) == ["+/balance mom", "+/auto mom"]  # the confirm buttons are gone: it cannot be pressed twice
     assert tg.pending(chat) == []  # the outcome replaced the question; nothing else was sent
     assert len(tg.answers()) == 2  # every press was answered
 

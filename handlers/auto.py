@@ -1,0 +1,105 @@
+"""/auto: automatic top-up and renewal rules per line (``bot.renewal``). Members read them;
+the line's owner or an admin sets them. The trigger offered first is the recommended one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.context import Context
+from bot.errors import NotLinked, UsageError
+from bot.messages import Choice, Incoming, Reply
+from bot.records import Line
+from bot.renewal.records import AutoRule, Kind, Period
+from handlers.render import howto_command, plan_label
+from providers.base import Plan
+
+RECOMMENDED = 20  # percent: leaves the notice hour before the line runs dry
+OFF = ("off", "av", "关")
+LOW = ("low", "lav", "低于")
+PERIODS = {
+    **{p.value: p for p in Period},
+    **{"månedlig": Period.MONTHLY, "kvartalsvis": Period.QUARTERLY, "årlig": Period.YEARLY},
+    **{"每月": Period.MONTHLY, "每季": Period.QUARTERLY, "每年": Period.YEARLY},
+}
+CYCLE_MSG = {Period.MONTHLY: "auto.rule_monthly", Period.QUARTERLY: "auto.rule_quarterly", Period.YEARLY: "auto.rule_yearly"}
+
+
+def describe(ctx: Context, rule: AutoRule) -> str:
+    """ "Auto top-up: 1 GB / 7 days when under 10 %, at most once a day" (and the others)."""
+    if rule.stopped is not None:
+        return ctx.t("auto.rule_stopped", plan=rule.title)
+    if rule.kind == Kind.CYCLE and rule.period is not None:
+        return ctx.t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
+    return ctx.t("auto.rule_low", plan=rule.title, percent=ctx.t.percent((rule.percent or 0) / 100))
+
+
+async def auto(incoming: Incoming, ctx: Context) -> Reply:
+    """Show the rules, offer them for a line, set one, or switch them off."""
+    line, args = None, incoming.args
+    for n in range(len(args), 0, -1):
+        try:
+            line, args = await ctx.find_line(" ".join(args[:n])), args[n:]
+            break
+        except NotLinked:
+            continue
+    lines = [line] if line else await ctx.lines.all()
+    if line is None or (not args and not ctx.may_manage(line)):
+        shown = [ctx.t("auto.line", label=x.label, rule=describe(ctx, r)) for x in lines for r in await ctx.lines.auto_rules(x)]
+        return Reply("\n".join(shown) or ctx.t("auto.none", command=ctx.cmd("auto")))
+    ctx.require_manager(line)
+    provider = ctx.providers.get(line.provider)
+    if provider is None or not provider.supports_topup:
+        return await _by_hand(ctx, line, args)
+    if args and args[0].casefold() in OFF:
+        await ctx.lines.auto_off(line)
+        return Reply(ctx.t("auto.off", label=line.label))
+    plans = await provider.plans(line.ref)
+    if not plans:
+        return Reply(ctx.t("provider.topup_not_allowed", provider=ctx.t.provider(line.provider)))
+    if not args:
+        return Reply(
+            ctx.t("auto.choose", label=line.label, plan=plan_label(ctx, plans[0])), choices=_offers(ctx, line.label, plans[0])
+        )
+    rule = _rule(ctx, line.id, args, plans)
+    await ctx.lines.set_auto_rule(rule)
+    return Reply(ctx.t("auto.set", label=line.label, rule=describe(ctx, rule)))
+
+
+async def _by_hand(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
+    """A line the bot cannot order for: the rule becomes a reminder at the chosen point, and
+    /howto explains the operator's own automatic top-up."""
+    howto = await howto_command(ctx, line)
+    if len(args) < 2 or args[0].casefold() not in LOW or not args[1].isdigit() or not 1 <= int(args[1]) <= 90:
+        recommended = ctx.t.percent(RECOMMENDED / 100)
+        offer = Choice(ctx.t("button.auto_recommended", percent=recommended), ctx.cmd(f"auto {line.label} low {RECOMMENDED}"))
+        return Reply(ctx.t("auto.manual", label=line.label, howto=howto), choices=(offer, Choice(ctx.t("button.howto"), howto)))
+    settings = line.reminders or ctx.household.reminders
+    percents = tuple(sorted({*settings.data_percent, int(args[1])}, reverse=True))
+    await ctx.lines.update(replace(line, reminders=replace(settings, data_percent=percents)))
+    return Reply(ctx.t("auto.manual_set", label=line.label, percent=ctx.t.percent(int(args[1]) / 100), howto=howto))
+
+
+def _offers(ctx: Context, label: str, plan: Plan) -> tuple[Choice, ...]:
+    """Under 20 % (recommended) first; then 10 %, a monthly cycle on today's day, off."""
+    day, recommended = ctx.t.local(ctx.now).day, ctx.t.percent(RECOMMENDED / 100)
+    return (
+        Choice(ctx.t("button.auto_recommended", percent=recommended), ctx.cmd(f"auto {label} low {RECOMMENDED} {plan.id}")),
+        Choice(ctx.t("button.auto_low", percent=ctx.t.percent(0.1)), ctx.cmd(f"auto {label} low 10 {plan.id}")),
+        Choice(ctx.t("button.auto_monthly", day=day), ctx.cmd(f"auto {label} monthly {day} {plan.id}")),
+        Choice(ctx.t("button.auto_off"), ctx.cmd(f"auto {label} off")),
+    )
+
+
+def _rule(ctx: Context, line_id: str, args: tuple[str, ...], plans: list[Plan]) -> AutoRule:
+    """``low <percent> <plan>`` or ``monthly|quarterly|yearly <day> <plan>``."""
+    if len(args) != 3 or not args[1].isdigit():
+        raise UsageError("auto.usage", prefix=ctx.prefix)
+    kind, number, plan_id = args[0].casefold(), int(args[1]), args[2]
+    plan = next((p for p in plans if p.id == plan_id), None)
+    low_ok, cycle_ok = kind in LOW and 1 <= number <= 90, kind in PERIODS and 1 <= number <= 31
+    if plan is None or not (low_ok or cycle_ok):
+        raise UsageError("auto.usage", prefix=ctx.prefix)
+    base = AutoRule(line_id, Kind.LOW, plan.id, plan.price, ctx.actor, ctx.now, title=plan.title)
+    if kind in LOW:
+        return replace(base, percent=number)
+    return replace(base, kind=Kind.CYCLE, period=PERIODS[kind], day=number)
