@@ -266,16 +266,17 @@ def carry_out(run: Run, index: int, kind: str, chat: str, arg: str, kill_after: 
         position += 1
 
 
+def alert_key(o: dict[str, Any]) -> tuple[str, str, str]:
+    """(chat, label, what): a reminder's threshold, or ``auto:`` and the icon of a renewal message."""
+    first = str(o["text"]).split("\n", 1)[0]
+    label = LABEL.search(first)
+    assert label, first
+    auto = first.startswith(AUTO_ICONS) or "automatic top-up" in first
+    return str(o["chat"]), label.group(1), "auto:" + first[:1] if auto else key_of(o)
+
+
 def alert_keys(out: Out) -> Counter[tuple[str, str, str]]:
-    found: Counter[tuple[str, str, str]] = Counter()
-    for o in out:
-        if o.get("kind") == "alert":
-            first = str(o["text"]).split("\n", 1)[0]
-            label = LABEL.search(first)
-            assert label, first
-            auto = first.startswith(AUTO_ICONS) or "automatic top-up" in first
-            found[(str(o["chat"]), label.group(1), "auto:" + first[:1] if auto else key_of(o))] += 1
-    return found
+    return Counter(alert_key(o) for o in out if o.get("kind") == "alert")
 
 
 def raced(run: Run, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
@@ -285,12 +286,9 @@ def raced(run: Run, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]
     out, found, alert_at = run.out, set(), {}
     for i, o in enumerate(out):
         text = str(o.get("text", ""))
-        label = LABEL.search(text.split("\n", 1)[0])
-        if not label:
-            continue
         if o.get("kind") == "alert":
-            alert_at[(str(o["chat"]), label.group(1), key_of(o))] = i
-        elif o.get("kind") == "reply" and text.startswith("Removed "):
+            alert_at[alert_key(o)] = i
+        elif o.get("kind") == "reply" and text.startswith("Removed ") and (label := LABEL.search(text)):
             for key, at in alert_at.items():
                 same_instant = not any(at < mark <= i for mark in run.steps)
                 if key in keys and key[:2] == (str(o["chat"]), label.group(1)) and same_instant:
