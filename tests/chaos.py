@@ -325,7 +325,8 @@ def plan_kills(
     plan = {p: rnd.choice((0, 0, 1, 2, 5)) for p in anywhere}
     for p in rnd.sample(hot, min(len(hot), count // 3)):
         plan[p] = 1
-    for p in rnd.sample([p for p in compacting if p < last], min(len(compacting), count // 3)):
+    aimed = [p for p in compacting if p < last]
+    for p in rnd.sample(aimed, min(len(aimed), count // 3)):
         plan[p] = 0
     spare = [p for p in range(last) if p not in plan]
     for p in rnd.sample(spare, count - len(plan)):
