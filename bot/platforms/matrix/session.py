@@ -78,25 +78,29 @@ def load_session(path: Path, homeserver: str, user_id: str) -> Session | None:
     return session
 
 
-def save_session(path: Path, session: Session) -> None:
-    """Write atomically with mode 0600 from the start (the token is never world-readable)."""
-    tmp = path / (SESSION_FILE + ".tmp")
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically, mode 0600 from the first byte (a token or a key
+    is never world-readable, not even half-written)."""
+    tmp = path.with_name(path.name + ".tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(
-            {
-                "homeserver": session.homeserver,
-                "user_id": session.user_id,
-                "device_id": session.device_id,
-                "access_token": session.access_token,
-            },
-            fh,
-        )
+        json.dump(data, fh)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path / SESSION_FILE)
+    os.replace(tmp, path)
+
+
+def save_session(path: Path, session: Session) -> None:
+    """The session beside the crypto store (see ``write_private_json``)."""
+    data = {
+        "homeserver": session.homeserver,
+        "user_id": session.user_id,
+        "device_id": session.device_id,
+        "access_token": session.access_token,
+    }
+    write_private_json(path / SESSION_FILE, data)
 
 
 async def log_in(client: AsyncClient, *, store: Path, password: str | None, access_token: str | None) -> Session:

@@ -13,7 +13,6 @@ homeserver still has this identity and that the device is signed. Spec: client-s
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import os
@@ -25,6 +24,8 @@ from typing import Any, Protocol
 from Crypto.PublicKey.ECC import EccKey
 from Crypto.Signature import eddsa
 from nio import AsyncClient
+
+from bot.platforms.matrix.session import write_private_json
 
 log = logging.getLogger(__name__)
 KEY_FILE = "cross-signing.json"
@@ -134,15 +135,7 @@ def load_identity(store: Path) -> Identity | None:
 
 def save_identity(store: Path, identity: Identity) -> None:
     """Write atomically, mode 0600 from the first byte: these keys vouch for the bot's devices."""
-    tmp = store / (KEY_FILE + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({role: b64(getattr(identity, role).seed) for role in ROLES}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, store / KEY_FILE)
+    write_private_json(store / KEY_FILE, {role: b64(getattr(identity, role).seed) for role in ROLES})
 
 
 class Homeserver(Protocol):
