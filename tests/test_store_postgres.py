@@ -52,7 +52,7 @@ async def test_a_database_newer_than_the_code_is_refused(postgres: Server) -> No
 
 
 async def test_an_unreachable_server_is_one_clear_error() -> None:
-    store = PostgresStore("postgresql://bot:secret-password@127.0.0.1:9/none")
+    store = PostgresStore("postgresql://bot:secret-password@127.0.0.1:9/none", timeout=1.0)
     with pytest.raises(StoreError) as caught:
         await asyncio.wait_for(store.open(), 60)
     assert "DATABASE_URL" in str(caught.value) and "secret-password" not in str(caught.value)

@@ -81,12 +81,14 @@ class PostgresStore:
 
     def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0, inner_lock_timeout: float = 10.0) -> None:
         """``max_connections`` for the units, as many again (opened on demand) for the units
-        opened inside them; ``timeout``: seconds a unit waits for a connection.
+        opened inside them; ``timeout``: seconds a unit waits for a connection (and ``open`` for the
+        first one).
 
         An inner unit waits at most ``inner_lock_timeout`` seconds for a row lock, then fails
         with ``StoreWriteError``: a row its own outer unit holds would otherwise be waited for
         forever, and PostgreSQL cannot see that wait as a deadlock (two connections, one task)."""
         self._url = url
+        self._timeout = timeout
         utc = "-c TimeZone=UTC"
         inner = f"{utc} -c lock_timeout={max(1, round(inner_lock_timeout * 1000))}ms"
         self._pool = AsyncConnectionPool(
@@ -102,7 +104,7 @@ class PostgresStore:
 
     async def open(self) -> None:
         try:
-            await self._pool.open(wait=True, timeout=30)
+            await self._pool.open(wait=True, timeout=self._timeout)
             await self._inner.open()
             async with self._pool.connection() as conn:
                 self.version = await upgrade(conn)
