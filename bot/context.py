@@ -17,7 +17,7 @@ from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
 from bot.services import HouseholdSettings, LineBook, OrderBook
-from providers.base import ManualLines, Provider
+from providers.base import HandTracked, Provider
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,6 @@ class Context:
     orders: OrderBook
     settings: HouseholdSettings
     providers: Mapping[str, Provider]
-    manual: ManualLines
     t: Translator
     now: datetime
     commands: Mapping[str, Command]  # every command, as /start and /help list them
@@ -71,6 +70,15 @@ class Context:
         if not lines:
             raise NotLinked("lines.none", prefix=self.prefix)
         raise NotLinked(label=label[:40], labels=[line.label for line in lines])
+
+    def hand_tracked(self, line: Line) -> HandTracked | None:
+        """The line's provider when it keeps lines by hand (a capability, not a name)."""
+        provider = self.providers.get(line.provider)
+        return provider if isinstance(provider, HandTracked) else None
+
+    def hand_tracker(self) -> HandTracked | None:
+        """The provider that keeps lines by hand (``/link manual``), if one is configured."""
+        return next((p for p in self.providers.values() if isinstance(p, HandTracked)), None)
 
     def cmd(self, name: str) -> str:
         return f"{self.prefix}{name}"

@@ -32,7 +32,7 @@ from bot.records import Household
 from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr
-from providers.base import ManualLines, Provider
+from providers.base import Provider
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,6 @@ class Router:
         commands: Mapping[str, Command],
         store: Store,
         providers: Mapping[str, Provider],
-        manual: ManualLines,
         audience: Audience,
         clock: Clock,
         watcher: Watcher | None = None,
@@ -79,7 +78,7 @@ class Router:
         """``bot_ids``: the bot's own id per platform when the platform's messages do not carry
         it (Matrix: ``MATRIX_USER``), for the links a handler gives to it."""
         self.commands = dict(commands)
-        self.store, self.providers, self.manual = store, providers, manual
+        self.store, self.providers = store, providers
         self.audience, self.clock = audience, clock
         self.watcher = watcher or NoWatcher()
         self.bot_username = bot_username
@@ -168,7 +167,6 @@ class Router:
             orders=OrderBook(tx, self.store, hid),
             settings=HouseholdSettings(tx, self.store, self.watcher),
             providers=self.providers,
-            manual=self.manual,
             t=t,
             now=self.clock.now(),
             prefix=prefix,

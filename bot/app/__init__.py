@@ -62,7 +62,7 @@ def build(
     metrics = _metrics(store, leader)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
-    providers: dict[str, Provider] = {**concrete.providers(settings, state=state, clock=clock), "manual": manual}
+    providers: dict[str, Provider] = {**concrete.providers(settings, state=state, clock=clock), manual.name: manual}
     catalogs = Catalogs.load(LOCALES)
     audience = Audience(catalogs, default_language=settings.default_language, default_timezone=settings.default_timezone)
     queue = AlertQueue(store)
@@ -103,7 +103,6 @@ def build(
         commands={**commands, **extra},
         store=store,
         providers=providers,
-        manual=manual,
         audience=audience,
         clock=clock,
         watcher=watcher,
