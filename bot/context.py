@@ -16,14 +16,15 @@ from bot.errors import NotAllowed, NotLinked
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
-from bot.services import HouseholdSettings, LineBook, OrderBook
+from bot.services import HouseholdSettings, LineBook, LinkAttempts, OrderBook
 from providers.base import HandTracked, Provider
 
 
 @dataclass(frozen=True)
 class Context:
-    """``lines``, ``orders`` and ``settings`` are narrow services over the message's unit of
-    work (``bot.services``), committed after the reply is made, only when something changed."""
+    """``lines``, ``orders``, ``settings`` and ``attempts`` are narrow services over the
+    message's unit of work (``bot.services``), committed after the reply is made, only when
+    something changed."""
 
     incoming: Incoming
     household: Household  # the family (the home household when this chat joined one)
@@ -31,6 +32,7 @@ class Context:
     lines: LineBook
     orders: OrderBook
     settings: HouseholdSettings
+    attempts: LinkAttempts
     providers: Mapping[str, Provider]
     t: Translator
     now: datetime

@@ -29,7 +29,7 @@ from bot.messages import MAX_TEXT, Incoming, Reply, chat_title, clean_text, pars
 from bot.metrics import Metrics
 from bot.names import PREFIXES
 from bot.records import Household
-from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
+from bot.services import HouseholdSettings, LineBook, LinkAttempts, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr
 from providers.base import Provider
@@ -166,6 +166,7 @@ class Router:
             lines=LineBook(tx, hid, self.watcher),
             orders=OrderBook(tx, self.store, hid),
             settings=HouseholdSettings(tx, self.store, self.watcher),
+            attempts=LinkAttempts(tx),
             providers=self.providers,
             t=t,
             now=self.clock.now(),

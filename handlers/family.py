@@ -100,12 +100,12 @@ async def _join(ctx: Context, code: str, *, bad: str = "family.bad_code") -> Rep
         raise BotError("family.already", leave=ctx.cmd("family leave"))
     if chat.chats:
         raise BotError("family.is_home")
-    if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
+    if await ctx.attempts.failed_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
     typed = "".join(c for c in unicodedata.normalize("NFKC", code).upper() if c.isascii() and c.isalnum())
     home = await ctx.settings.redeem(typed[: CODE_LENGTH * 2], ctx.now, INVITE_TTL)  # "k7pq-2xwm", "K7PQ2XWM。" work too
     if home is None:
-        await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
+        await ctx.attempts.failed(ctx.actor, ctx.now)  # a refusal keeps this write
         raise BotError(bad, invite=ctx.cmd("family invite"))
     if home.id == ctx.household.id:
         raise BotError("family.same")

@@ -59,7 +59,7 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
 
 
 async def _check_attempts(ctx: Context) -> None:
-    failures = await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW)
+    failures = await ctx.attempts.failed_since(ctx.actor, ctx.now - FAILURE_WINDOW)
     if failures >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
 
@@ -84,9 +84,9 @@ async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Prov
         except NotFound:
             continue
         except ClaimRejected:
-            await ctx.lines.link_failed(ctx.actor, ctx.now)
+            await ctx.attempts.failed(ctx.actor, ctx.now)
             raise
-    await ctx.lines.link_failed(ctx.actor, ctx.now)
+    await ctx.attempts.failed(ctx.actor, ctx.now)
     raise BotError("link.unknown_iccid", iccid=mask_iccid(iccid))
 
 
