@@ -25,7 +25,7 @@ from bot.config import Settings, reveal
 from bot.i18n import Catalogs
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
-from bot.platforms.console import ConsolePlatform, tick_command
+from bot.platforms.console import ConsolePlatform, ConsoleReader, tick_command
 from bot.reminders.delivery import Delivery, Render
 from bot.reminders.events import Events
 from bot.reminders.loop import JobLoop
@@ -121,7 +121,10 @@ def build(
         web=web,
         background_jobs=not (console is not None and console.jsonl),
         startup=[store.open, queue.load, jobs.refresh, *concrete.provider_startup(providers)],
-        services=extras(jobs, clock) if extras is not None else [],
+        services=[
+            *([ConsoleReader(console_platform, router.handle, jobs)] if console_platform is not None else []),
+            *(extras(jobs, clock) if extras is not None else []),
+        ],
         leader=leader,
         shared_platforms=("telegram",) if settings.telegram_webhook_url else (),
     )
