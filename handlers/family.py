@@ -20,7 +20,7 @@ from datetime import timedelta
 from bot import links
 from bot.context import Context
 from bot.errors import BotError, RateLimitedUser, UsageError
-from bot.messages import Incoming, Reply
+from bot.messages import HouseholdId, Incoming, Reply
 from bot.records import Household
 from handlers.lines import FAILURE_WINDOW, MAX_FAILURES
 
@@ -57,7 +57,7 @@ def chat_names(ctx: Context, chats: list[Household]) -> list[str]:
     groups) are told apart by their chat id."""
     names = [chat_name(ctx, c) for c in chats]
     return [
-        ctx.t("family.chat_id", name=n, chat=c.id.split(":", 1)[1]) if names.count(n) > 1 else n
+        ctx.t("family.chat_id", name=n, chat=HouseholdId.parse(c.id).local) if names.count(n) > 1 else n
         for n, c in zip(names, chats, strict=True)
     ]
 
