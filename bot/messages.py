@@ -99,7 +99,8 @@ class Picture:
 @dataclass(frozen=True)
 class Reply:
     """One message to send. ``to`` None means the chat the command came from;
-    ``private`` sends it to the acting user's private chat instead; ``mention`` is a
+    ``private`` sends it to the acting user's private chat instead (the router resolves
+    both into ``to`` for every reply it returns: ``bot.router.addressed``); ``mention`` is a
     platform user id the platform should mention; ``silent`` sends without a ping;
     ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
     (Top up, Chart under a balance): pressing one answers in a new message and the reply

@@ -171,10 +171,7 @@ class ConsolePlatform:
             await steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
-                target = (
-                    self.private_address(item.incoming.address.user) if reply.private else (reply.to or item.incoming.address)
-                )
-                await self.send(target, reply)
+                await self.send(reply.to or item.incoming.address, reply)  # the router resolved it
         if self.jsonl:
             self._emit({"idle": True})
         else:

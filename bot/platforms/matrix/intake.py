@@ -132,7 +132,7 @@ class Intake:
                 chat_title=(room.named_room_name() or "") if group else "",
             )
             for reply in await self.handler(incoming):
-                target = private_address(sender) if reply.private else (reply.to or incoming.address)
+                target = reply.to or incoming.address  # the router resolved it
                 here = target.chat == room.room_id
                 await self._sender.answer(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
         except DeliveryError as exc:

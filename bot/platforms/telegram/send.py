@@ -69,7 +69,7 @@ class Sender:
         """Send a command's replies where they belong; the first may replace the pressed message."""
         asker = incoming.address.user
         for i, reply in enumerate(replies):
-            target = self.private_address(asker) if reply.private else (reply.to or incoming.address)
+            target = reply.to or incoming.address  # the router resolved it
             here = target.chat == incoming.address.chat
             try:
                 if i == 0 and edit is not None and here and reply.picture is None:
