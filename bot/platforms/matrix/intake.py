@@ -17,11 +17,10 @@ from nio import AsyncClient, InviteMemberEvent, JoinResponse, MatrixRoom, Reacti
 
 from bot.messages import Address, Incoming, Reply
 from bot.names import PlatformName
-from bot.platforms.base import DeliveryError, Handler
+from bot.platforms.base import DeliveryError, Handler, PerChat
 from bot.platforms.matrix import render as render
 from bot.platforms.matrix.rooms import Rooms, SeenEvents, invite_allowed
 from bot.platforms.matrix.send import Sender
-from bot.platforms.ordering import PerChat
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX

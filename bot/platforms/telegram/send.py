@@ -26,8 +26,7 @@ from telegram import Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.messages import Address, Incoming, Reply
-from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, RetryLater, TargetGone, Undeliverable
-from bot.platforms.lru import Lru
+from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, Lru, RetryLater, TargetGone, Undeliverable
 from bot.platforms.telegram.render import PLATFORM, Outgoing, is_private_chat, platform_user, render
 from bot.platforms.telegram.state import ButtonData, KeptState, Keyboards
 
