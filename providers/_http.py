@@ -216,8 +216,12 @@ class ProviderHttp:
         signature with a fresh timestamp) are rebuilt for each attempt.
         """
         request = _Request(method, path, params, json, content, data, headers)
-        if not read:
-            return await self._once(request, decode=decode, read=False, buckets=buckets)
+        if not read:  # never tried again: one attempt, bounded by the answer timeout
+            try:
+                return await self._once(request, decode=decode, read=False, buckets=buckets)
+            except TryLater as exc:
+                self._pause(exc)
+                raise
         started = self._pacing.monotonic()
         try:
             async with asyncio.timeout(self._deadline):
@@ -239,8 +243,7 @@ class ProviderHttp:
             try:
                 return await self._once(request, decode=decode, read=True, buckets=buckets)
             except TryLater as exc:
-                if exc.retry_after is not None:
-                    self.limiter.pause(exc.retry_after)
+                self._pause(exc)
                 wait = self._retry.wait(attempt, exc, read=True)
                 if wait is None or self._pacing.monotonic() - started + wait >= self._deadline:
                     raise
@@ -254,6 +257,11 @@ class ProviderHttp:
                     wait,
                 )
                 await self._pacing.sleep(wait)
+
+    def _pause(self, exc: TryLater) -> None:
+        """A Retry-After holds every call to this provider, not only the one that got it."""
+        if exc.retry_after is not None:
+            self.limiter.pause(exc.retry_after)
 
     async def _once(
         self,
