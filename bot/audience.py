@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.i18n import Catalogs, Translator, negotiate
-from bot.messages import Address
+from bot.messages import Address, HouseholdId, UserId
 from bot.records import Household, Line, OutboxItem
 from bot.store import Store, Tx
 
@@ -44,14 +44,15 @@ class Audience:
         line's or the family's setting). An owner known to have blocked the bot gets it in
         the chats instead."""
         rooms = [household] if chats is None else list(chats)
-        owner_platform, _, owner = line.owner.partition(":") if ":" in line.owner else ("", "", line.owner)
+        owner_id = UserId.parse(line.owner)
+        owner_platform, owner = owner_id.platform, owner_id.local
 
         def in_chats(mention: bool) -> list[Recipient]:
             out = []
             for room in rooms:
-                platform, _, chat = room.id.partition(":")
-                named = mention and room.is_group and platform == owner_platform
-                out.append(Recipient(platform, chat, None, owner if named else None))
+                where = HouseholdId.parse(room.id)
+                named = mention and room.is_group and where.platform == owner_platform
+                out.append(Recipient(where.platform, where.local, None, owner if named else None))
             return out
 
         if not household.family:
@@ -83,13 +84,13 @@ class Audience:
         chat that joined the household speaks its own language, in the family's time zone)."""
         household = await tx.household(item.household_id)
         line = await tx.line(item.line_id)
-        chat_key = f"{item.platform}:{item.chat}"
+        chat_key = str(HouseholdId(item.platform, item.chat))
         if household is not None and item.private_user is None and chat_key != household.id:
             chat = await tx.household(chat_key)
             if chat is not None:
                 household = replace(household, language=chat.language, language_hint=chat.language_hint)
         if item.private_user:
-            user: str | None = f"{item.platform}:{item.private_user}"
+            user: str | None = str(UserId(item.platform, item.private_user))
         else:
             user = line.owner if line is not None and household is not None and not household.family else None
         return await self.translator(tx, user, household, private=item.private_user is not None)

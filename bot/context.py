@@ -16,14 +16,15 @@ from bot.errors import NotAllowed, NotLinked
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
-from bot.services import HouseholdSettings, LineBook, OrderBook
-from providers.base import ManualLines, Provider
+from bot.services import HouseholdSettings, LineBook, LinkAttempts, OrderBook
+from providers.base import HandTracked, Provider
 
 
 @dataclass(frozen=True)
 class Context:
-    """``lines``, ``orders`` and ``settings`` are narrow services over the message's unit of
-    work (``bot.services``), committed after the reply is made, only when something changed."""
+    """``lines``, ``orders``, ``settings`` and ``attempts`` are narrow services over the
+    message's unit of work (``bot.services``), committed after the reply is made, only when
+    something changed."""
 
     incoming: Incoming
     household: Household  # the family (the home household when this chat joined one)
@@ -31,8 +32,8 @@ class Context:
     lines: LineBook
     orders: OrderBook
     settings: HouseholdSettings
+    attempts: LinkAttempts
     providers: Mapping[str, Provider]
-    manual: ManualLines
     t: Translator
     now: datetime
     commands: Mapping[str, Command]  # every command, as /start and /help list them
@@ -71,6 +72,15 @@ class Context:
         if not lines:
             raise NotLinked("lines.none", prefix=self.prefix)
         raise NotLinked(label=label[:40], labels=[line.label for line in lines])
+
+    def hand_tracked(self, line: Line) -> HandTracked | None:
+        """The line's provider when it keeps lines by hand (a capability, not a name)."""
+        provider = self.providers.get(line.provider)
+        return provider if isinstance(provider, HandTracked) else None
+
+    def hand_tracker(self) -> HandTracked | None:
+        """The provider that keeps lines by hand (``/link manual``), if one is configured."""
+        return next((p for p in self.providers.values() if isinstance(p, HandTracked)), None)
 
     def cmd(self, name: str) -> str:
         return f"{self.prefix}{name}"

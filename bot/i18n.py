@@ -2,7 +2,7 @@
 
 ``Catalogs.load(dir)`` reads ``<dir>/<lang>/LC_MESSAGES/messages.po`` for every supported
 language; ``catalogs.translator(lang, tz)`` returns a ``Translator`` that renders message
-ids with their placeholders and formats dates, money and data sizes for that reader.
+ids with their placeholders; its base ``Formats`` formats dates, money and data sizes for that reader.
 """
 
 from __future__ import annotations
@@ -74,66 +74,17 @@ class Catalogs:
         return Translator(lang, self._translations[lang], tz, self)
 
 
-class Translator:
-    """Renders messages and values for one reader (language + time zone).
+class Formats:
+    """Values for one reader's language and time zone, through Babel: numbers, money, data
+    sizes, dates and times (no message catalog; ``Translator`` adds the words)."""
 
-    Formatting follows each language's conventions through Babel (``docs`` in
-    ``locales/GLOSSARY.md``): English as written in Britain (``31 Mar 2027``, ``13:00``,
-    ``NOK 149.00``), Norwegian (``31. mars 2027``, ``kl. 13.00``, ``149,00 kr``), Chinese
-    (``2027年3月31日``, ``13:00``, ``149.00 挪威克朗``). Chinese text gets one spacing rule
-    (``space_zh``: a space between Chinese and Latin letters or digits) inside the message's
-    own text and at its seams with the values, never inside a value (``format_zh``).
-    """
-
-    def __init__(self, lang: str, translations: Translations, tz: str, catalogs: Catalogs | None = None) -> None:
+    def __init__(self, lang: str, tz: str) -> None:
         self.lang = lang
         self.locale = FORMAT_LOCALE[lang]
         self.tz = ZoneInfo(tz)
-        self._tr = translations
-        self._catalogs = catalogs
-
-    def with_language(self, lang: str) -> Translator:
-        """The same reader in another language (after /lang)."""
-        if self._catalogs is None:
-            return self
-        return self._catalogs.translator(lang, str(self.tz))
-
-    def with_timezone(self, tz: str) -> Translator:
-        """The same reader in another time zone (after ``/remind tz``)."""
-        return Translator(self.lang, self._tr, tz, self._catalogs)
 
     def _finish(self, text: str) -> str:
         return space_zh(text) if self.lang == "zh" else text
-
-    def _format(self, template: str, params: dict[str, Any]) -> str:
-        return format_zh(template, params) if self.lang == "zh" else template.format(**params)
-
-    def __call__(self, msgid: str, /, **params: Any) -> str:
-        return self._format(self._tr.gettext(msgid), params)
-
-    def provider(self, name: str, operator: str | None = None) -> str:
-        """A provider's name for the reader; a line tracked by hand is named after its operator
-        (the word "operator" where it is not known, as in an error about the provider)."""
-        return self(f"provider.{name}", operator=self.operator(operator) if operator else self("provider.operator"))
-
-    def operator(self, key: str) -> str:
-        """A Norwegian operator as it spells itself (``operator.<key>`` in the catalogs)."""
-        msgid = f"operator.{key}"
-        text = self._tr.gettext(msgid)
-        return text if text != msgid else key
-
-    def plural(self, msgid: str, n: int, /, **params: Any) -> str:
-        return self._format(self._tr.ngettext(msgid, msgid + "_plural", n), {"n": n, **params})
-
-    def list(self, items: Sequence[str], style: str = "standard") -> str:
-        """``a, b and c`` / ``a, b og c`` / ``a、b 和 c``; ``style="or"`` where the reader picks
-        one (``a, b or c``). An empty list is a dash. In zh the spacing rule holds at every
-        seam of the list (``3 天和 1 天``) and never inside an item."""
-        if not items:
-            return "–"
-        if self.lang != "zh":
-            return format_list(list(items), style=style, locale=self.locale)  # type: ignore[arg-type]
-        return zh_list(list(items), Locale.parse(self.locale).list_patterns[style])
 
     def number(self, value: float | Decimal) -> str:
         return format_decimal(value, locale=self.locale)
@@ -183,6 +134,63 @@ class Translator:
 
     def time(self, when: datetime) -> str:
         return format_time(self.local(when), format=TIME_PATTERN.get(self.lang, "short"), locale=self.locale)
+
+
+class Translator(Formats):
+    """Renders messages and values for one reader (language + time zone).
+
+    Formatting follows each language's conventions through Babel (``docs`` in
+    ``locales/GLOSSARY.md``): English as written in Britain (``31 Mar 2027``, ``13:00``,
+    ``NOK 149.00``), Norwegian (``31. mars 2027``, ``kl. 13.00``, ``149,00 kr``), Chinese
+    (``2027年3月31日``, ``13:00``, ``149.00 挪威克朗``). Chinese text gets one spacing rule
+    (``space_zh``: a space between Chinese and Latin letters or digits) inside the message's
+    own text and at its seams with the values, never inside a value (``format_zh``).
+    """
+
+    def __init__(self, lang: str, translations: Translations, tz: str, catalogs: Catalogs | None = None) -> None:
+        super().__init__(lang, tz)
+        self._tr = translations
+        self._catalogs = catalogs
+
+    def with_language(self, lang: str) -> Translator:
+        """The same reader in another language (after /lang)."""
+        if self._catalogs is None:
+            return self
+        return self._catalogs.translator(lang, str(self.tz))
+
+    def with_timezone(self, tz: str) -> Translator:
+        """The same reader in another time zone (after ``/remind tz``)."""
+        return Translator(self.lang, self._tr, tz, self._catalogs)
+
+    def _format(self, template: str, params: dict[str, Any]) -> str:
+        return format_zh(template, params) if self.lang == "zh" else template.format(**params)
+
+    def __call__(self, msgid: str, /, **params: Any) -> str:
+        return self._format(self._tr.gettext(msgid), params)
+
+    def provider(self, name: str, operator: str | None = None) -> str:
+        """A provider's name for the reader; a line tracked by hand is named after its operator
+        (the word "operator" where it is not known, as in an error about the provider)."""
+        return self(f"provider.{name}", operator=self.operator(operator) if operator else self("provider.operator"))
+
+    def operator(self, key: str) -> str:
+        """A Norwegian operator as it spells itself (``operator.<key>`` in the catalogs)."""
+        msgid = f"operator.{key}"
+        text = self._tr.gettext(msgid)
+        return text if text != msgid else key
+
+    def plural(self, msgid: str, n: int, /, **params: Any) -> str:
+        return self._format(self._tr.ngettext(msgid, msgid + "_plural", n), {"n": n, **params})
+
+    def list(self, items: Sequence[str], style: str = "standard") -> str:
+        """``a, b and c`` / ``a, b og c`` / ``a、b 和 c``; ``style="or"`` where the reader picks
+        one (``a, b or c``). An empty list is a dash. In zh the spacing rule holds at every
+        seam of the list (``3 天和 1 天``) and never inside an item."""
+        if not items:
+            return "–"
+        if self.lang != "zh":
+            return format_list(list(items), style=style, locale=self.locale)  # type: ignore[arg-type]
+        return zh_list(list(items), Locale.parse(self.locale).list_patterns[style])
 
     def date_time(self, when: datetime) -> str:
         return self("time.date_time", date=self.date(when), time=self.time(when))

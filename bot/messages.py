@@ -16,6 +16,32 @@ MAX_TEXT = 2000  # longer input is refused before parsing; no command needs more
 MAX_TITLE = 40  # a chat's title is shown at most this long (the rest becomes "…")
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformId:
+    """A household's or a user's id: a chat or a user on one platform, stored as
+    ``platform:local`` (``telegram:-1001``, ``matrix:!room:example.org``, ``console:you``).
+
+    The one parse and the one format of that string: nothing else builds or splits it.
+    ``parse`` splits at the first colon (a Matrix id keeps its own); a string without one
+    is a bare local id (``platform`` empty), as older lines' owners may be.
+    """
+
+    platform: str
+    local: str
+
+    @classmethod
+    def parse(cls, text: str) -> PlatformId:
+        platform, sep, local = text.partition(":")
+        return cls(platform, local) if sep else cls("", text)
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.local}"
+
+
+HouseholdId = PlatformId  # a chat on a platform: one household (or a chat joined to one)
+UserId = PlatformId  # a user on a platform
+
+
 @dataclass(frozen=True)
 class Address:
     """Where a message comes from or goes to: one user in one chat of one platform."""
@@ -26,11 +52,11 @@ class Address:
 
     @property
     def household_id(self) -> str:
-        return f"{self.platform}:{self.chat}"
+        return str(HouseholdId(self.platform, self.chat))
 
     @property
     def user_id(self) -> str:
-        return f"{self.platform}:{self.user}"
+        return str(UserId(self.platform, self.user))
 
 
 class SendKind(StrEnum):
@@ -73,7 +99,8 @@ class Picture:
 @dataclass(frozen=True)
 class Reply:
     """One message to send. ``to`` None means the chat the command came from;
-    ``private`` sends it to the acting user's private chat instead; ``mention`` is a
+    ``private`` sends it to the acting user's private chat instead (the router resolves
+    both into ``to`` for every reply it returns: ``bot.router.addressed``); ``mention`` is a
     platform user id the platform should mention; ``silent`` sends without a ping;
     ``picture`` is shown with the text (a chart); ``keep`` says its buttons are follow-ups
     (Top up, Chart under a balance): pressing one answers in a new message and the reply

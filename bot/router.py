@@ -6,7 +6,8 @@
 3. ``dispatch``: the command's handler with a ``Context`` (its unit of work, the roles);
 4. ``explain``: a refusal (``BotError``) or a provider's "no" (``ProviderError``) becomes a
    sentence in the reader's language;
-5. the unit of work commits when the message changed something, before the replies leave.
+5. the unit of work commits when the message changed something, before the replies leave;
+6. ``addressed``: where each reply goes, decided here once for every platform.
 
 A refusal keeps what the handler recorded (a failed link attempt counts); anything else
 unexpected rolls the unit back and is answered with an apology and a reference (the trace
@@ -25,16 +26,26 @@ from bot.clock import Clock
 from bot.context import Command, Context, unknown_command
 from bot.errors import BotError, OneOf, StoreWriteError, provider_message
 from bot.i18n import Translator
-from bot.messages import MAX_TEXT, Incoming, Reply, chat_title, clean_text, parse_command
+from bot.messages import MAX_TEXT, Address, Incoming, Reply, chat_title, clean_text, parse_command
 from bot.metrics import Metrics
 from bot.names import PREFIXES
 from bot.records import Household
-from bot.services import HouseholdSettings, LineBook, NoWatcher, OrderBook, Watcher
+from bot.services import HouseholdSettings, LineBook, LinkAttempts, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr
-from providers.base import ManualLines, Provider
+from providers.base import Provider
 
 log = logging.getLogger(__name__)
+
+
+def addressed(incoming: Incoming, reply: Reply) -> Reply:
+    """Where a reply goes, decided once for every platform: the asker's private chat for a
+    ``private`` reply (a platform's private chat has the user's id), the chat the reply
+    names, else the chat the message came from."""
+    if reply.private:
+        user = incoming.address.user
+        return replace(reply, to=Address(incoming.address.platform, user, user))
+    return reply if reply.to is not None else replace(reply, to=incoming.address)
 
 
 def parse(incoming: Incoming, bot_username: str | None) -> Incoming | None:
@@ -68,7 +79,6 @@ class Router:
         commands: Mapping[str, Command],
         store: Store,
         providers: Mapping[str, Provider],
-        manual: ManualLines,
         audience: Audience,
         clock: Clock,
         watcher: Watcher | None = None,
@@ -79,7 +89,7 @@ class Router:
         """``bot_ids``: the bot's own id per platform when the platform's messages do not carry
         it (Matrix: ``MATRIX_USER``), for the links a handler gives to it."""
         self.commands = dict(commands)
-        self.store, self.providers, self.manual = store, providers, manual
+        self.store, self.providers = store, providers
         self.audience, self.clock = audience, clock
         self.watcher = watcher or NoWatcher()
         self.bot_username = bot_username
@@ -87,6 +97,11 @@ class Router:
         self.metrics = metrics or Metrics()
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The replies to a message, each with its ``to`` set (``addressed``): no platform
+        decides again where a reply goes."""
+        return [addressed(incoming, reply) for reply in await self._replies(incoming)]
+
+    async def _replies(self, incoming: Incoming) -> list[Reply]:
         message = parse(incoming, self.bot_username)
         if message is None:
             return []
@@ -167,8 +182,8 @@ class Router:
             lines=LineBook(tx, hid, self.watcher),
             orders=OrderBook(tx, self.store, hid),
             settings=HouseholdSettings(tx, self.store, self.watcher),
+            attempts=LinkAttempts(tx),
             providers=self.providers,
-            manual=self.manual,
             t=t,
             now=self.clock.now(),
             prefix=prefix,

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bot.errors import StoreError
 from bot.metrics import Metrics
-from bot.platforms.base import Handler, Platform
+from bot.platforms.base import Platform
 from bot.reminders.loop import JobLoop
 from bot.router import Router
 from bot.store import Store
@@ -50,8 +50,6 @@ class Console(Protocol):
 
     done: asyncio.Event
     failed: bool
-
-    async def start(self, handler: Handler, steps: JobLoop | None = None) -> None: ...
 
 
 class Leader(Protocol):
@@ -173,10 +171,7 @@ class App:
         for platform in self.platforms:
             if shared is not None and (platform.name in self.shared_platforms) != shared:
                 continue
-            if platform.name == "console" and self.console is not None:
-                await self.console.start(self.router.handle, steps=self.jobs)
-            else:
-                await platform.start(self.router.handle)
+            await platform.start(self.router.handle)
 
 
 async def _first(*waits: Awaitable[object]) -> int:

@@ -131,10 +131,18 @@ class LineBook:
     async def auto_off(self, line: Line) -> None:
         await self._tx.drop_auto_rules(line.id)
 
-    async def failed_links_since(self, user_id: str, since: datetime) -> int:
+
+class LinkAttempts:
+    """A user's failed attempts to link a line or join a family: too many in a while and the
+    next attempt is refused (guessing codes)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def failed_since(self, user_id: str, since: datetime) -> int:
         return await self._tx.link_failures_since(user_id, since)
 
-    async def link_failed(self, user_id: str, at: datetime) -> None:
+    async def failed(self, user_id: str, at: datetime) -> None:
         await self._tx.record_link_failure(user_id, at)
 
 

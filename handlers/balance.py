@@ -13,23 +13,19 @@ from handlers import actions
 from handlers.auto import describe
 from handlers.render import render_balance
 from providers.base import EsimBalance
-from providers.errors import OperatorMustAct, ProviderError, Unavailable
+from providers.errors import OperatorMustAct, ProviderError
 
 log = logging.getLogger(__name__)
-FETCH_TIMEOUT = 15.0
 OVERVIEW_FROM = 3  # more lines than this: one line each, details a tap away
 ALL = ("all", "alle", "全部")
 
 
 async def _ask(ctx: Context, line: Line) -> EsimBalance:
-    """The provider's balance, every failure a ``ProviderError`` (a hung call is ``Unavailable``)."""
+    """The provider's balance, every failure a ``ProviderError`` (the adapter owns the deadline)."""
     provider = ctx.providers.get(line.provider)
     if provider is None:
         raise OperatorMustAct(line.provider, "provider not configured")
-    try:
-        return await asyncio.wait_for(provider.balance(line.ref), FETCH_TIMEOUT)
-    except TimeoutError as exc:
-        raise Unavailable(line.provider, f"no balance within {FETCH_TIMEOUT:.0f} s") from exc
+    return await provider.balance(line.ref)
 
 
 async def fetch(ctx: Context, line: Line) -> tuple[EsimBalance | None, str | None]:

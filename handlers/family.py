@@ -20,7 +20,7 @@ from datetime import timedelta
 from bot import links
 from bot.context import Context
 from bot.errors import BotError, RateLimitedUser, UsageError
-from bot.messages import Incoming, Reply
+from bot.messages import HouseholdId, Incoming, Reply
 from bot.records import Household
 from handlers.lines import FAILURE_WINDOW, MAX_FAILURES
 
@@ -57,7 +57,7 @@ def chat_names(ctx: Context, chats: list[Household]) -> list[str]:
     groups) are told apart by their chat id."""
     names = [chat_name(ctx, c) for c in chats]
     return [
-        ctx.t("family.chat_id", name=n, chat=c.id.split(":", 1)[1]) if names.count(n) > 1 else n
+        ctx.t("family.chat_id", name=n, chat=HouseholdId.parse(c.id).local) if names.count(n) > 1 else n
         for n, c in zip(names, chats, strict=True)
     ]
 
@@ -100,12 +100,12 @@ async def _join(ctx: Context, code: str, *, bad: str = "family.bad_code") -> Rep
         raise BotError("family.already", leave=ctx.cmd("family leave"))
     if chat.chats:
         raise BotError("family.is_home")
-    if await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
+    if await ctx.attempts.failed_since(ctx.actor, ctx.now - FAILURE_WINDOW) >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
     typed = "".join(c for c in unicodedata.normalize("NFKC", code).upper() if c.isascii() and c.isalnum())
     home = await ctx.settings.redeem(typed[: CODE_LENGTH * 2], ctx.now, INVITE_TTL)  # "k7pq-2xwm", "K7PQ2XWM。" work too
     if home is None:
-        await ctx.lines.link_failed(ctx.actor, ctx.now)  # a refusal keeps this write
+        await ctx.attempts.failed(ctx.actor, ctx.now)  # a refusal keeps this write
         raise BotError(bad, invite=ctx.cmd("family invite"))
     if home.id == ctx.household.id:
         raise BotError("family.same")

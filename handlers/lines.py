@@ -11,7 +11,7 @@ from bot.messages import Incoming, Reply
 from bot.records import Line, Pending, PendingKind
 from handlers import actions, parsing, values
 from handlers.render import line_summary, render_balance
-from providers.base import EsimBalance, Provider
+from providers.base import EsimBalance, HandTracked, Provider
 from providers.errors import ClaimRejected, NotFound, ProviderError
 
 MAX_FAILURES = 5
@@ -23,8 +23,9 @@ OPERATORS = ("telenor", "telia", "ice", "talkmore", "onecall", "chilimobil", "my
 async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
     """Link an eSIM by ICCID and activation code, or a manual line."""
     args = incoming.args
-    if args and args[0].casefold() == "manual":
-        return await link_manual(args[1:], ctx)
+    hand = ctx.hand_tracker()
+    if hand is not None and args and args[0].casefold() == hand.name:
+        return await link_manual(hand, args[1:], ctx)
     args = tuple(word for arg in args for word in arg.split())  # no value here keeps a no-break space
     if len(args) < 2:
         raise UsageError("link.usage", prefix=ctx.prefix)
@@ -58,7 +59,7 @@ async def link(incoming: Incoming, ctx: Context) -> Reply | list[Reply]:
 
 
 async def _check_attempts(ctx: Context) -> None:
-    failures = await ctx.lines.failed_links_since(ctx.actor, ctx.now - FAILURE_WINDOW)
+    failures = await ctx.attempts.failed_since(ctx.actor, ctx.now - FAILURE_WINDOW)
     if failures >= MAX_FAILURES:
         raise RateLimitedUser(n=int(FAILURE_WINDOW.total_seconds() // 60))
 
@@ -72,9 +73,10 @@ async def _check_room(ctx: Context, label: str) -> None:
 
 
 async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Provider:
-    candidates = [p for name, p in ctx.providers.items() if name != "manual" and named in (None, name)]
+    claimable = {name: p for name, p in ctx.providers.items() if not isinstance(p, HandTracked)}
+    candidates = [p for name, p in claimable.items() if named in (None, name)]
     if named is not None and not candidates:
-        raise UsageError("link.unknown_provider", provider=named[:20], providers=OneOf(n for n in ctx.providers if n != "manual"))
+        raise UsageError("link.unknown_provider", provider=named[:20], providers=OneOf(claimable))
     for provider in candidates:
         try:
             await provider.verify_claim(iccid, code)
@@ -82,9 +84,9 @@ async def _claim(ctx: Context, iccid: str, code: str, named: str | None) -> Prov
         except NotFound:
             continue
         except ClaimRejected:
-            await ctx.lines.link_failed(ctx.actor, ctx.now)
+            await ctx.attempts.failed(ctx.actor, ctx.now)
             raise
-    await ctx.lines.link_failed(ctx.actor, ctx.now)
+    await ctx.attempts.failed(ctx.actor, ctx.now)
     raise BotError("link.unknown_iccid", iccid=mask_iccid(iccid))
 
 
@@ -99,7 +101,7 @@ async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     warnings = await ctx.lines.add(line, bal)
     parts = [
         ctx.t("link.done_manual", label=line.label)
-        if line.provider == "manual"
+        if ctx.hand_tracked(line) is not None
         else ctx.t("link.done", label=line.label, iccid=mask_iccid(line.ref))
     ]
     parts += [ctx.t(w.msgid, **w.params) for w in warnings]
@@ -108,7 +110,7 @@ async def _linked(ctx: Context, line: Line, bal: EsimBalance | None) -> Reply:
     return Reply("\n\n".join(parts), choices=actions.under_balance(ctx, [line]), keep=True)
 
 
-async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
+async def link_manual(hand: HandTracked, args: tuple[str, ...], ctx: Context) -> Reply:
     """/link manual <operator> <label> <GB> <expiry date>"""
     if len(args) < 4:
         raise UsageError("link.manual_usage", prefix=ctx.prefix)
@@ -121,18 +123,18 @@ async def link_manual(args: tuple[str, ...], ctx: Context) -> Reply:
     words, total, expires = values.label_size_date(args[1:], ctx.t.lang, ctx.household.timezone, today)
     label = parsing.parse_label(" ".join(words))
     await _check_room(ctx, label)
-    ref = await ctx.manual.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
+    ref = await hand.track(operator=operator, total_bytes=total, expires_at=expires, now=ctx.now)
     line = Line(
         id=secrets.token_hex(4),
         household_id=ctx.household.id,
         label=label,
         owner=ctx.actor,
         owner_name=ctx.incoming.display_name[:40],
-        provider="manual",
+        provider=hand.name,
         ref=ref,
         created_at=ctx.now,
     )
-    return await _linked(ctx, line, await ctx.providers["manual"].balance(ref))
+    return await _linked(ctx, line, await hand.balance(ref))
 
 
 async def left(incoming: Incoming, ctx: Context) -> Reply:
@@ -141,12 +143,13 @@ async def left(incoming: Incoming, ctx: Context) -> Reply:
         raise UsageError("left.usage", prefix=ctx.prefix)
     line, amount = await values.line_and_amount(ctx, incoming.args)
     ctx.require_manager(line)
-    if line.provider != "manual":
+    hand = ctx.hand_tracked(line)
+    if hand is None:
         raise BotError("left.not_manual", label=line.label)
-    total = (await ctx.providers["manual"].balance(line.ref)).data_total_bytes
+    total = (await hand.balance(line.ref)).data_total_bytes
     remaining = values.amount_left(" ".join(amount), ctx.t.lang, total)
-    await ctx.manual.set_remaining(line.ref, remaining, ctx.now)
-    bal = await ctx.providers["manual"].balance(line.ref)
+    await hand.set_remaining(line.ref, remaining, ctx.now)
+    bal = await hand.balance(line.ref)
     await ctx.lines.seen(line, bal)
     return Reply(await render_balance(ctx, line, bal))
 

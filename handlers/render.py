@@ -13,8 +13,9 @@ BAR_CELLS = 10
 
 
 async def provider_title(ctx: Context, line: Line) -> str:
-    if line.provider == "manual":
-        return ctx.t.provider("manual", operator=await ctx.manual.operator(line.ref) or "other")
+    hand = ctx.hand_tracked(line)
+    if hand is not None:
+        return ctx.t.provider(line.provider, operator=await hand.operator(line.ref) or "other")
     return ctx.t.provider(line.provider)
 
 
@@ -28,7 +29,7 @@ async def line_summary(ctx: Context, line: Line) -> str:
     """``• mum — Anna — Demo — 89…0012``; a line tracked by hand has no number to show (its
     provider already says "tracked by hand")."""
     owner, provider = line.owner_name or ctx.t("owner.self"), await provider_title(ctx, line)
-    if line.provider == "manual":
+    if ctx.hand_tracked(line) is not None:
         return ctx.t("lines.item_manual", label=line.label, owner=owner, provider=provider)
     return ctx.t("lines.item", label=line.label, owner=owner, provider=provider, iccid=mask_iccid(line.ref))
 
@@ -89,14 +90,15 @@ async def render_balance(ctx: Context, line: Line, bal: EsimBalance, *, stale_re
     forecast = await ctx.lines.forecast(line, bal) if bal.status == Status.ACTIVE else None
     if forecast is not None and forecast > ctx.now:  # already empty: nothing to forecast
         parts.append(forecast_sentence(t, forecast, bal.expires_at, ctx.now))
-    if line.provider == "manual":
+    if ctx.hand_tracked(line) is not None:
         parts.append(t("balance.manual_hint", used=ctx.cmd("left"), label=line.label, howto=await howto_command(ctx, line)))
     return "\n".join(parts)
 
 
 async def howto_command(ctx: Context, line: Line) -> str:
     """``/howto telenor`` for a line tracked by hand, so the reader lands on their operator."""
-    operator = await ctx.manual.operator(line.ref) if line.provider == "manual" else None
+    hand = ctx.hand_tracked(line)
+    operator = await hand.operator(line.ref) if hand is not None else None
     return ctx.cmd(f"howto {operator}") if operator and operator != "other" else ctx.cmd("howto")
 
 

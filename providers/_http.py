@@ -12,6 +12,11 @@ Where a failure enters it becomes a ``providers.errors`` class (``raise X from e
 
 When a failed call is tried again is ``RetryPolicy``'s to say: reads, on ``TryLater``, with
 exponential backoff and Retry-After up to a cap; writes never.
+
+Each call has one deadline, owned here (``deadline``, 15 s unless the adapter says otherwise):
+a read, its waits for the pace and its retries included, answers or fails as ``Unavailable``
+within it, and no retry starts that could not finish in time; a write (never retried) waits
+at most that long for its answer. Callers do not wrap a provider call in a timeout of their own.
 Every request first takes a token from the provider's bucket (and any extra per-key bucket,
 e.g. Airalo's per-ICCID limit), then a slot of a small semaphore: design.md section 7 measured
 httpx's pool getting expensive past ~10 concurrent requests.
@@ -54,6 +59,7 @@ T = TypeVar("T")
 _DIGITS = re.compile(r"\d{15,22}")
 MAX_RETRY_AFTER = 3600.0
 CONNECT_TIMEOUT = 10.0
+DEADLINE = 15.0  # seconds for one call: a person waits on a /balance, a hung provider stalls nothing
 
 
 def mask_iccid(iccid: str) -> str:
@@ -160,7 +166,7 @@ class ProviderHttp:
         base_url: str,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 20.0,
+        deadline: float = DEADLINE,
         max_concurrency: int = 5,
         limiter: TokenBucket,
         now: Callable[[], datetime],
@@ -175,12 +181,13 @@ class ProviderHttp:
         self._pacing = pacing or Pacing()
         self._sem = asyncio.Semaphore(max_concurrency)
         self._retry = retry
+        self._deadline = deadline
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers={"Accept": "application/json", **(headers or {})},
-            # ``timeout`` bounds the answer; connecting always gets its own 10 s (a short answer
-            # timeout must not fail a connect that is merely slow on a loaded machine)
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            # the deadline bounds the answer; connecting always gets its own 10 s (a short
+            # deadline must not fail a connect that is merely slow on a loaded machine)
+            timeout=httpx.Timeout(deadline, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
             transport=transport,
             follow_redirects=False,
@@ -209,21 +216,52 @@ class ProviderHttp:
         signature with a fresh timestamp) are rebuilt for each attempt.
         """
         request = _Request(method, path, params, json, content, data, headers)
+        if not read:  # never tried again: one attempt, bounded by the answer timeout
+            try:
+                return await self._once(request, decode=decode, read=False, buckets=buckets)
+            except TryLater as exc:
+                self._pause(exc)
+                raise
+        started = self._pacing.monotonic()
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await self._retried(request, decode, buckets, started)
+        except TimeoutError as exc:
+            raise Unavailable(self.provider, f"no answer within {self._deadline:.0f} s") from exc
+
+    async def _retried(
+        self,
+        request: _Request,
+        decode: Callable[[httpx.Response], T],
+        buckets: Sequence[tuple[TokenBucket, Hashable]],
+        started: float,
+    ) -> T:
+        """A read tried again as ``RetryPolicy`` says, while the wait still fits the deadline."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._once(request, decode=decode, read=read, buckets=buckets)
+                return await self._once(request, decode=decode, read=True, buckets=buckets)
             except TryLater as exc:
-                if exc.retry_after is not None:
-                    self.limiter.pause(exc.retry_after)
-                wait = self._retry.wait(attempt, exc, read=read)
-                if wait is None:
+                self._pause(exc)
+                wait = self._retry.wait(attempt, exc, read=True)
+                if wait is None or self._pacing.monotonic() - started + wait >= self._deadline:
                     raise
                 log.warning(
-                    "%s %s %s: %s; retry %d in %.1fs", self.provider, method, redact(path), type(exc).__name__, attempt, wait
+                    "%s %s %s: %s; retry %d in %.1fs",
+                    self.provider,
+                    request.method,
+                    redact(request.path),
+                    type(exc).__name__,
+                    attempt,
+                    wait,
                 )
                 await self._pacing.sleep(wait)
+
+    def _pause(self, exc: TryLater) -> None:
+        """A Retry-After holds every call to this provider, not only the one that got it."""
+        if exc.retry_after is not None:
+            self.limiter.pause(exc.retry_after)
 
     async def _once(
         self,

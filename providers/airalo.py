@@ -18,7 +18,7 @@ import httpx
 
 from providers import _airalo_parse as parse
 from providers._common import code_matches, lpa_candidates, to_int
-from providers._http import ProviderHttp
+from providers._http import DEADLINE, ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import AuthError, ClaimRejected, NotFound, TokenRejected, TopUpNotAllowed
@@ -47,7 +47,7 @@ class AiraloProvider(OrderingAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
         state: StateStore | None = None,
         pacing: Pacing | None = None,
-        timeout: float = 20.0,
+        deadline: float = DEADLINE,
         rate_per_second: float = 5.0,
     ) -> None:
         self._client_id = client_id
@@ -58,7 +58,7 @@ class AiraloProvider(OrderingAdapter):
             NAME,
             base_url=base_url,
             transport=transport,
-            timeout=timeout,
+            deadline=deadline,
             max_concurrency=5,
             now=now,
             limiter=TokenBucket(rate_per_second, 1, pacing=self._pacing),  # evenly spaced: a burst draws 429s

@@ -157,12 +157,16 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
-class ManualLines(Protocol):
-    """Lines the user tracks by hand (operator SIMs without an API).
+@runtime_checkable
+class HandTracked(Provider, Protocol):
+    """A capability: a provider whose lines the user keeps by hand (operator SIMs without an API).
 
-    ``track`` stores a new line's plan and returns its reference (used where an ICCID would
-    be); ``set_remaining`` records what the user reports is left. ``balance(ref)`` of the
-    same object then reports these figures with ``as_of`` the time they were typed.
+    The core asks ``isinstance(provider, HandTracked)``, never the provider's name. Such a
+    line has no number to show and is renewed with its operator (``supports_topup`` is
+    false): its title and its how-to name the ``operator``. ``track`` stores a new line's
+    plan and returns its reference (used where an ICCID would be); ``set_remaining`` records
+    what the user reports is left. ``balance(ref)`` then reports these figures with
+    ``as_of`` the time they were typed.
     """
 
     async def track(self, *, operator: str, total_bytes: int, expires_at: datetime, now: datetime) -> str: ...

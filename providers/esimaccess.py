@@ -19,7 +19,7 @@ import httpx
 
 from providers import _esimaccess_parse as parse
 from providers._common import RECONCILE_SKEW, code_matches, lpa_candidates, parse_time
-from providers._http import ProviderHttp
+from providers._http import DEADLINE, ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, OrderStatus, Plan, StateStore
 from providers.errors import ClaimRejected, EsimTerminal, TopUpNotAllowed, TryLater
@@ -47,7 +47,7 @@ class EsimAccessProvider(OrderingAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
         state: StateStore | None = None,
         pacing: Pacing | None = None,
-        timeout: float = 20.0,
+        deadline: float = DEADLINE,
         rate_per_second: float = 8.0,
     ) -> None:
         self._access_code = access_code
@@ -58,7 +58,7 @@ class EsimAccessProvider(OrderingAdapter):
             NAME,
             base_url=base_url,
             transport=transport,
-            timeout=timeout,
+            deadline=deadline,
             max_concurrency=4,
             now=now,
             limiter=TokenBucket(rate_per_second, 1, pacing=pacing),

@@ -17,7 +17,7 @@ import httpx
 
 from providers import _esimgo_parse as parse
 from providers._common import RECONCILE_SKEW, code_matches, lpa_candidates, parse_time, to_decimal, to_int
-from providers._http import ProviderHttp
+from providers._http import DEADLINE, ProviderHttp
 from providers._limits import Pacing, TokenBucket
 from providers.base import BalanceEvent, EsimBalance, Order, Plan, StateStore
 from providers.errors import ClaimRejected, NotFound, PlanUnavailable, TopUpNotAllowed
@@ -46,7 +46,7 @@ class EsimGoProvider(OrderingAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
         state: StateStore | None = None,
         pacing: Pacing | None = None,
-        timeout: float = 20.0,
+        deadline: float = DEADLINE,
         rate_per_second: float = 10.0,
     ) -> None:
         self._api_key = api_key
@@ -56,7 +56,7 @@ class EsimGoProvider(OrderingAdapter):
             NAME,
             base_url=base_url,
             transport=transport,
-            timeout=timeout,
+            deadline=deadline,
             max_concurrency=2,
             now=now,
             headers={"X-API-Key": api_key},

@@ -73,10 +73,10 @@ def system_server(*, fsync: bool = False) -> Iterator[Server]:
 
 @contextmanager
 def wheel_server(*, fsync: bool = False) -> Iterator[Server]:
-    import pgserver  # type: ignore[import-not-found]
+    import pgserver
 
     root = tempfile.mkdtemp(prefix="esim-pgserver-")
-    server = pgserver.get_server(root, cleanup_mode="stop")
+    server = pgserver.get_server(root, cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield Server(server.get_uri())
     finally:

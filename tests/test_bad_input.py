@@ -246,23 +246,6 @@ async def test_provider_down_shows_the_last_known_value_with_its_age(bot: Bot, m
     assert UNEXPECTED not in text
 
 
-async def test_provider_slow_counts_as_down(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
-    from handlers import balance as balance_handler
-
-    await bot.text(f"/link {DEMO['DEMO12']} DEMO12 dad")
-    never = asyncio.Event()
-
-    async def hangs(iccid: str) -> None:
-        await never.wait()
-
-    monkeypatch.setattr(balance_handler, "FETCH_TIMEOUT", 0.05)
-    monkeypatch.setattr(bot.app.providers["demo"], "balance", hangs)
-    text = await bot.text("/balance dad")
-    assert fixed_part("balance.stale") in text and "7.5 GB" in text
-
-
 async def test_no_balance_yet_and_provider_down(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     from providers.errors import Unavailable
 

@@ -51,13 +51,13 @@ def spec_for(lang: str, points: list[Sample], **kw: object) -> charts.ChartSpec:
         as_of=NOW,
     )
     return chart_spec(
-        ctx,
+        ctx,  # type: ignore[arg-type]
         LINE,
         points,
-        kw.get("balance", balance),
+        kw.get("balance", balance),  # type: ignore[arg-type]
         kw.get("runs_out", NOW + timedelta(days=3)),  # type: ignore[arg-type]
-        kw.get("topups", [NOW - timedelta(days=3)]),
-    )  # type: ignore[arg-type]
+        kw.get("topups", [NOW - timedelta(days=3)]),  # type: ignore[arg-type]
+    )
 
 
 def test_the_font_has_the_chinese_glyphs_and_the_default_font_does_not() -> None:

@@ -172,7 +172,7 @@ async def test_a_new_cycle_keeps_an_unsent_alert_that_is_still_true() -> None:
     await h.run_to(datetime(2026, 1, 10, 7, 5, tzinfo=UTC))
     assert kinds(h) == ["data"], h.texts()
     assert h.platform.sent[0].at == datetime(2026, 1, 10, 7, 0, tzinfo=UTC)
-    assert h.store.alert_state("line-mom").cycle_started >= extended  # type: ignore[union-attr]
+    assert h.store.alert_state("line-mom").cycle_started >= extended
 
 
 async def test_target_group_mentions_the_owner() -> None:

@@ -148,7 +148,7 @@ async def test_a_broken_provider_does_not_stop_the_others_or_spin(monkeypatch: p
             created_at=T0,
         )
     )
-    await h.seen(h.store.line("line-x"), None)  # type: ignore[arg-type]
+    await h.seen(h.store.line("line-x"), None)
     await asyncio.wait_for(h.run(timedelta(hours=12)), timeout=20)
     assert kinds(h) == ["data"]  # mom's "5 %" still arrives
     assert broken.calls <= 12 * 4 + 2  # asked again every 15 minutes, not in a tight loop
@@ -162,7 +162,7 @@ async def test_clock_skew_an_older_answer_changes_nothing() -> None:
     h.scripted.script[iccid] = lambda now: scripted_balance(iccid, now, 3 * GB, expires=T0 + timedelta(days=20))
     await h.link("", "s", provider="scripted", iccid=iccid)
     await h.run(timedelta(hours=1))
-    assert h.store.last_balance("line-s").as_of == newest  # type: ignore[union-attr]
+    assert h.store.last_balance("line-s").as_of == newest
     # a late answer from before the last one says the line is empty: ignored, and kept out of the samples
     h.scripted.script[iccid] = lambda now: scripted_balance(iccid, now, 0, as_of=newest - timedelta(minutes=5))
     await h.run(timedelta(hours=1))

@@ -434,3 +434,14 @@ def test_parse_label(raw: str, want: str) -> None:
 )
 def test_parse_label_refuses(raw: str) -> None:
     usage("label.invalid", parsing.parse_label, raw)
+
+
+def test_platform_ids_have_one_parse_and_one_format() -> None:
+    from bot.messages import Address, HouseholdId, UserId
+
+    for text in ("telegram:-1001", "matrix:!room:example.org", "console:you"):
+        assert str(HouseholdId.parse(text)) == text  # stored as before: no migration
+    assert HouseholdId.parse("matrix:!room:example.org") == HouseholdId("matrix", "!room:example.org")
+    assert UserId.parse("42") == UserId("", "42")  # a bare local id
+    address = Address("telegram", "-1001", "42")
+    assert (address.household_id, address.user_id) == ("telegram:-1001", "telegram:42")

@@ -62,8 +62,8 @@ def make(emu: AiraloEmulator, clock: FakeTime, **kw: object) -> AiraloProvider:
         base_url=emu.base_url,
         now=fixed_now,
         pacing=clock.pacing,
-        **kw,
-    )  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

@@ -183,6 +183,34 @@ async def test_429_on_write_is_raised_with_retry_after() -> None:
     assert info.value.retry_after == 3
 
 
+async def test_one_deadline_per_read_owned_by_the_adapter() -> None:
+    """A provider that never answers is ``Unavailable`` at the adapter's deadline; callers do not wrap."""
+    never = asyncio.Event()
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        await never.wait()
+        raise AssertionError("never answers")
+
+    clock = FakeTime()
+    http = ProviderHttp(
+        "test",
+        base_url="http://provider.invalid",
+        transport=httpx.MockTransport(hangs),
+        limiter=TokenBucket(100, 100, pacing=clock.pacing),
+        now=fixed_now,
+        pacing=clock.pacing,
+        deadline=0.05,
+    )
+    with pytest.raises(Unavailable, match="no answer within"):
+        await http.call("GET", "x", read=True, decode=json_body)
+    # a retry whose wait would pass the deadline is not started: the error goes to the caller
+    http = _http(lambda r: httpx.Response(503, headers={"Retry-After": "20"}), clock)
+    with pytest.raises(Unavailable, match="HTTP 503"):
+        await http.call("GET", "x", read=True, decode=json_body)
+    assert clock.sleeps == []
+    await http.aclose()
+
+
 def test_concurrency_is_capped() -> None:
     with pytest.raises(ValueError, match=r"1\.\.10"):
         ProviderHttp("t", base_url="http://x", limiter=TokenBucket(1, 1), now=fixed_now, max_concurrency=50)

@@ -32,8 +32,8 @@ def test_restart_keeps_everything(tmp_path: Path, console_factory: Callable[...,
     _one(first.send({**PRIVATE, "text": f"/link {DEMO['DEMO20']} DEMO20 mom"}))
     _one(first.send({**PRIVATE, "text": "/cap 500 NOK"}))
     offer = replies(first.send({**PRIVATE, "text": "/renew mom"}))[0]
-    ask = replies(first.send({**PRIVATE, "text": offer["choices"][0]["command"]}))[0]  # type: ignore[index]
-    confirm = ask["choices"][0]["command"]  # type: ignore[index]
+    ask = replies(first.send({**PRIVATE, "text": offer["choices"][0]["command"]}))[0]
+    confirm = ask["choices"][0]["command"]
     assert fixed_part("renew.done", "zh") in _one(first.send({**PRIVATE, "text": confirm}))
     # a family: household language, a line with its own reminder settings, quiet hours
     _one(first.send({**GROUP, "text": f"/link {DEMO['DEMO12']} DEMO12 dad"}))

@@ -1,9 +1,10 @@
 """The one composition root: builds every part, each after what it depends on.
 
-store -> providers -> audience -> alert queue -> chat events -> web -> platforms ->
-delivery -> planner -> poller -> job loop -> router -> app. Nothing is patched afterwards;
-what only exists at run time (the router's handler, the console's clock steps, the health
-report) is handed over when things start (``bot.runtime``). Nothing else names a concrete
+``build_core`` (store -> providers -> audience -> alert queue -> chat events -> web) ->
+``build_platforms`` -> ``build_reminders`` (delivery -> planner -> poller -> job loop) ->
+``build_router`` -> the console's reader (its clock steps go to the job loop) -> app.
+Nothing is patched afterwards; what only exists at run time (the router's handler, the
+health report) is handed over when things start (``bot.runtime``). Nothing else names a concrete
 platform, provider or store class. ``build`` takes every outside system as an argument
 (clock, console streams, store) so tests run the same wiring as production.
 """
@@ -22,10 +23,11 @@ from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
 from bot.config import Settings, reveal
+from bot.context import Command
 from bot.i18n import Catalogs
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
-from bot.platforms.console import ConsolePlatform, tick_command
+from bot.platforms.console import ConsolePlatform, ConsoleReader, tick_command
 from bot.reminders.delivery import Delivery, Render
 from bot.reminders.events import Events
 from bot.reminders.loop import JobLoop
@@ -52,78 +54,134 @@ LOCALES = Path(__file__).resolve().parents[2] / "locales"
 Extras = Callable[[JobLoop, Clock], list[Service]]
 
 
+@dataclass(frozen=True)
+class Core:
+    """What every later part is built on: the store and its leader, metrics, providers,
+    the readers' words, the alert queue, chat events and the web server."""
+
+    store: Store
+    leader: Leader | None
+    metrics: Metrics
+    state: ProviderState
+    providers: dict[str, Provider]
+    catalogs: Catalogs
+    audience: Audience
+    queue: AlertQueue
+    events: Events
+    web: WebServer | None
+
+
 def build(
     settings: Settings, *, clock: Clock, console: ConsoleIO | None, store: Store | None = None, extras: Extras | None = None
 ) -> App:
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
+    core = build_core(settings, clock, store)
+    commands = build_commands()
+    console_platform = _console(settings, console, clock)
+    platforms = build_platforms(settings, core, clock, commands, console_platform)
+    reminders = build_reminders(
+        store=core.store,
+        providers=core.providers,
+        platforms={p.name: p for p in platforms},
+        render=AlertRenderer(store=core.store, audience=core.audience, now=clock.now),
+        audience=core.audience,
+        queue=core.queue,
+        events=core.events,
+        clock=clock,
+        metrics=core.metrics,
+        now=clock.now,
+        cadence=_cadence(settings),
+        resync=RESYNC_SECONDS if settings.database_url else None,
+    )
+    jobs = reminders.loop
+    extra = {"tick": tick_command(jobs, clock)} if console_platform is not None else {}
+    router = build_router(settings, core, clock, {**commands, **extra}, reminders.watcher)
+    _webhooks(
+        core.web, settings, providers=core.providers, submit=reminders.watcher.submit_event, clock=clock, metrics=core.metrics
+    )
+    services = [
+        *([ConsoleReader(console_platform, router.handle, jobs)] if console_platform is not None else []),
+        *(extras(jobs, clock) if extras is not None else []),
+    ]
+    return _app(settings, core, router, jobs, platforms, console_platform, services)
+
+
+def build_core(settings: Settings, clock: Clock, store: Store | None) -> Core:
+    """The store (unless a test hands one in), its leader and metrics, the providers (the
+    hand-tracked one included), the catalogs, the alert queue and chat events."""
     store = store if store is not None else concrete.open_store(settings, clock)
     leader = concrete.leader(settings)
     metrics = _metrics(store, leader)
     state = ProviderState(store)
     manual = ManualProvider(state, clock.now)
-    providers: dict[str, Provider] = {**concrete.providers(settings, state=state, clock=clock), "manual": manual}
+    providers: dict[str, Provider] = {**concrete.providers(settings, state=state, clock=clock), manual.name: manual}
     catalogs = Catalogs.load(LOCALES)
     audience = Audience(catalogs, default_language=settings.default_language, default_timezone=settings.default_timezone)
     queue = AlertQueue(store)
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) if settings.web_port is not None else None
-    commands = build_commands()
-    console_platform = _console(settings, console, clock)
-    platforms = [
-        *([console_platform] if console_platform is not None else []),
+    return Core(store, leader, metrics, state, providers, catalogs, audience, queue, events, web)
+
+
+def build_platforms(
+    settings: Settings, core: Core, clock: Clock, commands: Mapping[str, Command], console: ConsolePlatform | None
+) -> list[Platform]:
+    """The console (when asked for) and the chat platforms the settings name."""
+    return [
+        *([console] if console is not None else []),
         *concrete.chat_platforms(
             settings,
             clock=clock,
-            events=events,
-            web=web,
-            menu=concrete.Menu(commands, catalogs),
-            readers=Readers(store, audience),
-            state=state,
+            events=core.events,
+            web=core.web,
+            menu=concrete.Menu(commands, core.catalogs),
+            readers=Readers(core.store, core.audience),
+            state=core.state,
         ),
     ]
-    reminders = build_reminders(
-        store=store,
-        providers=providers,
-        platforms={p.name: p for p in platforms},
-        render=AlertRenderer(store=store, audience=audience, now=clock.now),
-        audience=audience,
-        queue=queue,
-        events=events,
-        clock=clock,
-        metrics=metrics,
-        now=clock.now,
-        cadence=_cadence(settings),
-        resync=RESYNC_SECONDS if settings.database_url else None,
-    )
-    jobs, watcher = reminders.loop, reminders.watcher
-    extra = {"tick": tick_command(jobs, clock)} if console_platform is not None else {}
-    router = Router(
-        commands={**commands, **extra},
-        store=store,
-        providers=providers,
-        manual=manual,
-        audience=audience,
+
+
+def build_router(
+    settings: Settings, core: Core, clock: Clock, commands: Mapping[str, Command], watcher: ReminderWatcher
+) -> Router:
+    """The command side: the command table over the store, providers and audience."""
+    return Router(
+        commands=commands,
+        store=core.store,
+        providers=core.providers,
+        audience=core.audience,
         clock=clock,
         watcher=watcher,
-        metrics=metrics,
+        metrics=core.metrics,
         bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None,
     )
-    _webhooks(web, settings, providers=providers, submit=watcher.submit_event, clock=clock, metrics=metrics)
+
+
+def _app(
+    settings: Settings,
+    core: Core,
+    router: Router,
+    jobs: JobLoop,
+    platforms: list[Platform],
+    console: ConsolePlatform | None,
+    services: list[Service],
+) -> App:
+    """The running app: what starts first (store, queue, providers), then the rest in order."""
     return App(
-        store=store,
+        store=core.store,
         router=router,
-        providers=providers,
+        providers=core.providers,
         jobs=jobs,
-        metrics=metrics,
+        metrics=core.metrics,
         platforms=platforms,
-        console=console_platform,
-        web=web,
+        console=console,
+        web=core.web,
         background_jobs=not (console is not None and console.jsonl),
-        startup=[store.open, queue.load, jobs.refresh, *concrete.provider_startup(providers)],
-        services=extras(jobs, clock) if extras is not None else [],
-        leader=leader,
+        startup=[core.store.open, core.queue.load, jobs.refresh, *concrete.provider_startup(core.providers)],
+        services=services,
+        leader=core.leader,
         shared_platforms=("telegram",) if settings.telegram_webhook_url else (),
     )
 

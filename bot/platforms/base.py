@@ -1,4 +1,5 @@
-"""The Platform protocol and the delivery errors the outbox understands.
+"""What every platform shares: the Platform protocol, the delivery errors the outbox
+understands, and two small helpers (``PerChat`` ordering, the ``Lru`` cache).
 
 A platform receives messages, turns each into an ``Incoming``, awaits the handler and
 sends the returned ``Reply``s in context (quoting, buttons). The outbox calls ``send``
@@ -7,9 +8,12 @@ for alerts and reacts to the errors below; nothing else leaves ``send``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from bot.messages import Address, Incoming, Reply, SendKind
 from bot.names import PlatformName
@@ -83,3 +87,66 @@ class SendLimits:
     overall_per_second: float = 30.0
     per_chat_per_second: float = 1.0
     per_group_per_minute: float = 20.0
+
+
+# -- shared helpers -------------------------------------------------------------------------
+# A small least-recently-used map, for the platforms' in-memory caches (admins, names, button
+# data, events already handled, lists offered): bounded, so a long-running bot never grows.
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lru(Generic[K, V]):
+    """A map of at most ``size`` items; putting one more forgets the least recently used."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def items(self) -> list[tuple[K, V]]:
+        """A copy, oldest first: safe to ``pop`` while walking it."""
+        return list(self._items.items())
+
+
+class PerChat:
+    """One message at a time per chat, for every platform: a lock per chat, freed when unused.
+
+    ``async with order(chat):`` runs after the earlier holders of the same chat; a chat's
+    lock lives only while someone holds or waits for it, so idle chats cost nothing."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, chat: Hashable | None) -> AsyncIterator[None]:
+        if chat is None:
+            yield
+            return
+        lock, users = self._locks.setdefault(chat, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._locks.pop(chat, None)
+
+    def __len__(self) -> int:
+        """How many chats hold or wait for their lock now."""
+        return len(self._locks)

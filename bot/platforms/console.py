@@ -76,14 +76,12 @@ class ConsolePlatform:
         write: Callable[[str], None],
         now: Callable[[], datetime],
         jsonl: bool,
-        steps: Steppable | None = None,
         user: str = "you",
         pictures: Path | None = None,
     ) -> None:
         self._read, self._write, self._now = read, write, now
         self._pictures = pictures or Path(tempfile.gettempdir()) / "esimbot-pictures"
         self.jsonl = jsonl
-        self.steps = steps
         self._user = user
         self._choices: list[str] = []
         self.done = asyncio.Event()
@@ -93,10 +91,12 @@ class ConsolePlatform:
     def private_address(self, user: str) -> Address:
         return Address(NAME, user, user)
 
-    async def start(self, handler: Handler, steps: Steppable | None = None) -> None:
-        """Read input until EOF; ``steps`` runs simulated time for ``{"advance": ...}``."""
-        self.steps = steps or self.steps
-        self._task = asyncio.create_task(self._loop(handler), name="console")
+    async def start(self, handler: Handler) -> None:
+        """Nothing to start for sending; input is read by ``ConsoleReader`` (below)."""
+
+    def read_input(self, handler: Handler, steps: Steppable) -> None:
+        """Read input until EOF: messages go to ``handler``, ``{"advance": ...}`` to ``steps``."""
+        self._task = asyncio.create_task(self._loop(handler, steps), name="console")
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
@@ -135,7 +135,7 @@ class ConsolePlatform:
     def _emit(self, obj: dict[str, Any]) -> None:
         self._write(json.dumps(obj, ensure_ascii=False) + "\n")
 
-    async def _loop(self, handler: Handler) -> None:
+    async def _loop(self, handler: Handler, steps: Steppable) -> None:
         """One input at a time until EOF; a failure in one input is logged and the next one
         is read. Only a failure of the console itself (its output closed) ends it early, and
         then ``failed`` says so, so the process does not exit 0 as if all was well."""
@@ -147,7 +147,7 @@ class ConsolePlatform:
                 if raw == "":
                     break
                 try:
-                    await self._one(raw, handler)
+                    await self._one(raw, handler, steps)
                 except Exception:
                     log.exception("console: one input failed; going on with the next")
                     if self.jsonl:
@@ -159,7 +159,7 @@ class ConsolePlatform:
         finally:
             self.done.set()
 
-    async def _one(self, raw: str, handler: Handler) -> None:
+    async def _one(self, raw: str, handler: Handler, steps: Steppable) -> None:
         try:
             item = self._parse_json(raw) if self.jsonl else self._parse_text(raw)
         except ValueError as exc:
@@ -167,14 +167,11 @@ class ConsolePlatform:
                 self._emit({"error": str(exc)})
                 self._emit({"idle": True})
             return
-        if item.advance is not None and self.steps is not None:
-            await self.steps.run_until(self._now() + item.advance)
+        if item.advance is not None:
+            await steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
-                target = (
-                    self.private_address(item.incoming.address.user) if reply.private else (reply.to or item.incoming.address)
-                )
-                await self.send(target, reply)
+                await self.send(reply.to or item.incoming.address, reply)  # the router resolved it
         if self.jsonl:
             self._emit({"idle": True})
         else:
@@ -219,6 +216,26 @@ class ConsolePlatform:
                 address=address, text=text, at=self._now(), language=lang, is_group=group, is_admin=admin, display_name=name[:64]
             )
         )
+
+
+@dataclass(frozen=True)
+class ConsoleReader:
+    """The console's input loop as a service of the app, with the clock stepper injected.
+
+    ``bot.app`` builds it once the router and the job loop exist, and the app starts it
+    after the start-up catch-up, so an ``{"advance": ...}`` never races that pass and its
+    ``{"idle": true}`` follows every alert due by then. No platform is special-cased by name.
+    """
+
+    console: ConsolePlatform
+    handler: Handler
+    steps: Steppable
+
+    async def start(self) -> None:
+        self.console.read_input(self.handler, self.steps)
+
+    async def stop(self) -> None:
+        await self.console.stop()
 
 
 def _tick_duration(text: str) -> timedelta:

@@ -17,11 +17,10 @@ from nio import AsyncClient, InviteMemberEvent, JoinResponse, MatrixRoom, Reacti
 
 from bot.messages import Address, Incoming, Reply
 from bot.names import PlatformName
-from bot.platforms.base import DeliveryError, Handler
+from bot.platforms.base import DeliveryError, Handler, PerChat
 from bot.platforms.matrix import render as render
 from bot.platforms.matrix.rooms import Rooms, SeenEvents, invite_allowed
 from bot.platforms.matrix.send import Sender
-from bot.platforms.ordering import PerChat
 
 log = logging.getLogger(__name__)
 NAME = PlatformName.MATRIX
@@ -132,7 +131,7 @@ class Intake:
                 chat_title=(room.named_room_name() or "") if group else "",
             )
             for reply in await self.handler(incoming):
-                target = private_address(sender) if reply.private else (reply.to or incoming.address)
+                target = reply.to or incoming.address  # the router resolved it
                 here = target.chat == room.room_id
                 await self._sender.answer(target, reply, in_reply_to=event_id if here else None, thread=thread if here else None)
         except DeliveryError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 from nio import AsyncClient, MatrixRoom, RoomCreateError, RoomCreateResponse, RoomGetStateResponse, RoomPreset
 
-from bot.platforms.lru import Lru
+from bot.platforms.base import Lru
 
 log = logging.getLogger(__name__)
 ADMIN_LEVEL = 50

@@ -20,8 +20,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, LocalProtocolError, RoomSendResponse, SendRetryError, UploadResponse
 
 from bot.messages import Address, Choice, Picture, Reply, SendKind
-from bot.platforms.base import RetryLater, TargetGone, Undeliverable
-from bot.platforms.lru import Lru
+from bot.platforms.base import Lru, RetryLater, TargetGone, Undeliverable
 from bot.platforms.matrix import render as render
 from bot.platforms.matrix.rooms import Rooms
 

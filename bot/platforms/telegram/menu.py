@@ -42,7 +42,7 @@ from telegram.error import TelegramError
 
 from bot.errors import StoreError
 from bot.i18n import SUPPORTED, Catalogs
-from bot.platforms.lru import Lru
+from bot.platforms.base import Lru
 from bot.platforms.telegram.state import KeptState
 
 log = logging.getLogger(__name__)

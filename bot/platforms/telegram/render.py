@@ -28,7 +28,7 @@ from telegram import (
 )
 from telegram.constants import KeyboardButtonStyle
 
-from bot.messages import MAX_TEXT, Address, Choice, ChoiceKind, Incoming, Picture, Reply, clean_text, parse_command
+from bot.messages import MAX_TEXT, Address, Choice, ChoiceKind, Incoming, Picture, Reply, UserId, clean_text, parse_command
 from bot.names import PlatformName
 
 PLATFORM = PlatformName.TELEGRAM
@@ -40,7 +40,8 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 def platform_user(user: str) -> str:
     """``telegram:42`` or ``42`` -> ``42`` (the core sometimes keeps the platform prefix)."""
-    return user.split(":", 1)[1] if user.startswith(PLATFORM + ":") else user
+    parsed = UserId.parse(user)
+    return parsed.local if parsed.platform == PLATFORM else user
 
 
 def is_private_chat(chat: str) -> bool:

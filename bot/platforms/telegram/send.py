@@ -26,8 +26,7 @@ from telegram import Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.messages import Address, Incoming, Reply
-from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, RetryLater, TargetGone, Undeliverable
-from bot.platforms.lru import Lru
+from bot.platforms.base import ChatEvents, ChatMoved, DeliveryError, Lru, RetryLater, TargetGone, Undeliverable
 from bot.platforms.telegram.render import PLATFORM, Outgoing, is_private_chat, platform_user, render
 from bot.platforms.telegram.state import ButtonData, KeptState, Keyboards
 
@@ -69,7 +68,7 @@ class Sender:
         """Send a command's replies where they belong; the first may replace the pressed message."""
         asker = incoming.address.user
         for i, reply in enumerate(replies):
-            target = self.private_address(asker) if reply.private else (reply.to or incoming.address)
+            target = reply.to or incoming.address  # the router resolved it
             here = target.chat == incoming.address.chat
             try:
                 if i == 0 and edit is not None and here and reply.picture is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.errors import StoreError
-from bot.platforms.lru import Lru
+from bot.platforms.base import Lru
 
 log = logging.getLogger(__name__)
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts

@@ -18,9 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.messages import Incoming
-from bot.platforms.base import ChatEvents, Handler
-from bot.platforms.lru import Lru
-from bot.platforms.ordering import PerChat
+from bot.platforms.base import ChatEvents, Handler, Lru, PerChat
 from bot.platforms.telegram.menu import Menus, MenuSource
 from bot.platforms.telegram.render import PLATFORM, incoming_from_press, incoming_from_update
 from bot.platforms.telegram.send import Sender

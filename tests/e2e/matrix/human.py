@@ -66,12 +66,12 @@ class Human:
             self._on_message,
             (
                 RoomMessageText,
-                RoomMessageNotice,  # type: ignore[arg-type]
+                RoomMessageNotice,
                 RoomMessageImage,
                 RoomEncryptedImage,
             ),
         )
-        self.client.add_event_callback(self._on_megolm, MegolmEvent)  # type: ignore[arg-type]
+        self.client.add_event_callback(self._on_megolm, MegolmEvent)
         await self.sync(0)
         return self
 
