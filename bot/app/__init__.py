@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import webhooks
+from bot import home, webhooks
 from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
@@ -41,6 +41,7 @@ from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store
 from bot.store.kept import ProviderState
 from bot.web import WebServer
+from handlers import dashboard
 from handlers.registry import build_commands
 from providers.base import BalanceEvent, Provider
 from providers.manual import ManualProvider
@@ -69,7 +70,8 @@ def build(
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
     web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) if settings.web_port is not None else None
-    commands = build_commands()
+    links = home.HomeLinks(settings.home_url, store, clock.now) if settings.home_url and web is not None else None
+    commands = build_commands(*([dashboard.command(links)] if links is not None else []))
     console_platform = _console(settings, console, clock)
     platforms = [
         *([console_platform] if console_platform is not None else []),
@@ -111,6 +113,16 @@ def build(
         bot_ids={"matrix": settings.matrix_user} if settings.matrix_user else None,
     )
     _webhooks(web, settings, providers=providers, submit=watcher.submit_event, clock=clock, metrics=metrics)
+    if links is not None and web is not None:
+        home.build(
+            links,
+            web=web,
+            router=router,
+            catalogs=catalogs,
+            now=clock.now,
+            telegram_token=reveal(settings.telegram_token),
+            default_language=settings.default_language,
+        )
     return App(
         store=store,
         router=router,
@@ -121,7 +133,13 @@ def build(
         console=console_platform,
         web=web,
         background_jobs=not (console is not None and console.jsonl),
-        startup=[store.open, queue.load, jobs.refresh, *concrete.provider_startup(providers)],
+        startup=[
+            store.open,
+            queue.load,
+            jobs.refresh,
+            *concrete.provider_startup(providers),
+            *([links.keys.load] if links else []),
+        ],
         services=extras(jobs, clock) if extras is not None else [],
         leader=leader,
         shared_platforms=("telegram",) if settings.telegram_webhook_url else (),

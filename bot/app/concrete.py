@@ -115,6 +115,7 @@ def _telegram(
         menu=menu,
         default_language=settings.default_language,
         kept=state,
+        app_url=settings.home_url if web is not None else None,
     )
 
 
