@@ -173,7 +173,7 @@ def _home_url(value: str | None, data: dict[str, Any]) -> str | None:
     url: str | None = _url("HOME_URL")(value, data)
     if url is not None and data.get("web_port") is None:
         raise problem("HOME_URL: needs WEB_PORT (the page is served by the bot's web server)")
-    return url
+    return None if url is None else f"{url}/"  # the page is the folder: /home/, its files beside it
 
 
 CHECKS: dict[str, Check] = {  # by setting; a setting not here takes its text as it is

@@ -76,6 +76,7 @@ class Home:
 
     async def open(self, chat: str, user: str, *, dark: bool = False, **kw: Any) -> Page:
         context = await self.browser.new_context(viewport=PHONE, color_scheme="dark" if dark else "light")
+        context.set_default_timeout(10_000)  # a bounded wait for the page, never a sleep
         page = await context.new_page()
         await page.goto(await self.sign_in_link(chat, user, **kw))
         return page
@@ -128,8 +129,8 @@ async def test_overview_shows_the_lines_and_a_threshold_set_there_is_what_remind
     assert fixed_part("remind.saved") in await page.locator("#replies").inner_text()
     (shown,) = await home.say("/remind", chat="fam1", user="u1")
     assert "15%" in shown.text and "3%" in shown.text and "20%" not in shown.text
-    # a day later, Refresh reads the balances anew and the chart shows the month so far
-    home.clock.advance(timedelta(days=1))
+    # hours later (the session lasts 8), Refresh reads the balances anew and the chart shows them
+    home.clock.advance(timedelta(hours=6))
     await page.locator("#close").click()
     await page.get_by_role("button", name="Refresh").click()
     await page.locator("#dialog").wait_for(state="visible")
