@@ -30,6 +30,6 @@ def command(links: LinkMaker) -> Command:
             group=incoming.is_group,
             lang=incoming.language,
         )
-        return Reply(ctx.t("dashboard.link", url=url, minutes=links.minutes), private=incoming.is_group)
+        return Reply(ctx.t("dashboard.link", link=url, minutes=links.minutes), private=incoming.is_group)
 
     return Command("dashboard", dashboard, "help.dashboard")

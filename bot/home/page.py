@@ -19,7 +19,7 @@ def _head(t: Translator, title: str, csrf: str = "") -> str:
         f'<!doctype html><html lang="{t.lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="color-scheme" content="light dark">{meta}<title>{escape(title)}</title>'
-        '<link rel="stylesheet" href="static/home.css"><script src="static/home.js" defer></script></head>'
+        '<link rel="stylesheet" href="static/page.css"><script src="static/page.js" defer></script></head>'
     )
 
 

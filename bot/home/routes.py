@@ -28,7 +28,7 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'self' https://web.telegram.org"
 )
-TYPES = {"home.css": "text/css", "home.js": "text/javascript"}
+TYPES = {"page.css": "text/css", "page.js": "text/javascript"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
