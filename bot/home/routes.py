@@ -7,6 +7,7 @@ limited; a refusal is a sentence in the reader's language, never a trace.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -142,7 +143,8 @@ class HomeRoutes:
         """The visitor of a change: a session, its CSRF token and within the rate limit."""
         t = self._t(request)
         visitor = self._visitor(request)
-        if visitor is None or request.headers.get("X-CSRF-Token") != self._keys.csrf(visitor):
+        given = request.headers.get("X-CSRF-Token", "")
+        if visitor is None or not hmac.compare_digest(given.encode(), self._keys.csrf(visitor).encode()):
             return None, self._json({"error": t("home.signin_needed", command="/dashboard")}, status=403)
         if not self._actions.allow(f"{visitor.platform}:{visitor.user}"):
             return None, self._json({"error": t("home.rate_limited")}, status=429)
