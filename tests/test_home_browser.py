@@ -11,6 +11,9 @@ overview at phone width (how docs/pictures/home-*.png were made).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -18,10 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
+from pydantic import SecretStr
 
 from bot.app import App, build
 from bot.clock import FakeClock
@@ -43,6 +48,7 @@ ARGS = [
     "--disable-sync",
 ]
 START_AT = datetime(2026, 1, 10, 11, 0, tzinfo=UTC)
+TOKEN = "4839574812:AAFD39kkdpWt3ywyRZergyOLMaJhac60qc"
 PHONE = {"width": 360, "height": 780}
 
 
@@ -93,9 +99,12 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def home(browser: Browser, tmp_path: Path) -> AsyncIterator[Home]:
-    """A bot of its own per test (a demo eSIM is linked in one chat only); the browser is shared."""
+    """A bot of its own per test (a demo eSIM is linked in one chat only); the browser is shared.
+    Its Telegram token only signs Mini App launches: Telegram itself is never started here."""
     clock = FakeClock(START_AT)
-    settings = Settings(web_port=0, home_url="http://127.0.0.1/home/", db_path=str(tmp_path / "bot.json"))
+    settings = Settings(
+        web_port=0, home_url="http://127.0.0.1/home/", db_path=str(tmp_path / "bot.json"), telegram_token=SecretStr(TOKEN)
+    )
     app = build(settings, clock=clock, console=None, store=MemoryStore())
     for step in app.startup:
         await step()
@@ -175,6 +184,32 @@ async def test_a_member_without_rights_sees_no_top_up_and_cannot_order(home: Hom
     )
     assert fixed_part("error.owner_or_admin") in answer
     await page.context.close()
+
+
+async def test_the_mini_app_signs_in_with_telegrams_launch_data_and_takes_its_theme(home: Home) -> None:
+    kari = Address("telegram", "7501", "7501")
+    for code in ("DEMO12", "DEMO38"):
+        await home.app.router.handle(Incoming(kari, f"/link {DEMO[code]} {code}", home.clock.now(), is_admin=True, language="nb"))
+    user = json.dumps({"id": 7501, "first_name": "Kari", "language_code": "nb"})
+    fields = {"auth_date": str(int(home.clock.now().timestamp())), "query_id": "AAH", "user": user}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", TOKEN.encode(), hashlib.sha256).digest()
+    init_data = urlencode({**fields, "hash": hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()})
+    theme = json.dumps({"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"})
+    context = await home.browser.new_context(viewport=PHONE)
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    await page.goto(f"{home.base}#{urlencode({'tgWebAppData': init_data, 'tgWebAppThemeParams': theme})}")
+    await page.locator("article.card").first.wait_for()  # signed in, reloaded: the cards
+    assert await _card_labels(page) == ["esim-0038", "esim-0012"]
+    assert await page.get_attribute("html", "lang") == "nb"
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(23, 33, 43)"
+    # launch data for another user, not signed by Telegram, is refused
+    forged = init_data.replace("7501", "7502")
+    await context.clear_cookies()
+    await page.goto(f"{home.base}?again#{urlencode({'tgWebAppData': forged})}")
+    await page.get_by_text(fixed_part("home.link_invalid")).wait_for()  # in the browser's language
+    await context.close()
 
 
 async def test_a_forged_used_or_expired_sign_in_is_refused(home: Home) -> None:

@@ -31,7 +31,6 @@ LOW_PERCENT, SOON_DAYS = 20, 3  # a card needs attention from here on
 class Card:
     """One line as the page shows it, every text already in the reader's language."""
 
-    line_id: str
     label: str
     owner: str
     provider: str
@@ -97,11 +96,10 @@ class HomeData:
         self, t: Translator, household: Household, line: Line, bal: EsimBalance | None, may: bool, rules: list[AutoRule]
     ) -> Card:
         now = self._now()
-        owner = line.owner_name or t("owner.self") if household.family else ""
+        owner = (line.owner_name or t("owner.self")) if household.family else ""
         percent = _percent(bal)
         level, attention = _attention(bal, percent, now)
         return Card(
-            line_id=line.id,
             label=line.label,
             owner=owner,
             provider=t.provider(line.provider, operator="other") if line.provider == "manual" else t.provider(line.provider),

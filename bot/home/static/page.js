@@ -10,6 +10,11 @@
       root.classList.add("tg");
     } catch (e) { /* a theme we cannot read: the page's own colours stay */ }
   }
+  if (launch.get("tgWebAppData") || theme) {  // inside Telegram: the page is ready (no telegram-web-app.js needed)
+    var ready = JSON.stringify({ eventType: "web_app_ready", eventData: "" });
+    if (window.TelegramWebviewProxy) { window.TelegramWebviewProxy.postEvent("web_app_ready", ""); }
+    else if (window.parent !== window) { window.parent.postMessage(ready, "https://web.telegram.org"); }
+  }
   var csrf = document.querySelector('meta[name="csrf"]');
   var message = document.getElementById("signin-message");
   if (!csrf) {
