@@ -15,7 +15,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
@@ -37,7 +37,7 @@ class Visitor:
     admin: bool
     group: bool
     lang: str | None
-    until: float  # unix seconds
+    until: int  # unix seconds
     nonce: str
 
 
@@ -60,7 +60,7 @@ class Keys:
         return _b64(hmac.new(self._key, payload, hashlib.sha256).digest())
 
     def seal(self, visitor: Visitor) -> str:
-        payload = json.dumps(asdict(visitor), separators=(",", ":")).encode()
+        payload = json.dumps(astuple(visitor), separators=(",", ":")).encode()  # short: it travels in a link
         return f"{_b64(payload)}.{self._sign(payload)}"
 
     def open(self, token: str) -> Visitor | None:
@@ -68,16 +68,16 @@ class Keys:
         body, _, sig = token.partition(".")
         try:
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            visitor = Visitor(**json.loads(payload))
+            if not self._key or not hmac.compare_digest(sig.encode(), self._sign(payload).encode()):
+                return None  # checked before anything of it is read
+            visitor = Visitor(*json.loads(payload))
         except (ValueError, TypeError):
-            return None
-        if not self._key or not hmac.compare_digest(sig, self._sign(payload)):
             return None
         return visitor if visitor.until > self._now().timestamp() else None
 
     def link(self, *, platform: str, chat: str, user: str, admin: bool, group: bool, lang: str | None) -> str:
         """A one-time sign-in token for this user in this chat, valid ``LINK_TTL``."""
-        until = (self._now() + LINK_TTL).timestamp()
+        until = int((self._now() + LINK_TTL).timestamp())
         return self.seal(Visitor(platform, chat, user, admin, group, lang, until, secrets.token_urlsafe(9)))
 
     async def redeem(self, token: str) -> Visitor | None:
@@ -92,8 +92,7 @@ class Keys:
         return self.session(visitor)
 
     def session(self, visitor: Visitor) -> Visitor:
-        until = (self._now() + SESSION_TTL).timestamp()
-        return Visitor(**{**asdict(visitor), "until": until, "nonce": secrets.token_urlsafe(9)})
+        return replace(visitor, until=int((self._now() + SESSION_TTL).timestamp()), nonce=secrets.token_urlsafe(9))
 
     def csrf(self, visitor: Visitor) -> str:
         return self._sign(f"csrf:{visitor.nonce}".encode())[:32]
@@ -118,7 +117,7 @@ def telegram_visitor(init_data: str, bot_token: str, now: datetime) -> Visitor |
     if not timedelta(minutes=-5) <= now - signed_at <= INIT_DATA_MAX_AGE:
         return None
     lang = user.get("language_code") if isinstance(user.get("language_code"), str) else None
-    return Visitor("telegram", uid, uid, True, False, lang, 0.0, "")  # a private chat, as the platform reports it
+    return Visitor("telegram", uid, uid, True, False, lang, 0, "")  # a private chat, as the platform reports it
 
 
 class RateLimit:
