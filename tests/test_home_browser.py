@@ -147,6 +147,16 @@ async def test_overview_shows_the_lines_and_a_threshold_set_there_is_what_remind
     chart = page.locator("article.card[data-line=demo12] img.chart")
     await chart.wait_for(state="visible")
     await page.wait_for_function("document.querySelector('article.card[data-line=demo12] img.chart').naturalWidth > 0")
+    # one line's own threshold: picking the line shows its current value, saving sets only it
+    form = page.locator("form[data-key=data]")
+    await form.locator("select").select_option("demo12")
+    assert await form.locator("input").input_value() == "15%, 3%"
+    await form.locator("input").fill("10%")
+    await form.get_by_role("button").click()
+    await page.locator("#dialog").wait_for(state="visible")
+    (line,) = await home.say("/remind demo12", chat="fam1", user="u1")
+    (family,) = await home.say("/remind", chat="fam1", user="u1")
+    assert "10%" in line.text and "10%" not in family.text
     await page.context.close()
 
 

@@ -51,7 +51,7 @@ class Overview:
     title: str
     cards: list[Card]
     admin: bool
-    lines: list[str]  # labels, for the settings' line picker
+    lines: list[tuple[str, str, str]]  # each line's label, data thresholds and expiry points (the settings' picker)
     data: str  # the household's reminder thresholds, as the bot lists them (and reads them back)
     expiry: str
     quiet: str
@@ -90,7 +90,9 @@ class HomeData:
             for line in lines:
                 may = admin or line.owner == user
                 cards.append(self._card(t, household, line, await tx.last_balance(line.id), may, await tx.auto_rules(line.id)))
-        return _overview(t, household, sorted(cards, key=lambda c: c.attention), admin, [x.label for x in lines])
+        own = [(x.label, x.reminders or household.reminders) for x in lines]
+        settings = [(label, thresholds(t, s), expiry_points(t, s)) for label, s in own]
+        return _overview(t, household, sorted(cards, key=lambda c: c.attention), admin, settings)
 
     def _card(
         self, t: Translator, household: Household, line: Line, bal: EsimBalance | None, may: bool, rules: list[AutoRule]
@@ -122,7 +124,9 @@ class HomeData:
         return await self._router.handle(incoming)
 
 
-def _overview(t: Translator, household: Household, cards: list[Card], admin: bool, labels: list[str]) -> Overview:
+def _overview(
+    t: Translator, household: Household, cards: list[Card], admin: bool, labels: list[tuple[str, str, str]]
+) -> Overview:
     s = household.reminders
     quiet = f"{household.quiet_start}-{household.quiet_end}" if household.quiet_start else t("remind.quiet_off")
     return Overview(

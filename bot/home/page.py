@@ -76,12 +76,13 @@ def _card(t: Translator, c: Card) -> str:
     )
 
 
-def _field(name: str, label: str, value: str, *, lines: list[str] | None = None, all_label: str = "") -> str:
-    """One setting: a labelled input (and which line it is for), sent as ``/remind [line] <name> <value>``."""
+def _field(name: str, label: str, value: str, *, lines: list[tuple[str, str]] | None = None, all_label: str = "") -> str:
+    """One setting: a labelled input (and which line it is for, each option carrying that line's
+    current value), sent as ``/remind [line] <name> <value>``."""
     picker = ""
     if lines is not None:
-        options = "".join(f'<option value="{escape(x)}">{escape(x)}</option>' for x in lines)
-        first = f'<option value="">{escape(all_label)}</option>'
+        options = "".join(f'<option value="{escape(x)}" data-value="{escape(v)}">{escape(x)}</option>' for x, v in lines)
+        first = f'<option value="" data-value="{escape(value)}">{escape(all_label)}</option>'
         picker = f'<select name="line" aria-label="{escape(all_label)}">{first}{options}</select>'
     return f'<label>{escape(label)}<input name="value" value="{escape(value)}" autocomplete="off"></label>{picker}'
 
@@ -90,9 +91,10 @@ def _settings(view: Overview) -> str:
     t = view.t
     save = f'<button type="submit">{escape(t("home.save"))}</button>'
     scope = t("home.all_lines")
+    data, expiry = [(x, d) for x, d, _e in view.lines], [(x, e) for x, _d, e in view.lines]
     forms = [
-        ("/remind", "data", _field("data", t("home.data_reminders"), view.data, lines=view.lines, all_label=scope)),
-        ("/remind", "expiry", _field("expiry", t("home.expiry_reminders"), view.expiry, lines=view.lines, all_label=scope)),
+        ("/remind", "data", _field("data", t("home.data_reminders"), view.data, lines=data, all_label=scope)),
+        ("/remind", "expiry", _field("expiry", t("home.expiry_reminders"), view.expiry, lines=expiry, all_label=scope)),
     ]
     if view.admin:
         forms += [

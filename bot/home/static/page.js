@@ -77,6 +77,12 @@
     if (el.id === "close") { location.reload(); }
   });
 
+  document.addEventListener("change", function (ev) {  // a line picked: its own current value to edit
+    var picker = ev.target;
+    if (picker.name !== "line") { return; }
+    picker.form.elements.value.value = picker.selectedOptions[0].dataset.value;
+  });
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     ev.preventDefault();
