@@ -126,9 +126,9 @@ class HomeRoutes:
         return self._signed_in(self._json({"ok": True}), self._keys.session(found), framed=True)
 
     async def do(self, request: web.Request) -> web.Response:
-        visitor, refused = self._check(request)
-        if visitor is None:
-            return refused
+        visitor = self._check(request)
+        if isinstance(visitor, web.Response):
+            return visitor  # refused
         body = await _body(request)
         replies = await self._data.act(visitor, str(body.get("command", "")))
         if replies is None:
@@ -139,16 +139,16 @@ class HomeRoutes:
         ]
         return self._json({"replies": shown})
 
-    def _check(self, request: web.Request) -> tuple[Visitor | None, web.Response]:
-        """The visitor of a change: a session, its CSRF token and within the rate limit."""
+    def _check(self, request: web.Request) -> Visitor | web.Response:
+        """The visitor of a change (a session, its CSRF token, within the rate limit), or the refusal."""
         t = self._t(request)
         visitor = self._visitor(request)
         given = request.headers.get("X-CSRF-Token", "")
         if visitor is None or not hmac.compare_digest(given.encode(), self._keys.csrf(visitor).encode()):
-            return None, self._json({"error": t("home.signin_needed", command="/dashboard")}, status=403)
+            return self._json({"error": t("home.signin_needed", command="/dashboard")}, status=403)
         if not self._actions.allow(f"{visitor.platform}:{visitor.user}"):
-            return None, self._json({"error": t("home.rate_limited")}, status=429)
-        return visitor, self._json({})
+            return self._json({"error": t("home.rate_limited")}, status=429)
+        return visitor
 
     async def chart(self, request: web.Request) -> web.Response:
         visitor = self._visitor(request)
@@ -170,6 +170,9 @@ class HomeRoutes:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """A JSON object, or nothing: only JSON is read (a cross-site form cannot send it without CORS)."""
+    if request.content_type != "application/json":
+        return {}
     try:
         found = await request.json()
     except (ValueError, UnicodeDecodeError):
