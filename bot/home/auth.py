@@ -117,7 +117,9 @@ def telegram_visitor(init_data: str, bot_token: str, now: datetime) -> Visitor |
     if not timedelta(minutes=-5) <= now - signed_at <= INIT_DATA_MAX_AGE:
         return None
     lang = user.get("language_code") if isinstance(user.get("language_code"), str) else None
-    return Visitor("telegram", uid, uid, True, False, lang, 0, "")  # a private chat, as the platform reports it
+    # the user's private chat: admin of their own household, a member of a family it joined
+    # (the rule of ``Context.is_admin``; the Telegram platform itself reports every private chat as admin)
+    return Visitor("telegram", uid, uid, False, False, lang, 0, "")
 
 
 class RateLimit:
