@@ -256,6 +256,13 @@ async def test_the_page_in_each_language(home: Home, lang: str, settings: str) -
     assert settings in await page.inner_text("section.settings h2")
     expiry = await page.locator("article.card[data-line=demo38] .expiry").inner_text()
     assert {"zh": "2026年1月", "nb": "jan. 2026", "en": "Jan 2026"}[lang] in expiry
+    # fits a 360 px phone without sideways scrolling, and every control says what it is
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    unnamed = await page.evaluate(
+        """[...document.querySelectorAll("button, input, select")].filter(e =>
+        !((e.labels && e.labels.length) || e.getAttribute("aria-label") || e.textContent.trim())).length"""
+    )
+    assert unnamed == 0
     folder = os.environ.get("HOME_SCREENSHOTS")
     if folder:
         await _screenshots(home, chat, lang, Path(folder))
