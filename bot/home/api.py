@@ -19,6 +19,7 @@ from bot.messages import Address, Incoming, Reply, parse_command
 from bot.records import Household, Line, ReminderSettings
 from bot.renewal.records import AutoRule, Kind
 from bot.router import Router
+from bot.services import LineBook, NoWatcher
 from handlers.auto import CYCLE_MSG
 from providers.base import EsimBalance, Status
 
@@ -85,11 +86,12 @@ class HomeData:
                 t = t.with_language(lang)
             admin = visitor.admin or (not reader.chat.is_group and reader.chat.id == household.id)
             user = Address(visitor.platform, visitor.chat, visitor.user).user_id
-            lines = await tx.lines(household.id)
+            book = LineBook(tx, household.id, NoWatcher())  # what /balance reads; it only reads here
+            lines = await book.all()
             cards = []
             for line in lines:
                 may = admin or line.owner == user
-                cards.append(self._card(t, household, line, await tx.last_balance(line.id), may, await tx.auto_rules(line.id)))
+                cards.append(self._card(t, household, line, await book.last_balance(line), may, await book.auto_rules(line)))
         own = [(x.label, x.reminders or household.reminders) for x in lines]
         settings = [(label, thresholds(t, s), expiry_points(t, s)) for label, s in own]
         return _overview(t, household, sorted(cards, key=lambda c: c.attention), admin, settings)
