@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-uv/bin/uv)
 CACHE := .cache
 
-.PHONY: run console test lint tools e2e-deps e2e-telegram-deps e2e-matrix-deps e2e-element-deps bench chaos provider-loop clean
+.PHONY: run console test lint tools chromium e2e-deps e2e-telegram-deps e2e-matrix-deps e2e-element-deps bench chaos provider-loop clean
 
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || { python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install -q uv; }
@@ -55,7 +55,12 @@ tools:  ## gettext's msgfmt for the catalog check (on this kind of machine alrea
 	@command -v msgfmt >/dev/null 2>&1 || { echo "installing gettext (msgfmt)"; apt-get update -qq && apt-get install -y -qq gettext >/dev/null; } \
 	  || { echo "msgfmt is needed for the catalog check: apt-get install gettext" >&2; exit 1; }
 
-test: $(VENV)/.synced lint tools e2e-deps
+chromium:  ## Debian's headless browser (and CJK fonts) for the home screen tests; Playwright drives it, never downloads one
+	@[ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || { echo "installing chromium and fonts-noto-cjk (Debian)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
+	  || { echo "the home screen tests need Debian's chromium: apt-get install chromium fonts-noto-cjk" >&2; exit 1; }
+
+test: $(VENV)/.synced lint tools chromium e2e-deps
 	$(VENV)/bin/pytest -q
 
 bench: $(VENV)/.synced

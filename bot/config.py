@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     esimgo_base_url: str = "https://api.esim-go.com/v2.5"
     web_host: str = "127.0.0.1"
     web_port: int | None = None
+    home_url: str | None = None  # the home screen's public address (https://…/home/), served on WEB_PORT
     demo_poll_minutes: int = 60
     poll_inactive_hours: int = 6  # a line not yet activated is looked at this often
     poll_terminal_hours: int = 24  # a recycled or cancelled eSIM: only to notice a reactivation

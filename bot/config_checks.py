@@ -169,6 +169,13 @@ def _web_port(value: str | None, data: dict[str, Any]) -> int | None:
     return None if value is None else int(value)
 
 
+def _home_url(value: str | None, data: dict[str, Any]) -> str | None:
+    url: str | None = _url("HOME_URL")(value, data)
+    if url is not None and data.get("web_port") is None:
+        raise problem("HOME_URL: needs WEB_PORT (the page is served by the bot's web server)")
+    return None if url is None else f"{url}/"  # the page is the folder: /home/, its files beside it
+
+
 CHECKS: dict[str, Check] = {  # by setting; a setting not here takes its text as it is
     "database_url": _database_url,
     "default_language": _language,
@@ -196,6 +203,7 @@ CHECKS: dict[str, Check] = {  # by setting; a setting not here takes its text as
     "esimgo_api_key": _credential("ESIMGO_API_KEY", "esimgo"),
     "esimgo_base_url": _url("ESIMGO_BASE_URL"),
     "web_port": _web_port,
+    "home_url": _home_url,
     "demo_poll_minutes": _whole("DEMO_POLL_MINUTES", "minutes", 1440),
     "poll_inactive_hours": _whole("POLL_INACTIVE_HOURS", "hours", 168),
     "poll_terminal_hours": _whole("POLL_TERMINAL_HOURS", "hours", 720),

@@ -68,12 +68,14 @@ class SendKind(StrEnum):
 
 class ChoiceKind(StrEnum):
     """What pressing a choice does, for platforms that show it (Telegram colours the button):
-    ``PAY`` spends money, ``DESTROY`` removes something, ``CANCEL`` drops the question."""
+    ``PAY`` spends money, ``DESTROY`` removes something, ``CANCEL`` drops the question,
+    ``APP`` opens the home screen (a Mini App on Telegram; elsewhere its command gives a link)."""
 
     PLAIN = ""
     PAY = "pay"
     DESTROY = "destroy"
     CANCEL = "cancel"
+    APP = "app"
 
 
 @dataclass(frozen=True)

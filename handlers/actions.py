@@ -26,9 +26,16 @@ def under_balance(ctx: Context, lines: Sequence[Line]) -> tuple[Choice, ...]:
             *_top_up(ctx, line),
             Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
             Choice(ctx.t("button.reminders"), ctx.cmd(f"remind {line.label}")),
+            *_home(ctx),
         )
     spend = (Choice(ctx.t("button.topup"), ctx.cmd("renew")),) if any(ctx.may_manage(x) for x in lines) else ()
-    return (*spend, Choice(ctx.t("button.chart"), ctx.cmd("usage")), Choice(ctx.t("button.reminders"), ctx.cmd("remind")))
+    chart, remind = Choice(ctx.t("button.chart"), ctx.cmd("usage")), Choice(ctx.t("button.reminders"), ctx.cmd("remind"))
+    return (*spend, chart, remind, *_home(ctx))
+
+
+def _home(ctx: Context) -> tuple[Choice, ...]:
+    """The home screen, when the bot serves one (``/dashboard``): a Mini App on Telegram."""
+    return (Choice(ctx.t("button.home"), ctx.cmd("dashboard"), ChoiceKind.APP),) if "dashboard" in ctx.commands else ()
 
 
 def under_chart(ctx: Context, line: Line) -> tuple[Choice, ...]:

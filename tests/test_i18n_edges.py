@@ -144,6 +144,7 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "group": "https://t.me/EsimTestBot?startgroup=join_K7PQ2XWM",
             "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
             "link": "https://matrix.to/#/@esim:example.org",
+            "minutes": "10",
             "chats": "\n".join(
                 f"• {c}"
                 for c in (

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import webhooks
+from bot import home, webhooks
 from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
@@ -43,6 +43,7 @@ from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store
 from bot.store.kept import ProviderState
 from bot.web import WebServer
+from handlers import dashboard
 from handlers.registry import build_commands
 from providers.base import BalanceEvent, Provider
 from providers.manual import ManualProvider
@@ -77,7 +78,8 @@ def build(
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     core = build_core(settings, clock, store)
-    commands = build_commands()
+    links = home.HomeLinks(settings.home_url, core.store, clock.now) if settings.home_url and core.web is not None else None
+    commands = build_commands(*([dashboard.command(links)] if links is not None else []))
     console_platform = _console(settings, console, clock)
     platforms = build_platforms(settings, core, clock, commands, console_platform)
     reminders = build_reminders(
@@ -100,11 +102,13 @@ def build(
     _webhooks(
         core.web, settings, providers=core.providers, submit=reminders.watcher.submit_event, clock=clock, metrics=core.metrics
     )
+    _home(links, settings, core, router, clock)
     services = [
         *([ConsoleReader(console_platform, router.handle, jobs)] if console_platform is not None else []),
         *(extras(jobs, clock) if extras is not None else []),
     ]
-    return _app(settings, core, router, jobs, platforms, console_platform, services)
+    startup = [links.keys.load] if links is not None else []
+    return _app(settings, core, router, jobs, platforms, console_platform, services, startup)
 
 
 def build_core(settings: Settings, clock: Clock, store: Store | None) -> Core:
@@ -167,6 +171,7 @@ def _app(
     platforms: list[Platform],
     console: ConsolePlatform | None,
     services: list[Service],
+    startup: Sequence[Callable[[], Awaitable[object]]],
 ) -> App:
     """The running app: what starts first (store, queue, providers), then the rest in order."""
     return App(
@@ -179,11 +184,25 @@ def _app(
         console=console,
         web=core.web,
         background_jobs=not (console is not None and console.jsonl),
-        startup=[core.store.open, core.queue.load, jobs.refresh, *concrete.provider_startup(core.providers)],
+        startup=[core.store.open, core.queue.load, jobs.refresh, *concrete.provider_startup(core.providers), *startup],
         services=services,
         leader=core.leader,
         shared_platforms=("telegram",) if settings.telegram_webhook_url else (),
     )
+
+
+def _home(links: home.HomeLinks | None, settings: Settings, core: Core, router: Router, clock: Clock) -> None:
+    """The home screen's pages on the web server, when ``HOME_URL`` and ``WEB_PORT`` are set."""
+    if links is not None and core.web is not None:
+        home.build(
+            links,
+            web=core.web,
+            router=router,
+            catalogs=core.catalogs,
+            now=clock.now,
+            telegram_token=reveal(settings.telegram_token),
+            default_language=settings.default_language,
+        )
 
 
 def _webhooks(

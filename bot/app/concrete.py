@@ -115,7 +115,15 @@ def _telegram(
         menu=menu,
         default_language=settings.default_language,
         kept=state,
+        app_url=_mini_app_url(settings) if web is not None else None,
     )
+
+
+def _mini_app_url(settings: Settings) -> str | None:
+    """The home screen as a Telegram Mini App: Telegram opens only https pages (a test's own
+    Bot API server, ``TELEGRAM_API_URL``, takes any); over http the page is reached by /dashboard links."""
+    url = settings.home_url
+    return url if url is not None and (url.startswith("https://") or settings.telegram_api_url) else None
 
 
 def _matrix(settings: Settings, *, clock: Clock, events: ChatEvents, readers: Readers) -> Platform:

@@ -16,6 +16,9 @@ lists (this chat, this chat's admins) in that language. Every reply in such a gr
 the language (``Reply.chat_language``); the lists are set again when it or their wording
 changed (a new version), which the store remembers per group, so a restart, another worker
 or a group that became a supergroup costs one store read, not two API calls per message.
+
+When the bot serves the home screen, the menu button of every private chat opens it as a
+Mini App (``setChatMenuButton`` with a Web App), labelled in ``DEFAULT_LANGUAGE``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from telegram import (
     BotCommandScopeChat,
     BotCommandScopeChatAdministrators,
     BotCommandScopeDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from telegram.error import TelegramError
 
@@ -176,3 +181,13 @@ class Menus:
                     type(exc).__name__,
                 )
         return done
+
+    async def home_button(self, bot: Any, url: str) -> bool:
+        """The menu button of private chats opens the home screen as a Mini App."""
+        label = self._source.catalogs.translator(self._default_language)("button.home_menu")
+        try:
+            await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(label[:64], WebAppInfo(url)))
+        except TelegramError as exc:
+            log.warning("Telegram: setChatMenuButton failed: %s", type(exc).__name__)
+            return False
+        return True

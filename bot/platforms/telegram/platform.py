@@ -57,8 +57,10 @@ class TelegramPlatform:
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
         kept: KeptState | None = None,
+        app_url: str | None = None,
     ) -> None:
-        """``kept``: where long button commands are kept, so every worker knows them (the store)."""
+        """``kept``: where long button commands are kept, so every worker knows them (the store);
+        ``app_url``: the home screen, opened as a Mini App from the menu button and ``APP`` buttons."""
         if webhook_url is not None and (web is None or not webhook_secret):
             raise ValueError("webhook mode needs the web server and a secret token")
         self._token, self._api_url = token, api_url
@@ -73,6 +75,7 @@ class TelegramPlatform:
             now=now, bot=self._running_bot, events=events, menu=menu, menus=self._menus, default_language=default_language
         )
         self._sender = self._updates.sender = Sender(self._bot, events=events, chat_moved=self._updates.chat_moved, kept=kept)
+        self._sender.app_url = self._app_url = app_url
         self._in_order = self._updates.in_order
         self._giving_up: asyncio.Task[None] | None = None
         if webhook_url is not None and web is not None and webhook_secret:
@@ -108,6 +111,8 @@ class TelegramPlatform:
         self.username = self._updates.username = app.bot.username
         if self._menus is not None:
             await self._menus.set(app.bot, self._menus.everywhere())
+            if self._app_url is not None:
+                await self._menus.home_button(app.bot, self._app_url)
         await app.start()
         if self._webhook_url is not None:
             await app.bot.set_webhook(self._webhook_url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES)

@@ -25,6 +25,7 @@ from telegram import (
     ReplyParameters,
     Update,
     User,
+    WebAppInfo,
 )
 from telegram.constants import KeyboardButtonStyle
 
@@ -212,11 +213,13 @@ def render(
     button_data: Callable[[str], str],
     quote: int | None = None,
     mention_name: str | None = None,
+    app_url: str | None = None,
 ) -> Outgoing:
     """A Reply as Telegram parameters. ``button_data`` turns a choice's command into
-    callback data of at most 64 bytes; ``mention_name`` is the mentioned user's name if known."""
+    callback data of at most 64 bytes; ``mention_name`` is the mentioned user's name if known;
+    ``app_url`` (private chats, when the home screen is served) opens ``APP`` choices as a Mini App."""
     text, entities = _mention(reply, mention_name)
-    keyboard = _keyboard(reply.choices, button_data) if reply.choices else None
+    keyboard = _keyboard(reply.choices, button_data, app_url) if reply.choices else None
     return Outgoing(
         chat_id=chat_id,
         parts=tuple(split_text(text)),
@@ -238,10 +241,14 @@ def _mention(reply: Reply, name: str | None) -> tuple[str, tuple[MessageEntity, 
     return f"{shown}\n{reply.text}", (MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(shown), user=user),)
 
 
-def _keyboard(choices: Sequence[Choice], button_data: Callable[[str], str]) -> InlineKeyboardMarkup:
+def _keyboard(choices: Sequence[Choice], button_data: Callable[[str], str], app_url: str | None) -> InlineKeyboardMarkup:
     """One button a row, at most 50; a label of at most 64 characters."""
     rows = [
-        [InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, choices))]
+        [
+            InlineKeyboardButton(c.label[:64] or "…", web_app=WebAppInfo(app_url))
+            if c.kind == ChoiceKind.APP and app_url
+            else InlineKeyboardButton(c.label[:64] or "…", callback_data=button_data(c.command), style=button_style(c, choices))
+        ]
         for c in choices[:50]
     ]
     return InlineKeyboardMarkup(rows)

@@ -59,6 +59,7 @@ class Sender:
         self._bot, self._events, self._chat_moved = bot, events, chat_moved
         self.buttons, self.keyboards = ButtonData(kept), Keyboards()
         self.names: Lru[str, str] = Lru(4096)  # user id -> first name, to show in a mention
+        self.app_url: str | None = None  # the home screen: ``APP`` buttons open it in private chats
 
     def private_address(self, user: str) -> Address:
         user = platform_user(user)
@@ -93,7 +94,8 @@ class Sender:
     def _render(self, to: Address, reply: Reply, quote: int | None) -> Outgoing:
         name = self.names.get(platform_user(reply.mention)) if reply.mention else None
         data = functools.partial(self.buttons.encode, follow_up=reply.keep)
-        return render(reply, chat_id(to.chat), button_data=data, quote=quote, mention_name=name)
+        app_url = self.app_url if is_private_chat(to.chat) else None  # Telegram allows Mini App buttons only there
+        return render(reply, chat_id(to.chat), button_data=data, quote=quote, mention_name=name, app_url=app_url)
 
     async def deliver(self, to: Address, reply: Reply, quote: int | None, asker: str | None) -> None:
         """Send one reply as new message(s); remember who may turn its buttons into an outcome."""

@@ -10,7 +10,7 @@ const BOT = { id: 666, is_bot: true, first_name: 'eSIM Test', username: 'EsimTes
   can_read_all_group_messages: false, supports_inline_queries: false };
 const server = new TelegramServer({ port, host: '127.0.0.1', storeTimeout: 600 });
 const core = server.webServer;
-const state = { commands: {}, answers: {}, admins: {}, conflict: new Set(), failures: {}, edits: {} };
+const state = { commands: {}, answers: {}, admins: {}, conflict: new Set(), failures: {}, edits: {}, menuButtons: {} };
 const ok = (res, result) => res.json({ ok: true, result });
 const fail = (res, code, description, parameters) =>
   res.status(code).json({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) });
@@ -92,7 +92,12 @@ const menuFor = (token, { chatId, userId, language }) => {
   }
   return { scope: null, language_code: '', commands: [] };
 };
-for (const m of ['setMyDescription', 'setMyShortDescription', 'setMyName', 'setChatMenuButton']) {
+// the menu button, per chat ('' for every private chat's default), as the bot last set it
+bot('setChatMenuButton', (req, res, token, p) => {
+  (state.menuButtons[token] ||= {})[String(p.chat_id || '')] = parsed(p.menu_button) || { type: 'default' };
+  ok(res, true);
+});
+for (const m of ['setMyDescription', 'setMyShortDescription', 'setMyName']) {
   bot(m, (req, res) => ok(res, true));
 }
 bot('answerCallbackQuery', (req, res, token, p) => {
@@ -168,6 +173,7 @@ app.post('/setConflict', (req, res) => { state.conflict.add(req.body.token); ok(
 app.post('/failChat', (req, res) => { (state.failures[req.body.token] ||= {})[String(req.body.chatId)] = req.body.error; ok(res, true); });
 app.post('/getCommands', (req, res) => ok(res, state.commands[req.body.token] || {}));
 app.post('/menuFor', (req, res) => ok(res, menuFor(req.body.token, req.body)));
+app.post('/getMenuButtons', (req, res) => ok(res, state.menuButtons[req.body.token] || {}));
 app.post('/getAnswers', (req, res) => ok(res, state.answers[req.body.token] || []));
 app.post('/getEdits', (req, res) => ok(res, state.edits[req.body.token] || []));
 app.post('/getBotMessages', (req, res) => ok(res, server.storage.botMessages.filter((u) => u.botToken === req.body.token).map(toBotMessage)));
