@@ -62,6 +62,8 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
         )
     rule = _rule(ctx, line.id, args, plans)
     await ctx.lines.set_auto_rule(rule)
+    if ctx.is_admin and ctx.household.family:
+        await ctx.settings.note_admin(ctx.household.id, ctx.actor)
     return Reply(ctx.t("auto.set", label=line.label, rule=describe(ctx, rule)))
 
 

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 from bot.metrics import Metrics
 from bot.records import Alert, AlertKind, Household, Line, OrderRecord, Pending, PendingState
 from bot.renewal.decide import auto_pending, news
-from bot.renewal.records import Decision, Step
+from bot.renewal.records import ADMINS, Decision, Step, admins_key
 from bot.renewal.rules import cap_reason, limit_reason, price_reason, token
 from bot.services import OrderBook
 from bot.store import Store, Tx
-from providers.base import Order, OrderStatus, Plan, Provider
+from providers.base import EsimBalance, Order, OrderStatus, Plan, Provider
 from providers.errors import OutcomeUnknown, ProviderError, TryLater
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Outcome:
     decision: Decision
     step: Step
     reason: str | None = None
+    balance: EsimBalance | None = None  # a receipt: the line as the provider reads it after the order
 
 
 class AutoOrderer:
@@ -78,14 +79,22 @@ class AutoOrderer:
         return outcomes
 
     async def _tell(self, o: Outcome, now: datetime) -> None:
-        """The receipt, a failure or a stop to the owner and the family; an outage once."""
+        """The receipt (plan, price, data left), a failure or a stop to the owner and the
+        family; a stop at the cap to the owner and each admin; an outage once."""
         kind = TOLD.get(o.step) or (AlertKind.AUTO_NOTICE if o.reason == "outage" != o.decision.reason else None)
         if kind is None or self._announce is None:
             return
         async with self._store.transaction() as tx:
             line, household = await tx.line(o.decision.line_id), await tx.household(o.decision.household_id)
-            if line is not None and household is not None:
-                await self._announce(tx, line, household, news(kind, line, o.decision, o.reason), now)
+            if line is None or household is None:
+                return
+            alert = replace(news(kind, line, o.decision, o.reason), price=o.decision.price)
+            if o.reason == "cap":
+                alert = replace(alert, admins=tuple(await tx.get_state(ADMINS, admins_key(household.id)) or ()))
+            if o.balance is not None:
+                b = o.balance
+                alert = replace(alert, remaining=b.data_remaining_bytes, total=b.data_total_bytes, unlimited=b.data_unlimited)
+            await self._announce(tx, line, household, alert, now)
 
     async def _one(self, d: Decision, now: datetime) -> Outcome:
         async with self._store.transaction() as tx:
@@ -132,7 +141,7 @@ class AutoOrderer:
             return Outcome(d, Step.PLACING, "unknown")
         except ProviderError as exc:
             return await self._failed(d, order, exc, now)
-        return await self._finish(d, order, result)
+        return await self._finish(d, order, result, line)
 
     async def _reconcile(self, d: Decision, line: Line) -> Outcome:
         async with self._store.transaction() as tx:
@@ -143,17 +152,26 @@ class AutoOrderer:
             result = await self._providers[line.provider].order_status(line.ref, d.token)
         except ProviderError:
             return Outcome(d, Step.PLACING, "unknown")
-        return await self._finish(d, order, result)
+        return await self._finish(d, order, result, line)
 
-    async def _finish(self, d: Decision, order: OrderRecord, result: Order) -> Outcome:
+    async def _finish(self, d: Decision, order: OrderRecord, result: Order, line: Line) -> Outcome:
         async with self._store.transaction() as tx:
             await tx.save_order(replace(order, status=result.status.value, provider_order_id=result.provider_order_id))
             if result.status == OrderStatus.COMPLETED:  # what the daily and monthly limits count
                 await tx.add_auto_made(d.line_id, order.created_at)
         if result.status == OrderStatus.PENDING:
             return Outcome(d, Step.PLACING, "pending")
-        step = Step.DONE if result.status == OrderStatus.COMPLETED else Step.FAILED
-        return await self._close(d, step, None if step == Step.DONE else "refused")
+        if result.status != OrderStatus.COMPLETED:
+            return await self._close(d, Step.FAILED, "refused")
+        done = await self._close(d, Step.DONE, None)
+        return replace(done, balance=await self._read_back(line))
+
+    async def _read_back(self, line: Line) -> EsimBalance | None:
+        """The line's data just after the order, for the receipt (None: the provider did not say)."""
+        try:
+            return await self._providers[line.provider].balance(line.ref)
+        except ProviderError:
+            return None
 
     async def _failed(self, d: Decision, order: OrderRecord, exc: ProviderError, now: datetime) -> Outcome:
         """Nothing was bought. A transient failure gets one retry under a new reference."""

@@ -1,0 +1,55 @@
+"""Issue 25: who hears of an automatic order and what they read. The receipt names the plan,
+the price and the data left as the provider reads it after the order, to the owner and the
+family chat; a stop at the cap goes privately to the owner and to each admin, once, with a
+one-tap manual top-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from bot.records import AlertKind
+from bot.reminders.text import buttons, render
+from tests.conftest import DEMO, Bot
+from tests.test_i18n import CATALOGS
+
+EN = CATALOGS.translator("en")
+
+
+async def _family_rule(bot: Bot, *, setter: str = "u1", admin: bool = False) -> None:
+    """u1 links the 8 % demo line in the group "g"; ``setter`` sets the recommended rule."""
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom", chat="g", group=True, user="u1")
+    await bot.send("/auto mom low 20 demo-1gb-7d", chat="g", group=True, user=setter, admin=admin)
+    await bot.send("/balance mom", chat="g", group=True, user="u1")
+    await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
+
+
+async def test_the_receipt_names_plan_price_and_data_left_to_the_owner_and_the_family_chat(bot: Bot) -> None:
+    await _family_rule(bot)
+    receipts = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_DONE]
+    assert sorted((i.chat, i.private_user) for i in receipts) == [("g", None), ("u1", "u1")]
+    alert = receipts[0].alert
+    assert alert.remaining is not None and alert.total, alert  # read back from the provider after the order
+    price = EN.money(Decimal("49"), "NOK")
+    for lang in ("en", "nb", "zh"):
+        t = CATALOGS.translator(lang)
+        text = render(alert, t, bot.clock.now(), "/")
+        assert t("auto.receipt_priced", label="mom", plan="1 GB / 7 days", price=t.money(Decimal("49"), "NOK")) in text
+        assert t("balance.data", left=t.data(alert.remaining), total=t.data(alert.total)) in text
+    assert price in render(alert, EN, bot.clock.now(), "/")
+    assert buttons(alert, receipts[0].line_id, EN, "/") == ()
+
+
+async def test_a_stop_at_the_cap_goes_to_the_owner_and_each_admin_once_with_a_manual_top_up(bot: Bot) -> None:
+    await bot.send("/cap 10 NOK", chat="g", group=True, user="u2", admin=True)
+    await _family_rule(bot, setter="u3", admin=True)
+    stops = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_SKIPPED]
+    assert sorted((i.chat, i.private_user) for i in stops) == [("u1", "u1"), ("u2", "u2"), ("u3", "u3")]
+    [button] = buttons(stops[0].alert, stops[0].line_id, EN, "/")
+    assert button.command == "/renew mom"
+    assert EN("auto.skipped_cap", label="mom", plan="1 GB / 7 days", renew="/renew mom") == render(
+        stops[0].alert, EN, bot.clock.now(), "/"
+    )
+    await bot.send("/balance mom", chat="g", group=True, user="u1")  # the same trigger again: told once
+    await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
+    assert len([i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_SKIPPED]) == 3
