@@ -8,24 +8,30 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from bot.records import AlertKind
+from bot.records import Alert, AlertKind, Line
+from bot.renewal.decide import news
+from bot.renewal.records import Decision, Kind
 from bot.reminders.text import buttons, render
-from tests.conftest import DEMO, Bot
+from providers.base import Money
+from tests.conftest import DEMO, START_AT, Bot
 from tests.test_i18n import CATALOGS
 
 EN = CATALOGS.translator("en")
 
 
-async def _family_rule(bot: Bot, *, setter: str = "u1", admin: bool = False) -> None:
-    """u1 links the 8 % demo line in the group "g"; ``setter`` sets the recommended rule."""
+async def _family_rule(bot: Bot, *, setter: str = "u1", admin: bool = False) -> list[Alert]:
+    """u1 links the 8 % demo line in the group "g"; ``setter`` sets the recommended rule; a
+    balance decides (the notices, returned) and the job loop runs past the notice hour."""
     await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom", chat="g", group=True, user="u1")
     await bot.send("/auto mom low 20 demo-1gb-7d", chat="g", group=True, user=setter, admin=admin)
     await bot.send("/balance mom", chat="g", group=True, user="u1")
+    notices = [i.alert for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_NOTICE]
     await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
+    return notices
 
 
 async def test_the_receipt_names_plan_price_and_data_left_to_the_owner_and_the_family_chat(bot: Bot) -> None:
-    await _family_rule(bot)
+    notices = await _family_rule(bot)
     receipts = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_DONE]
     assert sorted((i.chat, i.private_user) for i in receipts) == [("g", None), ("u1", "u1")]
     alert = receipts[0].alert
@@ -37,6 +43,8 @@ async def test_the_receipt_names_plan_price_and_data_left_to_the_owner_and_the_f
         assert t("auto.receipt_priced", label="mom", plan="1 GB / 7 days", price=t.money(Decimal("49"), "NOK")) in text
         assert t("balance.data", left=t.data(alert.remaining), total=t.data(alert.total)) in text
     assert price in render(alert, EN, bot.clock.now(), "/")
+    for said in (*notices, alert):  # the demo adds a top-up at once: the notice and the receipt say so
+        assert said.queued is False and EN("auto.starts_now") in render(said, EN, bot.clock.now(), "/")
     assert buttons(alert, receipts[0].line_id, EN, "/") == ()
 
 
@@ -53,3 +61,11 @@ async def test_a_stop_at_the_cap_goes_to_the_owner_and_each_admin_once_with_a_ma
     await bot.send("/balance mom", chat="g", group=True, user="u1")  # the same trigger again: told once
     await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
     assert len([i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_SKIPPED]) == 3
+
+
+def test_a_provider_that_queues_top_ups_is_said_to_start_them_when_the_plan_ends() -> None:
+    line = Line("l1", "console:h", "mom", "console:u1", "U", "esimgo", "8944000000000000001", START_AT)
+    decision = Decision("auto1", "console:h", "l1", Kind.LOW, "low:-", "b1", Money(Decimal("5"), "USD"), START_AT, START_AT)
+    for kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE):
+        alert = news(kind, line, decision)
+        assert alert.queued is True and EN("auto.starts_queued") in render(alert, EN, START_AT, "/")

@@ -19,7 +19,7 @@ from bot.records import Alert, AlertKind, Household, Line, Pending, PendingKind
 from bot.reminders.forecast import runs_out
 from bot.reminders.timing import quiet_until
 from bot.renewal.records import AutoRule, Decision, Kind
-from bot.renewal.rules import NOTICE, cycle_trigger, ends, low_trigger, token
+from bot.renewal.rules import NOTICE, QUEUED, cycle_trigger, ends, low_trigger, token
 from bot.store import Tx
 from providers.base import EsimBalance
 
@@ -91,7 +91,9 @@ async def _fire(tx: Tx, line: Line, household: Household, rule: AutoRule, balanc
 
 def news(kind: AlertKind, line: Line, d: Decision, note: str | None = None) -> Alert:
     """What the readers are told about decision ``d`` (words in ``bot.reminders.text``)."""
-    return Alert(kind, line.label, line.provider, plan=d.title or d.plan_id, token=d.token, note=note or d.reason, at=d.charge_at)
+    queued = line.provider in QUEUED
+    plan = d.title or d.plan_id
+    return Alert(kind, line.label, line.provider, plan=plan, token=d.token, note=note or d.reason, at=d.charge_at, queued=queued)
 
 
 def auto_pending(d: Decision) -> Pending:
