@@ -9,9 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.records import Alert, AlertKind, Line
+from bot.reminders.text import buttons, render
 from bot.renewal.decide import news
 from bot.renewal.records import Decision, Kind
-from bot.reminders.text import buttons, render
 from providers.base import Money
 from tests.conftest import DEMO, START_AT, Bot
 from tests.test_i18n import CATALOGS
