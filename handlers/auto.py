@@ -10,12 +10,16 @@ from bot.errors import NotLinked, UsageError
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Line
 from bot.renewal.records import AutoRule, Kind, Period
+from bot.renewal.rules import MAX_MONTHLY, MIN_GAP_HOURS
+from handlers import parsing
 from handlers.render import howto_command, plan_label
 from providers.base import Plan
 
 RECOMMENDED = 20  # percent: leaves the notice hour before the line runs dry
 OFF = ("off", "av", "关")
 LOW = ("low", "lav", "低于")
+EVERY = ("every", "hver", "间隔")  # at most one automatic order per line per N hours
+MAX = ("max", "maks", "上限")  # at most N automatic orders per line a month
 PERIODS = {
     **{p.value: p for p in Period},
     **{"månedlig": Period.MONTHLY, "kvartalsvis": Period.QUARTERLY, "årlig": Period.YEARLY},
@@ -25,12 +29,25 @@ CYCLE_MSG = {Period.MONTHLY: "auto.rule_monthly", Period.QUARTERLY: "auto.rule_q
 
 
 def describe(ctx: Context, rule: AutoRule) -> str:
-    """ "Auto top-up: 1 GB / 7 days when under 10 %, at most once a day" (and the others)."""
+    """ "Auto top-up: 1 GB / 7 days when under 10 %, at most once a day and 4 times a month"."""
     if rule.stopped is not None:
         return ctx.t("auto.rule_stopped", plan=rule.title)
     if rule.kind == Kind.CYCLE and rule.period is not None:
-        return ctx.t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
-    return ctx.t("auto.rule_low", plan=rule.title, percent=ctx.t.percent((rule.percent or 0) / 100))
+        said = ctx.t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
+    else:
+        said = ctx.t("auto.rule_low", plan=rule.title, percent=ctx.t.percent((rule.percent or 0) / 100))
+    return ctx.t("auto.with_limits", rule=said, gap=_gap(ctx, rule.gap_hours), month=_month(ctx, rule.monthly_limit))
+
+
+def _gap(ctx: Context, hours: int) -> str:
+    gap = max(hours, MIN_GAP_HOURS)
+    if gap == 24:
+        return ctx.t("auto.gap_day")
+    return ctx.t.plural("auto.gap_days", gap // 24) if gap % 24 == 0 else ctx.t.plural("auto.gap_hours", gap)
+
+
+def _month(ctx: Context, count: int) -> str:
+    return ctx.t.plural("auto.month_count", min(count, MAX_MONTHLY))
 
 
 async def auto(incoming: Incoming, ctx: Context) -> Reply:
@@ -47,6 +64,8 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
         shown = [ctx.t("auto.line", label=x.label, rule=describe(ctx, r)) for x in lines for r in await ctx.lines.auto_rules(x)]
         return Reply("\n".join(shown) or ctx.t("auto.none", command=ctx.cmd("auto")))
     ctx.require_manager(line)
+    if args and args[0].casefold() in (*EVERY, *MAX):
+        return await _limits(ctx, line, args)
     provider = ctx.providers.get(line.provider)
     if provider is None or not provider.supports_topup:
         return await _by_hand(ctx, line, args)
@@ -61,10 +80,33 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
             ctx.t("auto.choose", label=line.label, plan=plan_label(ctx, plans[0])), choices=_offers(ctx, line.label, plans[0])
         )
     rule = _rule(ctx, line.id, args, plans)
+    kept = next(iter(await ctx.lines.auto_rules(line)), None)  # a new rule keeps the line's limits
+    if kept is not None:
+        rule = replace(rule, gap_hours=kept.gap_hours, monthly_limit=kept.monthly_limit)
     await ctx.lines.set_auto_rule(rule)
     if ctx.is_admin and ctx.household.family:
         await ctx.settings.note_admin(ctx.household.id, ctx.actor)
     return Reply(ctx.t("auto.set", label=line.label, rule=describe(ctx, rule)))
+
+
+async def _limits(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
+    """``every 12h`` (one order per line per 12 hours at most; from 1 hour up, never
+    unlimited) or ``max 3`` (a month, 1 to 31): on every rule of the line."""
+    if len(args) != 2:
+        raise UsageError("auto.usage", prefix=ctx.prefix)
+    rules = await ctx.lines.auto_rules(line)
+    if not rules:
+        return Reply(ctx.t("auto.no_rule", label=line.label, command=ctx.cmd(f"auto {line.label}")))
+    if args[0].casefold() in EVERY:
+        hours = parsing.parse_hours(args[1])
+        changed = [replace(r, gap_hours=max(hours, MIN_GAP_HOURS)) for r in rules]
+    else:
+        if not args[1].isdigit() or not 1 <= int(args[1]) <= MAX_MONTHLY:
+            raise UsageError("auto.usage", prefix=ctx.prefix)
+        changed = [replace(r, monthly_limit=int(args[1])) for r in rules]
+    for rule in changed:
+        await ctx.lines.set_auto_rule(rule)
+    return Reply(ctx.t("auto.set", label=line.label, rule="\n".join(describe(ctx, r) for r in changed)))
 
 
 async def _by_hand(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:

@@ -69,3 +69,27 @@ def test_a_provider_that_queues_top_ups_is_said_to_start_them_when_the_plan_ends
     for kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE):
         alert = news(kind, line, decision)
         assert alert.queued is True and EN("auto.starts_queued") in render(alert, EN, START_AT, "/")
+
+
+async def test_the_limits_are_set_by_the_owner_or_an_admin_read_by_members_and_shown_everywhere(bot: Bot) -> None:
+    g = {"chat": "g", "group": True}
+    await bot.send(f"/link {DEMO['DEMO12']} DEMO12 mom", **g, user="u1")
+    assert EN("auto.no_rule", label="mom", command="/auto mom") == await bot.text("/auto mom every 12h", **g, user="u1")
+    await bot.send("/auto mom low 10 demo-1gb-7d", **g, user="u1")
+    rule = EN("auto.rule_low", plan="1 GB / 7 days", percent=EN.percent(0.1))
+    default = EN("auto.with_limits", rule=rule, gap=EN("auto.gap_day"), month=EN.plural("auto.month_count", 4))
+    assert default == "Auto top-up: 1 GB / 7 days when under 10%, at most once a day and 4 times a month"
+    assert default in await bot.text("/auto mom", **g, user="u2")  # a member reads it
+    assert EN("error.owner_or_admin", label="mom") == await bot.text("/auto mom every 2h", **g, user="u2")
+    await bot.send("/auto mom every 12h", **g, user="u3", admin=True)
+    done = await bot.text("/auto mom max 2", **g, user="u1")
+    limited = EN("auto.with_limits", rule=rule, gap=EN.plural("auto.gap_hours", 12), month=EN.plural("auto.month_count", 2))
+    assert limited in done and "every 12 hours" in limited
+    for command in ("/auto", "/balance mom", "/remind mom"):
+        assert limited in await bot.text(command, **g, user="u2"), command
+    await bot.send("/auto mom low 20 demo-1gb-7d", **g, user="u1")  # a new trigger keeps the limits
+    assert "every 12 hours" in await bot.text("/auto mom", **g, user="u2")
+    for bad in ("every 0h", "every soon", "max 0", "max 99"):  # never unlimited
+        assert (await bot.send(f"/auto mom {bad}", **g, user="u1"))[0].text != done, bad
+    nb = CATALOGS.translator("nb")
+    assert nb.plural("auto.gap_hours", 12) in await bot.text("/auto mom hver 12t", **g, user="u1", lang="nb")
