@@ -50,6 +50,17 @@ def _month(ctx: Context, count: int) -> str:
     return ctx.t.plural("auto.month_count", min(count, MAX_MONTHLY))
 
 
+async def offer_auto(ctx: Context, line: Line) -> bool:
+    """Whether a balance offers automatic top-up: to who may spend on a line the bot can
+    order for, without a rule yet, once it is under the recommended point."""
+    provider = ctx.providers.get(line.provider)
+    if provider is None or not provider.supports_topup or not ctx.may_manage(line) or await ctx.lines.auto_rules(line):
+        return False
+    bal = await ctx.lines.last_balance(line)
+    left, total = (bal.data_remaining_bytes, bal.data_total_bytes) if bal else (None, None)
+    return left is not None and bool(total) and left * 100 < RECOMMENDED * (total or 1)
+
+
 async def auto(incoming: Incoming, ctx: Context) -> Reply:
     """Show the rules, offer them for a line, set one, or switch them off."""
     line, args = None, incoming.args

@@ -26,13 +26,14 @@ from bot.renewal.rules import cap_reason, limit_reason, price_reason, token
 from bot.services import OrderBook
 from bot.store import Store, Tx
 from providers.base import EsimBalance, Order, OrderStatus, Plan, Provider
-from providers.errors import OutcomeUnknown, ProviderError, TryLater
+from providers.errors import EsimTerminal, OutcomeUnknown, ProviderError, TopUpNotAllowed, TryLater
 
 log = logging.getLogger(__name__)
 WAIT = timedelta(minutes=30)  # an outage: look again after this
 RETRY = timedelta(minutes=15)  # the one retry after a transient failure
 SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value)
 STOPS = ("price", "plan_gone")  # the rule stops until the owner confirms it again
+ENDS = (EsimTerminal, TopUpNotAllowed)  # recycled, cancelled or expired beyond renewal: the rules end
 
 
 TOLD = {Step.DONE: AlertKind.AUTO_DONE, Step.FAILED: AlertKind.AUTO_FAILED, Step.SKIPPED: AlertKind.AUTO_SKIPPED}
@@ -109,6 +110,8 @@ class AutoOrderer:
             return await self._close(d, Step.FAILED, "manual")
         try:
             plans = await provider.plans(line.ref)
+        except ENDS:
+            return await self._end(d, pending)
         except ProviderError:
             return await self._wait(d, now)
         reason = await self._guard(d, line, household, plans, now)
@@ -139,6 +142,8 @@ class AutoOrderer:
             result = await self._providers[line.provider].topup(line.ref, d.plan_id, client_ref=d.token)
         except OutcomeUnknown:
             return Outcome(d, Step.PLACING, "unknown")
+        except ENDS:
+            return await self._end(d, pending, replace(order, status=OrderStatus.FAILED.value))
         except ProviderError as exc:
             return await self._failed(d, order, exc, now)
         return await self._finish(d, order, result, line)
@@ -195,6 +200,15 @@ class AutoOrderer:
                     if rule.kind == d.kind:
                         await tx.save_auto_rule(replace(rule, stopped=reason))
         return await self._close(d, Step.SKIPPED, reason)
+
+    async def _end(self, d: Decision, pending: Pending, order: OrderRecord | None = None) -> Outcome:
+        """The line is beyond renewal: nothing was bought, and all of its rules end."""
+        async with self._store.transaction() as tx:
+            if order is not None:
+                await tx.save_order(order)
+            await tx.save_pending(replace(pending, state=PendingState.CANCELLED))
+            await tx.drop_auto_rules(d.line_id)
+        return await self._close(d, Step.SKIPPED, "ended")
 
     async def _wait(self, d: Decision, now: datetime) -> Outcome:
         """The provider is down: nothing is charged; the attempt waits."""

@@ -10,7 +10,7 @@ from bot.messages import Choice, ChoiceKind
 from bot.records import Alert, AlertKind
 
 REASONS = {"TryLater": "auto.reason_busy", "Refused": "auto.reason_refused", "UserMustFix": "auto.reason_refused"}
-SKIPPED = {"cap": "auto.skipped_cap", "price": "auto.skipped_price", "plan_gone": "auto.skipped_price"}
+SKIPPED = {"cap": "auto.skipped_cap", "price": "auto.skipped_price", "plan_gone": "auto.skipped_price", "ended": "auto.ended"}
 
 
 def renewal_news(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
@@ -32,11 +32,11 @@ def renewal_news(alert: Alert, t: Translator, now: datetime, prefix: str) -> str
 
 
 def renewal_buttons(alert: Alert, t: Translator, prefix: str) -> tuple[Choice, ...]:
-    """Cancel under a notice (not when it orders at once); nothing under a receipt; a
-    one-tap manual top-up under a stop or a failure."""
+    """Cancel under a notice (not when it orders at once); nothing under a receipt or the
+    end of a line's rules; a one-tap manual top-up under a stop or a failure."""
     if alert.kind == AlertKind.AUTO_NOTICE and alert.token and alert.note != "dry":
         return (Choice(t("button.cancel"), f"{prefix}cancel {alert.token}", ChoiceKind.CANCEL),)
-    if alert.kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE):
+    if alert.kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE) or alert.note == "ended":
         return ()
     return (Choice(t("button.topup"), f"{prefix}renew {alert.label}"),)
 
