@@ -20,6 +20,8 @@ OFF = ("off", "av", "关")
 LOW = ("low", "lav", "低于")
 EVERY = ("every", "hver", "间隔")  # at most one automatic order per line per N hours
 MAX = ("max", "maks", "上限")  # at most N automatic orders per line a month
+DAYS = ("days", "dager", "到期")  # a line tracked by hand: remind N days before it expires
+MAX_DAYS = 30
 PERIODS = {
     **{p.value: p for p in Period},
     **{"månedlig": Period.MONTHLY, "kvartalsvis": Period.QUARTERLY, "årlig": Period.YEARLY},
@@ -121,17 +123,28 @@ async def _limits(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
 
 
 async def _by_hand(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
-    """A line the bot cannot order for: the rule becomes a reminder at the chosen point, and
-    /howto explains the operator's own automatic top-up."""
+    """A line the bot cannot order for: the rule becomes a reminder at the chosen point
+    (``low 20``: under 20 % left; ``days 3``: three days before it expires), and /howto
+    explains the operator's own automatic top-up."""
     howto = await howto_command(ctx, line)
-    if len(args) < 2 or args[0].casefold() not in LOW or not args[1].isdigit() or not 1 <= int(args[1]) <= 90:
-        recommended = ctx.t.percent(RECOMMENDED / 100)
-        offer = Choice(ctx.t("button.auto_recommended", percent=recommended), ctx.cmd(f"auto {line.label} low {RECOMMENDED}"))
-        return Reply(ctx.t("auto.manual", label=line.label, howto=howto), choices=(offer, Choice(ctx.t("button.howto"), howto)))
+    word, number = (args[0].casefold(), int(args[1])) if len(args) == 2 and args[1].isdigit() else ("", 0)
     settings = line.reminders or ctx.household.reminders
-    percents = tuple(sorted({*settings.data_percent, int(args[1])}, reverse=True))
-    await ctx.lines.update(replace(line, reminders=replace(settings, data_percent=percents)))
-    return Reply(ctx.t("auto.manual_set", label=line.label, percent=ctx.t.percent(int(args[1]) / 100), howto=howto))
+    if word in LOW and 1 <= number <= 90:
+        percents = tuple(sorted({*settings.data_percent, number}, reverse=True))
+        await ctx.lines.update(replace(line, reminders=replace(settings, data_percent=percents)))
+        return Reply(ctx.t("auto.manual_set", label=line.label, percent=ctx.t.percent(number / 100), howto=howto))
+    if word in DAYS and 1 <= number <= MAX_DAYS:
+        hours = tuple(sorted({*settings.expiry_hours, number * 24}, reverse=True))[:5]
+        await ctx.lines.update(replace(line, reminders=replace(settings, expiry_hours=hours)))
+        days = ctx.t.plural("plan.days", number)
+        return Reply(ctx.t("auto.manual_days_set", label=line.label, days=days, howto=howto))
+    recommended = ctx.t.percent(RECOMMENDED / 100)
+    offers = (
+        Choice(ctx.t("button.auto_recommended", percent=recommended), ctx.cmd(f"auto {line.label} low {RECOMMENDED}")),
+        Choice(ctx.t("button.auto_days", days=ctx.t.plural("plan.days", 3)), ctx.cmd(f"auto {line.label} days 3")),
+        Choice(ctx.t("button.howto"), howto),
+    )
+    return Reply(ctx.t("auto.manual", label=line.label, howto=howto), choices=offers)
 
 
 def _offers(ctx: Context, label: str, plan: Plan) -> tuple[Choice, ...]:

@@ -230,3 +230,18 @@ async def test_offered_under_a_low_balance_to_who_may_spend_until_a_rule_is_set(
     assert await offered("dad") == [] and await offered("mom", "u2") == []  # 75 % left; a member
     await bot.send("/auto mom low 20 demo-1gb-7d", **g, user="u1")
     assert await offered("mom") == []
+
+
+async def test_a_line_tracked_by_hand_gets_reminders_at_the_chosen_points_and_the_operators_own_top_up(bot: Bot) -> None:
+    await bot.send("/link manual telenor mum 10 2026-12-31")
+    [offer] = await bot.send("/auto mum")
+    assert [c.command for c in offer.choices] == ["/auto mum low 20", "/auto mum days 3", "/howto telenor"]
+    assert "(recommended)" in offer.choices[0].label
+    days = EN.plural("plan.days", 3)
+    assert await bot.text("/auto mum days 3") == EN("auto.manual_days_set", label="mum", days=days, howto="/howto telenor")
+    assert days in await bot.text("/remind mum")
+    telenor = await bot.text("/howto telenor")
+    assert EN("howto.auto_unverified", operator="Telenor", command="/auto") in telenor  # nothing claimed unverified
+    assert EN("howto.auto_talkmore") in await bot.text("/howto talkmore")
+    nb = CATALOGS.translator("nb")
+    assert nb("howto.auto_talkmore") in await bot.text("/howto talkmore", lang="nb", chat="nb", user="nb")
