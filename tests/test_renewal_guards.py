@@ -102,7 +102,7 @@ async def test_an_unlinked_line_ends_its_rules_and_its_waiting_order(bot: Bot) -
     [remove] = await bot.send("/unlink mom")
     await bot.send(remove.choices[0].command)
     await bot.app.jobs.run_until(bot.clock.now() + timedelta(hours=2))
-    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="cancelled", reason="cancelled") == 1
+    assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="cancelled", reason="unlinked") == 1
     assert bot.app.metrics.value("esimbot_auto_orders_total", outcome="done", reason="") == 0
     await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")  # linked again: no rule came back
     assert await bot.text("/auto") == EN("auto.none", command="/auto")
@@ -245,3 +245,32 @@ async def test_a_line_tracked_by_hand_gets_reminders_at_the_chosen_points_and_th
     assert EN("howto.auto_talkmore") in await bot.text("/howto talkmore")
     nb = CATALOGS.translator("nb")
     assert nb("howto.auto_talkmore") in await bot.text("/howto talkmore", lang="nb", chat="nb", user="nb")
+
+
+async def test_metrics_tell_each_outcome_apart_and_no_log_holds_an_iccid_or_activation_code(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    metric = bot.app.metrics.value
+    with caplog.at_level("DEBUG"):
+        await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")
+        await bot.send("/auto mom low 20 demo-1gb-7d")
+        await bot.send("/balance mom")
+        [notice] = [i for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_NOTICE]
+        await bot.send(f"/cancel {notice.alert.token}")  # cancelled in the notice window
+        await bot.app.jobs.run_until(bot.clock.now() + 2 * HOUR)
+        await bot.send(f"/link {DEMO['DEMO12']} DEMO12 dad")
+        await bot.send("/auto dad low 90 demo-1gb-7d")
+        await bot.send("/auto dad max 1")
+        await bot.send("/balance dad")
+        await bot.app.jobs.run_until(bot.clock.now() + 2 * HOUR)  # made
+        bot.clock.advance(timedelta(days=8))  # a new plan period, still under 90 %: the monthly count says no
+        await bot.send("/balance dad")
+        await bot.app.jobs.run_until(bot.clock.now() + 2 * HOUR)
+    assert metric("esimbot_auto_orders_total", outcome="decided", reason="low") == 3
+    assert metric("esimbot_auto_orders_total", outcome="cancelled", reason="cancelled") == 1
+    assert metric("esimbot_auto_orders_total", outcome="done", reason="") == 1
+    assert metric("esimbot_auto_orders_total", outcome="skipped", reason="monthly") == 1
+    logged = caplog.text
+    assert "automatic order auto" in logged
+    for secret in (DEMO["DEMO20"], DEMO["DEMO12"], DEMO["DEMO20"][-8:], DEMO["DEMO12"][-8:], "DEMO20 mom", "DEMO12 dad"):
+        assert secret not in logged, secret

@@ -10,6 +10,7 @@ through per token in any case).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -23,6 +24,7 @@ from bot.renewal.rules import NOTICE, QUEUED, cycle_trigger, ends, low_trigger, 
 from bot.store import Tx
 from providers.base import EsimBalance
 
+log = logging.getLogger(__name__)
 ACTOR = "auto"  # the confirmation's actor: made by a rule, not by a person
 
 
@@ -48,6 +50,8 @@ class RenewalObserver:
         crossed = await self._inner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
         for decision in await decide(tx, line, household, balance, now):
             self._metrics.inc("esimbot_auto_orders_total", outcome="decided", reason=decision.reason or decision.kind)
+            # the token and the line id only: never an ICCID or an activation code
+            log.info("automatic order %s of line %s decided for %s", decision.token, line.id, decision.charge_at.isoformat())
             await self._inner.announce(tx, line, household, news(AlertKind.AUTO_NOTICE, line, decision), now)
         return crossed
 

@@ -101,7 +101,9 @@ class AutoOrderer:
         async with self._store.transaction() as tx:
             pending, line = await tx.pending(d.token), await tx.line(d.line_id)
             household = await tx.household(d.household_id)
-        if pending is None or line is None or household is None or pending.state == PendingState.CANCELLED:
+        if line is None or household is None:  # unlinked in the notice window: its rules ended with it
+            return await self._close(d, Step.CANCELLED, "unlinked")
+        if pending is None or pending.state == PendingState.CANCELLED:  # Cancel in the notice window
             return await self._close(d, Step.CANCELLED, "cancelled")
         if pending.state != PendingState.OPEN:  # reserved before a crash: ask, never resend
             return await self._reconcile(d, line)
