@@ -270,6 +270,9 @@ async def test_metrics_tell_each_outcome_apart_and_no_log_holds_an_iccid_or_acti
     assert metric("esimbot_auto_orders_total", outcome="cancelled", reason="cancelled") == 1
     assert metric("esimbot_auto_orders_total", outcome="done", reason="") == 1
     assert metric("esimbot_auto_orders_total", outcome="skipped", reason="monthly") == 1
+    [limited] = [i.alert for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_SKIPPED]
+    said = EN("auto.skipped_limit", label="dad", plan=limited.plan, command="/auto dad", renew="/renew dad")
+    assert render(limited, EN, bot.clock.now(), "/") == said
     logged = caplog.text
     assert "automatic order auto" in logged
     for secret in (DEMO["DEMO20"], DEMO["DEMO12"], DEMO["DEMO20"][-8:], DEMO["DEMO12"][-8:], "DEMO20 mom", "DEMO12 dad"):
