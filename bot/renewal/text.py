@@ -33,12 +33,16 @@ def renewal_news(alert: Alert, t: Translator, now: datetime, prefix: str) -> str
 
 def renewal_buttons(alert: Alert, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Cancel under a notice (not when it orders at once); nothing under a receipt or the
-    end of a line's rules; a one-tap manual top-up under a stop or a failure."""
+    end of a line's rules; a one-tap manual top-up under a stop or a failure, and the rule's
+    own choices first when a price change stopped it."""
     if alert.kind == AlertKind.AUTO_NOTICE and alert.token and alert.note != "dry":
         return (Choice(t("button.cancel"), f"{prefix}cancel {alert.token}", ChoiceKind.CANCEL),)
     if alert.kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE) or alert.note == "ended":
         return ()
-    return (Choice(t("button.topup"), f"{prefix}renew {alert.label}"),)
+    topup = Choice(t("button.topup"), f"{prefix}renew {alert.label}")
+    if alert.note in ("price", "plan_gone"):  # the rule is stopped: confirm it again in one tap
+        return (Choice(t("button.auto"), f"{prefix}auto {alert.label}"), topup)
+    return (topup,)
 
 
 def _receipt(alert: Alert, t: Translator, params: dict[str, str]) -> str:
