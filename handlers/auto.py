@@ -20,7 +20,8 @@ OFF = ("off", "av", "关")
 LOW = ("low", "lav", "低于")
 EVERY = ("every", "hver", "间隔")  # at most one automatic order per line per N hours
 MAX = ("max", "maks", "上限")  # at most N automatic orders per line a month
-DAYS = ("days", "dager", "到期")  # a line tracked by hand: remind N days before it expires
+DAYS = ("days", "dager", "到期")  # N days before it expires (a line tracked by hand: a reminder then)
+UNDER = ("under", "under", "少于")  # when less than an amount of data is left
 MAX_DAYS = 30
 PERIODS = {
     **{p.value: p for p in Period},
@@ -36,6 +37,10 @@ def describe(ctx: Context, rule: AutoRule) -> str:
         return ctx.t("auto.rule_stopped", plan=rule.title)
     if rule.kind == Kind.CYCLE and rule.period is not None:
         said = ctx.t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
+    elif rule.below_bytes is not None:
+        said = ctx.t("auto.rule_under", plan=rule.title, amount=ctx.t.data(rule.below_bytes))
+    elif rule.days_left is not None:
+        said = ctx.t("auto.rule_days", plan=rule.title, days=ctx.t.plural("plan.days", rule.days_left))
     else:
         said = ctx.t("auto.rule_low", plan=rule.title, percent=ctx.t.percent((rule.percent or 0) / 100))
     return ctx.t("auto.with_limits", rule=said, gap=_gap(ctx, rule.gap_hours), month=_month(ctx, rule.monthly_limit))
@@ -159,15 +164,22 @@ def _offers(ctx: Context, label: str, plan: Plan) -> tuple[Choice, ...]:
 
 
 def _rule(ctx: Context, line_id: str, args: tuple[str, ...], plans: list[Plan]) -> AutoRule:
-    """``low <percent> <plan>`` or ``monthly|quarterly|yearly <day> <plan>``."""
-    if len(args) != 3 or not args[1].isdigit():
+    """``low <percent> <plan>``, ``under <amount> <plan>``, ``days <n> <plan>`` (before it
+    expires) or ``monthly|quarterly|yearly <day> <plan>``."""
+    if len(args) != 3:
         raise UsageError("auto.usage", prefix=ctx.prefix)
-    kind, number, plan_id = args[0].casefold(), int(args[1]), args[2]
+    kind, value, plan_id = args[0].casefold(), args[1], args[2]
     plan = next((p for p in plans if p.id == plan_id), None)
-    low_ok, cycle_ok = kind in LOW and 1 <= number <= 90, kind in PERIODS and 1 <= number <= 31
-    if plan is None or not (low_ok or cycle_ok):
+    if plan is None:
         raise UsageError("auto.usage", prefix=ctx.prefix)
     base = AutoRule(line_id, Kind.LOW, plan.id, plan.price, ctx.actor, ctx.now, title=plan.title)
-    if kind in LOW:
+    if kind in UNDER:
+        return replace(base, below_bytes=parsing.parse_size(value, ctx.t.lang))
+    number = int(value) if value.isdigit() else 0
+    if kind in LOW and 1 <= number <= 90:
         return replace(base, percent=number)
-    return replace(base, kind=Kind.CYCLE, period=PERIODS[kind], day=number)
+    if kind in DAYS and 1 <= number <= MAX_DAYS:
+        return replace(base, days_left=number)
+    if kind in PERIODS and 1 <= number <= 31:
+        return replace(base, kind=Kind.CYCLE, period=PERIODS[kind], day=number)
+    raise UsageError("auto.usage", prefix=ctx.prefix)

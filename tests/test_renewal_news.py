@@ -93,3 +93,18 @@ async def test_the_limits_are_set_by_the_owner_or_an_admin_read_by_members_and_s
         assert (await bot.send(f"/auto mom {bad}", **g, user="u1"))[0].text != done, bad
     nb = CATALOGS.translator("nb")
     assert nb.plural("auto.gap_hours", 12) in await bot.text("/auto mom hver 12t", **g, user="u1", lang="nb")
+
+
+async def test_an_amount_or_days_before_expiry_are_triggers_too(bot: Bot) -> None:
+    await bot.send(f"/link {DEMO['DEMO20']} DEMO20 mom")  # 409 MB left, expires in 12 days
+    await bot.send(f"/link {DEMO['DEMO12']} DEMO12 dad")  # 7.5 GB left, expires in 20 days
+    under = await bot.text("/auto mom under 500MB demo-1gb-7d")
+    assert EN("auto.rule_under", plan="1 GB / 7 days", amount="500 MB") in under, under
+    days = await bot.text("/auto dad days 30 demo-5gb-30d")
+    assert EN("auto.rule_days", plan="5 GB / 30 days", days=EN.plural("plan.days", 30)) in days, days
+    await bot.send("/balance mom")
+    await bot.send("/balance dad")
+    noticed = {i.alert.label for i in bot.store.outbox() if i.alert.kind == AlertKind.AUTO_NOTICE}
+    assert noticed == {"mom", "dad"}
+    refused = await bot.text("/auto mom under lots demo-1gb-7d")
+    assert "lots" in refused and "Done" not in refused, refused
