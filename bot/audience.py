@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from bot.i18n import Catalogs, Translator, negotiate
 from bot.messages import Address, HouseholdId, UserId
-from bot.records import Household, Line, OutboxItem
+from bot.records import Alert, AlertKind, Household, Line, OutboxItem
 from bot.store import Store, Tx
 
 
@@ -36,7 +36,12 @@ class Audience:
 
     @staticmethod
     def targets(
-        line: Line, household: Household, *, owner_reachable: bool = True, chats: Sequence[Household] | None = None
+        line: Line,
+        household: Household,
+        *,
+        owner_reachable: bool = True,
+        chats: Sequence[Household] | None = None,
+        news: Alert | None = None,
     ) -> list[Recipient]:
         """A private chat gets the alert as is; a family's alert goes to each of its chats
         (``chats``: the household itself and the joined chats still active), mentioning the
@@ -57,8 +62,10 @@ class Audience:
 
         if not household.family:
             return in_chats(False)
-        target = (line.reminders or household.reminders).target
         private = Recipient(owner_platform, owner, owner, None)
+        if news is not None and news.kind.startswith("auto"):
+            return _renewal_targets(news, private if owner_reachable else None, in_chats(True))
+        target = (line.reminders or household.reminders).target
         if target == "owner":
             return [private] if owner_reachable else in_chats(True)
         if target == "both" and owner_reachable:
@@ -94,6 +101,16 @@ class Audience:
         else:
             user = line.owner if line is not None and household is not None and not household.family else None
         return await self.translator(tx, user, household, private=item.private_user is not None)
+
+
+def _renewal_targets(news: Alert, owner: Recipient | None, chats: list[Recipient]) -> list[Recipient]:
+    """Automatic renewal's news goes to the family's chats and to the owner privately; a
+    stop at the cap goes privately to the owner and to each admin the family has, once."""
+    if news.kind == AlertKind.AUTO_SKIPPED and news.note == "cap":
+        admins = [Recipient(p, user, user, None) for p, _, user in (a.partition(":") for a in news.admins) if user]
+        private = list({(r.platform, r.chat): r for r in [*([owner] if owner else []), *admins]}.values())
+        return private or chats
+    return [*chats, owner] if owner else chats
 
 
 class Readers:

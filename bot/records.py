@@ -204,6 +204,9 @@ class Alert:
     token: str | None = None  # automatic renewal: the decision's token (Cancel is /cancel <token>)
     note: str | None = None  # automatic renewal: why (dry, outage, cap, daily, price, a provider error)
     at: datetime | None = None  # automatic renewal: when the order is (to be) made
+    price: Money | None = None  # automatic renewal: what the order costs (notice and receipt)
+    queued: bool | None = None  # automatic renewal: the top-up starts when the plan ends (or at once)
+    admins: tuple[str, ...] = ()  # automatic renewal: a stop at the cap goes to these admins privately too
 
     @property
     def key(self) -> ThresholdKey:

@@ -19,7 +19,7 @@ from typing import Protocol
 from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
 from bot.reminders.forecast import runs_out
 from bot.reminders.timing import Topic
-from bot.renewal.records import AutoRule
+from bot.renewal.records import ADMINS, AutoRule, admins_key
 from bot.store import Store, Tx
 from providers.base import EsimBalance
 
@@ -194,6 +194,13 @@ class HouseholdSettings:
 
     async def set_user_language(self, user_id: str, language: str | None) -> None:
         await self._tx.set_user_language(user_id, language)
+
+    async def note_admin(self, household_id: str, user_id: str) -> None:
+        """An admin acted for the family (a cap, an automatic rule): a stop at the cap is
+        told to them privately (the platforms name admins only when they write)."""
+        known = list(await self._tx.get_state(ADMINS, admins_key(household_id)) or [])
+        if user_id not in known:
+            await self._tx.put_state(ADMINS, admins_key(household_id), [*known, user_id][-10:])
 
     # -- one family across chats (``/family``) ---------------------------------------------
     async def household(self, household_id: str) -> Household | None:

@@ -18,12 +18,15 @@ from bot.records import Line
 from providers.base import Money
 
 
-def under_balance(ctx: Context, lines: Sequence[Line]) -> tuple[Choice, ...]:
-    """Top up, Chart, Reminders: for the line shown, or (several lines) asking which one."""
+def under_balance(ctx: Context, lines: Sequence[Line], *, auto: bool = False) -> tuple[Choice, ...]:
+    """Top up, Chart, Reminders: for the line shown, or (several lines) asking which one;
+    ``auto``: a low line without a rule is offered automatic top-up (``/auto``) too."""
     if len(lines) == 1:
         line = lines[0]
+        offer = (Choice(ctx.t("button.auto"), ctx.cmd(f"auto {line.label}")),) if auto else ()
         return (
             *_top_up(ctx, line),
+            *offer,
             Choice(ctx.t("button.chart"), ctx.cmd(f"usage {line.label}")),
             Choice(ctx.t("button.reminders"), ctx.cmd(f"remind {line.label}")),
             *_home(ctx),

@@ -10,8 +10,7 @@ from bot.errors import provider_message
 from bot.messages import Choice, Incoming, Reply
 from bot.records import Line
 from handlers import actions
-from handlers.auto import describe
-from handlers.render import render_balance
+from handlers.render import describe, offer_auto, render_balance
 from providers.base import EsimBalance
 from providers.errors import OperatorMustAct, ProviderError
 
@@ -44,7 +43,7 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
     bal, reason = await fetch(ctx, line)
     if bal is None:
         return ctx.t("balance.unavailable", label=line.label, reason=reason)
-    rules = [describe(ctx, rule) for rule in await ctx.lines.auto_rules(line)]
+    rules = [describe(ctx.t, rule) for rule in await ctx.lines.auto_rules(line)]
     return "\n".join([await render_balance(ctx, line, bal, stale_reason=reason), *rules])
 
 
@@ -65,7 +64,8 @@ async def balance(incoming: Incoming, ctx: Context) -> Reply:
     if not arg and len(lines) > OVERVIEW_FROM:
         return await overview(ctx, lines, header)
     texts = await asyncio.gather(*(fetch_and_render(ctx, line) for line in lines))
-    return Reply("\n\n".join([*header, *texts]), choices=actions.under_balance(ctx, lines), keep=True)
+    auto = len(lines) == 1 and await offer_auto(ctx, lines[0])
+    return Reply("\n\n".join([*header, *texts]), choices=actions.under_balance(ctx, lines, auto=auto), keep=True)
 
 
 async def overview(ctx: Context, lines: list[Line], header: list[str]) -> Reply:

@@ -1,4 +1,4 @@
-"""/howto: how to check and renew with an operator, verified facts only (providers.md 5)."""
+"""/howto: how to check, renew and top up automatically with an operator, verified facts only (providers.md 5)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,15 @@ async def howto(incoming: Incoming, ctx: Context) -> Reply:
     name = parsing.normalize(" ".join(incoming.args)).casefold()
     name = ALIASES.get(name, name)
     if name in VERIFIED:
-        return Reply(ctx.t(f"howto.{name}"))
+        return Reply(ctx.t(f"howto.{name}") + "\n" + automatic(ctx, name))
     if name in GENERIC:
-        return Reply(ctx.t("howto.generic", operator=ctx.t.operator(name)))
+        return Reply(ctx.t("howto.generic", operator=ctx.t.operator(name)) + "\n" + automatic(ctx, name))
     return Reply(ctx.t("howto.unknown", operator=name[:30], operators=known))
+
+
+def automatic(ctx: Context, name: str) -> str:
+    """The operator's own automatic top-up: Talkmore's Autopåfyll is verified (providers.md
+    5); for the others we say we could not verify one, and that ``/auto`` reminds instead."""
+    if name == "talkmore":
+        return ctx.t("howto.auto_talkmore")
+    return ctx.t("howto.auto_unverified", operator=ctx.t.operator(name), command=ctx.cmd("auto"))

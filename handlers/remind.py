@@ -12,7 +12,7 @@ from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
 from bot.reminders.timing import SNOOZE, Topic
 from handlers import parsing
-from handlers.auto import describe
+from handlers.render import describe
 
 TARGETS = {
     "me": "owner",
@@ -46,7 +46,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     line, args = await _split_line(ctx, incoming.args)
     settings = (line.reminders if line else None) or ctx.household.reminders
     if not args:  # the line's automatic rules are read here too
-        rules = [describe(ctx, rule) for rule in await ctx.lines.auto_rules(line)] if line else []
+        rules = [describe(ctx.t, rule) for rule in await ctx.lines.auto_rules(line)] if line else []
         return Reply("\n".join([_describe(ctx, line, settings), *rules]))
     if line is not None:
         ctx.require_manager(line)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.context import Context, mask_iccid
+from bot.i18n import Translator
 from bot.records import Line
 from bot.reminders.text import forecast_sentence
+from bot.renewal.records import AutoRule, Kind, Period
+from bot.renewal.rules import MAX_MONTHLY, MIN_GAP_HOURS
 from providers.base import EsimBalance, Plan, Status
 
 BAR_CELLS = 10
+RECOMMENDED = 20  # percent: automatic top-up offered first here; leaves the notice hour before the line runs dry
+CYCLE_MSG = {Period.MONTHLY: "auto.rule_monthly", Period.QUARTERLY: "auto.rule_quarterly", Period.YEARLY: "auto.rule_yearly"}
 
 
 async def provider_title(ctx: Context, line: Line) -> str:
@@ -111,3 +116,40 @@ def plan_label(ctx: Context, plan: Plan) -> str:
         days=t.plural("plan.days", plan.validity_days),
         price=t.money(plan.price.amount, plan.price.currency),
     )
+
+
+def describe(t: Translator, rule: AutoRule) -> str:
+    """ "Auto top-up: 1 GB / 7 days when under 10 %, at most once a day and 4 times a month"."""
+    if rule.stopped is not None:
+        return t("auto.rule_stopped", plan=rule.title)
+    if rule.kind == Kind.CYCLE and rule.period is not None:
+        said = t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
+    elif rule.below_bytes is not None:
+        said = t("auto.rule_under", plan=rule.title, amount=t.data(rule.below_bytes))
+    elif rule.days_left is not None:
+        said = t("auto.rule_days", plan=rule.title, days=t.plural("plan.days", rule.days_left))
+    else:
+        said = t("auto.rule_low", plan=rule.title, percent=t.percent((rule.percent or 0) / 100))
+    return t("auto.with_limits", rule=said, gap=_gap(t, rule.gap_hours), month=_month(t, rule.monthly_limit))
+
+
+def _gap(t: Translator, hours: int) -> str:
+    gap = max(hours, MIN_GAP_HOURS)
+    if gap == 24:
+        return t("auto.gap_day")
+    return t.plural("auto.gap_days", gap // 24) if gap % 24 == 0 else t.plural("auto.gap_hours", gap)
+
+
+def _month(t: Translator, count: int) -> str:
+    return t.plural("auto.month_count", min(count, MAX_MONTHLY))
+
+
+async def offer_auto(ctx: Context, line: Line) -> bool:
+    """Whether a balance offers automatic top-up: to who may spend on a line the bot can
+    order for, without a rule yet, once it is under the recommended point."""
+    provider = ctx.providers.get(line.provider)
+    if provider is None or not provider.supports_topup or not ctx.may_manage(line) or await ctx.lines.auto_rules(line):
+        return False
+    bal = await ctx.lines.last_balance(line)
+    left, total = (bal.data_remaining_bytes, bal.data_total_bytes) if bal else (None, None)
+    return left is not None and bool(total) and left * 100 < RECOMMENDED * (total or 1)

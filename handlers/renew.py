@@ -230,6 +230,8 @@ async def cap(incoming: Incoming, ctx: Context) -> Reply:
             ctx.t("cap.show", cap=ctx.t.money(current.amount, current.currency), spent=ctx.t.money(spent, current.currency))
         )
     ctx.require_admin()
+    if ctx.household.family:
+        await ctx.settings.note_admin(ctx.household.id, ctx.actor)
     if len(args) == 1 and args[0].casefold() in ("off", "av", "关", "none"):
         await ctx.settings.save(replace(ctx.household, cap=None))
         return Reply(ctx.t("cap.off"))

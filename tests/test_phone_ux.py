@@ -77,7 +77,7 @@ def test_balance_buttons_follow_rights(console: ConsoleProcess) -> None:
     console.say(f"/link {DEMO['DEMO12']} DEMO12 dad", **admin)
     console.say(f"/link {DEMO['DEMO20']} DEMO20 mom", **member)
     [own] = replies(console.say("/balance mom", **member))
-    assert commands(own) == ["/renew mom", "/usage mom", "/remind mom"]
+    assert commands(own) == ["/renew mom", "/auto mom", "/usage mom", "/remind mom"]  # 8 % left: auto top-up offered
     [other] = replies(console.say("/balance dad", **member))
     assert commands(other) == ["/usage dad", "/remind dad"], "no Top up on someone else's line"
     [both] = replies(console.say("/balance", **member))

@@ -21,7 +21,7 @@ from bot.renewal.records import AutoRule, Kind, Period, Step
 from bot.renewal.rules import cycle_day
 from bot.store import MemoryStore, Store, TinyDBStore
 from bot.store.kept import ProviderState
-from providers.base import Money, Order, Plan
+from providers.base import EsimBalance, Money, Order, Plan
 from providers.demo import DemoProvider
 from providers.errors import OutcomeUnknown, Refused, TryLater
 
@@ -150,6 +150,9 @@ class Flaky:
 
     async def plans(self, iccid: str) -> list[Plan]:
         return await self.inner.plans(iccid)
+
+    async def balance(self, iccid: str) -> EsimBalance:
+        return await self.inner.balance(iccid)
 
     async def topup(self, iccid: str, plan_id: str, *, client_ref: str) -> Order:
         if self.errors:

@@ -17,10 +17,10 @@ from bot.home.auth import Visitor
 from bot.i18n import SUPPORTED, Translator
 from bot.messages import Address, Incoming, Reply, parse_command
 from bot.records import Household, Line, ReminderSettings
-from bot.renewal.records import AutoRule, Kind
+from bot.renewal.records import AutoRule
 from bot.router import Router
 from bot.services import LineBook, NoWatcher
-from handlers.auto import CYCLE_MSG
+from handlers.render import describe
 from providers.base import EsimBalance, Status
 
 # what the page may ask for: the commands behind its buttons and forms, nothing else
@@ -114,7 +114,7 @@ class HomeData:
             as_of=t("balance.as_of", when=t.date_time(bal.as_of)) if bal else t("home.no_balance"),
             attention=(attention, _days(bal, now), percent if percent is not None else 101),
             may_manage=may,
-            rules=tuple(_rule(t, r) for r in rules),
+            rules=tuple(describe(t, r) for r in rules),
             level=level,
         )
 
@@ -192,11 +192,3 @@ def _attention(bal: EsimBalance | None, percent: int | None, now: datetime) -> t
     if (percent is not None and percent <= LOW_PERCENT) or _days(bal, now) < SOON_DAYS:
         return "low", 1
     return "ok", 3
-
-
-def _rule(t: Translator, rule: AutoRule) -> str:
-    if rule.stopped is not None:
-        return t("auto.rule_stopped", plan=rule.title)
-    if rule.kind == Kind.CYCLE and rule.period is not None:
-        return t(CYCLE_MSG[rule.period], plan=rule.title, day=rule.day or rule.set_at.day)
-    return t("auto.rule_low", plan=rule.title, percent=t.percent((rule.percent or 0) / 100))

@@ -83,7 +83,7 @@ class Planner:
         if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
             not_before = max(not_before, snooze)
         reachable = not await tx.unreachable(line.owner)
-        for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
+        for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats, news=alert):
             await self._queue.enqueue(
                 tx,
                 OutboxItem(

@@ -32,8 +32,8 @@ def _rank(alert: Alert) -> tuple[int, int]:
 
 def _key(item: OutboxItem) -> Key:
     """Alerts with the same key collapse while unsent: one line, one chat, one recipient."""
-    auto = item.alert.kind.startswith("auto")  # renewal news never replaces a reminder, nor the reverse
-    return item.line_id + (":auto" if auto else ""), item.platform, item.chat, item.private_user
+    auto = item.alert.kind.startswith("auto")  # renewal news never replaces a reminder, nor other news (a receipt stays)
+    return item.line_id + (f":{item.alert.kind}:{item.alert.token}" if auto else ""), item.platform, item.chat, item.private_user
 
 
 def _order(item: OutboxItem) -> Order:

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from bot.audience import Audience
 from bot.i18n import Translator
-from bot.messages import Choice, ChoiceKind, Reply
+from bot.messages import Choice, Reply
 from bot.names import PREFIXES
-from bot.records import Alert, AlertKind, OutboxItem
+from bot.records import Alert, OutboxItem
 from bot.reminders.timing import Topic
+from bot.renewal.text import renewal_buttons, renewal_news
 from bot.store import Store
 
 _ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
@@ -56,36 +57,11 @@ def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | 
     return t("forecast.before_expiry", relative=t.relative(runs_out, now))
 
 
-def renewal_news(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
-    """Automatic renewal's notice, receipt, failure or stop (``bot.renewal``), with its reason."""
-    at = alert.at or now
-    params = {"label": alert.label, "plan": alert.plan or "", "renew": f"{prefix}renew {alert.label}"}
-    if alert.kind == AlertKind.AUTO_NOTICE:
-        if alert.note == "outage":
-            return t("auto.notice_outage", **params)
-        head = t("auto.notice", **params, relative=t.relative(at, now) if at > now else t("auto.now"))
-        return head + ("\n" + t("auto.why_dry") if alert.note == "dry" else "")
-    if alert.kind == AlertKind.AUTO_DONE:
-        return t("auto.receipt", **params)
-    if alert.kind == AlertKind.AUTO_SKIPPED:
-        return t(SKIPPED.get(alert.note or "", "auto.skipped_limit"), **params, command=f"{prefix}auto {alert.label}")
-    reason = t(REASONS.get(alert.note or "", "auto.reason_other"))
-    return t("auto.failed_retry" if alert.note == "retry" else "auto.failed", **params, reason=reason)
-
-
-REASONS = {"TryLater": "auto.reason_busy", "Refused": "auto.reason_refused", "UserMustFix": "auto.reason_refused"}
-SKIPPED = {"cap": "auto.skipped_cap", "price": "auto.skipped_price", "plan_gone": "auto.skipped_price"}
-
-
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
     """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day";
     under a notice of an automatic order: "Cancel"; under its receipt: nothing to do."""
-    if alert.kind == AlertKind.AUTO_NOTICE and alert.token and alert.note != "dry":
-        return (Choice(t("button.cancel"), f"{prefix}cancel {alert.token}", ChoiceKind.CANCEL),)
-    if alert.kind in (AlertKind.AUTO_NOTICE, AlertKind.AUTO_DONE):
-        return ()
     if alert.kind.startswith("auto"):
-        return (Choice(t("button.topup"), f"{prefix}renew {alert.label}"),)
+        return renewal_buttons(alert, t, prefix)
     topup = (
         Choice(t("button.howto"), howto_command(alert, prefix))
         if alert.provider == "manual"

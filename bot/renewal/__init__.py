@@ -7,5 +7,6 @@
   balance that fired it, a trigger becomes one durable decision and one open confirmation
   whose token is derived from the trigger, so a replay finds it instead of making another;
 - ``orderer``: when the notice time is over, places the order through the money guard
-  (``OrderBook.reserve``'s compare-and-set) and the provider's exactly-once order flow.
+  (``OrderBook.reserve``'s compare-and-set) and the provider's exactly-once order flow;
+- ``text``: the notice, receipt, stop and failure in the reader's language, with buttons.
 """

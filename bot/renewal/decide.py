@@ -10,6 +10,7 @@ through per token in any case).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -19,10 +20,11 @@ from bot.records import Alert, AlertKind, Household, Line, Pending, PendingKind
 from bot.reminders.forecast import runs_out
 from bot.reminders.timing import quiet_until
 from bot.renewal.records import AutoRule, Decision, Kind
-from bot.renewal.rules import NOTICE, cycle_trigger, ends, low_trigger, token
+from bot.renewal.rules import NOTICE, QUEUED, cycle_trigger, ends, low_trigger, token
 from bot.store import Tx
 from providers.base import EsimBalance
 
+log = logging.getLogger(__name__)
 ACTOR = "auto"  # the confirmation's actor: made by a rule, not by a person
 
 
@@ -48,6 +50,8 @@ class RenewalObserver:
         crossed = await self._inner.observe(tx, line, household, balance, now, fresh_cycle=fresh_cycle)
         for decision in await decide(tx, line, household, balance, now):
             self._metrics.inc("esimbot_auto_orders_total", outcome="decided", reason=decision.reason or decision.kind)
+            # the token and the line id only: never an ICCID or an activation code
+            log.info("automatic order %s of line %s decided for %s", decision.token, line.id, decision.charge_at.isoformat())
             await self._inner.announce(tx, line, household, news(AlertKind.AUTO_NOTICE, line, decision), now)
         return crossed
 
@@ -91,7 +95,9 @@ async def _fire(tx: Tx, line: Line, household: Household, rule: AutoRule, balanc
 
 def news(kind: AlertKind, line: Line, d: Decision, note: str | None = None) -> Alert:
     """What the readers are told about decision ``d`` (words in ``bot.reminders.text``)."""
-    return Alert(kind, line.label, line.provider, plan=d.title or d.plan_id, token=d.token, note=note or d.reason, at=d.charge_at)
+    queued = line.provider in QUEUED
+    plan = d.title or d.plan_id
+    return Alert(kind, line.label, line.provider, plan=plan, token=d.token, note=note or d.reason, at=d.charge_at, queued=queued)
 
 
 def auto_pending(d: Decision) -> Pending:

@@ -21,18 +21,19 @@ from zoneinfo import ZoneInfo
 from bot.metrics import Metrics
 from bot.records import Alert, AlertKind, Household, Line, OrderRecord, Pending, PendingState
 from bot.renewal.decide import auto_pending, news
-from bot.renewal.records import Decision, Step
+from bot.renewal.records import ADMINS, Decision, Step, admins_key
 from bot.renewal.rules import cap_reason, limit_reason, price_reason, token
 from bot.services import OrderBook
 from bot.store import Store, Tx
-from providers.base import Order, OrderStatus, Plan, Provider
-from providers.errors import OutcomeUnknown, ProviderError, TryLater
+from providers.base import EsimBalance, Order, OrderStatus, Plan, Provider
+from providers.errors import EsimTerminal, OutcomeUnknown, ProviderError, TopUpNotAllowed, TryLater
 
 log = logging.getLogger(__name__)
 WAIT = timedelta(minutes=30)  # an outage: look again after this
 RETRY = timedelta(minutes=15)  # the one retry after a transient failure
 SPENT = (OrderStatus.COMPLETED.value, OrderStatus.PENDING.value, OrderStatus.UNKNOWN.value)
 STOPS = ("price", "plan_gone")  # the rule stops until the owner confirms it again
+ENDS = (EsimTerminal, TopUpNotAllowed)  # recycled, cancelled or expired beyond renewal: the rules end
 
 
 TOLD = {Step.DONE: AlertKind.AUTO_DONE, Step.FAILED: AlertKind.AUTO_FAILED, Step.SKIPPED: AlertKind.AUTO_SKIPPED}
@@ -51,6 +52,7 @@ class Outcome:
     decision: Decision
     step: Step
     reason: str | None = None
+    balance: EsimBalance | None = None  # a receipt: the line as the provider reads it after the order
 
 
 class AutoOrderer:
@@ -78,20 +80,30 @@ class AutoOrderer:
         return outcomes
 
     async def _tell(self, o: Outcome, now: datetime) -> None:
-        """The receipt, a failure or a stop to the owner and the family; an outage once."""
+        """The receipt (plan, price, data left), a failure or a stop to the owner and the
+        family; a stop at the cap to the owner and each admin; an outage once."""
         kind = TOLD.get(o.step) or (AlertKind.AUTO_NOTICE if o.reason == "outage" != o.decision.reason else None)
         if kind is None or self._announce is None:
             return
         async with self._store.transaction() as tx:
             line, household = await tx.line(o.decision.line_id), await tx.household(o.decision.household_id)
-            if line is not None and household is not None:
-                await self._announce(tx, line, household, news(kind, line, o.decision, o.reason), now)
+            if line is None or household is None:
+                return
+            alert = replace(news(kind, line, o.decision, o.reason), price=o.decision.price)
+            if o.reason == "cap":
+                alert = replace(alert, admins=tuple(await tx.get_state(ADMINS, admins_key(household.id)) or ()))
+            if o.balance is not None:
+                b = o.balance
+                alert = replace(alert, remaining=b.data_remaining_bytes, total=b.data_total_bytes, unlimited=b.data_unlimited)
+            await self._announce(tx, line, household, alert, now)
 
     async def _one(self, d: Decision, now: datetime) -> Outcome:
         async with self._store.transaction() as tx:
             pending, line = await tx.pending(d.token), await tx.line(d.line_id)
             household = await tx.household(d.household_id)
-        if pending is None or line is None or household is None or pending.state == PendingState.CANCELLED:
+        if line is None or household is None:  # unlinked in the notice window: its rules ended with it
+            return await self._close(d, Step.CANCELLED, "unlinked")
+        if pending is None or pending.state == PendingState.CANCELLED:  # Cancel in the notice window
             return await self._close(d, Step.CANCELLED, "cancelled")
         if pending.state != PendingState.OPEN:  # reserved before a crash: ask, never resend
             return await self._reconcile(d, line)
@@ -100,6 +112,8 @@ class AutoOrderer:
             return await self._close(d, Step.FAILED, "manual")
         try:
             plans = await provider.plans(line.ref)
+        except ENDS:
+            return await self._end(d, pending)
         except ProviderError:
             return await self._wait(d, now)
         reason = await self._guard(d, line, household, plans, now)
@@ -130,9 +144,11 @@ class AutoOrderer:
             result = await self._providers[line.provider].topup(line.ref, d.plan_id, client_ref=d.token)
         except OutcomeUnknown:
             return Outcome(d, Step.PLACING, "unknown")
+        except ENDS:
+            return await self._end(d, pending, replace(order, status=OrderStatus.FAILED.value))
         except ProviderError as exc:
             return await self._failed(d, order, exc, now)
-        return await self._finish(d, order, result)
+        return await self._finish(d, order, result, line)
 
     async def _reconcile(self, d: Decision, line: Line) -> Outcome:
         async with self._store.transaction() as tx:
@@ -143,17 +159,26 @@ class AutoOrderer:
             result = await self._providers[line.provider].order_status(line.ref, d.token)
         except ProviderError:
             return Outcome(d, Step.PLACING, "unknown")
-        return await self._finish(d, order, result)
+        return await self._finish(d, order, result, line)
 
-    async def _finish(self, d: Decision, order: OrderRecord, result: Order) -> Outcome:
+    async def _finish(self, d: Decision, order: OrderRecord, result: Order, line: Line) -> Outcome:
         async with self._store.transaction() as tx:
             await tx.save_order(replace(order, status=result.status.value, provider_order_id=result.provider_order_id))
             if result.status == OrderStatus.COMPLETED:  # what the daily and monthly limits count
                 await tx.add_auto_made(d.line_id, order.created_at)
         if result.status == OrderStatus.PENDING:
             return Outcome(d, Step.PLACING, "pending")
-        step = Step.DONE if result.status == OrderStatus.COMPLETED else Step.FAILED
-        return await self._close(d, step, None if step == Step.DONE else "refused")
+        if result.status != OrderStatus.COMPLETED:
+            return await self._close(d, Step.FAILED, "refused")
+        done = await self._close(d, Step.DONE, None)
+        return replace(done, balance=await self._read_back(line))
+
+    async def _read_back(self, line: Line) -> EsimBalance | None:
+        """The line's data just after the order, for the receipt (None: the provider did not say)."""
+        try:
+            return await self._providers[line.provider].balance(line.ref)
+        except ProviderError:
+            return None
 
     async def _failed(self, d: Decision, order: OrderRecord, exc: ProviderError, now: datetime) -> Outcome:
         """Nothing was bought. A transient failure gets one retry under a new reference."""
@@ -177,6 +202,15 @@ class AutoOrderer:
                     if rule.kind == d.kind:
                         await tx.save_auto_rule(replace(rule, stopped=reason))
         return await self._close(d, Step.SKIPPED, reason)
+
+    async def _end(self, d: Decision, pending: Pending, order: OrderRecord | None = None) -> Outcome:
+        """The line is beyond renewal: nothing was bought, and all of its rules end."""
+        async with self._store.transaction() as tx:
+            if order is not None:
+                await tx.save_order(order)
+            await tx.save_pending(replace(pending, state=PendingState.CANCELLED))
+            await tx.drop_auto_rules(d.line_id)
+        return await self._close(d, Step.SKIPPED, "ended")
 
     async def _wait(self, d: Decision, now: datetime) -> Outcome:
         """The provider is down: nothing is charged; the attempt waits."""

@@ -9,6 +9,12 @@ from typing import Any
 
 from providers.base import Money
 
+ADMINS = "renewal"  # the state namespace of the admins seen acting in a family, key ``admins/<household>``
+
+
+def admins_key(household_id: str) -> str:
+    return f"admins/{household_id}"
+
 
 class Kind(enum.StrEnum):
     LOW = "low"  # top up when low: percent, amount or days to expiry

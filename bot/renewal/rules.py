@@ -16,6 +16,11 @@ MIN_GAP_HOURS = 1  # "at most one a day" is settable, never unlimited
 MAX_MONTHLY = 31
 MONTHS = {Period.MONTHLY: 1, Period.QUARTERLY: 3, Period.YEARLY: 12}
 ENDED = (Status.TERMINATED,)
+# Providers whose top-up waits for the current plan to end (a queued top-up): eSIM Go
+# assigns a bundle ordered onto an eSIM with one in use as ``queued`` (providers.md 3.3).
+# Airalo's partner top-up, eSIM Access's ``esim/topup`` (new totals in the answer) and the
+# demo add the data at once: the notice and the receipt say which.
+QUEUED = frozenset({"esimgo"})
 
 
 def token(line_id: str, trigger: str, attempt: int = 0) -> str:
