@@ -21,7 +21,7 @@ from bot.renewal.records import AutoRule
 from bot.router import Router
 from bot.services import LineBook, NoWatcher
 from handlers.render import describe
-from providers.base import EsimBalance, Status
+from providers.base import EsimBalance, HandTracked, Status
 
 # what the page may ask for: the commands behind its buttons and forms, nothing else
 ALLOWED = frozenset({"balance", "renew", "buy", "confirm", "cancel", "remind", "auto", "cap", "usage"})
@@ -91,13 +91,28 @@ class HomeData:
             cards = []
             for line in lines:
                 may = admin or line.owner == user
-                cards.append(self._card(t, household, line, await book.last_balance(line), may, await book.auto_rules(line)))
+                bal, rules = await book.last_balance(line), await book.auto_rules(line)
+                cards.append(self._card(t, household, line, await self._title(t, line), bal, may, rules))
         own = [(x.label, x.reminders or household.reminders) for x in lines]
         settings = [(label, thresholds(t, s), expiry_points(t, s)) for label, s in own]
         return _overview(t, household, sorted(cards, key=lambda c: c.attention), admin, settings)
 
+    async def _title(self, t: Translator, line: Line) -> str:
+        """The provider's name; a line kept by hand names its operator (a capability, not a name)."""
+        provider = self._router.providers.get(line.provider)
+        if isinstance(provider, HandTracked):
+            return t.provider(line.provider, operator=await provider.operator(line.ref) or "other")
+        return t.provider(line.provider)
+
     def _card(
-        self, t: Translator, household: Household, line: Line, bal: EsimBalance | None, may: bool, rules: list[AutoRule]
+        self,
+        t: Translator,
+        household: Household,
+        line: Line,
+        title: str,
+        bal: EsimBalance | None,
+        may: bool,
+        rules: list[AutoRule],
     ) -> Card:
         now = self._now()
         owner = (line.owner_name or t("owner.self")) if household.family else ""
@@ -106,7 +121,7 @@ class HomeData:
         return Card(
             label=line.label,
             owner=owner,
-            provider=t.provider(line.provider, operator="other") if line.provider == "manual" else t.provider(line.provider),
+            provider=title,
             percent=percent,
             figure=_figure(t, bal),
             expiry=_expiry(t, bal, now),
