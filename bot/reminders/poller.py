@@ -24,6 +24,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.records import Household, Line
+from bot.reminders.deadlines import ahead
 from bot.reminders.forecast import runs_out
 from bot.reminders.rules import next_crossing
 from bot.store import Store, Tx
@@ -183,7 +184,8 @@ class Poller:
         state = await tx.alert_state(line.id) if balance.status is not Status.TERMINATED else None
         if state is not None:
             settings = line.reminders or household.reminders
-            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)))
+            deadlines = await ahead(tx, line, household, balance)
+            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)), deadlines)
             if expiry is not None:
                 nxt = min(nxt, expiry + STEP)
             if data is not None:

@@ -20,6 +20,7 @@ from bot.reminders.rules import SEVERITY
 from bot.store import Store, Tx
 
 Key = tuple[str, str, str, str | None]
+OWN_KEYS = ("repeat", "unreachable")  # notes of items that never collapse with the line's alert
 _END = datetime.max.replace(tzinfo=UTC)
 Order = tuple[datetime, datetime, str, str, str, str]
 
@@ -33,7 +34,8 @@ def _rank(alert: Alert) -> tuple[int, int]:
 def _key(item: OutboxItem) -> Key:
     """Alerts with the same key collapse while unsent: one line, one chat, one recipient."""
     auto = item.alert.kind.startswith("auto")  # renewal news never replaces a reminder, nor the reverse
-    return item.line_id + (":auto" if auto else ""), item.platform, item.chat, item.private_user
+    own = item.note if item.note and item.note.startswith(OWN_KEYS) else ""  # each repeat, the unreachable note
+    return item.line_id + (":auto" if auto else "") + own, item.platform, item.chat, item.private_user
 
 
 def _order(item: OutboxItem) -> Order:

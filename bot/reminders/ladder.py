@@ -1,0 +1,58 @@
+"""The reminder ladder, pure and clock-free: the moments around a deadline at which a line is reminded.
+
+A ladder is up to ``MAX_POINTS`` lead times before a deadline (``7d 3d 1d 6h``), optionally
+the morning of the deadline's day and one reminder ``AFTER`` it. The plan's expiry and a
+prepaid number's keep-alive deadline (closed after N days without a top-up or use) both
+use it; each point is a threshold key, so it fires once per plan period like the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.records import AlertKind, ReminderSettings, ThresholdKey
+
+MAX_POINTS = 8
+AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """What the rules need beside the balance, worked out by the caller who knows the
+    household: the morning of the expiry date (its time zone and quiet hours) and a
+    prepaid line's keep-alive deadline."""
+
+    morning: datetime | None = None
+    keepalive: datetime | None = None
+
+
+NO_DEADLINES = Deadlines()
+Points = list[tuple[ThresholdKey, datetime]]
+
+
+def expiry_points(expires_at: datetime, settings: ReminderSettings, morning: datetime | None) -> Points:
+    """(key, moment) of every expiry point but ``expired`` itself, earliest first."""
+    key = ThresholdKey.of
+    points = [(key(AlertKind.EXPIRY, h), expires_at - timedelta(hours=h)) for h in settings.expiry_hours[:MAX_POINTS]]
+    if settings.on_day and morning is not None and morning < expires_at:
+        points.append((key(AlertKind.EXPIRY_DAY), morning))
+    if settings.after_expiry:
+        points.append((key(AlertKind.AFTER_EXPIRY), expires_at + AFTER))
+    return sorted(points, key=lambda p: p[1])
+
+
+def keepalive_points(deadline: datetime, settings: ReminderSettings) -> Points:
+    """(key, moment) of the keep-alive reminders before a prepaid number closes: the same
+    lead times as the expiry ladder, and the deadline itself."""
+    hours = (*settings.expiry_hours[:MAX_POINTS], 0)
+    return sorted(((ThresholdKey.of(AlertKind.KEEPALIVE, h), deadline - timedelta(hours=h)) for h in hours), key=lambda p: p[1])
+
+
+def crossed(points: Points, now: datetime) -> list[ThresholdKey]:
+    return [k for k, at in points if now >= at]
+
+
+def upcoming(points: Points, announced: tuple[ThresholdKey, ...]) -> datetime | None:
+    """The earliest moment of a point not announced yet (None: none is left)."""
+    return min((at for k, at in points if k not in announced), default=None)
