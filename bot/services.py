@@ -130,9 +130,11 @@ class LineBook:
     async def snoozed_until(self, line: Line, topic: Topic, now: datetime) -> datetime | None:
         return await self._tx.snoozed_until(line.id, topic, now)
 
-    async def acknowledge(self, token: str) -> int:
-        """Done under a repeating alert (anyone in the chat): its repeats stop everywhere."""
-        return await self._watcher.acknowledged(self._tx, token)
+    async def acknowledge(self, line_id: str, token: str) -> tuple[Line | None, int]:
+        """Done under a repeating alert, pressed in any chat that got it (the token is its
+        proof): its repeats stop everywhere; the line, and how many repeats were waiting."""
+        line = await self._tx.line(line_id)
+        return line, (await self._watcher.acknowledged(self._tx, token) if line is not None else 0)
 
     async def keepalive(self, line: Line) -> KeepAlive | None:
         return await self._tx.keepalive(line.id)

@@ -91,11 +91,12 @@ async def _line(ctx: Context, label: str) -> Line:
 
 
 async def done(incoming: Incoming, ctx: Context) -> Reply:
-    """Done under a repeating alert: ``/done <line id> <token>``; anyone in the chat may press it."""
-    line = await ctx.lines.get(incoming.args[0][:16]) if len(incoming.args) == 2 else None
+    """Done under a repeating alert: ``/done <line id> <token>``; anyone who got it may press it."""
+    if len(incoming.args) != 2:
+        raise BotError("snooze.gone")
+    line, stopped = await ctx.lines.acknowledge(incoming.args[0][:16], incoming.args[1][:24])
     if line is None:
         raise BotError("snooze.gone")
-    stopped = await ctx.lines.acknowledge(incoming.args[1][:24])
     return Reply(ctx.t("done.ok" if stopped else "done.already", label=line.label))
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sortedcontainers import SortedList
 
 from bot.records import Alert, OutboxItem, OutboxState
-from bot.reminders.rules import SEVERITY
+from bot.reminders.rules import SEVERITY, outruns_snooze
 from bot.store import Store, Tx
 
 Key = tuple[str, str, str, str | None]
@@ -106,9 +106,9 @@ class AlertQueue:
             alert = item.alert
             if _rank(old.alert) < _rank(alert):  # the worse news stays the headline, with today's numbers
                 alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
-            item = replace(
-                item, id=old.id, alert=alert, created_at=old.created_at, not_before=max(old.not_before, item.not_before)
-            )
+            # the later start wins (quiet hours, a snooze), but news that the line ran out never waits for a snooze
+            start = item.not_before if outruns_snooze(item.alert) else max(old.not_before, item.not_before)
+            item = replace(item, id=old.id, alert=alert, created_at=old.created_at, not_before=start)
         await self.save(tx, item)
         return item
 
