@@ -35,6 +35,8 @@ async def snooze(incoming: Incoming, ctx: Context) -> Reply:
         if len(args) == 2:
             return _choices(ctx, line, topic)
         return await _snooze(ctx, line, (topic,), _until(ctx, args[2]))
+    if args and await ctx.lines.get(args[0][:16]) is not None:
+        raise BotError("snooze.gone")  # a button's line id with a topic this bot does not know
     if len(args) == 1 and readback.clean(args[0]) in OFF:
         return await _off(ctx, await ctx.lines.all())
     if len(args) < 2:
