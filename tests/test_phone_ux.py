@@ -33,9 +33,7 @@ def hours_until_alert(console: ConsoleProcess, chat: str, limit: int = 48) -> tu
     raise AssertionError(f"no alert in {chat} within {limit} hours")
 
 
-def test_a_snooze_never_hides_that_the_line_ran_out(
-    console_factory: Callable[..., ConsoleProcess], tmp_path: Path
-) -> None:
+def test_a_snooze_never_hides_that_the_line_ran_out(console_factory: Callable[..., ConsoleProcess], tmp_path: Path) -> None:
     snoozer, control = console_factory(tmp_path / "a.json"), console_factory(tmp_path / "b.json")
     firsts = []
     for console in (snoozer, control):  # the same line at the same pace, in two bots
