@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from bot.records import AlertKind, ReminderSettings, ThresholdKey
 
@@ -40,6 +41,40 @@ def expiry_points(expires_at: datetime, settings: ReminderSettings, morning: dat
     if settings.after_expiry:
         points.append((key(AlertKind.AFTER_EXPIRY), expires_at + AFTER))
     return sorted(points, key=lambda p: p[1])
+
+
+def crossed_expiry(
+    expires_at: datetime, settings: ReminderSettings, morning: datetime | None, now: datetime
+) -> list[ThresholdKey]:
+    """``crossed(expiry_points(...), now)`` without building the points (every sweep runs it)."""
+    left = expires_at - now
+    keys = [_key(AlertKind.EXPIRY, h) for h in settings.expiry_hours[:MAX_POINTS] if left <= _hours(h)]
+    if settings.on_day and morning is not None and morning <= now and morning < expires_at:
+        keys.append(_key(AlertKind.EXPIRY_DAY))
+    if settings.after_expiry and -left >= AFTER:
+        keys.append(_key(AlertKind.AFTER_EXPIRY))
+    return keys
+
+
+def next_expiry(
+    expires_at: datetime, settings: ReminderSettings, morning: datetime | None, announced: tuple[ThresholdKey, ...]
+) -> datetime | None:
+    """The earliest point before or on the day not announced yet (``after expiry`` excluded:
+    it is looked for once "expired" is said)."""
+    moments = [expires_at - _hours(h) for h in settings.expiry_hours[:MAX_POINTS] if _key(AlertKind.EXPIRY, h) not in announced]
+    if settings.on_day and morning is not None and morning < expires_at and _key(AlertKind.EXPIRY_DAY) not in announced:
+        moments.append(morning)
+    return min(moments, default=None)
+
+
+@cache
+def _key(kind: AlertKind, value: int | None = None) -> ThresholdKey:
+    return ThresholdKey.of(kind, value)
+
+
+@cache
+def _hours(hours: int) -> timedelta:
+    return timedelta(hours=hours)
 
 
 def keepalive_points(deadline: datetime, settings: ReminderSettings) -> Points:

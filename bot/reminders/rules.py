@@ -60,7 +60,7 @@ def crossed_keys(
             keys += [key(AlertKind.DATA, p) for p in settings.data_percent if pct <= p]
         keys += [key(AlertKind.DATA_BYTES, b) for b in settings.data_bytes if left <= b]
     if balance.expires_at is not None:
-        keys += ladder.crossed(ladder.expiry_points(balance.expires_at, settings, deadlines.morning), now)
+        keys += ladder.crossed_expiry(balance.expires_at, settings, deadlines.morning, now)
     return keys
 
 
@@ -165,8 +165,7 @@ def next_crossing(
         expiry += [balance.expires_at + ladder.AFTER] if after and balance.expires_at else []
         return min(expiry, default=None), None
     if balance.expires_at is not None:
-        points = ladder.expiry_points(balance.expires_at, settings, deadlines.morning)
-        expiry += [at for k, at in points if k not in announced and k.kind is not AlertKind.AFTER_EXPIRY]
+        expiry += [at for at in [ladder.next_expiry(balance.expires_at, settings, deadlines.morning, announced)] if at]
         expiry.append(balance.expires_at)
     data: list[datetime] = []
     left, total = balance.data_remaining_bytes, balance.data_total_bytes

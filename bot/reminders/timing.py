@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -47,8 +48,13 @@ def morning(household: Household, day: datetime) -> datetime:
     """The morning of ``day``'s date in the household's time zone: when its quiet hours end
     (08:00 without quiet hours)."""
     tz = ZoneInfo(household.timezone)
-    end = time.fromisoformat(household.quiet_end or MORNING)
-    return datetime.combine(day.astimezone(tz).date(), end, tzinfo=tz).astimezone(UTC)
+    return _morning(household.timezone, household.quiet_end or MORNING, day.astimezone(tz).date())
+
+
+@lru_cache(maxsize=4096)
+def _morning(zone: str, end: str, day: date) -> datetime:
+    """That date's ``end`` o'clock in ``zone``, in UTC (a sweep asks it of every line: kept)."""
+    return datetime.combine(day, time.fromisoformat(end), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def next_morning(household: Household, now: datetime) -> datetime:
