@@ -29,6 +29,16 @@ points = st.lists(st.integers(min_value=1, max_value=24 * 20), min_size=1, max_s
 looks = st.lists(st.integers(min_value=1, max_value=24 * 25), min_size=1, max_size=40)
 
 
+def expiry_points(expires: datetime, s: ReminderSettings, morning: datetime | None) -> ladder.Points:
+    """The ladder written out point by point: the oracle the rules are held to."""
+    points = [(ThresholdKey.of(AlertKind.EXPIRY, h), expires - h * HOUR) for h in s.expiry_hours]
+    if s.on_day and morning is not None and morning < expires:
+        points.append((ThresholdKey.of(AlertKind.EXPIRY_DAY), morning))
+    if s.after_expiry:
+        points.append((ThresholdKey.of(AlertKind.AFTER_EXPIRY), expires + ladder.AFTER))
+    return points
+
+
 def balance(at: datetime, expires: datetime, left: int = 2 * GB) -> EsimBalance:
     return EsimBalance(
         provider="demo",
@@ -64,7 +74,7 @@ def test_each_point_is_said_at_most_once_and_every_point_passed_is_accounted_for
         state = result.state
     assert len(said) == len(set(said)), said
     last = T0 + max(at) * HOUR
-    passed = set(ladder.crossed(ladder.expiry_points(expires, s, deadlines.morning), last))
+    passed = set(ladder.crossed(expiry_points(expires, s, deadlines.morning), last))
     if last >= expires:  # "expired" says it all: the points before it are not said late
         passed = {k for k in passed if k.kind is AlertKind.AFTER_EXPIRY} | {ThresholdKey.of(AlertKind.EXPIRED)}
     assert passed <= set(said) | set(first.state.announced)

@@ -32,21 +32,11 @@ NO_DEADLINES = Deadlines()
 Points = list[tuple[ThresholdKey, datetime]]
 
 
-def expiry_points(expires_at: datetime, settings: ReminderSettings, morning: datetime | None) -> Points:
-    """(key, moment) of every expiry point but ``expired`` itself, earliest first."""
-    key = ThresholdKey.of
-    points = [(key(AlertKind.EXPIRY, h), expires_at - timedelta(hours=h)) for h in settings.expiry_hours[:MAX_POINTS]]
-    if settings.on_day and morning is not None and morning < expires_at:
-        points.append((key(AlertKind.EXPIRY_DAY), morning))
-    if settings.after_expiry:
-        points.append((key(AlertKind.AFTER_EXPIRY), expires_at + AFTER))
-    return sorted(points, key=lambda p: p[1])
-
-
 def crossed_expiry(
     expires_at: datetime, settings: ReminderSettings, morning: datetime | None, now: datetime
 ) -> list[ThresholdKey]:
-    """``crossed(expiry_points(...), now)`` without building the points (every sweep runs it)."""
+    """The expiry points passed at ``now`` but ``expired`` itself (every sweep runs it: no
+    list of points is built)."""
     left = expires_at - now
     keys = [_key(AlertKind.EXPIRY, h) for h in settings.expiry_hours[:MAX_POINTS] if left <= _hours(h)]
     if settings.on_day and morning is not None and morning <= now and morning < expires_at:
