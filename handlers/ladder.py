@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot import readback
+from bot import readback, readback_time
 from bot.context import Context
 from bot.errors import UsageError
 from bot.i18n import Translator
@@ -76,8 +76,8 @@ async def keep(ctx: Context, line: Line, values: str) -> None:
         await ctx.lines.set_keepalive(line, None)
         return
     try:
-        days = int(word) if word.isdigit() else parsing.parse_hours(values) // 24
-    except UsageError:
+        days = int(word) if word.isdigit() else readback_time.duration(values) // timedelta(days=1)
+    except ValueError:
         days = 0
     if not 1 <= days <= MAX_KEEP_DAYS:
         raise UsageError("remind.bad_keep", value=parsing.quoted(values))

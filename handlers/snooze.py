@@ -19,6 +19,7 @@ OFF = ("off", "av", "关")
 TODAY = ("today", "i dag", "idag", "今天")
 YESTERDAY = ("yesterday", "i går", "igår", "昨天")
 LONGEST = timedelta(days=30)
+KEEP_WORD = {"en": "keep", "nb": "behold", "zh": "保号"}  # /remind's keep-alive word, as the reader types it
 CHOICES = (("snooze.hour", "1h"), ("snooze.morning", "morning"), ("snooze.days3", "3d"))
 
 
@@ -112,7 +113,8 @@ async def used(incoming: Incoming, ctx: Context) -> Reply:
     ctx.require_manager(line)
     rule = await ctx.lines.keepalive(line)
     if rule is None:
-        raise UsageError("used.no_rule", label=line.label, command=f"{ctx.cmd('remind')} {line.label} keep 180d")
+        keep = KEEP_WORD.get(ctx.t.lang, "keep")
+        raise UsageError("used.no_rule", label=line.label, command=f"{ctx.cmd('remind')} {line.label} {keep} 180d")
     when = _when(ctx, " ".join(words[-split:]))
     await ctx.lines.set_keepalive(line, replace(rule, used=when))
     return Reply(ctx.t("used.saved", label=line.label, date=ctx.t.date(when)))
