@@ -86,7 +86,7 @@ class Events:
             )
         owner_gone = await tx.unreachable(line.owner)
         await self._leave(tx, item.platform, item.chat)
-        if both or fallback or owner_gone:
+        if both or fallback or owner_gone or item.note == notes.NOTE:  # the note is for the group only
             return None
         return self._copy(item, mention=None, private_user=line.owner.split(":", 1)[1], note="fallback from group")
 
@@ -102,8 +102,8 @@ class Events:
         for item in self._queue.waiting():
             if item.line_id != line.id or Topic.of(item.alert.kind) != topic or item.not_before >= until:
                 continue
-            if item.note == notes.NOTE or outruns_snooze(item.alert):
-                continue
+            if item.note == notes.NOTE or outruns_snooze(item.alert) or item.alert.kind.startswith("auto"):
+                continue  # the note, running out, and renewal news are never snoozed
             if item.note and item.note.startswith("repeat"):
                 await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="snoozed"))
             else:

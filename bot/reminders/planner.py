@@ -86,23 +86,18 @@ class Planner:
     async def _queue_alert(
         self, tx: Tx, line: Line, household: Household, chats: list[Household], alert: Alert, now: datetime
     ) -> None:
-        """One copy per reader, not before the quiet hours (and a snooze of its topic) end."""
-        not_before = timing.quiet_until(household, now) or now
-        if alert.kind.startswith("auto") and alert.note == "dry":
-            not_before = now  # ordered at once because the line would run dry: said at once too
-        topic = Topic.of(alert.kind)
-        quiet = alert.kind.startswith("auto") or outruns_snooze(alert)
-        snooze = None if quiet else await tx.snoozed_until(line.id, topic, now)
-        if snooze is not None:  # waits until the snooze ends; the queue keeps one per recipient
-            not_before = max(not_before, snooze)
-        if not alert.kind.startswith("auto"):  # a new alert about the line ends the old one's repeats
+        """One copy per reader, not before the quiet hours (and a snooze of its topic) end;
+        an alert that repeats until Done brings its repeats and ends the line's older ones."""
+        not_before = await self._start(tx, line, household, alert, now)
+        repeating = alert.token is not None and not alert.kind.startswith("auto")  # renewal's token is its Cancel
+        if repeating:
             await self._queue.drop(tx, lambda i: i.line_id == line.id and is_repeat(i), "superseded")
         reachable = not await tx.unreachable(line.owner)
         if not reachable and household.family and (line.reminders or household.reminders).target != "group":
             await notes.unreachable(tx, self._queue, line, household, now)
         repeats = household.reminders
         every = timedelta(hours=max(repeats.repeat_hours, 1))
-        moments = timing.repeats(household, not_before, every, repeats.repeat_times) if alert.token else []
+        moments = timing.repeats(household, not_before, every, repeats.repeat_times) if repeating else []
         for to in self._audience.targets(line, household, owner_reachable=reachable, chats=chats):
             item = OutboxItem(
                 id=secrets.token_hex(6),
@@ -120,6 +115,18 @@ class Planner:
             for n, at in enumerate(moments, 1):
                 await self._queue.enqueue(tx, replace(item, id=secrets.token_hex(6), not_before=at, note=f"{REPEAT}:{n}"))
         tx.after_commit(self._on_queued)
+
+    @staticmethod
+    async def _start(tx: Tx, line: Line, household: Household, alert: Alert, now: datetime) -> datetime:
+        """When the alert may leave: after the quiet hours and a snooze of its topic (a
+        snooze never holds back that the line ran out, nor renewal news)."""
+        not_before = timing.quiet_until(household, now) or now
+        if alert.kind.startswith("auto") and alert.note == "dry":
+            return now  # ordered at once because the line would run dry: said at once too
+        if alert.kind.startswith("auto") or outruns_snooze(alert):
+            return not_before
+        snooze = await tx.snoozed_until(line.id, Topic.of(alert.kind), now)
+        return not_before if snooze is None else max(not_before, snooze)  # the queue keeps one per recipient
 
     async def announce(self, tx: Tx, line: Line, household: Household, alert: Alert, now: datetime) -> None:
         """Automatic renewal's news (notice, receipt, failure) to the line's readers, after
