@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import renewal
+from bench import ladder, renewal
 from bench.common import T0, Config, Results, Row
 from bench.data import QUIET, copy_dataset, dataset, iccid
 from bench.emulator import API_KEY, LimitedEsimGo, sims
@@ -170,3 +170,4 @@ async def run(config: Config, folder: Path, results: Results) -> None:
     await _paced(config, folder, results)
     await _rules(config, results)
     await renewal.run(config, results)
+    await ladder.run(config, results)

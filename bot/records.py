@@ -33,6 +33,21 @@ class ReminderSettings:
     data_bytes: tuple[int, ...] = ()
     expiry_hours: tuple[int, ...] = (72, 24)
     target: str = "group"
+    on_day: bool = False  # also the morning of the expiry date (end of quiet hours, household time)
+    after_expiry: bool = False  # also once, a day after the plan expired
+    repeat: bool = False  # critical alerts come back until someone presses Done (household only)
+    repeat_hours: int = 4
+    repeat_times: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepAlive:
+    """A prepaid number that its operator closes after ``days`` without a top-up or use;
+    ``used``: the last use typed by hand (``/used mom today``), beside the last ``/left``."""
+
+    days: int
+    used: datetime | None = None
+    operator: str | None = None  # the rule offered for this operator, when one was chosen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +157,7 @@ class AlertState:
     total: int | None = None
     remaining: int | None = None
     last_as_of: datetime | None = None
+    keepalive_at: datetime | None = None  # the keep-alive deadline the ``keepalive:`` keys were for
 
 
 class AlertKind(enum.StrEnum):
@@ -152,6 +168,10 @@ class AlertKind(enum.StrEnum):
     EXPIRY = "expiry"  # hours before the plan expires
     DEPLETED = "depleted"
     EXPIRED = "expired"
+    EXPIRY_DAY = "expiry_day"  # the morning of the expiry date
+    AFTER_EXPIRY = "after_expiry"  # a day after the plan expired
+    KEEPALIVE = "keepalive"  # hours before a prepaid number closes for want of a top-up or use
+    UNREACHABLE = "unreachable"  # a note to the family: the owner (``note``) gets no private reminders
     # automatic renewal (``bot.renewal``): the notice before charging, the receipt, a failure
     # and an order a guard-rail stopped; ``Alert.plan``, ``token`` and ``note`` tell which
     AUTO_NOTICE = "auto_notice"

@@ -146,8 +146,8 @@ class Router:
         user = incoming.address.user_id
         if incoming.language:
             await tx.set_user_hint(user, incoming.language[:16])
-        if await tx.unreachable(user):
-            await tx.set_unreachable(user, False)  # they talk to us again
+        if not incoming.is_group and await tx.unreachable(user):
+            await tx.set_unreachable(user, False)  # they talk to us privately again (a group message proves nothing)
         home = await self._home(tx, household)
         speaks = household if home is None else replace(home, language=household.language, language_hint=household.language_hint)
         return Reader(home or household, await self.audience.translator(tx, user, speaks, incoming.language), household)

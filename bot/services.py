@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.records import Household, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
+from bot.records import Household, KeepAlive, Line, OrderRecord, Pending, PendingKind, PendingState, Sample
 from bot.reminders.forecast import runs_out
 from bot.reminders.timing import Topic
 from bot.renewal.records import ADMINS, AutoRule, admins_key
@@ -48,6 +48,9 @@ class Watcher(Protocol):
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         """No alert about the line's ``topic`` before ``until``: waiting ones wait until then."""
 
+    async def acknowledged(self, tx: Tx, token: str) -> int:
+        """Done under a repeating alert: its repeats stop everywhere; how many were waiting."""
+
 
 class NoWatcher:
     async def line_seen(self, tx: Tx, line: Line, balance: EsimBalance | None, *, fresh_cycle: bool = False) -> list[Notice]:
@@ -61,6 +64,9 @@ class NoWatcher:
 
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         return None
+
+    async def acknowledged(self, tx: Tx, token: str) -> int:
+        return 0
 
 
 class LineBook:
@@ -119,6 +125,28 @@ class LineBook:
         """No alert about this line and topic until ``until``; then the newest one, once."""
         await self._tx.snooze(line.id, topic, until)
         await self._watcher.line_snoozed(self._tx, line, topic, until)
+
+    # reminders26: snoozes, Done, keep-alive rules, people without private reminders
+    async def snoozed_until(self, line: Line, topic: Topic, now: datetime) -> datetime | None:
+        return await self._tx.snoozed_until(line.id, topic, now)
+
+    async def acknowledge(self, line_id: str, token: str) -> tuple[Line | None, int]:
+        """Done under a repeating alert, pressed in any chat that got it (the token is its
+        proof): its repeats stop everywhere; the line, and how many repeats were waiting."""
+        line = await self._tx.line(line_id)
+        return line, (await self._watcher.acknowledged(self._tx, token) if line is not None else 0)
+
+    async def keepalive(self, line: Line) -> KeepAlive | None:
+        return await self._tx.keepalive(line.id)
+
+    async def set_keepalive(self, line: Line, rule: KeepAlive | None) -> None:
+        """A prepaid number's keep-alive rule or last use changed: reminders look again."""
+        await self._tx.save_keepalive(line.id, rule)
+        await self._watcher.line_seen(self._tx, line, await self._tx.last_balance(line.id))
+
+    async def unreachable(self, user_id: str) -> bool:
+        """Whether the user's private chat refused the bot's reminders (never started, blocked, left)."""
+        return await self._tx.unreachable(user_id)
 
     async def auto_rules(self, line: Line) -> list[AutoRule]:
         """The line's automatic top-up and renewal rules (``bot.renewal``)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Command
-from handlers import auto, balance, family, howto, lines, remind, renew, start, usage
+from handlers import auto, balance, family, howto, lines, remind, renew, snooze, start, usage
 
 
 def build_commands(*extra: Command) -> dict[str, Command]:
@@ -28,7 +28,9 @@ def build_commands(*extra: Command) -> dict[str, Command]:
         Command("buy", renew.buy, "help.renew", hidden=True),
         Command("confirm", renew.confirm, "help.confirm", hidden=True),
         Command("cancel", renew.cancel, "help.cancel", hidden=True),
-        Command("snooze", remind.snooze, "help.snooze", hidden=True),
+        Command("snooze", snooze.snooze, "help.snooze", hidden=True),
+        Command("done", snooze.done, "help.done", hidden=True),
+        Command("used", snooze.used, "help.used", hidden=True),
         *extra,
     ]
     return {c.name: c for c in table}

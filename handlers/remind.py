@@ -6,12 +6,11 @@ from dataclasses import replace
 
 from bot import readback
 from bot.context import Context
-from bot.errors import BotError, NotLinked, UsageError
+from bot.errors import NotLinked, UsageError
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Line, ReminderSettings
-from bot.reminders.timing import SNOOZE, Topic
-from handlers import parsing
+from handlers import ladder, parsing
 from handlers.render import describe
 
 TARGETS = {
@@ -29,6 +28,8 @@ TARGETS = {
 }
 ON = ("on", "på", "开")
 OFF = ("off", "av", "关")
+REPEAT = ("repeat", "gjenta", "重复")
+KEEP = ("keep", "behold", "保号")
 
 
 async def _split_line(ctx: Context, args: tuple[str, ...]) -> tuple[Line | None, tuple[str, ...]]:
@@ -47,7 +48,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     settings = (line.reminders if line else None) or ctx.household.reminders
     if not args:  # the line's automatic rules are read here too
         rules = [describe(ctx.t, rule) for rule in await ctx.lines.auto_rules(line)] if line else []
-        return Reply("\n".join([_describe(ctx, line, settings), *rules]))
+        return Reply("\n".join([_describe(ctx, line, settings), *await ladder.extra(ctx, line), *rules]))
     if line is not None:
         ctx.require_manager(line)
     else:
@@ -59,8 +60,12 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     elif key in ("data", "数据", "流量") and values:
         settings = _data(settings, values, lang)
     elif key in ("expiry", "utløp", "到期") and values:
-        hours = sorted({parsing.parse_hours(v) for v in readback.items(values)}, reverse=True)
-        settings = replace(settings, expiry_hours=tuple(hours[:5]))
+        settings = ladder.expiry(settings, values)
+    elif key in REPEAT and values and line is None:
+        settings = ladder.repeat(settings, values)
+    elif key in KEEP and values and line is not None:
+        await ladder.keep(ctx, line, values)
+        return Reply(ctx.t("remind.saved") + "\n" + "\n".join(await ladder.extra(ctx, line)))
     elif key in ("to", "til", "发给") and values and values.casefold() in TARGETS:
         settings = replace(settings, target=TARGETS[values.casefold()])
     elif key in ("quiet", "stille", "免打扰") and values and line is None:
@@ -77,7 +82,7 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
         household = replace(household, reminders=settings)
         await ctx.settings.save(household)
         ctx = replace(ctx, household=household, t=ctx.t.with_timezone(household.timezone))  # the reply shows the new zone
-    return Reply(ctx.t("remind.saved") + "\n" + _describe(ctx, line, settings))
+    return Reply("\n".join([ctx.t("remind.saved"), _describe(ctx, line, settings), *await ladder.extra(ctx, line)]))
 
 
 def _data(settings: ReminderSettings, values: str, lang: str) -> ReminderSettings:
@@ -97,7 +102,10 @@ def _data(settings: ReminderSettings, values: str, lang: str) -> ReminderSetting
 def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
     t = ctx.t
     data = [t.percent(p / 100) for p in s.data_percent] + [t.data(b) for b in s.data_bytes]
-    expiry = [t.plural("plan.days", h // 24) if h % 24 == 0 else t.plural("remind.hours", h) for h in s.expiry_hours]
+    leads = [ladder.lead(t, h) for h in s.expiry_hours]
+    expiry = [t("remind.expiry_when", values=t.list(leads))] if leads else []
+    expiry += [t("remind.on_day")] if s.on_day else []
+    expiry += [t("remind.after_expiry")] if s.after_expiry else []
     quiet = (
         t("remind.quiet_range", start=t.clock(ctx.household.quiet_start), end=t.clock(ctx.household.quiet_end or ""))
         if ctx.household.quiet_start
@@ -109,7 +117,7 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
         scope=scope,
         state=t("remind.on") if s.enabled else t("remind.off"),
         data=_when(t, "remind.data_when", data),
-        expiry=_when(t, "remind.expiry_when", expiry),
+        expiry=t.list(expiry) if expiry else t("remind.off"),
         quiet=quiet,
         tz=ctx.household.timezone,
         target=t(f"remind.target_{s.target}"),
@@ -119,15 +127,3 @@ def _describe(ctx: Context, line: Line | None, s: ReminderSettings) -> str:
 def _when(t: Translator, msgid: str, values: list[str]) -> str:
     """ "at 20% and 5% left" / "剩余 20% 和 5% 时"; "off" when there is none."""
     return t(msgid, values=t.list(values)) if values else t("remind.off")
-
-
-async def snooze(incoming: Incoming, ctx: Context) -> Reply:
-    """ "Snooze 1 day" under an alert: ``/snooze <line id> data|expiry`` (owner or admin)."""
-    topic = Topic.parse(incoming.args[1]) if len(incoming.args) == 2 else None
-    line = await ctx.lines.get(incoming.args[0][:16]) if topic is not None else None
-    if topic is None or line is None:
-        raise BotError("snooze.gone")
-    ctx.require_manager(line)
-    until = ctx.now + SNOOZE
-    await ctx.lines.snooze(line, topic, until)
-    return Reply(ctx.t(f"snooze.done_{topic}", label=line.label, until=ctx.t.date_time(until)))

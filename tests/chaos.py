@@ -409,6 +409,40 @@ def chaos(folder: Path, *, kills: int, seed: int = 7, scale: Scale = SMALL) -> R
     )
 
 
+def acknowledgement(folder: Path, seed: int) -> int:
+    """Done under a repeating alert, the process SIGKILLed at a random moment of handling the
+    press (before or after its unit commits), an hour passing while it is down, then the
+    press tried again as a person would: how many repeats of that alert came after the first
+    press (issue 26: at most one)."""
+    rnd = random.Random(seed)
+    run = Run(folder / f"ack-{seed}")
+    run.torn = False
+    group = who("g1")
+
+    def advance(span: timedelta) -> Out:
+        got = run.send({"advance": f"PT{int(span.total_seconds())}S"}, None, rnd)
+        run.now += span
+        return got or []
+
+    for text in ("/remind quiet off", "/remind repeat 1h 3", f"/link {DEMO['DEMO20']} DEMO20 dg1"):
+        run.send({**group, "text": text}, None, rnd)
+    got: Out = []
+    while not got:  # the "5 %" alert, the first of its series
+        got = [o for o in advance(timedelta(minutes=30)) if o.get("kind") == "alert"]
+    [first] = got
+    done = next(str(c["command"]) for c in first["choices"] if str(c["command"]).startswith("/done"))
+    advance(timedelta(minutes=90))  # the first repeat an hour after it; the next two an hour apart
+    pressed = len(run.out)
+    while run.send({**group, "text": done}, rnd.choice((0, 0, 1)), rnd) is not None:
+        pass  # the kill must land in the press: a press that ended before it is pressed again
+    advance(timedelta(hours=1))  # down and back: the second repeat may leave if the press was lost
+    run.send({**group, "text": done}, None, rnd)  # pressed again (the platform redelivers it)
+    advance(timedelta(hours=5))
+    run.close()
+    head = str(first["text"]).split("\n", 1)[0]  # a repeat says the same headline (the forecast moves on)
+    return sum(o.get("kind") == "alert" and str(o["text"]).startswith(head) for o in run.out[pressed:])
+
+
 def auto_orders(db: Path) -> list[str]:
     """The client references of the automatic orders the demo provider received (one per
     trigger: the reference is derived from the line and the trigger)."""

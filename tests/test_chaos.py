@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos import chaos
+from tests.chaos import acknowledgement, chaos
 
 KILLS = 50
 
@@ -27,3 +27,7 @@ def test_kills_at_random_moments_lose_nothing_and_repeat_little(tmp_path: Path, 
     assert report.tracebacks == 0
     reference, crashed = report.auto_orders
     assert reference >= 1 and crashed == reference, f"automatic orders: {reference} without a crash, {crashed} with kills"
+
+
+def test_a_kill_between_done_and_its_commit_repeats_at_most_one_reminder(tmp_path: Path) -> None:
+    assert acknowledgement(tmp_path, seed=2) <= 1

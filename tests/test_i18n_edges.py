@@ -145,6 +145,14 @@ def scenarios(t: Translator) -> Iterator[dict[str, str]]:
             "private": "https://t.me/EsimTestBot?start=join_K7PQ2XWM",
             "link": "https://matrix.to/#/@esim:example.org",
             "minutes": "10",
+            "gap": t("auto.gap_day") if i % 2 else t.plural("auto.gap_hours", 12),
+            "month": t.plural("auto.month_count", 1 + i),
+            "amount": data,
+            "count": "8",
+            "most": "10",
+            "every": t.plural("remind.hours", 1 + 3 * i),
+            "times": str(i + 1),
+            "names": t.list(items or ["Anna"]),
             "chats": "\n".join(
                 f"• {c}"
                 for c in (

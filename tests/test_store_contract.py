@@ -442,3 +442,33 @@ async def test_automatic_rules_decisions_and_order_times_round_trip(backend: Bac
     assert await backend.read(lambda tx: tx.auto_decision("autoabc")) == [replace(decision, step=Step.DONE)] * 2
     async with backend.store.transaction() as tx:
         assert await tx.auto_decision("nope") is None and await tx.auto_made("nope") == []
+
+
+# reminders26: keep-alive rules, Done, notes about unreachable people, the newer settings ------
+
+
+async def test_reminder_state_of_issue_26_round_trips_and_old_settings_still_read(backend: Backend) -> None:
+    from bot.records import KeepAlive, from_doc
+
+    ladder = ReminderSettings(expiry_hours=(168, 72, 24, 6), on_day=True, after_expiry=True, repeat=True, repeat_hours=2)
+    home = Household(id="console:h1", is_group=True, created_at=T0, reminders=ladder)
+    rule = KeepAlive(days=180, used=T0)
+    async with backend.store.transaction() as tx:
+        await tx.save_household(home)
+        await tx.save_keepalive("line1", rule)
+        assert await tx.acknowledge("tok", T0) is True
+        assert await tx.acknowledge("tok", T0 + LEASE) is False  # a second press changes nothing
+        await tx.note_unreachable("console:u1", T0)
+    assert await backend.read(lambda tx: tx.household("console:h1")) == [home] * 2
+    assert await backend.read(lambda tx: tx.keepalive("line1")) == [rule] * 2
+    assert await backend.read(lambda tx: tx.acknowledged("tok")) == [True] * 2
+    assert await backend.read(lambda tx: tx.unreachable_noted("console:u1")) == [T0] * 2
+    async with backend.store.transaction() as tx:
+        await tx.save_keepalive("line1", None)
+        await tx.note_unreachable("console:u1", None)
+        assert await tx.acknowledged("other") is False
+    assert await backend.read(lambda tx: tx.keepalive("line1")) == [None] * 2
+    assert await backend.read(lambda tx: tx.unreachable_noted("console:u1")) == [None] * 2
+    # settings stored before issue 26 read with the new fields at their defaults
+    old = from_doc(ReminderSettings, {"enabled": True, "data_percent": [20, 5], "expiry_hours": [72, 24], "target": "group"})
+    assert old == ReminderSettings() and not old.on_day and not old.repeat

@@ -28,10 +28,11 @@ from bot.i18n import Catalogs
 from bot.metrics import Metrics
 from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform, ConsoleReader, tick_command
+from bot.records import Line
 from bot.reminders.delivery import Delivery, Render
 from bot.reminders.events import Events
 from bot.reminders.loop import JobLoop
-from bot.reminders.planner import Planner
+from bot.reminders.planner import Operators, Planner
 from bot.reminders.poller import Cadence, Poller
 from bot.reminders.queue import AlertQueue
 from bot.reminders.text import AlertRenderer
@@ -45,7 +46,7 @@ from bot.store.kept import ProviderState
 from bot.web import WebServer
 from handlers import dashboard
 from handlers.registry import build_commands
-from providers.base import BalanceEvent, Provider
+from providers.base import BalanceEvent, HandTracked, Provider
 from providers.manual import ManualProvider
 
 __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
@@ -205,6 +206,16 @@ def _home(links: home.HomeLinks | None, settings: Settings, core: Core, router: 
         )
 
 
+def _operators(providers: Mapping[str, Provider]) -> Operators:
+    """The operator of a line kept by hand (its provider has the ``HandTracked`` capability)."""
+
+    async def operator(line: Line) -> str | None:
+        provider = providers.get(line.provider)
+        return (await provider.operator(line.ref) or "other") if isinstance(provider, HandTracked) else None
+
+    return operator
+
+
 def _webhooks(
     web: WebServer | None,
     settings: Settings,
@@ -281,7 +292,7 @@ def build_reminders(
     """The stages after the queue, each after what it depends on; ``queue`` and ``events``
     come in built, since the platforms need ``events`` before delivery can have them."""
     wake = asyncio.Event()  # set when there is new work; the job loop waits on it
-    planner = Planner(queue=queue, audience=audience, on_queued=wake.set)
+    planner = Planner(queue=queue, audience=audience, operators=_operators(providers), on_queued=wake.set)
     delivery = Delivery(
         store=store, queue=queue, platforms=platforms, render=render, events=events, hold=planner.hold, metrics=metrics, now=now
     )

@@ -24,7 +24,7 @@ from bot.context import Command, Context
 from bot.errors import UsageError
 from bot.messages import Address, Incoming, Picture, Reply, SendKind
 from bot.names import PlatformName
-from bot.platforms.base import Handler, SendLimits
+from bot.platforms.base import Handler, SendLimits, TargetGone
 
 NAME = PlatformName.CONSOLE
 _DURATION = re.compile(r"^P(?:(\d{1,4})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,8})M)?(?:(\d{1,9})S)?)?$")
@@ -63,6 +63,7 @@ class Line:
 
     incoming: Incoming | None = None
     advance: timedelta | None = None
+    refuse: tuple[str, bool] | None = None  # {"unreachable": user} / {"reachable": user}
 
 
 class ConsolePlatform:
@@ -84,6 +85,7 @@ class ConsolePlatform:
         self.jsonl = jsonl
         self._user = user
         self._choices: list[str] = []
+        self._refusing: set[str] = set()  # users whose private chat refuses alerts (never started, blocked)
         self.done = asyncio.Event()
         self.failed = False
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +105,8 @@ class ConsolePlatform:
             self._task.cancel()
 
     async def send(self, to: Address, reply: Reply, *, kind: SendKind = SendKind.REPLY) -> None:
+        if kind == SendKind.ALERT and reply.private and to.chat in self._refusing:
+            raise TargetGone("this user's private chat refuses messages")
         image = self.save_picture(reply.picture) if reply.picture is not None else None
         if self.jsonl:
             self._emit(
@@ -167,7 +171,10 @@ class ConsolePlatform:
                 self._emit({"error": str(exc)})
                 self._emit({"idle": True})
             return
-        if item.advance is not None:
+        if item.refuse is not None:
+            user, refused = item.refuse
+            (self._refusing.add if refused else self._refusing.discard)(user)
+        elif item.advance is not None:
             await steps.run_until(self._now() + item.advance)
         elif item.incoming is not None:
             for reply in await handler(item.incoming):
@@ -198,6 +205,11 @@ class ConsolePlatform:
             if not isinstance(obj["advance"], str):
                 raise ValueError("advance must be an ISO-8601 duration string like PT6H")
             return Line(advance=parse_duration(obj["advance"]))
+        for key in ("unreachable", "reachable"):
+            if key in obj:
+                if not isinstance(obj[key], str) or not obj[key]:
+                    raise ValueError(f"{key} must be a user id")
+                return Line(refuse=(obj[key], key == "unreachable"))
         chat, user, text = obj.get("chat"), obj.get("user"), obj.get("text")
         for key, value in (("chat", chat), ("user", user)):
             if not isinstance(value, str) or not value or len(value) > 200:

@@ -58,6 +58,7 @@ class _Plan:
     deferred: list[tuple[OutboxItem, datetime]] = field(default_factory=list)
     held: list[tuple[OutboxItem, datetime]] = field(default_factory=list)
     unserved: list[OutboxItem] = field(default_factory=list)
+    acknowledged: list[OutboxItem] = field(default_factory=list)  # repeats someone pressed Done for
 
 
 class Delivery:
@@ -93,6 +94,8 @@ class Delivery:
                 await self._queue.save(tx, replace(item, not_before=until))
             for item in plan.unserved:
                 await self._drop(tx, item, "platform not running")
+            for item in plan.acknowledged:  # Done was pressed in another process or chat
+                await self._drop(tx, item, "acknowledged")
         if plan.unserved:
             log.warning("%d alerts dropped: their platform has not run here for %s", len(plan.unserved), UNSERVED_WAIT)
         for item, slot in plan.deferred:
@@ -129,6 +132,9 @@ class Delivery:
             slot = pacer.next_slot(item.chat, is_group, now)
             if slot > now:
                 plan.deferred.append((item, slot))  # pacing: in memory, not a store write
+                continue
+            if item.note and item.note.startswith("repeat") and item.alert.token and await tx.acknowledged(item.alert.token):
+                plan.acknowledged.append(item)
                 continue
             until = await self._hold(tx, item, now)
             if until is not None and until > now:

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.names import PlatformName
-from bot.records import Household, Line, OutboxItem
-from bot.reminders import timing
+from bot.records import Household, Line, OutboxItem, OutboxState
+from bot.reminders import notes, timing
+from bot.reminders.rules import outruns_snooze
 from bot.reminders.timing import Topic
 from bot.store import Store, Tx
 
@@ -26,6 +27,7 @@ class Queue(Protocol):
 
     def waiting(self) -> Iterator[OutboxItem]: ...
     async def save(self, tx: Tx, item: OutboxItem) -> None: ...
+    async def enqueue(self, tx: Tx, item: OutboxItem) -> OutboxItem: ...
     async def drop(self, tx: Tx, predicate: Callable[[OutboxItem], bool], note: str) -> None: ...
 
 
@@ -68,6 +70,7 @@ class Events:
         fallback = item.note is not None and item.note.startswith("fallback")
         if item.private_user is not None:
             await tx.set_unreachable(line.owner, True)
+            await notes.unreachable(tx, self._queue, line, household, self._now())
             if both or fallback or not household.active:
                 return None
             platform, chat = household.id.split(":", 1)
@@ -83,7 +86,7 @@ class Events:
             )
         owner_gone = await tx.unreachable(line.owner)
         await self._leave(tx, item.platform, item.chat)
-        if both or fallback or owner_gone:
+        if both or fallback or owner_gone or item.note == notes.NOTE:  # the note is for the group only
             return None
         return self._copy(item, mention=None, private_user=line.owner.split(":", 1)[1], note="fallback from group")
 
@@ -94,10 +97,26 @@ class Events:
         await self._queue.drop(tx, lambda item: item.line_id == line.id, "line removed")
 
     async def snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
-        """ "Snooze 1 day": what waits about this line and topic waits until then."""
+        """A snooze: what waits about this line and topic waits until then, but news that the
+        line ran out; repeats that fall inside the snooze are dropped (later ones still come)."""
         for item in self._queue.waiting():
-            if item.line_id == line.id and Topic.of(item.alert.kind) == topic and item.not_before < until:
+            if item.line_id != line.id or Topic.of(item.alert.kind) != topic or item.not_before >= until:
+                continue
+            if item.note == notes.NOTE or outruns_snooze(item.alert) or item.alert.kind.startswith("auto"):
+                continue  # the note, running out, and renewal news are never snoozed
+            if item.note and item.note.startswith("repeat"):
+                await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="snoozed"))
+            else:
                 await self._queue.save(tx, replace(item, not_before=until))
+
+    async def acknowledged(self, tx: Tx, token: str) -> int:
+        """Done under a repeating alert: its waiting repeats go, in every chat of the family
+        (other processes drop theirs at send time: ``Delivery`` reads the acknowledgement)."""
+        await tx.acknowledge(token, self._now())
+        gone = [i for i in self._queue.waiting() if i.alert.token == token and i.note and i.note.startswith("repeat")]
+        for item in gone:
+            await self._queue.save(tx, replace(item, state=OutboxState.DROPPED, note="acknowledged"))
+        return len(gone)
 
     async def quiet_changed(self, tx: Tx, household: Household) -> None:
         """Quiet hours moved or ended: alerts waiting for the old morning wait as the new
@@ -105,7 +124,8 @@ class Events:
         now = self._now()
         until = timing.quiet_until(household, now) or now
         for item in self._queue.waiting():
-            if item.household_id == household.id and item.not_before > now and item.attempts == 0:
+            repeat = item.note is not None and item.note.startswith("repeat")  # keep their own times
+            if item.household_id == household.id and item.not_before > now and item.attempts == 0 and not repeat:
                 await self._queue.save(tx, replace(item, not_before=until))
 
     @staticmethod

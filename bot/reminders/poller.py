@@ -24,10 +24,11 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.records import Household, Line
+from bot.reminders.deadlines import ahead
 from bot.reminders.forecast import runs_out
 from bot.reminders.rules import next_crossing
 from bot.store import Store, Tx
-from providers.base import EsimBalance, Provider, Status
+from providers.base import EsimBalance, HandTracked, Provider, Status
 from providers.errors import ProviderError, TryLater
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,9 @@ class Poller:
         state = await tx.alert_state(line.id) if balance.status is not Status.TERMINATED else None
         if state is not None:
             settings = line.reminders or household.reminders
-            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)))
+            hand_tracked = isinstance(self._providers.get(line.provider), HandTracked)
+            deadlines = await ahead(tx, line, household, balance, hand_tracked=hand_tracked)
+            expiry, data = next_crossing(balance, settings, state, runs_out(balance, await tx.samples(line.id)), deadlines)
             if expiry is not None:
                 nxt = min(nxt, expiry + STEP)
             if data is not None:

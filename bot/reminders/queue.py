@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from sortedcontainers import SortedList
 
 from bot.records import Alert, OutboxItem, OutboxState
-from bot.reminders.rules import SEVERITY
+from bot.reminders.rules import SEVERITY, outruns_snooze
 from bot.store import Store, Tx
 
 Key = tuple[str, str, str, str | None]
+OWN_KEYS = ("repeat", "unreachable")  # notes of items that never collapse with the line's alert
 _END = datetime.max.replace(tzinfo=UTC)
 Order = tuple[datetime, datetime, str, str, str, str]
 
@@ -33,7 +34,9 @@ def _rank(alert: Alert) -> tuple[int, int]:
 def _key(item: OutboxItem) -> Key:
     """Alerts with the same key collapse while unsent: one line, one chat, one recipient."""
     auto = item.alert.kind.startswith("auto")  # renewal news never replaces a reminder, nor other news (a receipt stays)
-    return item.line_id + (f":{item.alert.kind}:{item.alert.token}" if auto else ""), item.platform, item.chat, item.private_user
+    own = item.note if item.note and item.note.startswith(OWN_KEYS) else ""  # each repeat, the unreachable note
+    news = f":{item.alert.kind}:{item.alert.token}" if auto else ""
+    return item.line_id + news + own, item.platform, item.chat, item.private_user
 
 
 def _order(item: OutboxItem) -> Order:
@@ -104,9 +107,9 @@ class AlertQueue:
             alert = item.alert
             if _rank(old.alert) < _rank(alert):  # the worse news stays the headline, with today's numbers
                 alert = replace(alert, kind=old.alert.kind, threshold=old.alert.threshold)
-            item = replace(
-                item, id=old.id, alert=alert, created_at=old.created_at, not_before=max(old.not_before, item.not_before)
-            )
+            # the later start wins (quiet hours, a snooze), but news that the line ran out never waits for a snooze
+            start = item.not_before if outruns_snooze(item.alert) else max(old.not_before, item.not_before)
+            item = replace(item, id=old.id, alert=alert, created_at=old.created_at, not_before=start)
         await self.save(tx, item)
         return item
 

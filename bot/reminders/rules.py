@@ -14,9 +14,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.records import Alert, AlertKind, AlertState, ReminderSettings, ThresholdKey
+from bot.reminders import ladder
+from bot.reminders.ladder import NO_DEADLINES, Deadlines
 from providers.base import BalanceEvent, EsimBalance, Status
 
-SEVERITY = (AlertKind.EXPIRED, AlertKind.DEPLETED, AlertKind.EXPIRY, AlertKind.DATA_BYTES, AlertKind.DATA)
+CRITICAL_HOURS = 24
+SEVERITY = (
+    AlertKind.AFTER_EXPIRY,
+    AlertKind.EXPIRED,
+    AlertKind.DEPLETED,
+    AlertKind.EXPIRY_DAY,
+    AlertKind.EXPIRY,
+    AlertKind.KEEPALIVE,
+    AlertKind.DATA_BYTES,
+    AlertKind.DATA,
+)
 
 
 @dataclass(frozen=True)
@@ -27,13 +39,18 @@ class Evaluation:
     new_cycle: bool
 
 
-def crossed_keys(balance: EsimBalance, settings: ReminderSettings, now: datetime) -> list[ThresholdKey]:
+def crossed_keys(
+    balance: EsimBalance, settings: ReminderSettings, now: datetime, deadlines: Deadlines = NO_DEADLINES
+) -> list[ThresholdKey]:
     """Every threshold this balance is past (``data:20``, ``expiry:24``, ``depleted``...)."""
     key = ThresholdKey.of
     keys: list[ThresholdKey] = []
+    if deadlines.keepalive is not None:
+        keys += ladder.crossed(ladder.keepalive_points(deadlines.keepalive, settings), now)
     expired = balance.status == Status.EXPIRED or (balance.expires_at is not None and now >= balance.expires_at)
     if expired:
-        return [key(AlertKind.EXPIRED)]
+        after = balance.expires_at is not None and settings.after_expiry and now >= balance.expires_at + ladder.AFTER
+        return [key(AlertKind.EXPIRED), *([key(AlertKind.AFTER_EXPIRY)] if after else [])]
     left, total = balance.data_remaining_bytes, balance.data_total_bytes
     if not balance.data_unlimited and left is not None:
         if left <= 0 or balance.status == Status.DEPLETED:
@@ -43,8 +60,7 @@ def crossed_keys(balance: EsimBalance, settings: ReminderSettings, now: datetime
             keys += [key(AlertKind.DATA, p) for p in settings.data_percent if pct <= p]
         keys += [key(AlertKind.DATA_BYTES, b) for b in settings.data_bytes if left <= b]
     if balance.expires_at is not None:
-        hours_left = (balance.expires_at - now).total_seconds() / 3600
-        keys += [key(AlertKind.EXPIRY, h) for h in settings.expiry_hours if hours_left <= h]
+        keys += ladder.crossed_expiry(balance.expires_at, settings, deadlines.morning, now)
     return keys
 
 
@@ -66,12 +82,18 @@ def evaluate(
     now: datetime,
     *,
     fresh_cycle: bool = False,
+    deadlines: Deadlines = NO_DEADLINES,
 ) -> Evaluation | None:
-    """Decide the due alerts; None when the balance is older than what we already saw."""
+    """Decide the due alerts; None when the balance is older than what we already saw.
+    A keep-alive deadline that moved (a top-up or use) re-arms its own points only."""
     if state is not None and state.last_as_of is not None and balance.as_of < state.last_as_of:
         return None  # clock skew or a late answer: never go backwards
-    crossed = crossed_keys(balance, settings, now)
+    crossed = crossed_keys(balance, settings, now, deadlines)
     new_cycle = fresh_cycle or is_new_cycle(state, balance)
+    if state is not None and state.keepalive_at != deadlines.keepalive:
+        kept = tuple(k for k in state.announced if k.kind is not AlertKind.KEEPALIVE)
+        passed = [k for k in crossed if k.kind is AlertKind.KEEPALIVE]  # a new deadline's past points are old news
+        state = replace(state, announced=(*kept, *passed), keepalive_at=deadlines.keepalive)
     if new_cycle or state is None:
         announced: tuple[ThresholdKey, ...] = tuple(crossed)
         due: tuple[ThresholdKey, ...] = ()
@@ -87,6 +109,7 @@ def evaluate(
         total=balance.data_total_bytes,
         remaining=balance.data_remaining_bytes,
         last_as_of=min(balance.as_of, now),  # an answer stamped in the future must not hide the next ones
+        keepalive_at=deadlines.keepalive,
     )
     if not settings.enabled:
         due = ()
@@ -123,22 +146,27 @@ def make_alert(
 
 
 def next_crossing(
-    balance: EsimBalance, settings: ReminderSettings, state: AlertState, runs_out_at: datetime | None
+    balance: EsimBalance,
+    settings: ReminderSettings,
+    state: AlertState,
+    runs_out_at: datetime | None,
+    deadlines: Deadlines = NO_DEADLINES,
 ) -> tuple[datetime | None, datetime | None]:
     """The earliest moments an unannounced threshold may be crossed, to look just then:
-    (expiry moment: known from the expiry date; data moment: predicted from the pace).
-    Once "expired" is announced nothing is left to cross this cycle (the lead times it skipped
-    would be moments in the past: a poll every minute); the normal cadence notices a renewal."""
+    (expiry moment: known from the expiry date or the keep-alive deadline; data moment:
+    predicted from the pace). Once "expired" is announced only "after expiry" is left this
+    cycle (the lead times it skipped would be moments in the past: a poll every minute);
+    the normal cadence notices a renewal."""
     key, announced = ThresholdKey.of, state.announced
+    keepalive = ladder.keepalive_points(deadlines.keepalive, settings) if deadlines.keepalive else []
+    expiry = [at for at in [ladder.upcoming(keepalive, announced)] if at is not None]
     if key(AlertKind.EXPIRED) in announced:
-        return None, None
-    expiry: list[datetime] = []
+        after = balance.expires_at is not None and settings.after_expiry and key(AlertKind.AFTER_EXPIRY) not in announced
+        expiry += [balance.expires_at + ladder.AFTER] if after and balance.expires_at else []
+        return min(expiry, default=None), None
     if balance.expires_at is not None:
-        expiry += [
-            balance.expires_at - timedelta(hours=h) for h in settings.expiry_hours if key(AlertKind.EXPIRY, h) not in announced
-        ]
-        if key(AlertKind.EXPIRED) not in announced:
-            expiry.append(balance.expires_at)
+        expiry += [at for at in [ladder.next_expiry(balance.expires_at, settings, deadlines.morning, announced)] if at]
+        expiry.append(balance.expires_at)
     data: list[datetime] = []
     left, total = balance.data_remaining_bytes, balance.data_total_bytes
     if runs_out_at is not None and left and not balance.data_unlimited:
@@ -175,3 +203,21 @@ def balance_from_event(last: EsimBalance | None, event: BalanceEvent) -> EsimBal
     if not changes:
         return None
     return replace(last, as_of=max(event.received_at, last.as_of), **changes)
+
+
+def is_critical(alert: Alert, settings: ReminderSettings) -> bool:
+    """The kinds that repeat until acknowledged: data used up or under the last threshold,
+    expired, expiring (or a prepaid number closing) within a day."""
+    kind, value = alert.kind, alert.threshold
+    if kind in (AlertKind.DEPLETED, AlertKind.EXPIRED, AlertKind.AFTER_EXPIRY, AlertKind.EXPIRY_DAY):
+        return True
+    if kind in (AlertKind.EXPIRY, AlertKind.KEEPALIVE):
+        return value is not None and value <= CRITICAL_HOURS
+    last = min(settings.data_percent if kind is AlertKind.DATA else settings.data_bytes, default=None)
+    return kind in (AlertKind.DATA, AlertKind.DATA_BYTES) and value is not None and value == last
+
+
+def outruns_snooze(alert: Alert) -> bool:
+    """A snooze never hides that the line ran out: these come during one (once: thresholds
+    are announced once a cycle)."""
+    return alert.kind in (AlertKind.DEPLETED, AlertKind.EXPIRED)

@@ -9,12 +9,21 @@ from bot.audience import Audience
 from bot.i18n import Translator
 from bot.messages import Choice, Reply
 from bot.names import PREFIXES
-from bot.records import Alert, OutboxItem
+from bot.records import Alert, AlertKind, OutboxItem
 from bot.reminders.timing import Topic
 from bot.renewal.text import renewal_buttons, renewal_news
 from bot.store import Store
 
-_ICON = {"data": "⚠️", "data_bytes": "⚠️", "expiry": "⏰", "depleted": "❌", "expired": "❌"}
+_ICON = {
+    "data": "⚠️",
+    "data_bytes": "⚠️",
+    "expiry": "⏰",
+    "expiry_day": "⏰",
+    "keepalive": "⏳",
+    "depleted": "❌",
+    "expired": "❌",
+    "after_expiry": "❌",
+}
 
 
 class AlertRenderer:
@@ -35,6 +44,12 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
     """The alert as the reader will see it, from the facts kept in the outbox."""
     if alert.kind.startswith("auto"):
         return renewal_news(alert, t, now, prefix)
+    if alert.kind == AlertKind.UNREACHABLE:
+        return t("alert.unreachable", name=alert.label, start=f"{prefix}start")
+    if alert.kind == AlertKind.KEEPALIVE:
+        at = alert.at or now
+        used = f"{prefix}used {alert.label} today"
+        return t("alert.keepalive", label=alert.label, relative=t.days(at, now), date=t.date(at), used=used)
     parts = [_ICON.get(alert.kind, "⚠️") + " " + _headline(alert, t, now)]
     if alert.kind not in ("data", "data_bytes") and alert.remaining is not None and alert.total and not alert.unlimited:
         parts.append(t("balance.data", left=t.data(alert.remaining), total=t.data(alert.total)))
@@ -42,7 +57,7 @@ def render(alert: Alert, t: Translator, now: datetime, prefix: str) -> str:
         parts.append(t("balance.expires", date=t.date(alert.expires_at), relative=t.days(alert.expires_at, now)))
     if alert.runs_out_at is not None and alert.kind in ("data", "data_bytes") and alert.runs_out_at > now:
         parts.append(forecast_sentence(t, alert.runs_out_at, alert.expires_at, now))
-    if alert.provider == "manual":
+    if alert.operator is not None:
         parts.append(t("alert.howto", command=howto_command(alert, prefix)))
     else:
         parts.append(t("alert.renew", command=f"{prefix}renew {alert.label}"))
@@ -58,16 +73,20 @@ def forecast_sentence(t: Translator, runs_out: datetime, expires_at: datetime | 
 
 
 def buttons(alert: Alert, line_id: str, t: Translator, prefix: str) -> tuple[Choice, ...]:
-    """Under an alert: "Top up" (the how-to for a line tracked by hand) and "Snooze 1 day";
+    """Under an alert: "Done" when it repeats until acknowledged, "Top up" (the how-to for a
+    line tracked by hand) and "Snooze" (which offers the choices);
     under a notice of an automatic order: "Cancel"; under its receipt: nothing to do."""
     if alert.kind.startswith("auto"):
         return renewal_buttons(alert, t, prefix)
+    if alert.kind == AlertKind.UNREACHABLE:
+        return ()
     topup = (
         Choice(t("button.howto"), howto_command(alert, prefix))
-        if alert.provider == "manual"
+        if alert.operator is not None
         else Choice(t("button.topup"), f"{prefix}renew {alert.label}")
     )
-    return (topup, Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
+    done = (Choice(t("button.done"), f"{prefix}done {line_id} {alert.token}"),) if alert.token else ()
+    return (*done, topup, Choice(t("button.snooze"), f"{prefix}snooze {line_id} {Topic.of(alert.kind)}"))
 
 
 def howto_command(alert: Alert, prefix: str) -> str:
@@ -78,12 +97,12 @@ def howto_command(alert: Alert, prefix: str) -> str:
 
 
 def _headline(alert: Alert, t: Translator, now: datetime) -> str:
-    if alert.kind == "expired":
+    if alert.kind in ("expired", "after_expiry"):
         when = alert.expires_at or now
         return t("alert.expired", label=alert.label, date=t.date(when))
     if alert.kind == "depleted":
         return t("alert.depleted", label=alert.label)
-    if alert.kind == "expiry" and alert.expires_at is not None:
+    if alert.kind in ("expiry", "expiry_day") and alert.expires_at is not None:
         return t("alert.expiry", label=alert.label, relative=t.days(alert.expires_at, now), date=t.date_time(alert.expires_at))
     left = t.data(alert.remaining or 0)
     if alert.kind == "data" and alert.total:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.records import AlertKind, Household
 
-SNOOZE = timedelta(days=1)  # "Snooze 1 day" under an alert
+MORNING = "08:00"  # the morning of a household without quiet hours
 
 
 class Topic(StrEnum):
@@ -19,7 +20,7 @@ class Topic(StrEnum):
 
     @classmethod
     def of(cls, kind: AlertKind) -> Topic:
-        return cls.EXPIRY if kind in (AlertKind.EXPIRY, AlertKind.EXPIRED) else cls.DATA
+        return cls.DATA if kind in (AlertKind.DATA, AlertKind.DATA_BYTES, AlertKind.DEPLETED) else cls.EXPIRY
 
     @classmethod
     def parse(cls, text: str) -> Topic | None:
@@ -41,3 +42,38 @@ def quiet_until(household: Household, now: datetime) -> datetime | None:
         return None
     day = local.date() if t < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+
+
+def morning(household: Household, day: datetime) -> datetime:
+    """The morning of ``day``'s date in the household's time zone: when its quiet hours end
+    (08:00 without quiet hours)."""
+    tz = ZoneInfo(household.timezone)
+    return _morning(household.timezone, household.quiet_end or MORNING, day.astimezone(tz).date())
+
+
+@lru_cache(maxsize=4096)
+def _morning(zone: str, end: str, day: date) -> datetime:
+    """That date's ``end`` o'clock in ``zone``, in UTC (a sweep asks it of every line: kept)."""
+    return datetime.combine(day, time.fromisoformat(end), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def next_morning(household: Household, now: datetime) -> datetime:
+    """The next end of the quiet hours after ``now`` ("until tomorrow morning")."""
+    today = morning(household, now)
+    if today > now:
+        return today
+    tz = ZoneInfo(household.timezone)
+    return morning(household, datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(12), tzinfo=tz))
+
+
+def repeats(household: Household, first: datetime, every: timedelta, times: int) -> list[datetime]:
+    """When a repeat-until-acknowledged alert comes back: every ``every`` after the first,
+    ``times`` times, a repeat in the quiet hours at their end (one at a time: the
+    moments only grow, so two repeats never leave together)."""
+    out: list[datetime] = []
+    at = first
+    for _ in range(max(times, 0)):
+        at = at + every
+        at = quiet_until(household, at) or at
+        out.append(at)
+    return out

@@ -48,6 +48,9 @@ class ReminderWatcher:
     async def line_snoozed(self, tx: Tx, line: Line, topic: Topic, until: datetime) -> None:
         await self._events.snoozed(tx, line, topic, until)
 
+    async def acknowledged(self, tx: Tx, token: str) -> int:
+        return await self._events.acknowledged(tx, token)
+
     async def household_changed(self, tx: Tx, household: Household) -> None:
         await self._events.quiet_changed(tx, household)
         tx.after_commit(self._loop.poke)

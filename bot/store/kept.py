@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.renewal.records import AutoRule, Decision, Kind
 from bot.store.interface import Store
+from bot.store.reminded import ReminderViews
 
 OPEN = ("auto_open", "all")  # the tokens of decisions not finished yet (a short list)
 KEEP_MADE = 40  # automatic order times kept per line (the daily and monthly limits)
@@ -32,14 +33,8 @@ def snoozed_until(stored: Any, now: datetime) -> datetime | None:
     return until if until.tzinfo is not None and until > now else None
 
 
-class StateViews:
+class StateViews(ReminderViews):
     """The typed views; a backend's unit supplies ``get_state`` and ``put_state``."""
-
-    async def get_state(self, namespace: str, key: str) -> Any:
-        raise NotImplementedError
-
-    async def put_state(self, namespace: str, key: str, value: Any) -> None:
-        raise NotImplementedError
 
     async def snoozed_until(self, line_id: str, topic: str, now: datetime) -> datetime | None:
         """When the snooze of the line's ``topic`` ends, if it still runs at ``now``."""

@@ -49,6 +49,8 @@ async def test_alert_offers_top_up_and_snooze(start_bot: Callable[..., MatrixBot
     await alice.ask(room, BOT, "!link 8947000000000000020 DEMO20 mom")
     bot.advance("PT12H")
     alert = await alice.reply_from(room, BOT)
-    assert "mom" in alert.body and "Snooze 1 day" in alert.body, alert.body
-    snoozed = await alice.ask(room, BOT, "!2")  # the second choice of the last list: Snooze 1 day
+    assert "mom" in alert.body and "Snooze…" in alert.body, alert.body
+    offer = await alice.ask(room, BOT, "!2")  # the second choice of the last list: Snooze…
+    assert catalog_text("en", "snooze.choose", label="mom") in offer.body, offer.body
+    snoozed = await alice.ask(room, BOT, "!3")  # its third choice: 3 days
     assert catalog_text("en", "snooze.done_data", label="mom") in snoozed.body, snoozed.body

@@ -1,5 +1,5 @@
 """What a phone user taps on Telegram: the usage chart as a photo, the buttons under a balance
-and under an alert (rights respected), and "Snooze 1 day" holding the next alert back."""
+and under an alert (rights respected), and Snooze's choices (a snooze never hides that the line ran out)."""
 
 from __future__ import annotations
 
@@ -82,13 +82,14 @@ def test_alert_buttons_rights_and_snooze(start_bot: Callable[..., BotProcess]) -
     tg.press(KID, FAMILY, alert, snooze)  # not the owner, not an admin: refused, nothing changes
     refused = tg.reply(FAMILY)
     assert refused["text"] == t("error.owner_or_admin", label="妈妈")
-    tg.press(MEI, FAMILY, alert, snooze)  # at 20:00: nothing about data until 20:00 tomorrow
-    done = tg.reply(FAMILY)  # an alert's buttons are anyone's: answered with a new message
+    tg.press(MEI, FAMILY, alert, snooze)  # at 20:00: Snooze offers its choices (issue 26)
+    offer = tg.reply(FAMILY)  # an alert's buttons are anyone's: answered with a new message
+    assert labels(offer) == [t("snooze.hour"), t("snooze.morning"), t("snooze.days3")]
+    tg.press(MEI, FAMILY, offer, buttons(offer)[2])  # 3 days
+    done = tg.edited(offer["message_id"], offer["text"])  # a reply's button answers in place
     assert done["text"].endswith(t("snooze.done_data", label="妈妈", until="@").split("@")[1])
 
-    advance(port, "PT22H")  # the data ran out at about 16:45 while snoozed: nothing is sent yet
-    assert tg.pending(FAMILY) == []
-    advance(port, "PT3H")  # the snooze is over (20:00, before the quiet hours): one alert, the newest news
+    advance(port, "PT22H")  # the data ran out at about 16:45 while snoozed: a snooze never hides that
     [after] = tg.replies(FAMILY, 1)
     assert "❌" in after["text"] and "妈妈" in after["text"]
     advance(port, "PT6H")
