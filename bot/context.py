@@ -16,13 +16,13 @@ from bot.errors import NotAllowed, NotLinked
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
 from bot.records import Household, Line
-from bot.services import HouseholdSettings, LineBook, LinkAttempts, OrderBook
+from bot.services import HouseholdSettings, LineBook, LineRules, LinkAttempts, OrderBook
 from providers.base import HandTracked, Provider
 
 
 @dataclass(frozen=True)
 class Context:
-    """``lines``, ``orders``, ``settings`` and ``attempts`` are narrow services over the
+    """``lines``, ``rules``, ``orders``, ``settings`` and ``attempts`` are narrow services over the
     message's unit of work (``bot.services``), committed after the reply is made, only when
     something changed."""
 
@@ -30,6 +30,7 @@ class Context:
     household: Household  # the family (the home household when this chat joined one)
     chat: Household  # this chat's own record (the household itself unless it joined another)
     lines: LineBook
+    rules: LineRules
     orders: OrderBook
     settings: HouseholdSettings
     attempts: LinkAttempts

@@ -30,7 +30,7 @@ from bot.messages import MAX_TEXT, Address, Incoming, Reply, chat_title, clean_t
 from bot.metrics import Metrics
 from bot.names import PREFIXES
 from bot.records import Household
-from bot.services import HouseholdSettings, LineBook, LinkAttempts, NoWatcher, OrderBook, Watcher
+from bot.services import HouseholdSettings, LineBook, LineRules, LinkAttempts, NoWatcher, OrderBook, Watcher
 from bot.store import Store, Tx
 from providers import errors as perr
 from providers.base import Provider
@@ -180,6 +180,7 @@ class Router:
             household=reader.household,
             chat=reader.chat,
             lines=LineBook(tx, hid, self.watcher),
+            rules=LineRules(tx, self.watcher),
             orders=OrderBook(tx, self.store, hid),
             settings=HouseholdSettings(tx, self.store, self.watcher),
             attempts=LinkAttempts(tx),

@@ -136,6 +136,18 @@ class LineBook:
         line = await self._tx.line(line_id)
         return line, (await self._watcher.acknowledged(self._tx, token) if line is not None else 0)
 
+    async def unreachable(self, user_id: str) -> bool:
+        """Whether the user's private chat refused the bot's reminders (never started, blocked, left)."""
+        return await self._tx.unreachable(user_id)
+
+
+class LineRules:
+    """What people set on a line beside its reminders: the automatic top-up and renewal rules
+    (``bot.renewal``) and a prepaid number's keep-alive rule, in the message's unit."""
+
+    def __init__(self, tx: Tx, watcher: Watcher) -> None:
+        self._tx, self._watcher = tx, watcher
+
     async def keepalive(self, line: Line) -> KeepAlive | None:
         return await self._tx.keepalive(line.id)
 
@@ -143,10 +155,6 @@ class LineBook:
         """A prepaid number's keep-alive rule or last use changed: reminders look again."""
         await self._tx.save_keepalive(line.id, rule)
         await self._watcher.line_seen(self._tx, line, await self._tx.last_balance(line.id))
-
-    async def unreachable(self, user_id: str) -> bool:
-        """Whether the user's private chat refused the bot's reminders (never started, blocked, left)."""
-        return await self._tx.unreachable(user_id)
 
     async def auto_rules(self, line: Line) -> list[AutoRule]:
         """The line's automatic top-up and renewal rules (``bot.renewal``)."""

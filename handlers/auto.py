@@ -40,7 +40,7 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
             continue
     lines = [line] if line else await ctx.lines.all()
     if line is None or (not args and not ctx.may_manage(line)):
-        shown = [ctx.t("auto.line", label=x.label, rule=describe(ctx.t, r)) for x in lines for r in await ctx.lines.auto_rules(x)]
+        shown = [ctx.t("auto.line", label=x.label, rule=describe(ctx.t, r)) for x in lines for r in await ctx.rules.auto_rules(x)]
         return Reply("\n".join(shown) or ctx.t("auto.none", command=ctx.cmd("auto")))
     ctx.require_manager(line)
     if args and args[0].casefold() in (*EVERY, *MAX):
@@ -49,7 +49,7 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
     if provider is None or not provider.supports_topup:
         return await _by_hand(ctx, line, args)
     if args and args[0].casefold() in OFF:
-        await ctx.lines.auto_off(line)
+        await ctx.rules.auto_off(line)
         return Reply(ctx.t("auto.off", label=line.label))
     plans = await provider.plans(line.ref)
     if not plans:
@@ -59,10 +59,10 @@ async def auto(incoming: Incoming, ctx: Context) -> Reply:
             ctx.t("auto.choose", label=line.label, plan=plan_label(ctx, plans[0])), choices=_offers(ctx, line.label, plans[0])
         )
     rule = _rule(ctx, line.id, args, plans)
-    kept = next(iter(await ctx.lines.auto_rules(line)), None)  # a new rule keeps the line's limits
+    kept = next(iter(await ctx.rules.auto_rules(line)), None)  # a new rule keeps the line's limits
     if kept is not None:
         rule = replace(rule, gap_hours=kept.gap_hours, monthly_limit=kept.monthly_limit)
-    await ctx.lines.set_auto_rule(rule)
+    await ctx.rules.set_auto_rule(rule)
     if ctx.is_admin and ctx.household.family:
         await ctx.settings.note_admin(ctx.household.id, ctx.actor)
     return Reply(ctx.t("auto.set", label=line.label, rule=describe(ctx.t, rule)))
@@ -73,7 +73,7 @@ async def _limits(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
     unlimited) or ``max 3`` (a month, 1 to 31): on every rule of the line."""
     if len(args) != 2:
         raise UsageError("auto.usage", prefix=ctx.prefix)
-    rules = await ctx.lines.auto_rules(line)
+    rules = await ctx.rules.auto_rules(line)
     if not rules:
         return Reply(ctx.t("auto.no_rule", label=line.label, command=ctx.cmd(f"auto {line.label}")))
     if args[0].casefold() in EVERY:
@@ -84,7 +84,7 @@ async def _limits(ctx: Context, line: Line, args: tuple[str, ...]) -> Reply:
             raise UsageError("auto.usage", prefix=ctx.prefix)
         changed = [replace(r, monthly_limit=int(args[1])) for r in rules]
     for rule in changed:
-        await ctx.lines.set_auto_rule(rule)
+        await ctx.rules.set_auto_rule(rule)
     return Reply(ctx.t("auto.set", label=line.label, rule="\n".join(describe(ctx.t, r) for r in changed)))
 
 

@@ -43,7 +43,7 @@ async def fetch_and_render(ctx: Context, line: Line) -> str:
     bal, reason = await fetch(ctx, line)
     if bal is None:
         return ctx.t("balance.unavailable", label=line.label, reason=reason)
-    rules = [describe(ctx.t, rule) for rule in await ctx.lines.auto_rules(line)]
+    rules = [describe(ctx.t, rule) for rule in await ctx.rules.auto_rules(line)]
     return "\n".join([await render_balance(ctx, line, bal, stale_reason=reason), *rules])
 
 

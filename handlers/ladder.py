@@ -73,7 +73,7 @@ async def keep(ctx: Context, line: Line, values: str) -> None:
         raise UsageError("remind.keep_manual_only", label=line.label)
     word = readback.clean(values)
     if word in OFF:
-        await ctx.lines.set_keepalive(line, None)
+        await ctx.rules.set_keepalive(line, None)
         return
     try:
         days = int(word) if word.isdigit() else readback_time.duration(values) // timedelta(days=1)
@@ -81,8 +81,8 @@ async def keep(ctx: Context, line: Line, values: str) -> None:
         days = 0
     if not 1 <= days <= MAX_KEEP_DAYS:
         raise UsageError("remind.bad_keep", value=parsing.quoted(values))
-    old = await ctx.lines.keepalive(line)
-    await ctx.lines.set_keepalive(line, KeepAlive(days=days, used=old.used if old else None))
+    old = await ctx.rules.keepalive(line)
+    await ctx.rules.set_keepalive(line, KeepAlive(days=days, used=old.used if old else None))
 
 
 async def extra(ctx: Context, line: Line | None) -> list[str]:
@@ -97,7 +97,7 @@ async def extra(ctx: Context, line: Line | None) -> list[str]:
         out.append(t("remind.repeat_off"))
     lines = [line] if line else await ctx.lines.all()
     for each in lines:
-        rule = await ctx.lines.keepalive(each) if each.provider == "manual" else None
+        rule = await ctx.rules.keepalive(each) if each.provider == "manual" else None
         if rule is not None:
             out.append(await _keep_line(ctx, each, rule))
         for topic in Topic:

@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.errors import NotLinked, UsageError
 from bot.i18n import Translator
 from bot.messages import Incoming, Reply
-from bot.records import Line, ReminderSettings
+from bot.records import Household, Line, ReminderSettings
 from handlers import ladder, parsing
 from handlers.render import describe
 
@@ -46,9 +46,8 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
     """Show or change reminder settings (line owners for their line, admins for all)."""
     line, args = await _split_line(ctx, incoming.args)
     settings = (line.reminders if line else None) or ctx.household.reminders
-    if not args:  # the line's automatic rules are read here too
-        rules = [describe(ctx.t, rule) for rule in await ctx.lines.auto_rules(line)] if line else []
-        return Reply("\n".join([_describe(ctx, line, settings), *await ladder.extra(ctx, line), *rules]))
+    if not args:
+        return await _show(ctx, line, settings)
     if line is not None:
         ctx.require_manager(line)
     else:
@@ -75,6 +74,17 @@ async def remind(incoming: Incoming, ctx: Context) -> Reply:
         household = replace(household, timezone=parsing.parse_timezone(values))
     else:
         raise UsageError("remind.usage")
+    return await _save(ctx, line, household, settings)
+
+
+async def _show(ctx: Context, line: Line | None, settings: ReminderSettings) -> Reply:
+    """The settings, the ladder's extras and the line's automatic rules (read here too)."""
+    rules = [describe(ctx.t, rule) for rule in await ctx.rules.auto_rules(line)] if line else []
+    return Reply("\n".join([_describe(ctx, line, settings), *await ladder.extra(ctx, line), *rules]))
+
+
+async def _save(ctx: Context, line: Line | None, household: Household, settings: ReminderSettings) -> Reply:
+    """Store the changed settings on the line or the household, and read them back."""
     if line is not None:
         line = replace(line, reminders=settings)
         await ctx.lines.update(line)

@@ -148,7 +148,7 @@ async def offer_auto(ctx: Context, line: Line) -> bool:
     """Whether a balance offers automatic top-up: to who may spend on a line the bot can
     order for, without a rule yet, once it is under the recommended point."""
     provider = ctx.providers.get(line.provider)
-    if provider is None or not provider.supports_topup or not ctx.may_manage(line) or await ctx.lines.auto_rules(line):
+    if provider is None or not provider.supports_topup or not ctx.may_manage(line) or await ctx.rules.auto_rules(line):
         return False
     bal = await ctx.lines.last_balance(line)
     left, total = (bal.data_remaining_bytes, bal.data_total_bytes) if bal else (None, None)

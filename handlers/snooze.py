@@ -111,12 +111,12 @@ async def used(incoming: Incoming, ctx: Context) -> Reply:
     split = 2 if len(words) > 2 and readback.clean(" ".join(words[-2:])) in (*TODAY, *YESTERDAY) else 1
     line = await _line(ctx, " ".join(words[:-split]))
     ctx.require_manager(line)
-    rule = await ctx.lines.keepalive(line)
+    rule = await ctx.rules.keepalive(line)
     if rule is None:
         keep = KEEP_WORD.get(ctx.t.lang, "keep")
         raise UsageError("used.no_rule", label=line.label, command=f"{ctx.cmd('remind')} {line.label} {keep} 180d")
     when = _when(ctx, " ".join(words[-split:]))
-    await ctx.lines.set_keepalive(line, replace(rule, used=when))
+    await ctx.rules.set_keepalive(line, replace(rule, used=when))
     return Reply(ctx.t("used.saved", label=line.label, date=ctx.t.date(when)))
 
 

@@ -46,8 +46,8 @@ PRODUCT = ("bot", "handlers", "providers")
 # adapter (one of each runs; which one is a setting); the journey meets them through
 # bot/store/interface.py and providers/base.py
 NOT_COUNTED = ("bot/app/", "bot/store/", "providers/demo.py", "providers/manual.py", "providers/_", "providers/airalo")
-BALANCE_CEILING = 25  # measured (docs/architecture.md); the goal is 15
-REMINDER_CEILING = 23  # measured; the goal is 12
+BALANCE_CEILING = 27  # measured (docs/architecture.md); the goal is 15
+REMINDER_CEILING = 25  # measured; the goal is 12
 HOOK = "https://bot.example.org/telegram/hook"
 USER = 7001
 

@@ -19,7 +19,7 @@ from bot.messages import Address, Incoming, Reply, parse_command
 from bot.records import Household, Line, ReminderSettings
 from bot.renewal.records import AutoRule
 from bot.router import Router
-from bot.services import LineBook, NoWatcher
+from bot.services import LineBook, LineRules, NoWatcher
 from handlers.render import describe
 from providers.base import EsimBalance, HandTracked, Status
 
@@ -91,7 +91,7 @@ class HomeData:
             cards = []
             for line in lines:
                 may = admin or line.owner == user
-                bal, rules = await book.last_balance(line), await book.auto_rules(line)
+                bal, rules = await book.last_balance(line), await LineRules(tx, NoWatcher()).auto_rules(line)
                 cards.append(self._card(t, household, line, await self._title(t, line), bal, may, rules))
         own = [(x.label, x.reminders or household.reminders) for x in lines]
         settings = [(label, thresholds(t, s), expiry_points(t, s)) for label, s in own]
