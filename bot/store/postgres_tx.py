@@ -38,6 +38,16 @@ CLAIM_OUTBOX = (
     "LIMIT %s FOR UPDATE SKIP LOCKED) UPDATE outbox o SET owner = %s, lease_until = %s FROM due "
     "WHERE o.id = due.id RETURNING o.doc"
 )
+SAVE_OUTBOX = (
+    "INSERT INTO outbox (id, state, not_before, created_at, household_id, line_id, finished, doc) VALUES "
+    "(%s, %s, %s, %s, %s, %s, CASE WHEN %s THEN nextval('outbox_finished') END, %s) ON CONFLICT (id) DO UPDATE "
+    "SET state = excluded.state, not_before = excluded.not_before, created_at = excluded.created_at, "
+    "household_id = excluded.household_id, line_id = excluded.line_id, owner = NULL, lease_until = NULL, "
+    "finished = excluded.finished, doc = excluded.doc, changed = pg_current_xact_id() RETURNING finished"
+)
+PRUNE_AFTER = (  # %%s: the save; the item's own id is never pruned in the statement that saves it
+    f"WITH saved AS (%s) DELETE FROM outbox WHERE finished <= (SELECT finished FROM saved) - {2 * KEEP_FINISHED} AND id <> %%s"
+)
 OUTBOX_CHANGES = "SELECT doc FROM outbox WHERE changed >= %s::text::xid8 ORDER BY changed"
 
 
@@ -244,29 +254,15 @@ class PostgresTx(StateViews):
         return [from_doc(OutboxItem, doc) for (doc,) in rows]
 
     async def save_outbox(self, item: OutboxItem) -> None:
+        """One statement: a finished item takes the next finishing number and the item that
+        number puts ``2 * KEEP_FINISHED`` behind is forgotten (no count of the finished ones)."""
         finished = item.state != "pending"
-        await self._write(
-            "INSERT INTO outbox (id, state, not_before, created_at, household_id, line_id, finished, doc) VALUES "
-            "(%s, %s, %s, %s, %s, %s, CASE WHEN %s THEN nextval('outbox_finished') END, %s) ON CONFLICT (id) DO UPDATE "
-            "SET state = excluded.state, not_before = excluded.not_before, created_at = excluded.created_at, "
-            "household_id = excluded.household_id, line_id = excluded.line_id, owner = NULL, lease_until = NULL, "
-            "finished = excluded.finished, doc = excluded.doc, changed = pg_current_xact_id()",
-            (
-                item.id,
-                str(item.state),
-                item.not_before,
-                item.created_at,
-                item.household_id,
-                item.line_id,
-                finished,
-                Jsonb(to_doc(item)),
-            ),
-        )
-        if finished and int(await self._one("SELECT count(*) FROM outbox WHERE finished IS NOT NULL")) > 2 * KEEP_FINISHED:
-            await self._write(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE finished IS NOT NULL ORDER BY finished LIMIT %s)",
-                (KEEP_FINISHED,),
-            )
+        args = (item.id, str(item.state), item.not_before, item.created_at, item.household_id, item.line_id, finished)
+        if finished:
+            await self._write(PRUNE_AFTER % SAVE_OUTBOX, (*args, Jsonb(to_doc(item)), item.id))
+        else:
+            await self._write(SAVE_OUTBOX, (*args, Jsonb(to_doc(item))))
+        self.wrote = True  # the upsert always writes; a prune's count of deleted rows says nothing of it
 
     async def outbox_changes(self, since: int | None) -> tuple[list[OutboxItem], int | None]:
         """The mark is the oldest transaction this read could not see: every row stamped by a
