@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot import webhooks
 from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
@@ -40,10 +40,12 @@ from bot.router import Router
 from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store
 from bot.store.kept import ProviderState
-from bot.web import WebServer
 from handlers.registry import build_commands
 from providers.base import BalanceEvent, Provider
 from providers.manual import ManualProvider
+
+if TYPE_CHECKING:
+    from bot.web import WebServer
 
 __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def build(
     queue = AlertQueue(store)
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
-    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) if settings.web_port is not None else None
+    web = _web(settings, metrics)
     commands = build_commands()
     console_platform = _console(settings, console, clock)
     platforms = [
@@ -139,6 +141,8 @@ def _webhooks(
 ) -> None:
     """The providers' webhooks on the web server, when there is one."""
     if web is not None:
+        from bot import webhooks  # aiohttp: loaded only when there is a web server
+
         webhooks.register(
             web,
             providers=providers,
@@ -147,6 +151,15 @@ def _webhooks(
             metrics=metrics,
             esimaccess_path=reveal(settings.esimaccess_webhook_path),
         )
+
+
+def _web(settings: Settings, metrics: Metrics) -> WebServer | None:
+    """The HTTP server when ``WEB_PORT`` is set (aiohttp is loaded only then: a console starts faster)."""
+    if settings.web_port is None:
+        return None
+    from bot.web import WebServer
+
+    return WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics)
 
 
 def _metrics(store: Store, leader: Leader | None) -> Metrics:
