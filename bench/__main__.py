@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bench import charts, commands, fanout, home, postgres, process, report, storage, sweep, workers
+from bench import charts, commands, fanout, home, postgres, process, report, scale, storage, sweep, workers
 from bench.common import FULL, TINY, Config, Results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "8": ("several workers", workers.run),
     "9": ("usage charts", charts.run),
     "10": ("home screen", home.run),
+    "11": ("workers at scale", scale.run),
 }
 
 

@@ -48,6 +48,9 @@ class Config:
     postgres_sizes: tuple[int, ...] = (10_000, 100_000)  # lines in the PostgreSQL section
     worker_updates: int = 600  # webhook updates timed per worker count
     failover_kills: int = 10
+    scale_sizes: tuple[int, ...] = (1_000, 100_000, 1_000_000)  # lines under one PostgreSQL worker
+    scale_calls: int = 200  # /balance updates timed at each size
+    capacity_updates: int = 400  # updates whose CPU time is measured (bench.capacity)
 
 
 FULL = Config(
@@ -102,6 +105,9 @@ TINY = Config(
     postgres_sizes=(100,),
     worker_updates=30,
     failover_kills=1,
+    scale_sizes=(100,),
+    scale_calls=10,
+    capacity_updates=20,
 )
 
 

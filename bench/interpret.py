@@ -5,6 +5,9 @@ Sentences that need a number this run did not produce (``--only``, ``--tiny``) a
 
 from __future__ import annotations
 
+import math
+import os
+
 from bench.common import Config, Results, Row, fmt
 
 
@@ -67,11 +70,49 @@ def _storage(results: Results) -> list[str]:
     return out if len(out) > 2 else []
 
 
+def _capacity(results: Results) -> list[str]:
+    """N workers on M cores, from this run's CPU per update (``bench.capacity``)."""
+    cap = results.facts.get("capacity")
+    if cap is None or cap.worker_cpu <= 0:
+        return []
+    worker, pg = cap.worker_cpu, cap.postgres_cpu
+    out = [
+        "## Capacity: N workers on M cores",
+        "",
+        f"Measured above on one worker (`/balance` by webhook, 8 in flight): {fmt(worker * 1000)} ms of CPU in "
+        f"the worker and {fmt(pg * 1000)} ms in the PostgreSQL backends serving it per update, "
+        f"{fmt(cap.statements)} statements in {fmt(cap.transactions)} transactions, {cap.connections} connections "
+        f"(the pool opens up to 10, plus one for the leader's lock). One worker is one Python thread: it serves at "
+        f"most {fmt(1 / worker)} updates a second whatever the cores; the worker and PostgreSQL together need "
+        f"{fmt((worker + pg) * 1000)} ms of CPU an update, {fmt(1 / (worker + pg))} updates a second per core "
+        f"(measured here with both on this machine's {os.cpu_count()} cores and other work: {fmt(cap.rate)} a second).",
+        "",
+        "| cores (M) | workers (N) | updates/s, CPU-bound | PostgreSQL connections |",
+        "|---|---|---|---|",
+    ]
+    for cores in (2, 4, 8, 16):
+        workers = max(1, math.ceil(cores * worker / (worker + pg)))  # enough workers to use the cores
+        rate = min(workers / worker, cores / (worker + pg))
+        out.append(f"| {cores} | {workers} | {fmt(rate)} | {workers * cap.connections} |")
+    out += [
+        "",
+        "What limits first: commands scale with the cores until PostgreSQL's share of the CPU (or its "
+        "`max_connections`, 100 by default: 100 / connections per worker) is reached; alerts do not scale at "
+        "all, by design: only the leader sends, at Telegram's 30 messages a second for the whole bot (the "
+        "fan-out row above), and only the leader polls, at the providers' rate limits (eSIM Go: 10 requests a "
+        "second, 36 000 line checks an hour). More workers answer more commands; they never send or poll faster.",
+    ]
+    return out
+
+
 def text(results: Results, config: Config) -> list[str]:
     out = _goals(results)
     storage = _storage(results)
     if storage:
         out += ["", *storage]
+    capacity = _capacity(results)
+    if capacity:
+        out += ["", *capacity]
     if config.tiny:
         out += ["", "(tiny run: sizes too small for the goals to mean anything)"]
     return out

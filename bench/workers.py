@@ -50,7 +50,7 @@ class Worker:
             return None
 
 
-def _start(port: int, url: str, api: str, log: Path) -> Worker:
+def start_worker(port: int, url: str, api: str, log: Path) -> Worker:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "TEST_"))}
     env.update(
         {
@@ -95,7 +95,7 @@ async def _leader(http: httpx.AsyncClient, workers: list[Worker]) -> Worker:
         await asyncio.sleep(0.05)
 
 
-def _stop(workers: list[Worker]) -> None:
+def stop_workers(workers: list[Worker]) -> None:
     for worker in workers:
         if worker.proc.poll() is None:
             worker.proc.terminate()
@@ -122,7 +122,7 @@ def _update(n: int) -> dict[str, object]:
 
 
 async def _answered_per_second(n: int, count: int, server: postgres_server.Server, api: BotApi, folder: Path) -> float:
-    workers = [_start(free_port(), server.database(), api.url, folder / f"tp{n}-{i}.log") for i in range(n)]
+    workers = [start_worker(free_port(), server.database(), api.url, folder / f"tp{n}-{i}.log") for i in range(n)]
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             await _ready(http, workers)
@@ -147,12 +147,12 @@ async def _answered_per_second(n: int, count: int, server: postgres_server.Serve
             await asyncio.gather(*(post(i) for i in range(count // 10, count + count // 10)))
             return count / (time.perf_counter() - started)
     finally:
-        _stop(workers)
+        stop_workers(workers)
 
 
 async def _failovers(kills: int, server: postgres_server.Server, api: BotApi, folder: Path) -> list[float]:
     url = server.database()
-    workers = [_start(free_port(), url, api.url, folder / f"fo-{i}.log") for i in range(3)]
+    workers = [start_worker(free_port(), url, api.url, folder / f"fo-{i}.log") for i in range(3)]
     took: list[float] = []
     try:
         async with httpx.AsyncClient() as http:
@@ -167,10 +167,10 @@ async def _failovers(kills: int, server: postgres_server.Server, api: BotApi, fo
                 await _leader(http, [w for w in workers if w is not leader])
                 took.append(time.perf_counter() - killed)
                 leader.proc.wait()
-                workers[workers.index(leader)] = fresh = _start(leader.port, url, api.url, folder / "fo-restart.log")
+                workers[workers.index(leader)] = fresh = start_worker(leader.port, url, api.url, folder / "fo-restart.log")
                 await _ready(http, [fresh])
     finally:
-        _stop(workers)
+        stop_workers(workers)
     return took
 
 
@@ -186,12 +186,12 @@ async def _fanout(config: Config, server: postgres_server.Server, folder: Path) 
     await store.close()
     api = BotApi(overall_per_second=config.fanout_rate, target=config.fanout_target)
     async with api.running():
-        workers = [_start(free_port(), url, api.url, folder / f"fan-{i}.log") for i in range(3)]
+        workers = [start_worker(free_port(), url, api.url, folder / f"fan-{i}.log") for i in range(3)]
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(api.enough.wait(), config.fanout_timeout + 30)
         finally:
-            _stop(workers)
+            stop_workers(workers)
     return api.served_rate(config.fanout_target)[0], api.refusals
 
 

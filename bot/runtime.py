@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StoreError
 from bot.metrics import Metrics
@@ -19,8 +19,10 @@ from bot.platforms.base import Platform
 from bot.reminders.loop import JobLoop
 from bot.router import Router
 from bot.store import Store
-from bot.web import WebServer
 from providers.base import Provider
+
+if TYPE_CHECKING:
+    from bot.web import WebServer  # aiohttp: loaded only when there is a web server (bot.app)
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot import home, webhooks
 from bot.app import concrete
 from bot.audience import Audience, Readers
 from bot.clock import Clock
@@ -43,11 +43,14 @@ from bot.router import Router
 from bot.runtime import App, ConsoleIO, Leader, Service, serve, stdio
 from bot.store import Store
 from bot.store.kept import ProviderState
-from bot.web import WebServer
 from handlers import dashboard
 from handlers.registry import build_commands
 from providers.base import BalanceEvent, HandTracked, Provider
 from providers.manual import ManualProvider
+
+if TYPE_CHECKING:  # aiohttp: loaded only when there is a web server (a console starts faster)
+    from bot.home import HomeLinks
+    from bot.web import WebServer
 
 __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
 log = logging.getLogger(__name__)
@@ -79,7 +82,7 @@ def build(
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     core = build_core(settings, clock, store)
-    links = home.HomeLinks(settings.home_url, core.store, clock.now) if settings.home_url and core.web is not None else None
+    links = _home_links(settings, core, clock)
     commands = build_commands(*([dashboard.command(links)] if links is not None else []))
     console_platform = _console(settings, console, clock)
     platforms = build_platforms(settings, core, clock, commands, console_platform)
@@ -126,7 +129,7 @@ def build_core(settings: Settings, clock: Clock, store: Store | None) -> Core:
     queue = AlertQueue(store)
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
-    web = WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics) if settings.web_port is not None else None
+    web = _web(settings, metrics)
     return Core(store, leader, metrics, state, providers, catalogs, audience, queue, events, web)
 
 
@@ -192,9 +195,20 @@ def _app(
     )
 
 
-def _home(links: home.HomeLinks | None, settings: Settings, core: Core, router: Router, clock: Clock) -> None:
+def _home_links(settings: Settings, core: Core, clock: Clock) -> HomeLinks | None:
+    """The home screen's one-time links, when ``HOME_URL`` and ``WEB_PORT`` are set."""
+    if not settings.home_url or core.web is None:
+        return None
+    from bot.home import HomeLinks
+
+    return HomeLinks(settings.home_url, core.store, clock.now)
+
+
+def _home(links: HomeLinks | None, settings: Settings, core: Core, router: Router, clock: Clock) -> None:
     """The home screen's pages on the web server, when ``HOME_URL`` and ``WEB_PORT`` are set."""
     if links is not None and core.web is not None:
+        from bot import home
+
         home.build(
             links,
             web=core.web,
@@ -227,6 +241,8 @@ def _webhooks(
 ) -> None:
     """The providers' webhooks on the web server, when there is one."""
     if web is not None:
+        from bot import webhooks  # aiohttp: loaded only when there is a web server
+
         webhooks.register(
             web,
             providers=providers,
@@ -235,6 +251,15 @@ def _webhooks(
             metrics=metrics,
             esimaccess_path=reveal(settings.esimaccess_webhook_path),
         )
+
+
+def _web(settings: Settings, metrics: Metrics) -> WebServer | None:
+    """The HTTP server when ``WEB_PORT`` is set (aiohttp is loaded only then: a console starts faster)."""
+    if settings.web_port is None:
+        return None
+    from bot.web import WebServer
+
+    return WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics)
 
 
 def _metrics(store: Store, leader: Leader | None) -> Metrics:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.audience import Readers
 from bot.clock import Clock
@@ -16,12 +17,11 @@ from bot.platforms.base import ChatEvents, Platform
 from bot.runtime import Leader
 from bot.store import Store, TinyDBStore
 from bot.store.kept import ProviderState
-from bot.web import WebServer
-from providers.airalo import AiraloProvider
 from providers.base import Provider
 from providers.demo import DemoProvider
-from providers.esimaccess import EsimAccessProvider
-from providers.esimgo import EsimGoProvider
+
+if TYPE_CHECKING:
+    from bot.web import WebServer  # aiohttp: loaded only when there is a web server
 
 
 def open_store(settings: Settings, clock: Clock) -> Store:
@@ -55,6 +55,8 @@ def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict
         if name == "demo":
             found[name] = DemoProvider(state, clock.now, poll_seconds=settings.demo_poll_minutes * 60)
         elif name == "airalo":
+            from providers.airalo import AiraloProvider  # httpx: loaded only for a provider that needs it
+
             found[name] = AiraloProvider(
                 client_id=reveal(settings.airalo_client_id) or "",
                 now=clock.now,
@@ -63,6 +65,8 @@ def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict
                 base_url=settings.airalo_base_url,
             )
         elif name == "esimaccess":
+            from providers.esimaccess import EsimAccessProvider
+
             found[name] = EsimAccessProvider(
                 access_code=reveal(settings.esimaccess_access_code) or "",
                 now=clock.now,
@@ -71,6 +75,8 @@ def providers(settings: Settings, *, state: ProviderState, clock: Clock) -> dict
                 base_url=settings.esimaccess_base_url,
             )
         elif name == "esimgo":
+            from providers.esimgo import EsimGoProvider
+
             found[name] = EsimGoProvider(
                 api_key=reveal(settings.esimgo_api_key) or "", now=clock.now, state=state, base_url=settings.esimgo_base_url
             )

@@ -52,22 +52,28 @@ class AlertQueue:
         self._due: SortedList = SortedList()  # _order of every waiting item
         self._by_key: dict[Key, str] = {}
         self._held: set[str] = set()  # taken by delivery, on their way out
+        self._mark: int | None = None  # the store's change mark of the last read (bot.store.interface)
 
     async def load(self) -> None:
         """Read the alerts still to be sent (at start)."""
         async with self._store.transaction() as tx:
-            for item in await tx.outbox_pending():
-                self._mirror(item)
+            pending, self._mark = await tx.outbox_changes(None)
+        for item in pending:
+            self._mirror(item)
 
     async def reload(self) -> None:
-        """Mirror the store again (several workers: others store alerts too). Alerts on
-        their way out stay out; in-memory pacing is forgotten and worked out again."""
+        """Mirror what others stored since the last read (several workers: others store
+        alerts too): only the changed alerts are read, through the store's change mark.
+        Alerts on their way out stay out; an alert read again forgets its in-memory pacing,
+        which is worked out again. Without a mark (one process) the view is read anew."""
         async with self._store.transaction() as tx:
-            pending = await tx.outbox_pending()
-        self._items.clear()
-        self._due.clear()
-        self._by_key.clear()
-        for item in pending:
+            changed, mark = await tx.outbox_changes(self._mark)
+        if self._mark is None:
+            self._items.clear()
+            self._due.clear()
+            self._by_key.clear()
+        self._mark = mark
+        for item in changed:
             if item.id not in self._held:
                 self._mirror(item)
 

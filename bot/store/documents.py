@@ -233,6 +233,10 @@ class DocumentTx(StateViews):
         items = [item for k in keys if (item := self._record("outbox", k, OutboxItem)) is not None]
         return sorted(items, key=lambda i: (i.not_before, i.created_at, i.id))
 
+    async def outbox_changes(self, since: int | None) -> tuple[list[OutboxItem], int | None]:
+        """One process: what it stored it mirrored already; a full read is all there is."""
+        return await self.outbox_pending(), None
+
     async def save_outbox(self, item: OutboxItem) -> None:
         self._put("outbox", item.id, to_doc(item))
         if item.state != "pending" and len(self._docs.finished) > 2 * KEEP_FINISHED:

@@ -95,6 +95,11 @@ class Tx(Protocol):
     async def outbox_pending(self) -> list[OutboxItem]:
         """Every alert still to be sent, by due time."""
 
+    async def outbox_changes(self, since: int | None) -> tuple[list[OutboxItem], int | None]:
+        """The alerts stored (in any state) since the read that returned the mark ``since``,
+        and the mark for the next read; ``since`` None: every pending alert. A backend whose
+        units all run in this process answers every pending alert and None each time."""
+
     async def save_outbox(self, item: OutboxItem) -> None:
         """Store an alert (new, retried, sent or dropped); ends any claim on it."""
 

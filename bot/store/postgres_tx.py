@@ -19,11 +19,36 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from bot.names import PlatformName
-from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, Sample, from_doc, to_doc
+from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, OutboxState, Pending, Sample, from_doc, to_doc
 from bot.store import samples as packed
 from bot.store.interface import KEEP_FINISHED, MAX_SAMPLES, SAMPLE_DAYS
 from bot.store.kept import StateViews
 from providers.base import EsimBalance
+
+# The queries that run on a timer, each through an index whatever the number of rows that
+# are not due (tests/test_store_postgres.py reads their plans): a batch of due lines, a batch
+# of due alerts, the alerts changed since a mark.
+CLAIM_DUE = (
+    "WITH due AS (SELECT line_id, ready FROM schedule WHERE ready <= %s ORDER BY ready, line_id LIMIT %s "
+    "FOR UPDATE SKIP LOCKED) UPDATE schedule s SET owner = %s, lease_until = %s FROM due "
+    "WHERE s.line_id = due.line_id RETURNING due.ready, s.line_id"
+)
+CLAIM_OUTBOX = (
+    "WITH due AS (SELECT id FROM outbox WHERE state = 'pending' AND ready <= %s ORDER BY ready, created_at, id "
+    "LIMIT %s FOR UPDATE SKIP LOCKED) UPDATE outbox o SET owner = %s, lease_until = %s FROM due "
+    "WHERE o.id = due.id RETURNING o.doc"
+)
+SAVE_OUTBOX = (
+    "INSERT INTO outbox (id, state, not_before, created_at, household_id, line_id, finished, doc) VALUES "
+    "(%s, %s, %s, %s, %s, %s, CASE WHEN %s THEN nextval('outbox_finished') END, %s) ON CONFLICT (id) DO UPDATE "
+    "SET state = excluded.state, not_before = excluded.not_before, created_at = excluded.created_at, "
+    "household_id = excluded.household_id, line_id = excluded.line_id, owner = NULL, lease_until = NULL, "
+    "finished = excluded.finished, doc = excluded.doc, changed = pg_current_xact_id() RETURNING finished"
+)
+PRUNE_AFTER = (  # %%s: the save; the item's own id is never pruned in the statement that saves it
+    f"WITH saved AS (%s) DELETE FROM outbox WHERE finished <= (SELECT finished FROM saved) - {2 * KEEP_FINISHED} AND id <> %%s"
+)
+OUTBOX_CHANGES = "SELECT doc FROM outbox WHERE changed >= %s::text::xid8 ORDER BY changed"
 
 
 class PostgresTx(StateViews):
@@ -126,7 +151,9 @@ class PostgresTx(StateViews):
         for table in ("samples", "alerts", "schedule"):
             await self._write(f"DELETE FROM {table} WHERE line_id = %s", (line_id,))
         await self._write("DELETE FROM lines WHERE id = %s", (line_id,))
-        await self._write("DELETE FROM outbox WHERE line_id = %s AND state = 'pending'", (line_id,))
+        # unsent alerts are dropped, not deleted: the leader's incremental read sees a change, never a gap
+        for (doc,) in await self._rows("SELECT doc FROM outbox WHERE line_id = %s AND state = 'pending'", (line_id,)):
+            await self.save_outbox(replace(from_doc(OutboxItem, doc), state=OutboxState.DROPPED, note="line removed"))
 
     async def count_lines(self) -> int:
         return int(await self._one("SELECT count(*) FROM lines"))
@@ -218,12 +245,7 @@ class PostgresTx(StateViews):
         return await self._one("SELECT min(ready) FROM schedule")  # type: ignore[no-any-return]
 
     async def claim_due_lines(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[str]:
-        rows = await self._write(
-            "WITH due AS (SELECT line_id, ready FROM schedule WHERE ready <= %s ORDER BY ready, line_id LIMIT %s "
-            "FOR UPDATE SKIP LOCKED) UPDATE schedule s SET owner = %s, lease_until = %s FROM due "
-            "WHERE s.line_id = due.line_id RETURNING due.ready, s.line_id",
-            (now, limit, owner, now + lease),
-        )
+        rows = await self._write(CLAIM_DUE, (now, limit, owner, now + lease))
         return [line_id for _ready, line_id in sorted(rows)]
 
     # -- the outbox -----------------------------------------------------------------------
@@ -232,37 +254,27 @@ class PostgresTx(StateViews):
         return [from_doc(OutboxItem, doc) for (doc,) in rows]
 
     async def save_outbox(self, item: OutboxItem) -> None:
+        """One statement: a finished item takes the next finishing number and the item that
+        number puts ``2 * KEEP_FINISHED`` behind is forgotten (no count of the finished ones)."""
         finished = item.state != "pending"
-        await self._write(
-            "INSERT INTO outbox (id, state, not_before, created_at, household_id, line_id, finished, doc) VALUES "
-            "(%s, %s, %s, %s, %s, %s, CASE WHEN %s THEN nextval('outbox_finished') END, %s) ON CONFLICT (id) DO UPDATE "
-            "SET state = excluded.state, not_before = excluded.not_before, created_at = excluded.created_at, "
-            "household_id = excluded.household_id, line_id = excluded.line_id, owner = NULL, lease_until = NULL, "
-            "finished = excluded.finished, doc = excluded.doc",
-            (
-                item.id,
-                str(item.state),
-                item.not_before,
-                item.created_at,
-                item.household_id,
-                item.line_id,
-                finished,
-                Jsonb(to_doc(item)),
-            ),
-        )
-        if finished and int(await self._one("SELECT count(*) FROM outbox WHERE finished IS NOT NULL")) > 2 * KEEP_FINISHED:
-            await self._write(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE finished IS NOT NULL ORDER BY finished LIMIT %s)",
-                (KEEP_FINISHED,),
-            )
+        args = (item.id, str(item.state), item.not_before, item.created_at, item.household_id, item.line_id, finished)
+        if finished:
+            await self._write(PRUNE_AFTER % SAVE_OUTBOX, (*args, Jsonb(to_doc(item)), item.id))
+        else:
+            await self._write(SAVE_OUTBOX, (*args, Jsonb(to_doc(item))))
+        self.wrote = True  # the upsert always writes; a prune's count of deleted rows says nothing of it
+
+    async def outbox_changes(self, since: int | None) -> tuple[list[OutboxItem], int | None]:
+        """The mark is the oldest transaction this read could not see: every row stamped by a
+        transaction that commits later is stamped with that one or a newer one."""
+        mark = int(await self._one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+        if since is None:
+            return await self.outbox_pending(), mark
+        rows = await self._rows(OUTBOX_CHANGES, (str(since),))
+        return [from_doc(OutboxItem, doc) for (doc,) in rows], mark
 
     async def claim_outbox(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-        rows = await self._write(
-            "WITH due AS (SELECT id FROM outbox WHERE state = 'pending' AND ready <= %s ORDER BY ready, created_at, id "
-            "LIMIT %s FOR UPDATE SKIP LOCKED) UPDATE outbox o SET owner = %s, lease_until = %s FROM due "
-            "WHERE o.id = due.id RETURNING o.doc",
-            (now, limit, owner, now + lease),
-        )
+        rows = await self._write(CLAIM_OUTBOX, (now, limit, owner, now + lease))
         items = [from_doc(OutboxItem, doc) for (doc,) in rows]
         return sorted(items, key=lambda i: (i.not_before, i.created_at, i.id))
 

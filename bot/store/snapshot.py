@@ -125,7 +125,7 @@ def check_document(table: str, doc: dict[str, Any]) -> None:
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}")
     if table in KINDS:
-        from_doc(KINDS[table], {k: v for k, v in doc.items() if k != "_key"})
+        from_doc(KINDS[table], doc)  # unknown keys (``_key``) are ignored: no copy per document
     elif table == "samples":
         samples.check(doc)
     elif table == "schedule":

@@ -96,10 +96,11 @@ class Documents:
         self.finished: dict[str, None] = {}  # sent or dropped alerts, oldest first
         self.claimed: set[tuple[str, str]] = set()  # (table, key) of entries under a lease
         self._before: dict[tuple[str, str], Doc | None] | None = None  # (table, doc id) -> as frozen
-        for name, table in self._tables.items():
+        raw = self.db.storage.read() or {}
+        for name in TABLES:  # the stored dicts as they are: no TinyDB Document made per document at start
             ids = self._ids[name] = {}
-            for doc in table:
-                ids[doc["_key"]] = doc.doc_id
+            for doc_id, doc in raw[name].items():
+                ids[doc["_key"]] = int(doc_id)
                 self._index(name, doc["_key"], None, doc)
             self._next[name] = max(ids.values(), default=0) + 1
 
