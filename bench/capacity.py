@@ -1,6 +1,6 @@
 """What capacity depends on (issue 29; read by ``docs/benchmarks-workers.md``): one PostgreSQL
 worker answering webhook ``/balance`` updates, 8 in flight, on the small data set of section
-10. Measured: CPU seconds per update in the worker (``/proc/<pid>/stat``) and in the
+11. Measured: CPU seconds per update in the worker (``/proc/<pid>/stat``) and in the
 PostgreSQL backends serving its connections (background writers not counted), transactions
 per update (``pg_stat_database``), statements per update (the server's statement log, in a
 second run: logging costs time) and the worker's connections (``pg_stat_activity``).

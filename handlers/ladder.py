@@ -43,7 +43,7 @@ def _words(values: str) -> list[str]:
     out: list[str] = []
     for token in tokens:
         if out and out[-1].isdigit() and not token[0].isdigit():
-            out[-1] += token  # "3 days": a number and its unit
+            out[-1] += " " + token  # "3 days": a number and its unit, quoted as typed when wrong
         else:
             out.append(token)
     return out
