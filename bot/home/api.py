@@ -20,6 +20,7 @@ from bot.records import Household, Line, ReminderSettings
 from bot.renewal.records import AutoRule
 from bot.router import Router
 from bot.services import LineBook, LineRules, NoWatcher
+from handlers.ladder import AFTER, ON_DAY
 from handlers.render import describe
 from providers.base import EsimBalance, HandTracked, Status
 
@@ -165,9 +166,13 @@ def thresholds(t: Translator, s: ReminderSettings) -> str:
 
 
 def expiry_points(t: Translator, s: ReminderSettings) -> str:
-    """The expiry reminders as ``/remind expiry`` reads them back. One small function on
-    purpose: the expiry ladder (``bot.reminders``) may store more than hours one day."""
-    return ", ".join(f"{h // 24}d" if h % 24 == 0 else f"{h}h" for h in s.expiry_hours)
+    """The expiry ladder as ``/remind expiry`` takes it back: the lead times, then "on the day"
+    and "after expiry" in the reader's words (``7d, 3d, 1d, 6h, day, after``)."""
+    words = SUPPORTED.index(t.lang) if t.lang in SUPPORTED else 0
+    points = [f"{h // 24}d" if h % 24 == 0 else f"{h}h" for h in s.expiry_hours]
+    points += [ON_DAY[words]] if s.on_day else []
+    points += [AFTER[words]] if s.after_expiry else []
+    return ", ".join(points)
 
 
 def _percent(bal: EsimBalance | None) -> int | None:
