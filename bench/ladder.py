@@ -6,34 +6,13 @@ in its time zone), against the same sweep with today's two points. Goal: at most
 from __future__ import annotations
 
 import gc
-import time
-from datetime import timedelta
 
-from bench.common import T0, Config, Results, Row
-from bench.pipeline import pipeline
-from bench.renewal import Instant
-from bot.clock import FakeClock
-from bot.metrics import Metrics
-from bot.records import Household, Line, ReminderSettings
-from bot.store import MemoryStore
+from bench.common import Config, Results, Row
+from bench.renewal import timed_sweep
+from bot.records import ReminderSettings
 
 SECTION = "3. reminder sweep"
 SIX = ReminderSettings(expiry_hours=(168, 72, 48, 24, 12, 6), on_day=True, after_expiry=True)
-
-
-async def _sweep(n: int, settings: ReminderSettings) -> float:
-    store, clock = MemoryStore(), FakeClock(T0)
-    async with store.transaction() as tx:
-        for i in range(n):
-            if i % 10 == 0:
-                await tx.save_household(Household(f"console:h{i // 10}", True, T0, reminders=settings))
-            await tx.save_line(Line(f"l{i}", f"console:h{i // 10}", f"x{i}", "console:u", "U", "instant", f"89{i:017d}", T0))
-            await tx.set_due(f"l{i}", T0)
-    jobs, _queue = pipeline(store, providers={"instant": Instant(clock)}, platforms={}, clock=clock, metrics=Metrics())  # type: ignore[dict-item]
-    clock.advance(timedelta(minutes=1))
-    started = time.perf_counter()
-    await jobs.run_due()
-    return time.perf_counter() - started
 
 
 async def run(config: Config, results: Results) -> None:
@@ -42,7 +21,7 @@ async def run(config: Config, results: Results) -> None:
     for run in range(config.repeats):  # alternating which goes first: neither pays for the other's garbage
         for settings in (ReminderSettings(), SIX) if run % 2 == 0 else (SIX, ReminderSettings()):
             gc.collect()
-            (six if settings is SIX else two).append(await _sweep(n, settings))
+            (six if settings is SIX else two).append(await timed_sweep(n, settings=settings))
     ratio = min(six) / min(two)
     results.add(
         Row(
