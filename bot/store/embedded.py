@@ -31,7 +31,7 @@ from pathlib import Path
 from bot.errors import StoreError
 from bot.store import journal as journal_file
 from bot.store import migrate_v1, snapshot
-from bot.store.files import Disk, check_regular, os_problem, read_bytes, refuse, temp_of
+from bot.store.files import Disk, check_regular, os_problem, read_bytes, refuse, release_freed_memory, temp_of
 from bot.store.journal import Journal
 from bot.store.lock import FileLock
 from bot.store.memory import DocumentStore
@@ -84,6 +84,7 @@ class TinyDBStore(DocumentStore):
                 records, torn_at = self._read_journals(seq)
                 super().__init__(data, seq=seq)
                 self._replay(records)
+            release_freed_memory()
             self.journal = Journal(self.journal_path, self.disk)
             self._finish(torn_at)
         except BaseException:
