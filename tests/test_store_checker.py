@@ -4,10 +4,12 @@ after it has seen the same fields pass, and shares only values equal in type and
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.errors import StoreError
 from bot.records import Household, Line, to_doc
 from bot.store import snapshot
 
@@ -64,3 +66,9 @@ def test_equal_values_are_shared_and_values_of_another_type_are_not() -> None:
     checker.check("lines", flag)
     checker.check("lines", one)
     assert second == {**HOUSEHOLD, "timezone": "Europe/Oslo"} and one == {**LINE, "owner_name": "1"}
+
+
+@pytest.mark.parametrize("raw", [b"", b" \n\t\r\x0b\x0c"])
+def test_an_empty_snapshot_is_refused_naming_the_file(raw: bytes) -> None:
+    with pytest.raises(StoreError, match=r"bot\.json: is empty"):
+        snapshot.decode(Path("bot.json"), raw)

@@ -91,7 +91,7 @@ def _sealed(crc: int, seq: int) -> int:
 def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str, Any], Data]:
     """(meta document, tables) of a snapshot or a version-1 file (shard files have no meta).
     A snapshot with a checksum must match it (a flipped byte anywhere is refused)."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # strip() would copy the whole file
         raise refuse(path, "is empty (it was cut short or emptied)")
     try:
         data = json.loads(raw)
