@@ -277,6 +277,15 @@ def _decoders(cls: Any) -> dict[str, Callable[[Any], Any]]:
     return {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
+@cache
+def field_checks(cls: Any) -> tuple[dict[str, Callable[[Any], Any]], frozenset[str]]:
+    """What ``from_doc(cls, doc)`` needs to succeed, in parts: each field's decoder (each a
+    pure function of its value) and the fields without a default (absent ones fail)."""
+    missing = dataclasses.MISSING
+    required = (f.name for f in dataclasses.fields(cls) if f.default is missing and f.default_factory is missing)
+    return _decoders(cls), frozenset(required)
+
+
 def from_doc(cls: type[T], doc: Any) -> T:
     """The inverse of ``to_doc`` for dataclass ``cls``; unknown keys are ignored."""
     decoders = _decoders(typing.cast(Any, cls))

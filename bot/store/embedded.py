@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.errors import StoreError
 from bot.store import journal as journal_file
 from bot.store import migrate_v1, snapshot
-from bot.store.files import Disk, check_regular, os_problem, read_bytes, refuse, temp_of
+from bot.store.files import Disk, check_regular, os_problem, read_bytes, refuse, release_freed_memory, temp_of
 from bot.store.journal import Journal
 from bot.store.lock import FileLock
 from bot.store.memory import DocumentStore
@@ -38,6 +40,20 @@ from bot.store.tables import Data
 log = logging.getLogger(__name__)
 COMPACT_MIN_BYTES = 8 << 20
 Records = list[tuple[Path, int, journal_file.Ops]]
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The load makes millions of acyclic containers; the cyclic collector would walk the
+    growing heap again and again meanwhile (measured: 7.7 s of a 100 000-line load, 5.1 s
+    without). Reference counting still frees everything; the collector is back after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class TinyDBStore(DocumentStore):
@@ -63,10 +79,12 @@ class TinyDBStore(DocumentStore):
         self._lock = FileLock(self.path)
         self._lock.acquire()
         try:
-            data, seq, self.snapshot_bytes = self._load(now or datetime.now(UTC))
-            records, torn_at = self._read_journals(seq)
-            super().__init__(data, seq=seq)
-            self._replay(records)
+            with _no_cycle_collection():
+                data, seq, self.snapshot_bytes = self._load(now or datetime.now(UTC))
+                records, torn_at = self._read_journals(seq)
+                super().__init__(data, seq=seq)
+                self._replay(records)
+            release_freed_memory()
             self.journal = Journal(self.journal_path, self.disk)
             self._finish(torn_at)
         except BaseException:

@@ -12,6 +12,8 @@ place a crash test stops the store, as a kill would, at any of them in turn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import errno
 import os
 import shutil
@@ -211,3 +213,11 @@ class Disk:
 
 def temp_of(path: Path) -> Path:
     return path.with_name(path.name + ".tmp")
+
+
+def release_freed_memory() -> None:
+    """Hand back to the system the heap that a start freed (the whole data file read at
+    once, the parser's scraps): glibc keeps it otherwise, measured 20 MB at 10 000 lines.
+    Nothing to do where the C library has no ``malloc_trim``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

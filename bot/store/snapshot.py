@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, from_doc
+from bot.records import AlertState, Household, Line, OrderRecord, OutboxItem, Pending, field_checks, from_doc
 from bot.store import samples
 from bot.store.files import refuse
 from bot.store.tables import TABLES, Data
@@ -91,7 +91,7 @@ def _sealed(crc: int, seq: int) -> int:
 def decode(path: Path, raw: bytes, *, with_meta: bool = True) -> tuple[dict[str, Any], Data]:
     """(meta document, tables) of a snapshot or a version-1 file (shard files have no meta).
     A snapshot with a checksum must match it (a flipped byte anywhere is refused)."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # strip() would copy the whole file
         raise refuse(path, "is empty (it was cut short or emptied)")
     try:
         data = json.loads(raw)
@@ -135,10 +135,48 @@ def check_document(table: str, doc: dict[str, Any]) -> None:
 
 
 DAMAGE = (KeyError, TypeError, ValueError, AttributeError)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class Checker:
+    """``check_document`` over a whole snapshot, with memory. A record type's check fails only
+    when a field's decoder fails on its value or a field without a default is absent; each
+    decoder is a pure function of its value, so a plain value that passed for a field once
+    (same type, same value) is not decoded again. A string seen before is replaced by the
+    first one, so equal strings are held once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str, type, Any], Any] = {}  # (table, field, type, value) -> value
+
+    def check(self, table: str, doc: dict[str, Any]) -> None:
+        """Raise exactly when ``check_document`` would."""
+        kind = KINDS.get(table)
+        if kind is None:
+            check_document(table, doc)
+            return
+        decoders, required = field_checks(kind)
+        if not required.issubset(doc):
+            check_document(table, doc)  # raises for the missing field, as before
+        seen = self._seen
+        for name, value in doc.items():
+            decode = decoders.get(name)
+            if decode is None:
+                continue  # ignored by ``from_doc`` (``_key``)
+            kind = type(value)
+            if kind not in _PLAIN:
+                decode(value)  # lists and nested documents: checked each time
+                continue
+            key = (table, name, kind, value)  # 1, 1.0 and True are equal: the type tells them apart
+            if key not in seen:
+                decode(value)
+                seen[key] = value
+            elif kind is str:
+                doc[name] = seen[key]  # an existing key: the dict keeps its size while iterated
 
 
 def validate(path: Path, data: Data) -> None:
     """Every record decodes into its type (a number where a date belongs is refused)."""
+    checker = Checker()
     for name, docs in data.items():
         if name not in TABLES:
             raise refuse(path, f"has an unknown table {name!r}", "start with --db pointing elsewhere")
@@ -146,6 +184,6 @@ def validate(path: Path, data: Data) -> None:
             try:
                 if not isinstance(doc.get("_key"), str) or not doc_id.isdigit():
                     raise ValueError("no key")
-                check_document(name, doc)
+                checker.check(name, doc)
             except DAMAGE as exc:
                 raise refuse(path, f"has a damaged record {doc_id} in {name!r} ({type(exc).__name__})") from exc

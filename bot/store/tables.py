@@ -29,6 +29,7 @@ from tinydb.table import Document, Table
 Doc = dict[str, Any]
 Data = dict[str, dict[str, Doc]]  # table -> doc id (as a string) -> document
 TABLES = ("households", "users", "lines", "failures", "pending", "orders", "samples", "alerts", "schedule", "outbox", "state")
+_INDEXED = ("lines", "orders", "schedule", "outbox")  # the tables ``_index`` keeps indexes or claims of
 
 
 class _IntKeys(MutableMapping[int, Doc]):
@@ -98,10 +99,10 @@ class Documents:
         self._before: dict[tuple[str, str], Doc | None] | None = None  # (table, doc id) -> as frozen
         raw = self.db.storage.read() or {}
         for name in TABLES:  # the stored dicts as they are: no TinyDB Document made per document at start
-            ids = self._ids[name] = {}
-            for doc_id, doc in raw[name].items():
-                ids[doc["_key"]] = int(doc_id)
-                self._index(name, doc["_key"], None, doc)
+            ids = self._ids[name] = {doc["_key"]: int(doc_id) for doc_id, doc in raw[name].items()}
+            if name in _INDEXED:  # for the others ``_index`` has nothing to do at start (no claims yet)
+                for doc in raw[name].values():
+                    self._index(name, doc["_key"], None, doc)
             self._next[name] = max(ids.values(), default=0) + 1
 
     def get(self, table: str, key: str) -> Doc | None:
