@@ -125,3 +125,19 @@ class BotApi:
             yield self
         finally:
             await runner.cleanup()
+
+
+def command_update(update_id: int, chat_id: int, text: str) -> dict[str, object]:
+    """A Telegram update: a private message from ``chat_id`` whose first word is a command."""
+    person = {"id": chat_id, "type": "private", "first_name": "Anna"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": person,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Anna"},
+            "text": text,
+            "entities": [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}],
+        },
+    }

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.common import T0
 from bot.records import AlertState, Household, Line, to_doc
@@ -38,18 +39,11 @@ def iccid(i: int) -> str:
     return f"8947{i:015d}"
 
 
-def fill(
-    docs: Documents,
-    n: int,
-    *,
-    provider: str = "demo",
-    ref: Callable[[int], str] = iccid,
-    first_due: timedelta = timedelta(minutes=1),
-) -> None:
-    """Put ``n`` lines with everything kept about them into ``docs`` (the committed tables)."""
+def templates(provider: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A household, a line and its last balance (6 of 10 GB, 20 days left) as stored documents."""
     household = to_doc(Household(id="", is_group=False, created_at=T0))
     line = to_doc(Line(id="", household_id="", label="", owner="", owner_name="Anna", provider=provider, ref="", created_at=T0))
-    bal = EsimBalance(
+    balance = EsimBalance(
         provider=provider,
         iccid="",
         status=Status.ACTIVE,
@@ -59,7 +53,19 @@ def fill(
         expires_at=T0 + timedelta(days=20),
         activated_at=T0,
     )
-    last = to_doc(bal)
+    return household, line, to_doc(balance)
+
+
+def fill(
+    docs: Documents,
+    n: int,
+    *,
+    provider: str = "demo",
+    ref: Callable[[int], str] = iccid,
+    first_due: timedelta = timedelta(minutes=1),
+) -> None:
+    """Put ``n`` lines with everything kept about them into ``docs`` (the committed tables)."""
+    household, line, last = templates(provider)
     # every threshold already announced and no cycle figures to compare: a sweep sends nothing
     alert = to_doc(AlertState(cycle_started=T0 - timedelta(days=3), announced=QUIET, last_as_of=T0 - timedelta(hours=1)))
     step = timedelta(days=30) / MAX_SAMPLES

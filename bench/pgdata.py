@@ -18,11 +18,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import T0
-from bench.data import DEMO_ICCIDS, QUIET
+from bench.data import DEMO_ICCIDS, QUIET, templates
 from bot.records import AlertState, Household, Line, to_doc
 from bot.store import samples
 from bot.store.interface import MAX_SAMPLES
-from providers.base import GB, EsimBalance, Status
+from providers.base import GB
 
 MEASURED_CHAT = 999_999_999  # a Telegram private chat id (the user's id), outside the generated ones
 _ID = "lpad(to_hex(i), 8, '0')"  # bench.data.line_id in SQL
@@ -30,25 +30,14 @@ _HOUSEHOLD = "'telegram:' || (1000000000 + i / 2)"  # ids of one length: inserte
 
 
 def _templates() -> dict[str, Jsonb]:
-    household = to_doc(Household(id="", is_group=False, created_at=T0))
-    line = to_doc(Line(id="", household_id="", label="", owner="", owner_name="Anna", provider="demo", ref="", created_at=T0))
-    balance = EsimBalance(
-        provider="demo",
-        iccid="",
-        status=Status.ACTIVE,
-        as_of=T0,
-        data_total_bytes=10 * GB,
-        data_remaining_bytes=6 * GB,
-        expires_at=T0 + timedelta(days=20),
-        activated_at=T0,
-    )
+    household, line, last = templates("demo")
     step = timedelta(days=30) / MAX_SAMPLES
     ring = samples.pack([(T0 - step * j, 6 * GB + j * 50_000_000) for j in range(MAX_SAMPLES - 1, -1, -1)])
     alert = AlertState(cycle_started=T0 - timedelta(days=3), announced=QUIET, last_as_of=T0 - timedelta(hours=1))
     return {
         "household": Jsonb(household),
         "line": Jsonb(line),
-        "ring": Jsonb({**ring, "last": to_doc(balance)}),
+        "ring": Jsonb({**ring, "last": last}),
         "alert": Jsonb(to_doc(alert)),
     }
 

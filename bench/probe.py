@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.botapi import BotApi
+from bench.botapi import BotApi, command_update
 from bench.pgdata import MEASURED_CHAT
 from bench.workers import SECRET, Worker, start_worker, stop_workers
 from tests.e2e.processes import free_port
@@ -19,18 +19,7 @@ _update_ids = iter(range(1, 10**9))
 
 
 def _update(text: str = "/balance") -> dict[str, object]:
-    n, chat = next(_update_ids), {"id": MEASURED_CHAT, "type": "private", "first_name": "Anna"}
-    return {
-        "update_id": n,
-        "message": {
-            "message_id": n,
-            "date": int(time.time()),
-            "chat": chat,
-            "from": {"id": MEASURED_CHAT, "is_bot": False, "first_name": "Anna"},
-            "text": text,
-            "entities": [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}],
-        },
-    }
+    return command_update(next(_update_ids), MEASURED_CHAT, text)
 
 
 async def post(http: httpx.AsyncClient, worker: Worker) -> int:

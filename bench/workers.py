@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.botapi import BotApi
+from bench.botapi import BotApi, command_update
 from bench.common import Config, Results, Row
 from bench.fanout import waiting_alerts
 from bot.store.postgres import PostgresStore
@@ -106,21 +106,6 @@ def stop_workers(workers: list[Worker]) -> None:
             worker.proc.kill()
 
 
-def _update(n: int) -> dict[str, object]:
-    chat = {"id": 10_000 + n, "type": "private", "first_name": "Anna"}
-    return {
-        "update_id": n,
-        "message": {
-            "message_id": n,
-            "date": int(time.time()),
-            "chat": chat,
-            "from": {"id": 10_000 + n, "is_bot": False, "first_name": "Anna"},
-            "text": "/lines",
-            "entities": [{"offset": 0, "length": 6, "type": "bot_command"}],
-        },
-    }
-
-
 async def _answered_per_second(n: int, count: int, server: postgres_server.Server, api: BotApi, folder: Path) -> float:
     workers = [start_worker(free_port(), server.database(), api.url, folder / f"tp{n}-{i}.log") for i in range(n)]
     try:
@@ -133,7 +118,7 @@ async def _answered_per_second(n: int, count: int, server: postgres_server.Serve
                     for _ in range(200):  # 503: the worker is still starting; Telegram would send it again
                         answer = await http.post(
                             f"http://127.0.0.1:{workers[i % n].port}/telegram/hook",
-                            json=_update(i),
+                            json=command_update(i, 10_000 + i, "/lines"),
                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                         )
                         if answer.status_code != 503:

@@ -16,15 +16,11 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.store import TinyDBStore
 from tests.emulators import (
-    AIRALO_CLIENT_ID,
-    AIRALO_CLIENT_SECRET,
     AIRALO_ICCID,
     AIRALO_TOPUP_PLAN,
-    ESIMACCESS_ACCESS_CODE,
+    CREDENTIALS,
     ESIMACCESS_ICCID,
-    ESIMACCESS_SECRET_KEY,
     ESIMACCESS_TOPUP_PLAN,
-    ESIMGO_API_KEY,
     ESIMGO_ICCID,
     ESIMGO_TOPUP_PLAN,
 )
@@ -68,11 +64,7 @@ async def test_order_reference_is_durable_before_the_order_request_leaves(
     async with kind.running(now=clock.now) as emulator:
         settings = Settings(
             providers=(name,),
-            airalo_client_id=AIRALO_CLIENT_ID,
-            airalo_client_secret=AIRALO_CLIENT_SECRET,
-            esimaccess_access_code=ESIMACCESS_ACCESS_CODE,
-            esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
-            esimgo_api_key=ESIMGO_API_KEY,
+            **CREDENTIALS,
             **{f"{name}_base_url": emulator.base_url},
         )
         store = TinyDBStore(str(db))

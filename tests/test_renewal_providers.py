@@ -18,11 +18,7 @@ from bot.store import MemoryStore
 from providers import _http, _limits, airalo, esimaccess, esimgo
 from tests.conftest import Bot
 from tests.emulators import (
-    AIRALO_CLIENT_ID,
-    AIRALO_CLIENT_SECRET,
-    ESIMACCESS_ACCESS_CODE,
-    ESIMACCESS_SECRET_KEY,
-    ESIMGO_API_KEY,
+    CREDENTIALS,
 )
 from tests.emulators._server import Emulator
 from tests.storeview import StoreView
@@ -63,11 +59,7 @@ async def test_a_low_data_rule_orders_exactly_once_per_trigger(
     async with kind.running(now=clock.now) as emulator:
         settings = Settings(
             providers=(name,),
-            airalo_client_id=AIRALO_CLIENT_ID,
-            airalo_client_secret=AIRALO_CLIENT_SECRET,
-            esimaccess_access_code=ESIMACCESS_ACCESS_CODE,
-            esimaccess_secret_key=ESIMACCESS_SECRET_KEY,
-            esimgo_api_key=ESIMGO_API_KEY,
+            **CREDENTIALS,
             **{f"{name}_base_url": emulator.base_url},
         )
         store = MemoryStore()

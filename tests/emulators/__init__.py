@@ -39,3 +39,12 @@ ESIMGO_EXPIRED_ICCID = "8944538532008160230"  # only an expired and a depleted b
 ESIMGO_UNLIMITED_ICCID = "8944538532008160248"  # unlimited active bundle
 ESIMGO_TOPUP_PLAN = "esim_1GB_7D_NO_V2"  # compatible with ESIMGO_ICCID, 1.23 in org currency
 ESIMGO_INCOMPATIBLE_PLAN = "esim_5GB_30D_US_V2"  # in the catalogue, not compatible
+
+# The settings that let the real adapters sign in to the emulators (add ``<name>_base_url``).
+CREDENTIALS = {
+    "airalo_client_id": AIRALO_CLIENT_ID,
+    "airalo_client_secret": AIRALO_CLIENT_SECRET,
+    "esimaccess_access_code": ESIMACCESS_ACCESS_CODE,
+    "esimaccess_secret_key": ESIMACCESS_SECRET_KEY,
+    "esimgo_api_key": ESIMGO_API_KEY,
+}
