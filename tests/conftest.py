@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from bot.app import LOCALES, build
 from bot.clock import FakeClock
@@ -31,6 +32,12 @@ from bot.messages import Address, Incoming, Reply
 from bot.store import MemoryStore, TinyDBStore
 from tests import postgres_server
 from tests.storeview import StoreView, run_now
+
+# Property tests run the same examples on every run, so a failure in `make test` (or CI)
+# reproduces; HYPOTHESIS_EXPLORE=1 looks for new ones (a case found that way becomes an @example).
+settings.register_profile("fixed", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("HYPOTHESIS_EXPLORE") else "fixed")
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "2026-01-01T08:00:00Z"
