@@ -6,7 +6,8 @@
 Nothing is patched afterwards; what only exists at run time (the router's handler, the
 health report) is handed over when things start (``bot.runtime``). Nothing else names a concrete
 platform, provider or store class. ``build`` takes every outside system as an argument
-(clock, console streams, store) so tests run the same wiring as production.
+(clock, console streams, store) so tests run the same wiring as production. The web parts
+(server, provider webhooks, home screen) are built in ``bot.app.web``, only when ``WEB_PORT`` is set.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app import concrete
+from bot.app import web as web_parts
 from bot.audience import Audience, Readers
 from bot.clock import Clock
-from bot.config import Settings, reveal
+from bot.config import Settings
 from bot.context import Command
 from bot.i18n import Catalogs
 from bot.metrics import Metrics
@@ -45,11 +47,10 @@ from bot.store import Store
 from bot.store.kept import ProviderState
 from handlers import dashboard
 from handlers.registry import build_commands
-from providers.base import BalanceEvent, HandTracked, Provider
+from providers.base import HandTracked, Provider
 from providers.manual import ManualProvider
 
 if TYPE_CHECKING:  # aiohttp: loaded only when there is a web server (a console starts faster)
-    from bot.home import HomeLinks
     from bot.web import WebServer
 
 __all__ = ["App", "ConsoleIO", "ProviderState", "build", "serve", "stdio"]
@@ -82,7 +83,7 @@ def build(
     """Wire the bot from settings, each part after what it depends on. ``console`` None means
     no console platform; ``extras`` adds services that need the job loop (a test's clock)."""
     core = build_core(settings, clock, store)
-    links = _home_links(settings, core, clock)
+    links = web_parts.home_links(settings, core.store, core.web, clock)
     commands = build_commands(*([dashboard.command(links)] if links is not None else []))
     console_platform = _console(settings, console, clock)
     platforms = build_platforms(settings, core, clock, commands, console_platform)
@@ -103,10 +104,10 @@ def build(
     jobs = reminders.loop
     extra = {"tick": tick_command(jobs, clock)} if console_platform is not None else {}
     router = build_router(settings, core, clock, {**commands, **extra}, reminders.watcher)
-    _webhooks(
+    web_parts.provider_webhooks(
         core.web, settings, providers=core.providers, submit=reminders.watcher.submit_event, clock=clock, metrics=core.metrics
     )
-    _home(links, settings, core, router, clock)
+    web_parts.home_pages(links, settings, core.web, router, core.catalogs, clock)
     services = [
         *([ConsoleReader(console_platform, router.handle, jobs)] if console_platform is not None else []),
         *(extras(jobs, clock) if extras is not None else []),
@@ -129,7 +130,7 @@ def build_core(settings: Settings, clock: Clock, store: Store | None) -> Core:
     queue = AlertQueue(store)
     metrics.gauge("esimbot_outbox_backlog", lambda: queue.backlog)
     events = Events(store=store, queue=queue, now=clock.now)
-    web = _web(settings, metrics)
+    web = web_parts.server(settings, metrics)
     return Core(store, leader, metrics, state, providers, catalogs, audience, queue, events, web)
 
 
@@ -195,31 +196,6 @@ def _app(
     )
 
 
-def _home_links(settings: Settings, core: Core, clock: Clock) -> HomeLinks | None:
-    """The home screen's one-time links, when ``HOME_URL`` and ``WEB_PORT`` are set."""
-    if not settings.home_url or core.web is None:
-        return None
-    from bot.home import HomeLinks
-
-    return HomeLinks(settings.home_url, core.store, clock.now)
-
-
-def _home(links: HomeLinks | None, settings: Settings, core: Core, router: Router, clock: Clock) -> None:
-    """The home screen's pages on the web server, when ``HOME_URL`` and ``WEB_PORT`` are set."""
-    if links is not None and core.web is not None:
-        from bot import home
-
-        home.build(
-            links,
-            web=core.web,
-            router=router,
-            catalogs=core.catalogs,
-            now=clock.now,
-            telegram_token=reveal(settings.telegram_token),
-            default_language=settings.default_language,
-        )
-
-
 def _operators(providers: Mapping[str, Provider]) -> Operators:
     """The operator of a line kept by hand (its provider has the ``HandTracked`` capability)."""
 
@@ -228,38 +204,6 @@ def _operators(providers: Mapping[str, Provider]) -> Operators:
         return (await provider.operator(line.ref) or "other") if isinstance(provider, HandTracked) else None
 
     return operator
-
-
-def _webhooks(
-    web: WebServer | None,
-    settings: Settings,
-    *,
-    providers: Mapping[str, Provider],
-    submit: Callable[[BalanceEvent], Awaitable[bool]],
-    clock: Clock,
-    metrics: Metrics,
-) -> None:
-    """The providers' webhooks on the web server, when there is one."""
-    if web is not None:
-        from bot import webhooks  # aiohttp: loaded only when there is a web server
-
-        webhooks.register(
-            web,
-            providers=providers,
-            submit=submit,
-            now=clock.now,
-            metrics=metrics,
-            esimaccess_path=reveal(settings.esimaccess_webhook_path),
-        )
-
-
-def _web(settings: Settings, metrics: Metrics) -> WebServer | None:
-    """The HTTP server when ``WEB_PORT`` is set (aiohttp is loaded only then: a console starts faster)."""
-    if settings.web_port is None:
-        return None
-    from bot.web import WebServer
-
-    return WebServer(host=settings.web_host, port=settings.web_port, metrics=metrics)
 
 
 def _metrics(store: Store, leader: Leader | None) -> Metrics:
